@@ -1,0 +1,47 @@
+# 井站通 — `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test test-quick test-postgres browser-deps db-upgrade seed-demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/jingzhan db upgrade
+	$(BIN)/jingzhan seed-demo --if-empty
+	$(BIN)/python run.py
+
+db-upgrade: $(VENV)/.installed-run
+	$(BIN)/jingzhan db upgrade
+
+seed-demo: $(VENV)/.installed-run
+	$(BIN)/jingzhan seed-demo
+
+browser-deps:
+	@scripts/ensure-browser-deps.sh
+
+test: $(VENV)/.installed-test browser-deps
+	$(BIN)/python -m pytest
+
+# The quick loop: everything but the browser tests.
+test-quick: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not e2e"
+
+# Model and route tests against a throw-away PostgreSQL cluster on 127.0.0.1 as well.
+test-postgres: $(VENV)/.installed-test
+	scripts/with-test-postgres.sh $(BIN)/python -m pytest -m "not e2e"
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,218 @@
+"""Every Peewee model of 井站通. The database is bound by webapp.create_app()."""
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+db = DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: the database stores UTC, pages convert to the work area's zone."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_token() -> str:
+    """An unguessable URL-safe token (128 bits) for QR labels and cards."""
+    return secrets.token_urlsafe(16)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class WorkArea(BaseModel):
+    """作业区 and its 党总支."""
+
+    name = CharField(max_length=60, unique=True)
+    party_org_name = CharField(max_length=80)
+    timezone = CharField(max_length=64, default="Asia/Shanghai")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Station(BaseModel):
+    """A station (站) or the work-area office (机关), each with its 党支部."""
+
+    KINDS = {"office": "机关", "station": "站"}
+
+    work_area = ForeignKeyField(WorkArea, backref="stations", on_delete="CASCADE")
+    name = CharField(max_length=60)
+    kind = CharField(max_length=16, default="station")
+    branch_name = CharField(max_length=80)
+    sort_order = SmallIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("work_area", "name"), True),)
+
+    @property
+    def kind_label(self) -> str:
+        return self.KINDS.get(self.kind, self.kind)
+
+
+ROLES = {
+    "worker": "岗位员工",
+    "leader": "站长",
+    "secretary": "支部书记",
+    "admin": "作业区管理员",
+}
+
+
+class User(UserMixin, BaseModel):
+    """An employee; logs in with 工号 (employee_no)."""
+
+    GENDERS = {"M": "男", "F": "女"}
+
+    work_area = ForeignKeyField(WorkArea, backref="users", on_delete="CASCADE")
+    station = ForeignKeyField(Station, backref="staff", on_delete="RESTRICT")
+    employee_no = CharField(max_length=20, unique=True)
+    name = CharField(max_length=40)
+    gender = CharField(max_length=1, default="M")
+    post = CharField(max_length=40, default="")
+    phone = CharField(max_length=20, default="")
+    is_party_member = BooleanField(default=False)
+    party_joined_on = DateField(null=True)
+    password_hash = CharField(max_length=255)
+    is_enabled = BooleanField(default=True)
+    failed_logins = SmallIntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_enabled
+
+    @property
+    def session_tag(self) -> str:
+        """Changes with the password, so a new password ends every other session."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:12]
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_tag}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def roles(self) -> set[str]:
+        """The user's roles, loaded once per object."""
+        if not hasattr(self, "_roles"):
+            self._roles = {r.role for r in UserRole.select(UserRole.role).where(UserRole.user == self)}
+        return self._roles
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def grant(self, *roles: str) -> None:
+        """Give the user these roles (ignores ones already held)."""
+        for role in roles:
+            if role not in ROLES:
+                raise ValueError(f"未知角色：{role}")
+            if role not in self.roles:
+                UserRole.create(user=self, role=role)
+                self._roles.add(role)
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [label for key, label in ROLES.items() if key in self.roles]
+
+    @property
+    def gender_label(self) -> str:
+        return self.GENDERS.get(self.gender, "")
+
+
+class UserRole(BaseModel):
+    """One role held by a user: worker, leader, secretary or admin."""
+
+    user = ForeignKeyField(User, backref="role_rows", on_delete="CASCADE")
+    role = CharField(max_length=16)
+
+    class Meta:
+        indexes = ((("user", "role"), True),)
+
+
+class Well(BaseModel):
+    """A well (井) with its QR label token."""
+
+    KINDS = {"oil": "采油井", "injection": "注水井"}
+
+    station = ForeignKeyField(Station, backref="wells", on_delete="RESTRICT")
+    code = CharField(max_length=30)
+    kind = CharField(max_length=16, default="oil")
+    is_key_well = BooleanField(default=False)
+    qr_token = CharField(max_length=64, unique=True, default=new_token)
+    latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    longitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    patrol_interval_hours = SmallIntegerField(default=8)
+    contractor = ForeignKeyField(User, null=True, backref="contracted_wells", on_delete="SET NULL")
+    note = TextField(default="")
+
+    class Meta:
+        indexes = ((("station", "code"), True),)
+
+    @property
+    def kind_label(self) -> str:
+        return self.KINDS.get(self.kind, self.kind)
+
+    def regenerate_token(self) -> str:
+        """Give the well a new label token; the old label stops working."""
+        self.qr_token = new_token()
+        self.save(only=[Well.qr_token])
+        return self.qr_token
+
+
+EQUIPMENT_KINDS = {
+    "pumping_unit": "抽油机",
+    "motor": "电机",
+    "gearbox": "减速箱",
+    "wellhead": "井口",
+    "control_cabinet": "配电柜",
+    "heater": "加热炉",
+    "pump": "机泵",
+}
+
+
+class Equipment(BaseModel):
+    """A piece of equipment at a well or at a station."""
+
+    station = ForeignKeyField(Station, backref="equipment", on_delete="RESTRICT")
+    well = ForeignKeyField(Well, null=True, backref="equipment", on_delete="CASCADE")
+    kind = CharField(max_length=24)
+    name = CharField(max_length=60)
+    model = CharField(max_length=60, default="")
+    installed_on = DateField(null=True)
+    is_in_service = BooleanField(default=True)
+
+    @property
+    def kind_label(self) -> str:
+        return EQUIPMENT_KINDS.get(self.kind, self.kind)
+
+
+class SchemaVersion(BaseModel):
+    """Which schema migrations this database has been upgraded through."""
+
+    version = IntegerField(primary_key=True)
+    name = CharField(max_length=120)
+    applied_at = DateTimeField(default=utcnow)
+
+
+MODELS = [WorkArea, Station, User, UserRole, Well, Equipment, SchemaVersion]

@@ -1,0 +1,85 @@
+"""The home page of each role, the 记录 tab and the 我的 tab."""
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+from peewee import Case, fn
+
+from models import Station, User, Well
+
+bp = Blueprint("home", __name__)
+
+
+def station_overview(work_area_id: int):
+    """Per station of the work area: wells, key wells, staff, party members, women party members."""
+    wells = (
+        Well.select(
+            Well.station,
+            fn.COUNT(Well.id).alias("wells"),
+            fn.SUM(Case(None, [(Well.is_key_well, 1)], 0)).alias("key_wells"),
+        )
+        .group_by(Well.station)
+    )
+    staff = (
+        User.select(
+            User.station,
+            fn.COUNT(User.id).alias("staff"),
+            fn.SUM(Case(None, [(User.is_party_member, 1)], 0)).alias("party"),
+            fn.SUM(Case(None, [(User.is_party_member & (User.gender == "F"), 1)], 0)).alias("party_women"),
+        )
+        .where(User.work_area == work_area_id)
+        .group_by(User.station)
+    )
+    well_counts = {row.station_id: row for row in wells}
+    staff_counts = {row.station_id: row for row in staff}
+    rows = []
+    for station in Station.select().where(Station.work_area == work_area_id).order_by(Station.sort_order, Station.id):
+        w, s = well_counts.get(station.id), staff_counts.get(station.id)
+        rows.append(
+            {
+                "station": station,
+                "wells": w.wells if w else 0,
+                "key_wells": int(w.key_wells or 0) if w else 0,
+                "staff": s.staff if s else 0,
+                "party": int(s.party or 0) if s else 0,
+                "party_women": int(s.party_women or 0) if s else 0,
+            }
+        )
+    return rows
+
+
+@bp.route("/")
+@login_required
+def index():
+    user = current_user
+    context = {"station": user.station}
+    if user.has_role("admin"):
+        rows = station_overview(user.work_area_id)
+        context["overview"] = rows
+        context["totals"] = {key: sum(r[key] for r in rows) for key in ("wells", "key_wells", "staff", "party", "party_women")}
+    if user.has_role("leader"):
+        context["key_wells"] = list(
+            Well.select().where((Well.station == user.station_id) & Well.is_key_well).order_by(Well.code)
+        )
+        context["station_counts"] = next(
+            (r for r in context.get("overview") or station_overview(user.work_area_id) if r["station"].id == user.station_id),
+            None,
+        )
+    if user.has_role("secretary"):
+        context["members"] = list(
+            User.select()
+            .where((User.station == user.station_id) & User.is_party_member)
+            .order_by(User.party_joined_on, User.employee_no)
+        )
+    context["my_wells"] = list(Well.select().where(Well.contractor == user.id).order_by(Well.code))
+    return render_template("home/index.html", **context)
+
+
+@bp.route("/records")
+@login_required
+def records():
+    return render_template("home/records.html")
+
+
+@bp.route("/me")
+@login_required
+def me():
+    return render_template("home/me.html", user=current_user, station=current_user.station)

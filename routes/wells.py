@@ -1,0 +1,98 @@
+"""The station's well list (htmx search and filters), the well page, and the 扫码 tab."""
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from peewee import JOIN
+
+from models import Equipment, Station, User, Well
+from webapp.access import get_station, get_well, stations_in_scope
+from webapp.htmx import render
+
+bp = Blueprint("wells", __name__)
+
+MAX_QUERY = 30
+KIND_FILTERS = {"": "全部", "oil": "采油井", "injection": "注水井", "key": "重点井"}
+
+
+def filter_wells(station: Station, q: str, kind: str):
+    """Wells of station matching the search text and the kind filter, in code order."""
+    query = Well.select(Well, User).join(User, JOIN.LEFT_OUTER, on=Well.contractor).where(Well.station == station)
+    if q:
+        query = query.where(Well.code.contains(q))
+    if kind == "key":
+        query = query.where(Well.is_key_well)
+    elif kind in ("oil", "injection"):
+        query = query.where(Well.kind == kind)
+    # Codes like 海1-07 sort correctly as text because numbers are zero-padded.
+    return query.order_by(Well.code)
+
+
+@bp.route("/wells/")
+@login_required
+def index():
+    stations = list(stations_in_scope(current_user))
+    station_id = request.args.get("station", type=int)
+    if station_id is not None:
+        station = get_station(station_id, current_user)
+    else:
+        with_wells = [s for s in stations if s.kind == "station"]
+        station = next((s for s in stations if s.id == current_user.station_id and s.kind == "station"), None)
+        station = station or (with_wells[0] if with_wells else current_user.station)
+    q = request.args.get("q", "").strip()[:MAX_QUERY]
+    kind = request.args.get("kind", "")
+    if kind not in KIND_FILTERS:
+        kind = ""
+    wells = list(filter_wells(station, q, kind))
+    return render(
+        "wells/index.html",
+        "wells/_results.html",
+        station=station,
+        stations=stations,
+        wells=wells,
+        q=q,
+        kind=kind,
+        kinds=KIND_FILTERS,
+    )
+
+
+def _show(well: Well, scanned: bool):
+    equipment = list(Equipment.select().where(Equipment.well == well).order_by(Equipment.id))
+    return render_template("wells/show.html", well=well, equipment=equipment, scanned=scanned)
+
+
+@bp.route("/wells/<int:well_id>")
+@login_required
+def show(well_id: int):
+    return _show(get_well(current_user, well_id=well_id), scanned=False)
+
+
+@bp.route("/w/<qr_token>")
+@login_required
+def scanned(qr_token: str):
+    """The page a well's QR label opens (in the phone's camera app or the in-app scanner)."""
+    if len(qr_token) > 64:
+        abort(404)
+    return _show(get_well(current_user, qr_token=qr_token), scanned=True)
+
+
+@bp.route("/scan", methods=["GET", "POST"])
+@login_required
+def scan():
+    """The 扫码 tab; until the camera scanner lands, a well is found by its 井号."""
+    error = None
+    code = ""
+    if request.method == "POST":
+        code = request.form.get("code", "").strip()[:MAX_QUERY]
+        if not code:
+            error = "请输入井号。"
+        else:
+            well = (
+                Well.select()
+                .join(Station)
+                .where((Well.code == code) & (Station.work_area == current_user.work_area_id))
+                .first()
+            )
+            if well is None:
+                error = f"本作业区没有井号为「{code}」的井，请核对后重新输入。"
+            else:
+                return redirect(url_for("wells.show", well_id=well.id))
+    return render_template("wells/scan.html", error=error, code=code), (422 if error else 200)

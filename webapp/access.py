@@ -1,0 +1,55 @@
+"""Who may see what: role gates and scoped lookups that raise 403/404 for ids in URLs."""
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from models import Station, Well
+
+
+def role_required(*roles: str):
+    """Let the view run only for a logged-in user holding one of roles (else 403)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def stations_in_scope(user):
+    """Stations whose wells the user may list: all of the work area for an admin, else their own."""
+    query = Station.select().where(Station.work_area == user.work_area_id)
+    if not user.has_role("admin"):
+        query = query.where(Station.id == user.station_id)
+    return query.order_by(Station.sort_order, Station.id)
+
+
+def get_station(station_id: int, user) -> Station:
+    """The station with this id if the user may list it; 404 outside the work area, 403 otherwise."""
+    station = Station.get_or_none(Station.id == station_id)
+    if station is None or station.work_area_id != user.work_area_id:
+        abort(404)
+    if not user.has_role("admin") and station.id != user.station_id:
+        abort(403)
+    return station
+
+
+def get_well(user, *, well_id: int | None = None, qr_token: str | None = None) -> Well:
+    """A well of the user's work area, by id or label token; 404 if unknown, 403 if another work area."""
+    query = Well.select(Well, Station).join(Station)
+    if qr_token is not None:
+        well = query.where(Well.qr_token == qr_token).first()
+    else:
+        well = query.where(Well.id == well_id).first()
+    if well is None:
+        abort(404)
+    if well.station.work_area_id != user.work_area_id:
+        abort(403, description="此井不属于您所在的作业区。")
+    return well

@@ -1,0 +1,142 @@
+"""Command-line tools: schema upgrade, demo data and user accounts (`jingzhan --help`)."""
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from models import ROLES, Station, User, WorkArea, db
+
+from . import migrations
+from .database import DatabaseConfigError
+
+MIN_PASSWORD_LENGTH = 8
+
+
+@click.group("db", help="数据库结构版本。")
+def db_group():
+    pass
+
+
+@db_group.command("upgrade", help="把数据库升级到最新结构（新库则直接建表）。")
+@with_appcontext
+def db_upgrade():
+    with db.connection_context():
+        for line in migrations.upgrade() or ["已是最新版本，无需升级。"]:
+            click.echo(line)
+
+
+@db_group.command("version", help="显示数据库结构版本。")
+@with_appcontext
+def db_version():
+    with db.connection_context():
+        version = migrations.current_version()
+    click.echo(f"当前版本 {version if version is not None else '（空库）'}，最新版本 {migrations.LATEST}")
+
+
+@click.command("seed-demo", help="创建演示作业区（海南作业区）及演示账号。")
+@click.option("--if-empty", is_flag=True, help="库里已有作业区时什么也不做。")
+@with_appcontext
+def seed_demo_command(if_empty):
+    from .demo import seed_demo
+
+    with db.connection_context():
+        migrations.upgrade()
+        if WorkArea.select().exists():
+            if if_empty:
+                click.echo("数据库已有作业区，跳过演示数据。")
+                return
+            raise click.ClickException("数据库已有作业区：演示数据只能建在空库里。")
+        password = current_app.config["DEMO_PASSWORD"]
+        summary = seed_demo(password)
+    click.echo(
+        f"已创建{summary['work_area']}：{summary['stations']} 个站/机关，{summary['staff']} 名员工"
+        f"（党员 {summary['party_members']} 名），{summary['wells']} 口井。"
+    )
+    click.echo(f"演示账号（密码均为 {password}）：")
+    for employee_no, _, label in summary["logins"]:
+        click.echo(f"  {employee_no}  {label}")
+
+
+def _validate_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"密码至少 {MIN_PASSWORD_LENGTH} 位。")
+    return password
+
+
+@click.command("create-user", help="新建员工账号。")
+@click.option("--employee-no", required=True, help="工号（登录名）")
+@click.option("--name", required=True, help="姓名")
+@click.option("--station", "station_name", required=True, help="所在站或机关的名称")
+@click.option("--role", "roles", multiple=True, type=click.Choice(sorted(ROLES)), default=["worker"], show_default=True)
+@click.option("--post", default="", help="岗位")
+@click.option("--gender", type=click.Choice(["M", "F"]), default="M", show_default=True)
+@click.option("--party-member", is_flag=True, help="党员")
+@click.password_option("--password", help="密码（不填则提示输入）")
+@with_appcontext
+def create_user_command(employee_no, name, station_name, roles, post, gender, party_member, password):
+    _validate_password(password)
+    employee_no = employee_no.strip().upper()
+    with db.connection_context():
+        station = Station.get_or_none(Station.name == station_name.strip())
+        if station is None:
+            raise click.ClickException(f"找不到站：{station_name}")
+        if User.select().where(User.employee_no == employee_no).exists():
+            raise click.ClickException(f"工号 {employee_no} 已存在。")
+        with db.atomic():
+            user = User(
+                work_area=station.work_area_id, station=station, employee_no=employee_no, name=name.strip(),
+                gender=gender, post=post, is_party_member=party_member,
+            )
+            user.set_password(password)
+            user.save()
+            user.grant(*roles)
+    click.echo(f"已创建 {employee_no} {name}（{'、'.join(ROLES[r] for r in roles)}）。")
+
+
+@click.command("set-password", help="为员工设置新密码（其他已登录设备随之退出）。")
+@click.argument("employee_no")
+@click.password_option("--password", help="新密码（不填则提示输入）")
+@with_appcontext
+def set_password_command(employee_no, password):
+    _validate_password(password)
+    with db.connection_context():
+        user = User.get_or_none(User.employee_no == employee_no.strip().upper())
+        if user is None:
+            raise click.ClickException(f"找不到工号 {employee_no}。")
+        user.set_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.save()
+    click.echo(f"已为 {user.employee_no} {user.name} 设置新密码。")
+
+
+@click.command("disable-user", help="停用（或用 --enable 恢复）员工账号。")
+@click.argument("employee_no")
+@click.option("--enable", is_flag=True, help="恢复账号")
+@with_appcontext
+def disable_user_command(employee_no, enable):
+    with db.connection_context():
+        user = User.get_or_none(User.employee_no == employee_no.strip().upper())
+        if user is None:
+            raise click.ClickException(f"找不到工号 {employee_no}。")
+        user.is_enabled = enable
+        user.save(only=[User.is_enabled])
+    click.echo(f"已{'恢复' if enable else '停用'} {user.employee_no} {user.name}。")
+
+
+def init_app(app):
+    for command in (db_group, seed_demo_command, create_user_command, set_password_command, disable_user_command):
+        app.cli.add_command(command)
+
+
+def main():
+    """Console script `jingzhan`: the Flask CLI, with a clear message when the database cannot be opened."""
+    from . import create_app
+
+    try:
+        app = create_app()
+    except DatabaseConfigError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    FlaskGroup(create_app=lambda: app, add_default_commands=True, load_dotenv=False)()

@@ -1,0 +1,70 @@
+"""Configuration read from the environment, with safe defaults."""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("JINGZHAN_INSTANCE", ROOT / "instance"))
+DEFAULT_DEMO_PASSWORD = "jingzhan2026"
+
+
+def _secret_key(instance: Path) -> str:
+    """Return SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Write-then-rename so two processes starting at once never read half a key.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    if not path.exists():
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings for a running app, from environment variables."""
+
+    def __init__(self, with_secret: bool = True):
+        self.INSTANCE_PATH = INSTANCE
+        self.DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'jingzhan.db'}")
+        self.SECRET_KEY = _secret_key(INSTANCE) if with_secret else None
+        self.TIMEZONE = os.environ.get("JINGZHAN_TZ", "Asia/Shanghai")
+        self.BASE_URL = os.environ.get("JINGZHAN_BASE_URL", "").rstrip("/")
+        self.DEMO_PASSWORD = os.environ.get("JINGZHAN_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+        # Phones in the field use HTTPS (camera and service worker need it); plain
+        # http on 127.0.0.1 for local trials keeps cookies usable.
+        self.SESSION_COOKIE_SECURE = _flag("JINGZHAN_SECURE_COOKIES")
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+        self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+        self.LOGIN_MAX_FAILURES = 5
+        self.LOGIN_LOCK_MINUTES = 15
+        self.TESTING = False
+
+
+def make_config(overrides: dict | None = None) -> dict:
+    """Config as a plain dict, with test or caller overrides applied last."""
+    overrides = overrides or {}
+    cfg = dict(vars(Config(with_secret="SECRET_KEY" not in overrides)))
+    cfg.update(overrides)
+    return cfg

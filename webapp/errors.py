@@ -1,0 +1,49 @@
+"""Error pages in Chinese, and JSON errors for the API (never a redirect or an HTML page)."""
+from flask import jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: "请求有误，请检查后重试。",
+    401: "请先登录。",
+    403: "您没有权限查看此页面。",
+    404: "找不到您要的页面或记录。",
+    405: "不支持此操作方式。",
+    413: "提交的内容太大。",
+    422: "提交的内容有误。",
+    429: "操作太频繁，请稍后再试。",
+    500: "服务器出错了，请稍后重试；已保存的记录不会丢失。",
+}
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, description: str | None = None):
+    """The error as JSON under /api/, as a Chinese page elsewhere."""
+    message = MESSAGES.get(status, "出错了。")
+    # Werkzeug's own English descriptions are not shown to users; ours are Chinese.
+    detail = description if description and not description.isascii() else None
+    if wants_json():
+        body = {"error": {"code": ERROR_CODES.get(status, "error"), "message": detail or message}}
+        return make_response(jsonify(body), status)
+    return make_response(render_template("errors/error.html", status=status, message=message, detail=detail), status)
+
+
+def init_app(app):
+    # Unhandled exceptions reach this as InternalServerError (Flask logs them first).
+    @app.errorhandler(HTTPException)
+    def handle_http(exc):
+        return error_response(exc.code or 500, exc.description)

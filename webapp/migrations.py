@@ -1,0 +1,60 @@
+"""Schema versions: a fresh database is created at the newest version, an older one is upgraded in place."""
+from playhouse.migrate import SchemaMigrator, migrate
+from peewee import DateTimeField, SmallIntegerField
+
+import models
+from models import SchemaVersion, db
+
+# The schema that the first release created; later versions are steps below.
+BASELINE = 1
+
+
+def _v2_login_throttling(migrator):
+    """Count failed logins and lock an account for a while after too many."""
+    migrate(
+        migrator.add_column("user", "failed_logins", SmallIntegerField(default=0)),
+        migrator.add_column("user", "locked_until", DateTimeField(null=True)),
+    )
+
+
+# (version, name, step). Append only; never edit a step that has shipped.
+STEPS = [
+    (2, "login throttling: user.failed_logins, user.locked_until", _v2_login_throttling),
+]
+
+LATEST = STEPS[-1][0] if STEPS else BASELINE
+
+
+def current_version() -> int | None:
+    """The database's schema version, or None for an empty database."""
+    if not SchemaVersion.table_exists():
+        return None
+    row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else None
+
+
+def upgrade(steps=None, latest=None) -> list[str]:
+    """Bring the bound database to the newest schema; return what was done."""
+    steps = STEPS if steps is None else steps
+    latest = LATEST if latest is None else latest
+    done = []
+    version = current_version()
+    if version is None:
+        existing = set(db.get_tables())
+        known = {m._meta.table_name for m in models.MODELS}
+        if existing & known:
+            raise RuntimeError("数据库已有数据表但没有版本记录：请先备份，再由管理员确认其版本。")
+        with db.atomic():
+            db.create_tables(models.MODELS)
+            SchemaVersion.create(version=latest, name="created at newest schema")
+        return [f"新建数据库，版本 {latest}"]
+    migrator = SchemaMigrator.from_database(db.obj)
+    for number, name, step in steps:
+        if number <= version:
+            continue
+        # SQLite's ALTER TABLE and PostgreSQL's DDL are both transactional.
+        with db.atomic():
+            step(migrator)
+            SchemaVersion.create(version=number, name=name)
+        done.append(f"升级到版本 {number}：{name}")
+    return done
