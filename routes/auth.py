@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import User, db, utcnow
+from webapp.text import clean_line
 
 bp = Blueprint("auth", __name__)
 
@@ -61,7 +62,7 @@ def login():
     employee_no = ""
     remember = True
     if request.method == "POST":
-        employee_no = request.form.get("employee_no", "").strip().upper()[:MAX_FIELD]
+        employee_no = clean_line(request.form.get("employee_no"), MAX_FIELD).upper()
         password = request.form.get("password", "")
         remember = bool(request.form.get("remember"))
         if not employee_no or not password:

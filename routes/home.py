@@ -16,6 +16,8 @@ def station_overview(work_area_id: int):
             fn.COUNT(Well.id).alias("wells"),
             fn.SUM(Case(None, [(Well.is_key_well, 1)], 0)).alias("key_wells"),
         )
+        .join(Station)
+        .where(Station.work_area == work_area_id)
         .group_by(Well.station)
     )
     staff = (

@@ -6,6 +6,7 @@ from peewee import JOIN
 from models import Equipment, Station, User, Well
 from webapp.access import get_station, get_well, stations_in_scope
 from webapp.htmx import render
+from webapp.text import clean_line
 
 bp = Blueprint("wells", __name__)
 
@@ -37,7 +38,7 @@ def index():
         with_wells = [s for s in stations if s.kind == "station"]
         station = next((s for s in stations if s.id == current_user.station_id and s.kind == "station"), None)
         station = station or (with_wells[0] if with_wells else current_user.station)
-    q = request.args.get("q", "").strip()[:MAX_QUERY]
+    q = clean_line(request.args.get("q"), MAX_QUERY)
     kind = request.args.get("kind", "")
     if kind not in KIND_FILTERS:
         kind = ""
@@ -81,7 +82,7 @@ def scan():
     error = None
     code = ""
     if request.method == "POST":
-        code = request.form.get("code", "").strip()[:MAX_QUERY]
+        code = clean_line(request.form.get("code"), MAX_QUERY)
         if not code:
             error = "请输入井号。"
         else:

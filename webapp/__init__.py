@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, flash, redirect, request
 from flask_login import LoginManager, login_url
 
-from models import User, db
+from models import Station, User, WorkArea, db
 
 from . import cli, errors, filters
 from .config import make_config
@@ -96,7 +96,15 @@ def load_user(session_id: str):
     user_id, _, tag = session_id.partition(".")
     if not user_id.isdigit():
         return None
-    user = User.get_or_none(User.id == int(user_id))
+    # One query for the user with their station and work area, which every page shows.
+    user = (
+        User.select(User, Station, WorkArea)
+        .join(Station)
+        .switch(User)
+        .join(WorkArea)
+        .where(User.id == int(user_id))
+        .first()
+    )
     if user is None or not user.is_enabled or user.session_tag != tag:
         return None
     return user

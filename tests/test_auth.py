@@ -1,0 +1,247 @@
+"""Login with 工号 and password: wrong input, lockout, disabled accounts, sessions, safe redirects."""
+import pytest
+
+from models import User, db
+from tests.conftest import DEMO_PASSWORD, get_user, login
+
+BAD = "工号或密码不正确"
+
+
+def test_login_page_is_chinese(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'lang="zh-CN"' in page and "工号" in page and "密码" in page
+
+
+def test_login_and_home(client):
+    response = login(client, "HN1003")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "您好" in client.get("/").get_data(as_text=True)
+
+
+def test_employee_no_is_case_and_space_insensitive(client):
+    assert login(client, "  hn1003 ").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "employee_no, password, message",
+    [
+        ("HN1003", "wrong-password", BAD),
+        ("NOBODY", DEMO_PASSWORD, BAD),
+        ("", DEMO_PASSWORD, "请输入工号和密码"),
+        ("HN1003", "", "请输入工号和密码"),
+        ("HN1003", "x" * 10_000, BAD),
+        ("' OR 1=1 --", "' OR 1=1 --", BAD),
+        ("H" * 5000, DEMO_PASSWORD, BAD),
+        ("\x00\x07", DEMO_PASSWORD, "请输入工号和密码"),
+    ],
+)
+def test_bad_credentials_get_a_clear_message(client, employee_no, password, message):
+    response = login(client, employee_no, password)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_unknown_and_wrong_password_read_the_same(client):
+    unknown = login(client, "NOBODY", "whatever1").get_data(as_text=True)
+    wrong = login(client, "HN1003", "whatever1").get_data(as_text=True)
+    assert unknown.replace("NOBODY", "") == wrong.replace("HN1003", "")
+
+
+def test_hostile_employee_no_is_shown_as_text(client):
+    page = login(client, "<script>alert(1)</script>", "x").get_data(as_text=True)
+    assert "<script>alert(1)" not in page
+    assert "&lt;SCRIPT&gt;ALERT(1)&lt;/SCRIPT&gt;" in page
+
+
+def test_disabled_user_is_told_after_the_right_password_only(client, runner):
+    assert runner.invoke(args=["disable-user", "HN1003"]).exit_code == 0
+    assert BAD in login(client, "HN1003", "wrong-password").get_data(as_text=True)
+    response = login(client, "HN1003")
+    assert response.status_code == 422
+    assert "该账号已停用" in response.get_data(as_text=True)
+    assert runner.invoke(args=["disable-user", "HN1003", "--enable"]).exit_code == 0
+    assert login(client, "HN1003").status_code == 302
+
+
+def test_disabling_ends_an_open_session(client, runner):
+    login(client, "HN1003")
+    assert client.get("/").status_code == 200
+    runner.invoke(args=["disable-user", "HN1003"])
+    assert client.get("/").status_code == 302
+
+
+def test_lockout_after_repeated_failures(app, client):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit):
+        assert BAD in login(client, "HN1003", "wrong-password").get_data(as_text=True)
+    response = login(client, "HN1003")
+    assert response.status_code == 422
+    assert "账号已暂时锁定" in response.get_data(as_text=True)
+    user = get_user("HN1003")
+    assert user.locked_until is not None
+
+
+def test_success_resets_the_failure_count(app, client):
+    login(client, "HN1003", "wrong-password")
+    assert get_user("HN1003").failed_logins == 1
+    login(client, "HN1003")
+    assert get_user("HN1003").failed_logins == 0
+
+
+def test_password_is_stored_hashed(app):
+    user = get_user("HN1003")
+    assert DEMO_PASSWORD not in user.password_hash
+    assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_remember_me_sets_a_long_lived_cookie(client):
+    response = login(client, "HN1003", remember="1")
+    cookies = response.headers.getlist("Set-Cookie")
+    remember = next(c for c in cookies if c.startswith("remember_token="))
+    assert "HttpOnly" in remember and "SameSite=Lax" in remember and "Expires=" in remember
+
+
+def test_without_remember_me_no_remember_cookie(client):
+    response = login(client, "HN1003")
+    assert not any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/wells/", "/wells/"),
+        ("/wells/?kind=key", "/wells/?kind=key"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_next_goes_only_to_this_site(client, target, expected):
+    response = client.post("/login", query_string={"next": target}, data={"employee_no": "HN1003", "password": DEMO_PASSWORD})
+    assert response.headers["Location"] == expected
+
+
+def test_pages_redirect_to_login_with_next(client):
+    response = client.get("/wells/?kind=key")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+    assert "请先登录" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_htmx_request_without_session_is_sent_to_login(client):
+    response = client.get("/wells/?q=1", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def test_logout_is_post_only_and_ends_the_session(client):
+    login(client, "HN1003", remember="1")
+    assert client.get("/logout").status_code == 405
+    response = client.post("/logout")
+    assert response.headers["Location"] == "/login"
+    assert client.get("/").status_code == 302
+
+
+def test_cross_site_login_post_is_refused(client):
+    response = client.post(
+        "/login",
+        data={"employee_no": "HN1003", "password": DEMO_PASSWORD},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+    assert "拒绝跨站请求" in response.get_data(as_text=True)
+
+
+def test_cross_origin_without_fetch_metadata_is_refused(client):
+    response = client.post("/logout", headers={"Origin": "http://evil.example"})
+    assert response.status_code == 403
+
+
+def test_same_origin_post_is_accepted(client):
+    response = client.post(
+        "/login",
+        data={"employee_no": "HN1003", "password": DEMO_PASSWORD},
+        headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 302
+
+
+class TestChangePassword:
+    def post(self, client, current, new, confirm=None):
+        return client.post(
+            "/password",
+            data={"current_password": current, "new_password": new, "confirm_password": new if confirm is None else confirm},
+        )
+
+    @pytest.mark.parametrize(
+        "current, new, confirm, message",
+        [
+            ("wrong", "new-password-1", None, "当前密码不正确"),
+            (DEMO_PASSWORD, "short", None, "新密码至少 8 位"),
+            (DEMO_PASSWORD, "new-password-1", "new-password-2", "两次输入的新密码不一致"),
+            (DEMO_PASSWORD, DEMO_PASSWORD, None, "不能与当前密码相同"),
+            (DEMO_PASSWORD, "y" * 200, None, "不能超过 128 位"),
+        ],
+    )
+    def test_errors(self, client, current, new, confirm, message):
+        login(client, "HN1003")
+        response = self.post(client, current, new, confirm)
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+        assert get_user("HN1003").check_password(DEMO_PASSWORD)
+
+    def test_change_keeps_this_device_and_ends_others(self, app, client):
+        other = app.test_client()
+        login(other, "HN1003")
+        login(client, "HN1003")
+        response = self.post(client, DEMO_PASSWORD, "new-password-1")
+        assert response.headers["Location"] == "/me"
+        assert client.get("/").status_code == 200
+        assert other.get("/").status_code == 302
+        assert get_user("HN1003").check_password("new-password-1")
+        client.post("/logout")
+        assert login(client, "HN1003", "new-password-1").status_code == 302
+
+    def test_requires_login(self, client):
+        assert client.get("/password").status_code == 302
+
+
+def test_cli_create_user_and_set_password(client, runner):
+    result = runner.invoke(
+        args=["create-user", "--employee-no", "hn9001", "--name", "新员工", "--station", "海南二号站",
+              "--role", "worker", "--role", "leader", "--password", "first-pass-1"]
+    )
+    assert result.exit_code == 0, result.output
+    user = get_user("HN9001")
+    assert user.roles == {"worker", "leader"} and user.station.name == "海南二号站"
+    assert login(client, "HN9001", "first-pass-1").status_code == 302
+
+    assert runner.invoke(args=["set-password", "HN9001", "--password", "second-pass-2"]).exit_code == 0
+    assert client.get("/").status_code == 302  # the old session ended with the password
+    assert login(client, "HN9001", "second-pass-2").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--employee-no", "HN1003", "--name", "x", "--station", "海南一号站", "--password", "long-enough-1"], "已存在"),
+        (["--employee-no", "HN9002", "--name", "x", "--station", "不存在站", "--password", "long-enough-1"], "找不到站"),
+        (["--employee-no", "HN9003", "--name", "x", "--station", "海南一号站", "--password", "short"], "至少 8 位"),
+    ],
+)
+def test_cli_create_user_errors(runner, args, message):
+    result = runner.invoke(args=["create-user", *args])
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_cli_set_password_unknown_user(runner):
+    result = runner.invoke(args=["set-password", "NOBODY", "--password", "long-enough-1"])
+    assert result.exit_code != 0 and "找不到工号" in result.output
+
+
+def test_user_roles_reject_unknown(app, dbconn):
+    user = User.get(User.employee_no == "HN1003")
+    with pytest.raises(ValueError):
+        user.grant("king")

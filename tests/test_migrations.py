@@ -1,0 +1,122 @@
+"""Schema versions: fresh databases start at the newest, older ones are upgraded in place without losing rows."""
+import pytest
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, Model
+
+import models
+from models import SchemaVersion, Station, User, WorkArea, db, utcnow
+from webapp import migrations
+
+
+class UserV1(Model):
+    """The user table as schema version 1 created it (before login throttling)."""
+
+    work_area = ForeignKeyField(WorkArea, on_delete="CASCADE")
+    station = ForeignKeyField(Station, on_delete="RESTRICT")
+    employee_no = CharField(max_length=20, unique=True)
+    name = CharField(max_length=40)
+    gender = CharField(max_length=1, default="M")
+    post = CharField(max_length=40, default="")
+    phone = CharField(max_length=20, default="")
+    is_party_member = BooleanField(default=False)
+    party_joined_on = DateField(null=True)
+    password_hash = CharField(max_length=255)
+    is_enabled = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        database = db
+        table_name = "user"
+
+
+def build_v1():
+    """An empty database brought to schema version 1, holding one work area, station and user."""
+    others = [m for m in models.MODELS if m is not User]
+    with db.atomic():
+        db.create_tables([WorkArea, Station])
+        db.create_tables([UserV1])
+        db.create_tables([m for m in others if m not in (WorkArea, Station)])
+        SchemaVersion.create(version=1, name="baseline")
+        area = WorkArea.create(name="测试作业区", party_org_name="测试党总支")
+        station = Station.create(work_area=area, name="测试站", branch_name="测试站党支部")
+        UserV1.create(work_area=area, station=station, employee_no="T001", name="测试员", password_hash="x")
+
+
+def columns(table):
+    return {c.name: c.null for c in db.get_columns(table)}
+
+
+def test_fresh_database_is_created_at_the_newest_version(empty_app):
+    with db.connection_context():
+        done = migrations.upgrade()
+        assert done == [f"新建数据库，版本 {migrations.LATEST}"]
+        assert migrations.current_version() == migrations.LATEST
+        assert set(db.get_tables()) >= {m._meta.table_name for m in models.MODELS}
+        assert migrations.upgrade() == []
+
+
+def test_older_schema_is_upgraded_without_losing_rows(empty_app):
+    with db.connection_context():
+        build_v1()
+        assert migrations.current_version() == 1
+        assert "failed_logins" not in columns("user")
+
+        done = migrations.upgrade()
+
+        assert done == ["升级到版本 2：login throttling: user.failed_logins, user.locked_until"]
+        assert migrations.current_version() == migrations.LATEST
+        user = User.get(User.employee_no == "T001")
+        assert (user.name, user.station.name, user.failed_logins, user.locked_until) == ("测试员", "测试站", 0, None)
+        assert WorkArea.select().count() == 1
+
+
+def test_upgraded_schema_matches_a_fresh_one(empty_app, tmp_path):
+    with db.connection_context():
+        build_v1()
+        migrations.upgrade()
+        upgraded = {t: columns(t) for t in db.get_tables()}
+        for model in reversed(models.MODELS):
+            model.drop_table(cascade=True) if empty_app.config["BACKEND"] == "postgresql" else model.drop_table()
+        migrations.upgrade()
+        fresh = {t: columns(t) for t in db.get_tables()}
+    assert upgraded == fresh
+
+
+def test_steps_run_in_order_once_each(empty_app):
+    ran = []
+    steps = [(2, "two", lambda m: ran.append(2)), (3, "three", lambda m: ran.append(3))]
+    with db.connection_context():
+        build_v1()
+        migrations.upgrade(steps=steps, latest=3)
+        migrations.upgrade(steps=steps, latest=3)
+        assert ran == [2, 3]
+        assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == [1, 2, 3]
+
+
+def test_failed_step_leaves_the_version_unchanged(empty_app):
+    def broken(migrator):
+        raise RuntimeError("boom")
+
+    with db.connection_context():
+        build_v1()
+        with pytest.raises(RuntimeError):
+            migrations.upgrade(steps=[(2, "broken", broken)], latest=2)
+        assert migrations.current_version() == 1
+
+
+def test_tables_without_a_version_are_not_touched(empty_app):
+    with db.connection_context():
+        db.create_tables([WorkArea])
+        with pytest.raises(RuntimeError, match="没有版本记录"):
+            migrations.upgrade()
+
+
+def test_cli_upgrade_and_version(empty_app):
+    runner = empty_app.test_cli_runner()
+    result = runner.invoke(args=["db", "version"])
+    assert "空库" in result.output
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0 and "新建数据库" in result.output
+    result = runner.invoke(args=["db", "upgrade"])
+    assert "已是最新版本" in result.output
+    result = runner.invoke(args=["db", "version"])
+    assert f"当前版本 {migrations.LATEST}" in result.output
