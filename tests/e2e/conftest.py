@@ -1,0 +1,152 @@
+"""End-to-end harness: a live server on a fresh demo database per test, and a phone-sized Chromium.
+
+Every test under tests/e2e gets the `e2e` marker (`pytest -m "not e2e"` skips them). The browser is
+Debian's Chromium (TESTING.md): CHROMIUM_PATH overrides /usr/bin/chromium.
+"""
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from models import db
+from tests.conftest import DEMO_PASSWORD, make_app
+
+E2E_DIR = Path(__file__).resolve().parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+]
+PHONE = "Pixel 7"
+server_log = logging.getLogger("tests.e2e.server")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    # tryfirst: the marker must be on the items before `-m` deselects by it.
+    for item in items:
+        if E2E_DIR in item.path.resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Sends werkzeug's request lines to a logger (shown with a failing test) instead of stderr."""
+
+    def log(self, type, message, *args):
+        server_log.log(logging.WARNING if type == "error" else logging.INFO, message, *args)
+
+
+@pytest.fixture
+def live_server(templates, tmp_path):
+    """Base URL of the app served from a fresh copy of the demo SQLite database, on a free port."""
+    url, drop = templates["sqlite"](tmp_path, True)
+    app = make_app(url, tmp_path)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_RequestHandler)
+    # A short poll interval keeps shutdown() quick; new connections wake the loop anyway.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        if not db.is_closed():
+            db.close()
+        drop()
+
+
+@pytest.fixture
+def live_db(live_server):
+    """A connection, in the test's thread, to the live server's database (peewee connections are per thread)."""
+    with db.connection_context():
+        yield db
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    """None: browser_context_args takes the live server's URL instead.
+
+    Also hides pytest-playwright 0.10's fallback `base_url`, a session fixture defined as an
+    instance method, which pytest 9 deprecates with a warning (an error under our filterwarnings).
+    """
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's launch options (--headed, --slowmo, ...) plus Debian's Chromium and its flags."""
+    args = list(dict.fromkeys([*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS]))
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": args,
+    }
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, playwright, live_server):
+    """A Pixel 7 (unless --device names another) in Chinese and Beijing time, pointed at the live server."""
+    return {
+        **playwright.devices[PHONE],
+        **browser_context_args,
+        "locale": "zh-CN",
+        "timezone_id": "Asia/Shanghai",
+        "base_url": live_server,
+    }
+
+
+@pytest.fixture
+def sign_in(page, live_server):
+    """Log in through the form: sign_in("HN1003"). open_form=False fills the login page already shown.
+
+    With succeed=True (the default) it waits until the browser has left the login page.
+    """
+
+    def _sign_in(employee_no, password=DEMO_PASSWORD, *, open_form=True, succeed=True):
+        if open_form:
+            page.goto("/login")
+        page.get_by_label("工号").fill(employee_no)
+        page.get_by_label("密码").fill(password)
+        page.get_by_role("button", name="登录", exact=True).click()
+        if succeed:
+            expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
+            expect(page.get_by_role("navigation", name="主导航")).to_be_visible()
+        return page
+
+    return _sign_in
+
+
+# Console errors a test may cause on purpose: a form answered 422 with its errors.
+def _expected_console_error(text, url):
+    return "status of 422 " in text
+
+
+@pytest.fixture(autouse=True)
+def _browser_errors(request):
+    """Fail a test whose page threw an uncaught script error or logged a console error (e.g. a CSP block)."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    errors = []
+
+    def on_console(message):
+        url = message.location.get("url", "")
+        if message.type == "error" and not _expected_console_error(message.text, url):
+            errors.append(f"console error: {message.text} ({url})")
+
+    page.on("pageerror", lambda exc: errors.append(f"uncaught script error: {exc}"))
+    page.on("console", on_console)
+    yield
+    assert not errors, "the page reported errors:\n" + "\n".join(errors)
