@@ -11,11 +11,13 @@ from peewee import (
     DateField,
     DateTimeField,
     DecimalField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
     SmallIntegerField,
     TextField,
+    UUIDField,
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -207,6 +209,67 @@ class Equipment(BaseModel):
         return EQUIPMENT_KINDS.get(self.kind, self.kind)
 
 
+class SyncReceipt(BaseModel):
+    """One record received through the sync pipeline: the uuid that makes every record count exactly once."""
+
+    uuid = UUIDField(unique=True)
+    type = CharField(max_length=32)
+    author = ForeignKeyField(User, backref="receipts", on_delete="CASCADE")
+    content_hash = CharField(max_length=64)
+    object_id = IntegerField()
+    device_id = CharField(max_length=64, default="")
+    imported_by = ForeignKeyField(User, null=True, backref="imports", on_delete="SET NULL")
+    received_at = DateTimeField(default=utcnow)
+
+
+class Patrol(BaseModel):
+    """巡检打卡: one patrol check-in at a well, with its readings and proof of presence. Append-only."""
+
+    METHODS = {"scan": "扫码", "manual": "手工输入井号"}
+
+    uuid = UUIDField(unique=True)
+    well = ForeignKeyField(Well, backref="patrols", on_delete="RESTRICT")
+    station = ForeignKeyField(Station, backref="patrols", on_delete="RESTRICT")
+    author = ForeignKeyField(User, backref="patrols", on_delete="RESTRICT")
+    method = CharField(max_length=8)
+    device_time = DateTimeField(index=True)
+    received_at = DateTimeField(default=utcnow)
+    clock_offset_s = IntegerField(default=0)
+    latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    longitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    accuracy_m = FloatField(null=True)
+    distance_m = FloatField(null=True)
+    current_up_a = FloatField(null=True)
+    current_down_a = FloatField(null=True)
+    stroke_m = FloatField(null=True)
+    strokes_per_min = FloatField(null=True)
+    oil_pressure_mpa = FloatField(null=True)
+    casing_pressure_mpa = FloatField(null=True)
+    back_pressure_mpa = FloatField(null=True)
+    wellhead_temp_c = FloatField(null=True)
+    liquid_t_per_day = FloatField(null=True)
+    water_cut_pct = FloatField(null=True)
+    is_abnormal = BooleanField(default=False)
+    note = TextField(default="")
+    flags = CharField(max_length=120, default="")
+
+    class Meta:
+        indexes = ((("author", "device_time"), False), (("well", "device_time"), False))
+
+    @property
+    def flag_list(self) -> list[str]:
+        return self.flags.split() if self.flags else []
+
+
+class WellOperation(BaseModel):
+    """One of the ten operations of 十字油井管理法 done during a patrol, with its values (JSON)."""
+
+    patrol = ForeignKeyField(Patrol, backref="operations", on_delete="CASCADE")
+    well = ForeignKeyField(Well, backref="operations", on_delete="RESTRICT")
+    code = CharField(max_length=16)
+    values = TextField(default="{}")
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -215,4 +278,4 @@ class SchemaVersion(BaseModel):
     applied_at = DateTimeField(default=utcnow)
 
 
-MODELS = [WorkArea, Station, User, UserRole, Well, Equipment, SchemaVersion]
+MODELS = [WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation, SchemaVersion]

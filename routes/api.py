@@ -1,10 +1,19 @@
 """The JSON API used by the phone (`/api/v1`, described in openapi.yaml)."""
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user, login_required
+from peewee import fn
 
-from models import ROLES, db, utcnow
+from models import ROLES, Equipment, Patrol, Well, db, utcnow
+from webapp.patrols import READINGS
+from webapp.sync import MAX_BATCH_BYTES, BatchError, sync_batch
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def json_error(status: int, code: str, message: str):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
 
 
 @bp.route("/health")
@@ -29,3 +38,66 @@ def me():
             "is_party_member": user.is_party_member,
         }
     )
+
+
+@bp.route("/sync", methods=["POST"])
+@login_required
+def sync():
+    """Receive a batch of field records from the outbox; answer each record created, duplicate or rejected."""
+    if request.content_length is not None and request.content_length > MAX_BATCH_BYTES:
+        return json_error(413, "too_large", f"一次同步的内容不能超过 {MAX_BATCH_BYTES // 1024 // 1024} MB，请分批同步。")
+    request.max_content_length = MAX_BATCH_BYTES
+    if not request.is_json:
+        return json_error(415, "unsupported_media_type", "请以 application/json 格式提交。")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return json_error(400, "invalid_json", "请求内容不是有效的 JSON。")
+    try:
+        answer = sync_batch(current_user._get_current_object(), payload, settings=current_app.config)
+    except BatchError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    return jsonify(answer)
+
+
+def _last_patrols(well_ids):
+    """The latest patrol of each well, in one query."""
+    latest = (
+        Patrol.select(Patrol.well, fn.MAX(Patrol.device_time).alias("at"))
+        .where(Patrol.well.in_(well_ids))
+        .group_by(Patrol.well)
+    )
+    rows = Patrol.select().join(latest, on=((Patrol.well == latest.c.well_id) & (Patrol.device_time == latest.c.at)))
+    return {p.well_id: p for p in rows}
+
+
+@bp.route("/wells")
+@login_required
+def wells():
+    """The well directory of the user's station, cached by the phone for scanning and check-ins offline."""
+    station_wells = list(Well.select().where(Well.station == current_user.station_id).order_by(Well.code))
+    ids = [w.id for w in station_wells]
+    equipment = {}
+    for item in Equipment.select().where(Equipment.well.in_(ids)).order_by(Equipment.id):
+        equipment.setdefault(item.well_id, []).append({"id": item.id, "kind": item.kind, "name": item.kind_label, "model": item.model})
+    last = _last_patrols(ids) if ids else {}
+    body = []
+    for well in station_wells:
+        patrol = last.get(well.id)
+        body.append(
+            {
+                "id": well.id,
+                "code": well.code,
+                "kind": well.kind,
+                "is_key_well": well.is_key_well,
+                "qr_token": well.qr_token,
+                "latitude": None if well.latitude is None else float(well.latitude),
+                "longitude": None if well.longitude is None else float(well.longitude),
+                "patrol_interval_hours": well.patrol_interval_hours,
+                "equipment": equipment.get(well.id, []),
+                "last_patrol": None if patrol is None else {
+                    "at": patrol.device_time.isoformat(timespec="seconds") + "Z",
+                    "readings": {k: getattr(patrol, k) for k in READINGS if getattr(patrol, k) is not None},
+                },
+            }
+        )
+    return jsonify({"station": {"id": current_user.station_id, "name": current_user.station.name}, "wells": body})

@@ -3,7 +3,7 @@ import pytest
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, Model
 
 import models
-from models import SchemaVersion, Station, User, WorkArea, db, utcnow
+from models import Equipment, Patrol, SchemaVersion, Station, User, UserRole, Well, WorkArea, db, utcnow
 from webapp import migrations
 
 
@@ -30,11 +30,11 @@ class UserV1(Model):
 
 def build_v1():
     """An empty database brought to schema version 1, holding one work area, station and user."""
-    others = [m for m in models.MODELS if m is not User]
     with db.atomic():
+        # In this order: the later tables refer to "user", which UserV1 creates.
         db.create_tables([WorkArea, Station])
         db.create_tables([UserV1])
-        db.create_tables([m for m in others if m not in (WorkArea, Station)])
+        db.create_tables([UserRole, Well, Equipment, SchemaVersion])
         SchemaVersion.create(version=1, name="baseline")
         area = WorkArea.create(name="测试作业区", party_org_name="测试党总支")
         station = Station.create(work_area=area, name="测试站", branch_name="测试站党支部")
@@ -62,8 +62,12 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
 
         done = migrations.upgrade()
 
-        assert done == ["升级到版本 2：login throttling: user.failed_logins, user.locked_until"]
+        assert done == [
+            "升级到版本 2：login throttling: user.failed_logins, user.locked_until",
+            "升级到版本 3：patrols: sync_receipt, patrol, well_operation",
+        ]
         assert migrations.current_version() == migrations.LATEST
+        assert Patrol.select().count() == 0
         user = User.get(User.employee_no == "T001")
         assert (user.name, user.station.name, user.failed_logins, user.locked_until) == ("测试员", "测试站", 0, None)
         assert WorkArea.select().count() == 1

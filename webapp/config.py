@@ -59,6 +59,8 @@ class Config:
         self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024
         self.LOGIN_MAX_FAILURES = 5
         self.LOGIN_LOCK_MINUTES = 15
+        # A check-in further than this from the well's registered position is flagged for the leader.
+        self.PRESENCE_MAX_DISTANCE_M = float(os.environ.get("JINGZHAN_PRESENCE_DISTANCE_M", "200"))
         self.TESTING = False
 
 

@@ -17,10 +17,25 @@ def _v2_login_throttling(migrator):
     )
 
 
-# (version, name, step). Append only; never edit a step that has shipped.
+def _v3_patrols(migrator):
+    """Patrol check-ins, their well operations, and the sync receipts that make records count once."""
+    from models import Patrol, SyncReceipt, WellOperation
+
+    db.create_tables([SyncReceipt, Patrol, WellOperation])
+
+
+# (version, name, step). Append only; never edit a step that has shipped. A step that
+# creates tables does so from the models as they are when it runs, so a later step that
+# changes such a table must check what is there first (see _columns).
 STEPS = [
     (2, "login throttling: user.failed_logins, user.locked_until", _v2_login_throttling),
+    (3, "patrols: sync_receipt, patrol, well_operation", _v3_patrols),
 ]
+
+def _columns(table: str) -> set[str]:
+    """Column names of a table, for steps that must not add what an earlier step already created."""
+    return {c.name for c in db.get_columns(table)}
+
 
 LATEST = STEPS[-1][0] if STEPS else BASELINE
 

@@ -1,0 +1,228 @@
+"""Patrol check-ins (巡检打卡): the readings and operations a patrol records, their ranges, and proof of presence."""
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from models import Patrol, Station, Well, WellOperation
+
+# field: (label, unit, min, max, required for oil wells, required for injection wells)
+READINGS = {
+    "current_up_a": ("上行电流", "A", 0, 300, True, False),
+    "current_down_a": ("下行电流", "A", 0, 300, True, False),
+    "stroke_m": ("冲程", "m", 0, 10, True, False),
+    "strokes_per_min": ("冲次", "次/min", 0, 20, True, False),
+    "oil_pressure_mpa": ("油压", "MPa", 0, 40, True, True),
+    "casing_pressure_mpa": ("套压", "MPa", 0, 40, True, True),
+    "back_pressure_mpa": ("回压", "MPa", 0, 10, True, False),
+    "wellhead_temp_c": ("井口温度", "°C", -40, 120, True, False),
+    "liquid_t_per_day": ("产液量", "t/d", 0, 500, False, False),
+    "water_cut_pct": ("含水", "%", 0, 100, False, False),
+}
+
+# The ten operations of 十字油井管理法; each field: (label, unit or None for text, min, max).
+OPERATIONS = {
+    "bie": ("憋", "憋压", {"minutes": ("憋压时间", "min", 1, 60), "start_mpa": ("起压", "MPa", 0, 40), "end_mpa": ("止压", "MPa", 0, 40)}),
+    "peng": ("碰", "碰泵", {"times": ("碰泵次数", "次", 1, 20)}),
+    "tiao": ("调", "调参", {"param": ("调整参数", None, 0, 20), "old": ("原值", "", 0, 5000), "new": ("新值", "", 0, 5000)}),
+    "kong": ("控", "控套压", {"before_mpa": ("控前套压", "MPa", 0, 40), "after_mpa": ("控后套压", "MPa", 0, 40)}),
+    "xi": ("洗", "热洗", {"volume_m3": ("洗井液量", "m³", 0, 200), "temp_c": ("洗井温度", "°C", 0, 120)}),
+    "xun": ("巡", "巡回检查", {}),
+    "bu": ("补", "补/换盘根", {"action": ("补或换", None, 0, 10)}),
+    "liang": ("量", "量油", {"hours": ("量油时间", "h", 0.1, 24), "liquid_t": ("量得液量", "t", 0, 500)}),
+    "bi": ("比", "对比分析", {"finding": ("对比结论", None, 0, 200)}),
+    "jiao": ("校", "校对校验", {"item": ("校验对象", None, 0, 60)}),
+}
+
+MAX_NOTE = 500
+MAX_FUTURE_SECONDS = 300
+CLOCK_FLAG_SECONDS = 600
+MAX_SPEED_KMH = 80.0
+FLAG_LABELS = {
+    "manual": "手工输入井号（非扫码）",
+    "no_gps": "无定位",
+    "far": "离井位置过远",
+    "clock": "手机时间偏差大",
+    "too_fast": "与上一口井间隔时间不合理",
+}
+
+
+class RecordError(Exception):
+    """A record the server refuses, with a code for programs and a Chinese message for people."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+def _number(value, label, low, high, field):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RecordError("invalid_value", f"{label}应为数字。", field)
+    try:
+        number = float(value)
+    except ValueError:
+        raise RecordError("invalid_value", f"{label}应为数字。", field) from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise RecordError("out_of_range", f"{label}应在 {low:g}–{high:g} 之间。", field)
+    return number
+
+
+def _text(value, label, max_length, field):
+    if not isinstance(value, str):
+        raise RecordError("invalid_value", f"{label}应为文字。", field)
+    if len(value) > max_length:
+        raise RecordError("too_long", f"{label}不能超过 {max_length} 字。", field)
+    return "".join(ch for ch in value if ch in "\n\t" or ch >= " ").strip()
+
+
+def clean_readings(data: dict, well_kind: str) -> dict:
+    """The readings of a patrol as floats, checked for presence and range."""
+    readings = data.get("readings") or {}
+    if not isinstance(readings, dict):
+        raise RecordError("invalid_value", "读数格式不对。", "readings")
+    unknown = set(readings) - set(READINGS)
+    if unknown:
+        raise RecordError("unknown_field", f"未知的读数：{'、'.join(sorted(unknown))[:100]}", "readings")
+    cleaned = {}
+    for field, (label, unit, low, high, oil_required, injection_required) in READINGS.items():
+        value = readings.get(field)
+        if value is None or value == "":
+            if (oil_required and well_kind == "oil") or (injection_required and well_kind == "injection"):
+                raise RecordError("missing_reading", f"请填写{label}。", field)
+            continue
+        cleaned[field] = _number(value, label, low, high, field)
+    return cleaned
+
+
+def clean_operations(data: dict) -> dict:
+    """The operations done during the patrol: {code: {field: value}}, checked."""
+    operations = data.get("operations") or {}
+    if not isinstance(operations, dict) or len(operations) > len(OPERATIONS):
+        raise RecordError("invalid_value", "作业项格式不对。", "operations")
+    cleaned = {}
+    for code, values in operations.items():
+        if code not in OPERATIONS:
+            raise RecordError("unknown_operation", f"未知的作业项：{str(code)[:20]}", "operations")
+        char, name, fields = OPERATIONS[code]
+        values = values or {}
+        if not isinstance(values, dict) or set(values) - set(fields):
+            raise RecordError("invalid_value", f"{char}（{name}）的内容不对。", f"operations.{code}")
+        kept = {}
+        for field, raw in values.items():
+            label, unit, low, high = fields[field]
+            if raw is None or raw == "":
+                continue
+            kept[field] = _text(raw, label, high, f"operations.{code}.{field}") if unit is None else _number(
+                raw, label, low, high, f"operations.{code}.{field}"
+            )
+        cleaned[code] = kept
+    return cleaned
+
+
+def distance_m(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance in metres."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (float(lat1), float(lon1), float(lat2), float(lon2)))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371000 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def clean_position(data: dict):
+    """(latitude, longitude, accuracy) from the phone's GPS, or Nones when it gave none."""
+    position = data.get("position")
+    if position in (None, {}):
+        return None, None, None
+    if not isinstance(position, dict):
+        raise RecordError("invalid_value", "定位格式不对。", "position")
+    lat = _number(position.get("latitude"), "纬度", -90, 90, "position")
+    lon = _number(position.get("longitude"), "经度", -180, 180, "position")
+    accuracy = position.get("accuracy")
+    accuracy = None if accuracy is None else _number(accuracy, "定位精度", 0, 100000, "position")
+    return lat, lon, accuracy
+
+
+@dataclass
+class Context:
+    """Who sent a record and when: what every record handler is given besides the record's data."""
+
+    user: object
+    device_time: datetime  # naive UTC, as the phone's clock said
+    received_at: datetime  # naive UTC, the server's clock
+    clock_offset_s: int
+    uuid: str
+    settings: dict
+
+
+def find_well(user, data: dict) -> tuple[Well, str]:
+    """The patrolled well and how it was identified; only wells of the author's station (any, for an admin)."""
+    well_id = data.get("well_id")
+    if isinstance(well_id, bool) or not isinstance(well_id, int):
+        raise RecordError("invalid_value", "缺少井的编号。", "well_id")
+    method = data.get("method")
+    if method not in Patrol.METHODS:
+        raise RecordError("invalid_value", "缺少识别方式（扫码或手工输入）。", "method")
+    well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
+    if well is None or well.station.work_area_id != user.work_area_id:
+        raise RecordError("unknown_well", "找不到这口井。", "well_id")
+    if well.station_id != user.station_id and not user.has_role("admin"):
+        raise RecordError("well_not_in_station", f"{well.code} 不属于您所在的站，不能打卡。", "well_id")
+    if method == "scan" and data.get("qr_token") != well.qr_token:
+        raise RecordError("token_revoked", f"{well.code} 的标签已作废或不符，请联系站长换新标签。", "qr_token")
+    return well, method
+
+
+def presence_flags(ctx: Context, well: Well, method, lat, lon, distance) -> list[str]:
+    """Reasons the leader should look at this check-in; stored with it."""
+    flags = []
+    if method == "manual":
+        flags.append("manual")
+    if lat is None:
+        flags.append("no_gps")
+    elif distance is not None and distance > ctx.settings["PRESENCE_MAX_DISTANCE_M"]:
+        flags.append("far")
+    if abs(ctx.clock_offset_s) > CLOCK_FLAG_SECONDS:
+        flags.append("clock")
+    previous = (
+        Patrol.select(Patrol, Well)
+        .join(Well)
+        .where((Patrol.author == ctx.user.id) & (Patrol.device_time <= ctx.device_time) & (Patrol.well != well.id))
+        .order_by(Patrol.device_time.desc())
+        .first()
+    )
+    if previous and None not in (previous.well.latitude, well.latitude):
+        hours = max((ctx.device_time - previous.device_time).total_seconds(), 1) / 3600
+        km = distance_m(previous.well.latitude, previous.well.longitude, well.latitude, well.longitude) / 1000
+        if km / hours > MAX_SPEED_KMH:
+            flags.append("too_fast")
+    return flags
+
+
+def create_patrol(ctx: Context, data: dict) -> Patrol:
+    """Handler of the `patrol` record type: check everything, then write the patrol and its operations."""
+    if not isinstance(data, dict):
+        raise RecordError("invalid_value", "记录内容格式不对。", "data")
+    well, method = find_well(ctx.user, data)
+    readings = clean_readings(data, well.kind)
+    operations = clean_operations(data)
+    lat, lon, accuracy = clean_position(data)
+    is_abnormal = data.get("abnormal", False)
+    if not isinstance(is_abnormal, bool):
+        raise RecordError("invalid_value", "正常/异常只能二选一。", "abnormal")
+    note = _text(data.get("note") or "", "备注", MAX_NOTE, "note")
+    if is_abnormal and not note:
+        raise RecordError("missing_note", "异常时请写明情况。", "note")
+    distance = None
+    if lat is not None and well.latitude is not None:
+        distance = round(distance_m(lat, lon, well.latitude, well.longitude), 1)
+    flags = presence_flags(ctx, well, method, lat, lon, distance)
+    patrol = Patrol.create(
+        uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
+        device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,
+        latitude=lat, longitude=lon, accuracy_m=accuracy, distance_m=distance,
+        is_abnormal=is_abnormal, note=note, flags=" ".join(flags), **readings,
+    )
+    if operations:
+        WellOperation.insert_many(
+            [{"patrol": patrol.id, "well": well.id, "code": code, "values": json.dumps(values, ensure_ascii=False)}
+             for code, values in operations.items()]
+        ).execute()
+    return patrol

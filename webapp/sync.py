@@ -1,0 +1,138 @@
+"""The one write path for field records: a batch from the phone's outbox, answered per record, each counted once."""
+import hashlib
+import json
+import uuid as uuid_module
+from datetime import datetime, timedelta, timezone
+
+from peewee import IntegrityError
+
+from models import SyncReceipt, db, utcnow
+
+from .patrols import Context, RecordError, create_patrol
+
+# record type → handler(ctx, data) returning the created model row. Later issues add types here.
+HANDLERS = {"patrol": create_patrol}
+
+MAX_RECORDS = 500
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+MAX_DEVICE_ID = 64
+MAX_FUTURE = timedelta(minutes=5)
+
+
+class BatchError(Exception):
+    """The whole request is refused (nothing in it was looked at record by record)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def parse_time(value) -> datetime:
+    """An ISO 8601 time with its offset, as naive UTC; a time without an offset is refused."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError(value)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(value)
+    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def content_hash(record: dict) -> str:
+    """A hash of what the record says (not of its signature), to tell a replay from a conflicting reuse of a uuid."""
+    canonical = json.dumps(
+        {"type": record.get("type"), "created_at": record.get("created_at"), "data": record.get("data")},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _rejected(uuid, code, message, field=None):
+    error = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"uuid": uuid, "status": "rejected", "error": error}
+
+
+def _check_envelope(record):
+    """(uuid, type, device time) of a record, or RecordError."""
+    if not isinstance(record, dict):
+        raise RecordError("invalid_record", "记录格式不对。")
+    raw = record.get("uuid")
+    try:
+        parsed = uuid_module.UUID(raw) if isinstance(raw, str) and len(raw) <= 36 else None
+    except ValueError:
+        parsed = None
+    if parsed is None or str(parsed) != raw.lower():
+        raise RecordError("invalid_uuid", "记录编号（uuid）无效。", "uuid")
+    if record.get("type") not in HANDLERS:
+        raise RecordError("unknown_type", f"未知的记录类型：{str(record.get('type'))[:32]}", "type")
+    try:
+        device_time = parse_time(record.get("created_at"))
+    except (TypeError, ValueError):
+        raise RecordError("invalid_time", "记录时间无效（需带时区的 ISO 8601 时间）。", "created_at") from None
+    if not isinstance(record.get("data"), dict):
+        raise RecordError("invalid_record", "记录内容格式不对。", "data")
+    return str(parsed), record["type"], device_time
+
+
+def _sync_one(user, record, *, device_id, offset_s, received_at, settings, imported_by):
+    uuid = record.get("uuid") if isinstance(record, dict) and isinstance(record.get("uuid"), str) else None
+    try:
+        uuid, record_type, device_time = _check_envelope(record)
+    except RecordError as exc:
+        return _rejected(uuid[:40] if uuid else None, exc.code, exc.message, exc.field)
+    digest = content_hash(record)
+    existing = SyncReceipt.get_or_none(SyncReceipt.uuid == uuid)
+    if existing is not None:
+        return _answer_replay(existing, uuid, user, digest)
+    if device_time + timedelta(seconds=offset_s) > received_at + MAX_FUTURE:
+        return _rejected(uuid, "time_in_future", "记录时间晚于当前时间，请检查手机时间。", "created_at")
+    ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=offset_s,
+                  uuid=uuid, settings=settings)
+    try:
+        with db.atomic():  # a savepoint: a refused record leaves nothing behind
+            row = HANDLERS[record_type](ctx, record["data"])
+            SyncReceipt.create(uuid=uuid, type=record_type, author=user.id, content_hash=digest, object_id=row.id,
+                               device_id=device_id, imported_by=imported_by, received_at=received_at)
+    except RecordError as exc:
+        return _rejected(uuid, exc.code, exc.message, exc.field)
+    except IntegrityError:
+        # The same uuid committed by a concurrent batch while this one ran.
+        existing = SyncReceipt.get_or_none(SyncReceipt.uuid == uuid)
+        if existing is None:
+            raise
+        return _answer_replay(existing, uuid, user, digest)
+    return {"uuid": uuid, "status": "created", "id": row.id}
+
+
+def _answer_replay(existing, uuid, user, digest):
+    if existing.author_id == user.id and existing.content_hash == digest:
+        return {"uuid": uuid, "status": "duplicate", "id": existing.object_id}
+    return _rejected(uuid, "conflict", "此记录编号已被另一条不同的记录使用。", "uuid")
+
+
+def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
+    """Store each record of the batch at most once, attributed to user; answer record by record."""
+    if not isinstance(payload, dict):
+        raise BatchError(400, "invalid_batch", "请求格式不对：应为 JSON 对象。")
+    records = payload.get("records")
+    if not isinstance(records, list):
+        raise BatchError(400, "invalid_batch", "请求缺少 records 列表。")
+    if len(records) > MAX_RECORDS:
+        raise BatchError(413, "too_many_records", f"一次最多同步 {MAX_RECORDS} 条记录。")
+    device_id = payload.get("device_id", "")
+    if not isinstance(device_id, str) or len(device_id) > MAX_DEVICE_ID:
+        raise BatchError(400, "invalid_batch", "设备编号无效。")
+    received_at = utcnow()
+    try:
+        sent_at = parse_time(payload.get("sent_at"))
+    except (TypeError, ValueError):
+        raise BatchError(400, "invalid_batch", "发送时间 sent_at 无效（需带时区的 ISO 8601 时间）。") from None
+    offset_s = round((received_at - sent_at).total_seconds())
+    with db.atomic():
+        results = [
+            _sync_one(user, record, device_id=device_id, offset_s=offset_s, received_at=received_at,
+                      settings=settings, imported_by=imported_by)
+            for record in records
+        ]
+    return {"server_time": received_at.isoformat(timespec="seconds") + "Z", "results": results}
