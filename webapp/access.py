@@ -53,3 +53,13 @@ def get_well(user, *, well_id: int | None = None, qr_token: str | None = None) -
     if well.station.work_area_id != user.work_area_id:
         abort(403, description="此井不属于您所在的作业区。")
     return well
+
+
+def get_managed_well(well_id: int, user) -> Well:
+    """A well the user manages (admin: the work area's, else their station's); 404 outside the work area, else 403."""
+    well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
+    if well is None or well.station.work_area_id != user.work_area_id:
+        abort(404)
+    if not user.has_role("admin") and well.station_id != user.station_id:
+        abort(403)
+    return well

@@ -12,6 +12,7 @@ MESSAGES = {
     422: "提交的内容有误。",
     429: "操作太频繁，请稍后再试。",
     500: "服务器出错了，请稍后重试；已保存的记录不会丢失。",
+    503: "服务暂时不可用，请稍后重试。",
 }
 
 ERROR_CODES = {
@@ -24,6 +25,7 @@ ERROR_CODES = {
     422: "invalid",
     429: "too_many_requests",
     500: "server_error",
+    503: "unavailable",
 }
 
 
