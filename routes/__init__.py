@@ -2,7 +2,7 @@
 
 
 def register_blueprints(app):
-    from . import api, auth, home, wells
+    from . import api, auth, home, labels, patrols, pwa, wells
 
-    for module in (auth, home, wells, api):
+    for module in (auth, home, wells, patrols, labels, api, pwa):
         app.register_blueprint(module.bp)

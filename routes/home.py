@@ -75,12 +75,6 @@ def index():
     return render_template("home/index.html", **context)
 
 
-@bp.route("/records")
-@login_required
-def records():
-    return render_template("home/records.html")
-
-
 @bp.route("/me")
 @login_required
 def me():

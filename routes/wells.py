@@ -3,9 +3,10 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from models import Equipment, Station, User, Well
+from models import Equipment, Patrol, Station, User, Well
 from webapp.access import get_station, get_well, stations_in_scope
 from webapp.htmx import render
+from webapp.patrols import CHOICES, OPERATIONS, READINGS
 from webapp.text import clean_line
 
 bp = Blueprint("wells", __name__)
@@ -55,15 +56,27 @@ def index():
     )
 
 
-def _show(well: Well, scanned: bool):
+def _show(well: Well, method: str):
     equipment = list(Equipment.select().where(Equipment.well == well).order_by(Equipment.id))
-    return render_template("wells/show.html", well=well, equipment=equipment, scanned=scanned)
+    last = Patrol.select().where(Patrol.well == well).order_by(Patrol.device_time.desc()).first()
+    last_readings = {} if last is None else {k: getattr(last, k) for k in READINGS if getattr(last, k) is not None}
+    return render_template(
+        "wells/show.html",
+        well=well,
+        equipment=equipment,
+        method=method,
+        can_patrol=well.station_id == current_user.station_id or current_user.has_role("admin"),
+        readings=READINGS,
+        operations=OPERATIONS,
+        choices=CHOICES,
+        last_readings=last_readings,
+    )
 
 
 @bp.route("/wells/<int:well_id>")
 @login_required
 def show(well_id: int):
-    return _show(get_well(current_user, well_id=well_id), scanned=False)
+    return _show(get_well(current_user, well_id=well_id), method="manual")
 
 
 @bp.route("/w/<qr_token>")
@@ -72,7 +85,9 @@ def scanned(qr_token: str):
     """The page a well's QR label opens (in the phone's camera app or the in-app scanner)."""
     if len(qr_token) > 64:
         abort(404)
-    return _show(get_well(current_user, qr_token=qr_token), scanned=True)
+    # ?via=manual: reached by typing the 井号 (offline too), not by scanning the label.
+    method = "manual" if request.args.get("via") == "manual" else "scan"
+    return _show(get_well(current_user, qr_token=qr_token), method=method)
 
 
 @bp.route("/scan", methods=["GET", "POST"])
@@ -95,5 +110,5 @@ def scan():
             if well is None:
                 error = f"本作业区没有井号为「{code}」的井，请核对后重新输入。"
             else:
-                return redirect(url_for("wells.show", well_id=well.id))
+                return redirect(url_for("wells.scanned", qr_token=well.qr_token, via="manual"))
     return render_template("wells/scan.html", error=error, code=code), (422 if error else 200)

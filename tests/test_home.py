@@ -55,4 +55,4 @@ def test_me_page_and_records(login_as):
     client = login_as("HN1003")
     page = client.get("/me").get_data(as_text=True)
     assert "HN1003" in page and "党员" in page and "海南一号站党支部" in page and "退出登录" in page
-    assert "还没有巡检" in client.get("/records").get_data(as_text=True)
+    assert "还没有已同步的巡检记录" in client.get("/records").get_data(as_text=True)

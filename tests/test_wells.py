@@ -153,7 +153,7 @@ class TestManualEntry:
     def test_known_code_opens_the_well(self, login_as):
         well = get_well("海2-11")
         response = login_as("HN1003").post("/scan", data={"code": " 海2-11 "})
-        assert response.headers["Location"] == f"/wells/{well.id}"
+        assert response.headers["Location"] == f"/w/{well.qr_token}?via=manual"
 
     @pytest.mark.parametrize(
         "code, message",

@@ -34,6 +34,8 @@ OPERATIONS = {
     "jiao": ("校", "校对校验", {"item": ("校验对象", None, 0, 60)}),
 }
 
+# Text fields of operations that take one of a few values.
+CHOICES = {("tiao", "param"): ("冲程", "冲次", "泵深"), ("bu", "action"): ("补盘根", "换盘根")}
 MAX_NOTE = 500
 MAX_FUTURE_SECONDS = 300
 CLOCK_FLAG_SECONDS = 600
@@ -112,9 +114,11 @@ def clean_operations(data: dict) -> dict:
             label, unit, low, high = fields[field]
             if raw is None or raw == "":
                 continue
-            kept[field] = _text(raw, label, high, f"operations.{code}.{field}") if unit is None else _number(
-                raw, label, low, high, f"operations.{code}.{field}"
-            )
+            where = f"operations.{code}.{field}"
+            kept[field] = _text(raw, label, high, where) if unit is None else _number(raw, label, low, high, where)
+            choices = CHOICES.get((code, field))
+            if choices and kept[field] not in choices:
+                raise RecordError("invalid_value", f"{label}只能是{'、'.join(choices)}。", where)
         cleaned[code] = kept
     return cleaned
 

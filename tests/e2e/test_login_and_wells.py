@@ -100,7 +100,7 @@ def test_manual_well_code_on_scan_tab(page, live_server, live_db, sign_in):
 
     code.fill("海1-07")
     submit.tap()
-    expect(page).to_have_url(f"{live_server}/wells/{well.id}")
+    expect(page).to_have_url(f"{live_server}/w/{well.qr_token}?via=manual")
     expect(page.get_by_role("heading", level=1)).to_contain_text("海1-07")
 
 
@@ -126,7 +126,7 @@ def test_offline_banner_follows_connectivity(page, context, live_server, sign_in
 
     context.set_offline(True)
     expect(banner).to_be_visible()
-    expect(banner).to_have_text("当前无网络")
+    expect(banner).to_contain_text("当前无网络")
 
     context.set_offline(False)
     expect(banner).to_have_count(0)

@@ -1,17 +1,124 @@
-// app.js — page-wide wiring: shows a banner while the phone has no network.
-const banner = document.createElement("p");
-banner.className = "offline-banner";
-banner.setAttribute("role", "status");
-banner.textContent = "当前无网络";
+// app.js — page-wide wiring: service worker and its updates, the sync indicator, the offline banner,
+// warming the offline copy of the station's wells, and the warning before logging out with records unsent.
+import { counts, currentUserId, startOutbox } from "./outbox.js";
+
+const WARM_EVERY_MS = 30 * 60 * 1000;
 
 function showConnectivity() {
+  let banner = document.querySelector(".offline-banner");
   if (navigator.onLine) {
-    banner.remove();
-  } else if (!banner.isConnected) {
+    if (banner) banner.remove();
+  } else if (!banner) {
+    banner = document.createElement("p");
+    banner.className = "offline-banner";
+    banner.setAttribute("role", "status");
+    banner.textContent = "当前无网络，记录会先存在手机上";
     document.body.prepend(banner);
   }
 }
 
+function renderSyncStatus(c) {
+  const el = document.getElementById("sync-status");
+  if (!el) return;
+  let text;
+  let state;
+  if (c.needsLogin && c.pending) {
+    text = `请重新登录后同步 ${c.pending} 条`;
+    state = "login";
+  } else if (c.syncing && c.pending) {
+    text = `同步中… ${c.pending} 条`;
+    state = "syncing";
+  } else if (c.pending) {
+    text = `待同步 ${c.pending} 条`;
+    state = "pending";
+  } else if (c.rejected) {
+    text = `${c.rejected} 条被退回`;
+    state = "rejected";
+  } else {
+    text = "已全部同步";
+    state = "synced";
+  }
+  el.textContent = text;
+  el.dataset.state = state;
+  el.dataset.pending = String(c.pending);
+  el.hidden = false;
+}
+
+function showUpdate(worker) {
+  if (document.getElementById("update-toast")) return;
+  const toast = document.createElement("div");
+  toast.id = "update-toast";
+  toast.className = "toast";
+  toast.setAttribute("role", "alert");
+  const text = document.createElement("span");
+  text.textContent = "井站通有新版本。未同步的记录不受影响。";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button primary";
+  button.textContent = "立即更新";
+  button.addEventListener("click", () => worker.postMessage({ type: "skip-waiting" }));
+  toast.append(text, button);
+  document.body.append(toast);
+}
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  if (registration.waiting && navigator.serviceWorker.controller) showUpdate(registration.waiting);
+  registration.addEventListener("updatefound", () => {
+    const incoming = registration.installing;
+    incoming.addEventListener("statechange", () => {
+      if (incoming.state === "installed" && navigator.serviceWorker.controller) showUpdate(incoming);
+    });
+  });
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    // Only after the user asked for the update: never mix old pages with new assets.
+    if (!reloading && document.getElementById("update-toast")) {
+      reloading = true;
+      location.reload();
+    }
+  });
+  await navigator.serviceWorker.ready;
+  warmOfflineCopy();
+}
+
+/** Keep an offline copy of the station's well directory and well pages, refreshed now and then. */
+async function warmOfflineCopy(force = false) {
+  const me = currentUserId();
+  if (!me || !navigator.onLine || !navigator.serviceWorker.controller) return;
+  const key = `jingzhan-warmed-${me}`;
+  if (!force && Date.now() - Number(localStorage.getItem(key) || 0) < WARM_EVERY_MS) return;
+  navigator.serviceWorker.controller.postMessage({ type: "warm", user: me });
+  localStorage.setItem(key, String(Date.now()));
+}
+
+function guardLogout() {
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.matches("[data-logout]") || form.dataset.confirmed) return;
+    event.preventDefault();
+    const c = await counts();
+    if (c.pending && !window.confirm(`还有 ${c.pending} 条记录未同步。退出后记录仍保存在本机，需您本人再次登录才能同步。确定退出吗？`)) {
+      return;
+    }
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+    }
+    localStorage.removeItem(`jingzhan-warmed-${currentUserId()}`);
+    form.dataset.confirmed = "1";
+    form.submit();
+  });
+}
+
 window.addEventListener("online", showConnectivity);
 window.addEventListener("offline", showConnectivity);
+document.addEventListener("outbox:change", (event) => renderSyncStatus(event.detail));
+window.addEventListener("online", () => warmOfflineCopy());
 showConnectivity();
+guardLogout();
+if (currentUserId()) {
+  startOutbox();
+}
+registerServiceWorker().catch((error) => console.warn("service worker", error));
+export { warmOfflineCopy };

@@ -1,0 +1,27 @@
+"""The worker's own patrols: the 记录 tab."""
+from datetime import timedelta
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from models import Patrol, Well, utcnow
+from webapp.patrols import FLAG_LABELS
+
+bp = Blueprint("patrols", __name__)
+
+RECENT_DAYS = 7
+
+
+@bp.route("/records")
+@login_required
+def index():
+    """Today's and recent patrols that reached the server; the phone adds those still in its outbox."""
+    since = utcnow() - timedelta(days=RECENT_DAYS)
+    patrols = list(
+        Patrol.select(Patrol, Well)
+        .join(Well)
+        .where((Patrol.author == current_user.id) & (Patrol.device_time >= since))
+        .order_by(Patrol.device_time.desc())
+        .limit(200)
+    )
+    return render_template("patrols/index.html", patrols=patrols, flag_labels=FLAG_LABELS, days=RECENT_DAYS)

@@ -1,0 +1,51 @@
+"""What makes the app work offline: the service worker at the root scope and the offline page."""
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, make_response, render_template, url_for
+
+bp = Blueprint("pwa", __name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "webapp" / "static"
+# The app shell: what every field page needs, cached when the service worker installs.
+SHELL_FILES = [
+    "css/app.css",
+    "js/app.js",
+    "js/outbox.js",
+    "js/patrol.js",
+    "js/scanner.js",
+    "js/scan-page.js",
+    "js/records.js",
+    "vendor/htmx-2.0.11.min.js",
+    "vendor/jsQR-1.4.0.min.js",
+]
+
+
+def static_version() -> str:
+    """A hash of every static file: a new deployment with any changed file is a new service worker."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(STATIC)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@bp.route("/sw.js")
+def service_worker():
+    if "SW_VERSION" not in current_app.config:
+        current_app.config["SW_VERSION"] = static_version()
+    precache = [url_for("static", filename=name) for name in SHELL_FILES] + [url_for("pwa.offline")]
+    source = (STATIC / "sw.js").read_text(encoding="utf-8")
+    source = source.replace("__VERSION__", current_app.config["SW_VERSION"]).replace("__PRECACHE__", json.dumps(precache))
+    response = make_response(source)
+    response.headers["Content-Type"] = "application/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/offline")
+def offline():
+    return render_template("offline.html")

@@ -1,0 +1,246 @@
+// outbox.js — the phone's outbox: field records saved in IndexedDB, then sent once to POST /api/v1/sync.
+// A record leaves the outbox only when the server answered "created" or "duplicate" for it.
+const DB_NAME = "jingzhan";
+const STORE = "outbox";
+const BATCH = 100;
+const MAX_RETRY_MS = 5 * 60 * 1000;
+
+let dbPromise = null;
+let syncing = false;
+let needsLogin = false;
+let retryMs = 0;
+let retryTimer = null;
+let batchSize = BATCH;
+
+function openDb() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      const request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = () => {
+        const store = request.result.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
+        store.createIndex("uuid", "uuid", { unique: true });
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+  return dbPromise;
+}
+
+async function withStore(mode, work) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, mode);
+    const result = work(tx.objectStore(STORE));
+    tx.oncomplete = () => resolve(result && "result" in result ? result.result : result);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** The logged-in user's id, from the page (the server's word, never the phone's). */
+export function currentUserId() {
+  const id = Number(document.body.dataset.userId || 0);
+  return Number.isFinite(id) && id > 0 ? id : null;
+}
+
+function deviceId() {
+  let id = localStorage.getItem("jingzhan-device-id");
+  if (!id) {
+    id = crypto.randomUUID();
+    localStorage.setItem("jingzhan-device-id", id);
+  }
+  return id;
+}
+
+/** A time with the phone's own UTC offset, e.g. 2026-11-26T08:15:00+08:00. */
+export function localIso(date) {
+  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `${sign}${pad(offset / 60)}:${pad(offset % 60)}`
+  );
+}
+
+/** Every record in the outbox, oldest first. */
+export async function allRecords() {
+  return withStore("readonly", (store) => store.getAll());
+}
+
+/** Counts for the sync indicator: this user's pending and rejected records, and other users' pending ones. */
+export async function counts() {
+  const me = currentUserId();
+  const records = await allRecords();
+  const mine = records.filter((r) => r.user_id === me);
+  return {
+    pending: mine.filter((r) => r.state === "pending").length,
+    rejected: mine.filter((r) => r.state === "rejected").length,
+    others: records.filter((r) => r.user_id !== me && r.state === "pending").length,
+    syncing,
+    needsLogin,
+  };
+}
+
+function notify() {
+  counts().then((c) => document.dispatchEvent(new CustomEvent("outbox:change", { detail: c })));
+}
+
+/** Save a field record for sending; resolves once it is safely in IndexedDB. */
+export async function saveRecord(type, data, meta = {}) {
+  const userId = currentUserId();
+  if (!userId) throw new Error("未登录，记录未保存。");
+  const record = {
+    uuid: crypto.randomUUID(),
+    type,
+    created_at: localIso(new Date()),
+    data,
+    meta,
+    user_id: userId,
+    state: "pending",
+    error: null,
+    saved_at: Date.now(),
+  };
+  try {
+    await withStore("readwrite", (store) => store.add(record));
+  } catch (error) {
+    if (error && error.name === "QuotaExceededError") throw new Error("手机存储空间不足，记录未保存。");
+    throw new Error(`记录未保存：${error && error.message ? error.message : error}`);
+  }
+  askPersistentStorage();
+  notify();
+  syncNow();
+  return record;
+}
+
+/** "pending" or "rejected" while the record is in the outbox; null once the server has it. */
+export async function recordState(uuid) {
+  const record = await withStore("readonly", (store) => store.index("uuid").get(uuid));
+  return record ? record.state : null;
+}
+
+/** Remove a rejected record the worker has read and dismissed. Pending records cannot be removed. */
+export async function dismissRejected(uuid) {
+  await withStore("readwrite", (store) => {
+    const request = store.index("uuid").get(uuid);
+    request.onsuccess = () => {
+      const record = request.result;
+      if (record && record.state === "rejected") store.delete(record.seq);
+    };
+  });
+  notify();
+}
+
+async function applyResults(results) {
+  const byUuid = new Map(results.map((r) => [r.uuid, r]));
+  let settled = 0;
+  await withStore("readwrite", (store) => {
+    const request = store.openCursor();
+    request.onsuccess = () => {
+      const cursor = request.result;
+      if (!cursor) return;
+      const result = byUuid.get(cursor.value.uuid);
+      if (result && (result.status === "created" || result.status === "duplicate")) {
+        cursor.delete();
+        settled += 1;
+      } else if (result && result.status === "rejected") {
+        cursor.update({ ...cursor.value, state: "rejected", error: result.error || null });
+        settled += 1;
+      }
+      cursor.continue();
+    };
+  });
+  return settled;
+}
+
+function scheduleRetry() {
+  clearTimeout(retryTimer);
+  retryMs = Math.min(retryMs ? retryMs * 2 : 5000, MAX_RETRY_MS);
+  retryTimer = setTimeout(syncNow, retryMs);
+}
+
+async function sendBatch(records) {
+  const body = JSON.stringify({
+    device_id: deviceId(),
+    sent_at: localIso(new Date()),
+    records: records.map(({ uuid, type, created_at, data }) => ({ uuid, type, created_at, data })),
+  });
+  // redirect "manual": a redirect to the login page must never look like success.
+  return fetch("/api/v1/sync", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    credentials: "same-origin",
+    redirect: "manual",
+    body,
+  });
+}
+
+/** Send this user's pending records, oldest first, until none are left or the network fails. */
+export async function syncNow() {
+  const me = currentUserId();
+  if (syncing || !me) return;
+  syncing = true;
+  notify();
+  try {
+    for (;;) {
+      const pending = (await allRecords()).filter((r) => r.user_id === me && r.state === "pending").slice(0, batchSize);
+      if (!pending.length) break;
+      let response;
+      try {
+        response = await sendBatch(pending);
+      } catch {
+        scheduleRetry();
+        return;
+      }
+      if (response.status === 401 || response.type === "opaqueredirect") {
+        needsLogin = true;
+        return;
+      }
+      if (response.status === 413 && pending.length > 1) {
+        batchSize = Math.max(1, Math.floor(pending.length / 2));
+        continue;
+      }
+      if (response.status === 413) {
+        await applyResults([{ uuid: pending[0].uuid, status: "rejected", error: { code: "too_large", message: "这条记录太大，无法同步。" } }]);
+        continue;
+      }
+      if (!response.ok) {
+        scheduleRetry();
+        return;
+      }
+      const answer = await response.json();
+      needsLogin = false;
+      retryMs = 0;
+      batchSize = BATCH;
+      if ((await applyResults(answer.results || [])) === 0) {
+        scheduleRetry();
+        return;
+      }
+    }
+  } finally {
+    syncing = false;
+    notify();
+  }
+}
+
+let persistAsked = false;
+function askPersistentStorage() {
+  if (persistAsked || !navigator.storage || !navigator.storage.persist) return;
+  persistAsked = true;
+  navigator.storage.persist().then((granted) => localStorage.setItem("jingzhan-persisted", granted ? "yes" : "no"));
+}
+
+/** Start syncing now and whenever the phone is back online or the app comes back to the front. */
+export function startOutbox() {
+  window.addEventListener("online", () => {
+    retryMs = 0;
+    syncNow();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") syncNow();
+  });
+  notify();
+  syncNow();
+}

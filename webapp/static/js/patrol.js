@@ -1,0 +1,150 @@
+// patrol.js — the patrol check-in form on a well page: checks the readings on the phone, adds the GPS
+// position when the phone gives one, and saves the record into the outbox (never posts a page).
+import { recordState, saveRecord } from "./outbox.js";
+
+const form = document.querySelector("[data-patrol-form]");
+let position = null;
+
+function locate() {
+  if (!navigator.geolocation) return;
+  navigator.geolocation.getCurrentPosition(
+    (p) => {
+      position = { latitude: p.coords.latitude, longitude: p.coords.longitude, accuracy: Math.round(p.coords.accuracy) };
+    },
+    () => {},
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 }
+  );
+}
+
+function showError(input, message) {
+  const error = document.getElementById(`${input.id}-error`);
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+  if (error) {
+    error.textContent = message || "";
+    error.hidden = !message;
+  }
+}
+
+/** The same rules and words as the server (webapp/patrols.py). */
+function checkNumber(input) {
+  const label = input.dataset.label;
+  const raw = input.value.trim();
+  if (raw === "") return input.required ? `请填写${label}。` : "";
+  const value = Number(raw);
+  if (!Number.isFinite(value) || input.validity.badInput) return `${label}应为数字。`;
+  const low = Number(input.min);
+  const high = Number(input.max);
+  if (value < low || value > high) return `${label}应在 ${low}–${high} 之间。`;
+  return "";
+}
+
+function readForm() {
+  const errors = [];
+  const readings = {};
+  for (const input of form.querySelectorAll(".readings input")) {
+    const message = checkNumber(input);
+    showError(input, message);
+    if (message) errors.push(input);
+    else if (input.value.trim() !== "") readings[input.name] = Number(input.value);
+  }
+  const abnormal = form.querySelector("input[name=abnormal]:checked").value === "1";
+  const note = form.querySelector("#p-note");
+  const noteMessage = abnormal && !note.value.trim() ? "异常时请写明情况。" : "";
+  showError(note, noteMessage);
+  if (noteMessage) errors.push(note);
+  const operations = {};
+  for (const box of form.querySelectorAll("[data-op-toggle]:checked")) {
+    const values = {};
+    for (const input of form.querySelectorAll(`[data-op-fields="${box.value}"] input, [data-op-fields="${box.value}"] select`)) {
+      const field = input.name.slice(`op-${box.value}-`.length);
+      if (input.type === "number") {
+        const message = checkNumber(input);
+        showError(input, message);
+        if (message) errors.push(input);
+        else if (input.value.trim() !== "") values[field] = Number(input.value);
+      } else if (input.value.trim() !== "") {
+        values[field] = input.value.trim();
+      }
+    }
+    operations[box.value] = values;
+  }
+  const method = new URLSearchParams(location.search).get("via") === "manual" ? "manual" : form.dataset.method;
+  const data = {
+    well_id: Number(form.dataset.wellId),
+    method,
+    qr_token: method === "scan" ? form.dataset.qrToken : null,
+    readings,
+    position,
+    abnormal,
+    note: note.value.trim(),
+    operations,
+  };
+  return { data, errors };
+}
+
+async function showSaved(record) {
+  const saved = form.querySelector("[data-saved]");
+  const time = record.created_at.slice(11, 16);
+  const state = await recordState(record.uuid);
+  const text = { pending: "已保存在手机上，待同步", rejected: "被退回，请到“记录”查看原因" }[state] || "已同步到服务器";
+  saved.textContent = `✔ ${form.dataset.wellCode} ${time} 打卡${text}。`;
+  saved.dataset.state = state || "synced";
+  saved.hidden = false;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const { data, errors } = readForm();
+  const formError = form.querySelector("[data-form-error]");
+  if (errors.length) {
+    formError.textContent = `有 ${errors.length} 处需要修改，请看标红的项。`;
+    formError.hidden = false;
+    errors[0].focus();
+    return;
+  }
+  formError.hidden = true;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const record = await saveRecord("patrol", data, { well_code: form.dataset.wellCode });
+    form.reset();
+    toggleOperations();
+    await showSaved(record);
+    const follow = () => showSaved(record);
+    document.addEventListener("outbox:change", follow);
+  } catch (error) {
+    formError.textContent = error.message;
+    formError.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function toggleOperations() {
+  for (const box of form.querySelectorAll("[data-op-toggle]")) {
+    const fields = form.querySelector(`[data-op-fields="${box.value}"]`);
+    if (fields) fields.hidden = !box.checked;
+  }
+}
+
+function fillLast() {
+  const last = JSON.parse(form.dataset.last || "{}");
+  for (const [field, value] of Object.entries(last)) {
+    const input = form.querySelector(`.readings input[name="${field}"]`);
+    if (input) input.value = value;
+  }
+}
+
+if (form) {
+  locate();
+  form.addEventListener("submit", submit);
+  form.addEventListener("change", (event) => {
+    if (event.target.matches("[data-op-toggle]")) toggleOperations();
+  });
+  const fill = form.querySelector("[data-fill-last]");
+  if (fill) fill.addEventListener("click", fillLast);
+  const notice = document.querySelector("[data-manual-notice]");
+  if (!notice && new URLSearchParams(location.search).get("via") === "manual") {
+    document.querySelector(".flash-success")?.remove();
+  }
+}

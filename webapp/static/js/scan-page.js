@@ -1,0 +1,142 @@
+// scan-page.js — the 扫码 tab: camera scanning with torch and camera switch, a still-photo fallback,
+// and 井号 entry that works offline from the station's well directory.
+import { cameras, decodeFile, startScanner } from "./scanner.js";
+
+const video = document.querySelector("[data-scan-video]");
+const status = document.querySelector("[data-scan-status]");
+const torchButton = document.querySelector("[data-torch]");
+const switchButton = document.querySelector("[data-switch-camera]");
+const photoInput = document.querySelector("[data-scan-photo]");
+const manualForm = document.querySelector("[data-manual-form]");
+const LABEL_PATH = /^\/w\/([A-Za-z0-9_-]{1,64})$/;
+
+let scanner = null;
+let torchOn = false;
+let cameraList = [];
+let cameraIndex = 0;
+let directoryPromise = null;
+
+function say(text, kind = "info") {
+  status.textContent = text;
+  status.dataset.kind = kind;
+}
+
+function directory() {
+  if (!directoryPromise) {
+    directoryPromise = fetch("/api/v1/wells", { credentials: "same-origin", redirect: "manual" })
+      .then((r) => (r.ok ? r.json() : { wells: [] }))
+      .catch(() => ({ wells: [] }));
+  }
+  return directoryPromise;
+}
+
+function feedback() {
+  if (navigator.vibrate) navigator.vibrate(80);
+}
+
+async function handleCode(text) {
+  let url;
+  try {
+    url = new URL(text, location.href);
+  } catch {
+    url = null;
+  }
+  const match = url && LABEL_PATH.exec(url.pathname);
+  if (!match) {
+    say("这不是井站通的井口标签，请对准井口的二维码标签。", "error");
+    resume();
+    return;
+  }
+  const token = match[1];
+  const { wells } = await directory();
+  const well = wells.find((w) => w.qr_token === token);
+  if (well) {
+    feedback();
+    say(`已识别 ${well.code}，正在打开…`, "ok");
+    location.assign(`/w/${token}`);
+    return;
+  }
+  if (url.origin !== location.origin) {
+    say("这是其他单位（其他作业区）的井口标签，不能在本系统打卡。", "error");
+  } else if (navigator.onLine) {
+    feedback();
+    location.assign(`/w/${token}`); // the server says whose well it is, or that the label is void
+    return;
+  } else {
+    say("本站井目录中没有这个标签：可能是其他站的井，或标签已作废。", "error");
+  }
+  resume();
+}
+
+function resume() {
+  setTimeout(() => scanner && scanner.resume(), 1500);
+}
+
+async function start(deviceId = null) {
+  if (scanner) scanner.stop();
+  scanner = null;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    say("此浏览器不能使用摄像头：请用“拍照识别”或输入井号。", "error");
+    return;
+  }
+  try {
+    scanner = await startScanner(video, handleCode, { deviceId });
+    say("请把井口二维码放进取景框");
+    torchButton.hidden = !scanner.torchSupported;
+    cameraList = await cameras();
+    switchButton.hidden = cameraList.length < 2;
+  } catch (error) {
+    say("无法打开摄像头（可能未授权）：请用“拍照识别”或输入井号。", "error");
+  }
+}
+
+torchButton.addEventListener("click", async () => {
+  torchOn = !torchOn;
+  await scanner.setTorch(torchOn).catch(() => say("此手机不支持打开手电筒。", "error"));
+  torchButton.setAttribute("aria-pressed", String(torchOn));
+});
+
+switchButton.addEventListener("click", () => {
+  if (!cameraList.length) return;
+  cameraIndex = (cameraIndex + 1) % cameraList.length;
+  start(cameraList[cameraIndex].deviceId);
+});
+
+photoInput.addEventListener("change", async () => {
+  const file = photoInput.files[0];
+  if (!file) return;
+  say("正在识别照片…");
+  const text = await decodeFile(file).catch(() => null);
+  photoInput.value = "";
+  if (text) handleCode(text);
+  else say("照片中没有找到二维码，请靠近些、对准后再拍。", "error");
+});
+
+manualForm.addEventListener("submit", async (event) => {
+  const input = manualForm.querySelector("[name=code]");
+  const code = input.value.trim();
+  if (!code) return; // the server answers with its message
+  event.preventDefault();
+  const { wells } = await directory();
+  const well = wells.find((w) => w.code === code);
+  if (well) {
+    location.assign(`/w/${well.qr_token}?via=manual`);
+  } else if (navigator.onLine) {
+    manualForm.submit(); // the server looks in the whole work area and explains
+  } else {
+    say(`本站井目录中没有井号「${code}」，请核对后重新输入。`, "error");
+  }
+});
+
+document.addEventListener("visibilitychange", () => {
+  // The camera is released in the background and reopened when the app comes back.
+  if (document.visibilityState === "hidden" && scanner) {
+    scanner.stop();
+    scanner = null;
+  } else if (document.visibilityState === "visible" && !scanner) {
+    start(cameraList[cameraIndex] ? cameraList[cameraIndex].deviceId : null);
+  }
+});
+
+start();
+directory();

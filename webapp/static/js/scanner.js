@@ -1,0 +1,96 @@
+// scanner.js — live QR scanning from the camera: startScanner(video, onCode). Uses the browser's
+// BarcodeDetector where there is one, else the vendored jsQR (window.jsQR); also decodes a still photo.
+const FRAME_MS = 120;
+const MAX_WIDTH = 640;
+
+function decoder() {
+  if ("BarcodeDetector" in window) {
+    const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    return async (source) => {
+      const codes = await detector.detect(source);
+      return codes.length ? codes[0].rawValue : null;
+    };
+  }
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  return async (source) => {
+    const width = source.videoWidth || source.naturalWidth || source.width;
+    const height = source.videoHeight || source.naturalHeight || source.height;
+    if (!width || !height) return null;
+    const scale = Math.min(1, MAX_WIDTH / width);
+    canvas.width = Math.round(width * scale);
+    canvas.height = Math.round(height * scale);
+    context.drawImage(source, 0, 0, canvas.width, canvas.height);
+    const image = context.getImageData(0, 0, canvas.width, canvas.height);
+    const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "attemptBoth" });
+    return code ? code.data : null;
+  };
+}
+
+/** Decode a QR code from a photo file (for phones that refuse live video). */
+export async function decodeFile(file) {
+  const bitmap = await createImageBitmap(file);
+  const canvas = document.createElement("canvas");
+  const scale = Math.min(1, 1280 / Math.max(bitmap.width, bitmap.height));
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  return decoder()(canvas);
+}
+
+/** Show the back camera in video and call onCode(text) for the first QR code seen. */
+export async function startScanner(video, onCode, { deviceId = null } = {}) {
+  const constraints = deviceId
+    ? { video: { deviceId: { exact: deviceId } }, audio: false }
+    : { video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false };
+  const stream = await navigator.mediaDevices.getUserMedia(constraints);
+  video.srcObject = stream;
+  video.setAttribute("playsinline", "");
+  video.muted = true;
+  await video.play();
+  const decode = decoder();
+  const track = stream.getVideoTracks()[0];
+  let stopped = false;
+  let timer = null;
+
+  async function tick() {
+    if (stopped) return;
+    try {
+      const text = await decode(video);
+      if (text && !stopped) {
+        onCode(text);
+        return;
+      }
+    } catch (error) {
+      console.warn("decode", error);
+    }
+    timer = setTimeout(tick, FRAME_MS);
+  }
+  tick();
+
+  const capabilities = track.getCapabilities ? track.getCapabilities() : {};
+  return {
+    torchSupported: Boolean(capabilities.torch),
+    deviceId: track.getSettings ? track.getSettings().deviceId : null,
+    async setTorch(on) {
+      await track.applyConstraints({ advanced: [{ torch: on }] });
+    },
+    resume() {
+      if (!stopped) return;
+      stopped = false;
+      tick();
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      stream.getTracks().forEach((t) => t.stop());
+      video.srcObject = null;
+    },
+  };
+}
+
+/** The cameras of the phone, to switch between them. */
+export async function cameras() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  return devices.filter((d) => d.kind === "videoinput");
+}

@@ -1,0 +1,114 @@
+// sw.js — the service worker (served at /sw.js with its version and precache list filled in).
+// Static files: cache-first from a versioned cache. Pages: network first (with a timeout, for weak
+// signal), then the offline copy, then the offline page. Only GET; records go through the outbox.
+const VERSION = "__VERSION__";
+const PRECACHE = __PRECACHE__;
+const SHELL = `jingzhan-shell-${VERSION}`;
+const PAGES = `jingzhan-pages-${VERSION}`;
+const NETWORK_TIMEOUT_MS = 4000;
+const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|w\/[A-Za-z0-9_-]{1,64})$/;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(SHELL).then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" }))))
+  );
+  // The first version takes over at once; later ones wait for the user's "立即更新".
+  if (!self.registration.active) self.skipWaiting();
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("jingzhan-") && k !== SHELL && k !== PAGES).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim())
+  );
+});
+
+self.addEventListener("message", (event) => {
+  const message = event.data || {};
+  if (message.type === "skip-waiting") self.skipWaiting();
+  if (message.type === "warm") event.waitUntil(warm());
+  if (message.type === "forget-pages") event.waitUntil(caches.delete(PAGES));
+});
+
+function withTimeout(promise, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      }
+    );
+  });
+}
+
+async function keep(request, response) {
+  // Redirects (e.g. to the login page) and errors are never kept as a page.
+  if (response.ok && !response.redirected && response.type === "basic") {
+    const cache = await caches.open(PAGES);
+    await cache.put(request, response.clone());
+  }
+  return response;
+}
+
+async function page(request) {
+  try {
+    return await keep(request, await withTimeout(fetch(request), NETWORK_TIMEOUT_MS));
+  } catch {
+    const cache = await caches.open(PAGES);
+    const url = new URL(request.url);
+    const copy = (await cache.match(request)) || (await cache.match(url.pathname, { ignoreSearch: true }));
+    return copy || (await caches.match("/offline")) || Response.error();
+  }
+}
+
+async function directory(request) {
+  try {
+    return await keep(request, await withTimeout(fetch(request), NETWORK_TIMEOUT_MS));
+  } catch {
+    return (await caches.match(request)) || Response.error();
+  }
+}
+
+async function staticFile(request) {
+  const cached = await caches.match(request, { ignoreSearch: true });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) (await caches.open(SHELL)).put(request, response.clone());
+  return response;
+}
+
+/** Fetch the station's well directory and every well's label page into the offline copy. */
+async function warm() {
+  const response = await fetch("/api/v1/wells", { credentials: "same-origin", redirect: "manual" });
+  if (!response.ok) return;
+  await keep(new Request("/api/v1/wells"), response.clone());
+  const { wells } = await response.json();
+  const urls = ["/", "/scan", "/records", "/me", "/wells/", ...wells.map((w) => `/w/${w.qr_token}`)];
+  for (const url of urls) {
+    try {
+      await keep(new Request(url), await fetch(url, { credentials: "same-origin", redirect: "manual" }));
+    } catch {
+      return; // offline again: keep what we have
+    }
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/static/")) {
+    event.respondWith(staticFile(request));
+  } else if (url.pathname === "/api/v1/wells") {
+    event.respondWith(directory(request));
+  } else if (request.mode === "navigate" || PAGE_PATTERN.test(url.pathname)) {
+    if (!url.pathname.startsWith("/api/")) event.respondWith(page(request));
+  }
+});
