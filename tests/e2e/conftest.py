@@ -83,10 +83,58 @@ def base_url():
     return None
 
 
+CAMERA_WELL = "海1-02"
+
+
+def refuse_camera(page):
+    """The phone refuses live video (no permission): the scan tab must still work by photo and 井号."""
+    page.add_init_script(
+        "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));"
+    )
+
+
+def write_y4m(png_bytes: bytes, path: Path, width: int = 640, height: int = 480) -> None:
+    """One frame of a Y4M video showing the image centred on white: Chromium loops it as the camera."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    label = Image.open(BytesIO(png_bytes)).convert("L")
+    label.thumbnail((420, 420), Image.NEAREST)
+    frame = Image.new("L", (width, height), 255)
+    frame.paste(label, ((width - label.width) // 2, (height - label.height) // 2))
+    chroma = bytes([128]) * (width // 2) * (height // 2)
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        f.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
+
+
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's launch options (--headed, --slowmo, ...) plus Debian's Chromium and its flags."""
-    args = list(dict.fromkeys([*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS]))
+def camera_well(templates, tmp_path_factory):
+    """The demo well whose label the fake camera shows (tokens are the same in every copy of the demo)."""
+    from models import Well
+    from webapp.labels import well_label_png
+
+    folder = tmp_path_factory.mktemp("camera")
+    url, _ = templates["sqlite"](folder, True)
+    make_app(url, folder)
+    with db.connection_context():
+        well = Well.get(Well.code == CAMERA_WELL)
+    write_y4m(well_label_png(well, "http://127.0.0.1"), folder / "label.y4m")
+    return {"code": well.code, "token": well.qr_token, "y4m": folder / "label.y4m",
+            "latitude": float(well.latitude), "longitude": float(well.longitude)}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, camera_well):
+    """pytest-playwright's launch options (--headed, --slowmo, ...) plus Debian's Chromium, its flags,
+    and a fake camera that shows the label of CAMERA_WELL."""
+    camera = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera_well['y4m']}",
+    ]
+    args = list(dict.fromkeys([*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS, *camera]))
     return {
         **browser_type_launch_args,
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
@@ -95,14 +143,17 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def browser_context_args(browser_context_args, playwright, live_server):
-    """A Pixel 7 (unless --device names another) in Chinese and Beijing time, pointed at the live server."""
+def browser_context_args(browser_context_args, playwright, live_server, camera_well):
+    """A Pixel 7 (unless --device names another) in Chinese and Beijing time, pointed at the live server,
+    standing at the camera well with GPS allowed."""
     return {
         **playwright.devices[PHONE],
         **browser_context_args,
         "locale": "zh-CN",
         "timezone_id": "Asia/Shanghai",
         "base_url": live_server,
+        "permissions": ["geolocation", "camera"],
+        "geolocation": {"latitude": camera_well["latitude"], "longitude": camera_well["longitude"], "accuracy": 10},
     }
 
 
@@ -127,9 +178,12 @@ def sign_in(page, live_server):
     return _sign_in
 
 
-# Console errors a test may cause on purpose: a form answered 422 with its errors.
+# Console errors a test may cause on purpose: a form answered 422 with its errors, and the
+# outbox's sync attempts while offline or logged out (it keeps the records and retries).
 def _expected_console_error(text, url):
-    return "status of 422 " in text
+    if "status of 422 " in text:
+        return True
+    return url.endswith("/api/v1/sync") and ("ERR_INTERNET_DISCONNECTED" in text or "ERR_FAILED" in text or "status of 401" in text)
 
 
 @pytest.fixture(autouse=True)

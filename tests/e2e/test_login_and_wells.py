@@ -4,6 +4,7 @@ import re
 from playwright.sync_api import expect
 
 from models import Station, User, Well
+from tests.e2e.conftest import refuse_camera
 
 
 def worker_station(employee_no="HN1003"):
@@ -86,6 +87,7 @@ def test_wrong_password_stays_on_login_with_chinese_error(page, live_server, liv
 def test_manual_well_code_on_scan_tab(page, live_server, live_db, sign_in):
     well = Well.get((Well.station == worker_station()) & (Well.code == "海1-07"))
     sign_in("HN1003")
+    refuse_camera(page)  # else the fake camera's label opens a well page at once
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="扫码").tap()
     expect(page).to_have_url(f"{live_server}/scan")

@@ -80,6 +80,10 @@ async function registerServiceWorker() {
     }
   });
   await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) {
+    // First visit: the new worker claims this page a moment after it is active.
+    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+  }
   warmOfflineCopy();
 }
 

@@ -1,0 +1,257 @@
+"""The heart of the product on a phone: scan the wellhead label, check in the patrol, sync exactly once — online and offline."""
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from models import Patrol, SyncReceipt, Well, db
+from tests.e2e.conftest import refuse_camera
+
+READINGS = {
+    "上行电流": "42.5", "下行电流": "38", "冲程": "3", "冲次": "4.5",
+    "油压": "0.8", "套压": "1.2", "回压": "0.6", "井口温度": "38",
+}
+
+
+def patrols():
+    with db.connection_context():
+        return list(Patrol.select().order_by(Patrol.id))
+
+
+def scan(page, camera_well):
+    """Open the 扫码 tab; the fake camera shows the label; the scanner opens the well page."""
+    page.goto("/scan")
+    expect(page).to_have_url(re.compile(rf"/w/{camera_well['token']}$"), timeout=15000)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(camera_well["code"])
+
+
+def fill_patrol(page, **overrides):
+    values = {**READINGS, **overrides}
+    for label, value in values.items():
+        page.get_by_label(label, exact=False).first.fill(value)
+
+
+def save(page):
+    page.get_by_role("button", name="保存打卡").tap()
+
+
+def sync_status(page):
+    return page.locator("#sync-status")
+
+
+def wait_offline_ready(page, wells, timeout_s=20):
+    """Wait until the service worker controls the page and holds every well page of the station."""
+    # wait_for_function does not await a promise, so poll an async check from here.
+    deadline = time.monotonic() + timeout_s
+    while True:
+        cached = page.evaluate(
+            """async () => {
+                if (!navigator.serviceWorker.controller) return 0;
+                const names = await caches.keys();
+                const pages = names.find((n) => n.startsWith("jingzhan-pages-"));
+                if (!pages) return 0;
+                const keys = await (await caches.open(pages)).keys();
+                return keys.filter((r) => new URL(r.url).pathname.startsWith("/w/")).length;
+            }"""
+        )
+        if cached >= wells:
+            return
+        assert time.monotonic() < deadline, f"only {cached} of {wells} well pages cached"
+        page.wait_for_timeout(100)
+
+
+def station_well_count(code):
+    with db.connection_context():
+        return Well.select().where(Well.station == Well.get(Well.code == code).station).count()
+
+
+def test_online_scan_save_synced_once(page, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    scan(page, camera_well)
+    expect(page.get_by_role("status").filter(has_text="已识别井口标签")).to_be_visible()
+    fill_patrol(page)
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+    expect(sync_status(page)).to_have_text("已全部同步")
+    rows = patrols()
+    assert len(rows) == 1
+    patrol = rows[0]
+    assert patrol.well.code == camera_well["code"] and patrol.method == "scan"
+    assert patrol.author.employee_no == "HN1003"
+    assert patrol.current_up_a == 42.5 and patrol.flags == ""  # GPS at the well, scanned, clock right
+    assert patrol.distance_m is not None and patrol.distance_m < 50
+
+
+def test_out_of_range_value_is_explained_next_to_the_field(page, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    fill_patrol(page, 油压="99")
+    page.get_by_label("上行电流").fill("")
+    save(page)
+    expect(page.locator("#r-oil_pressure_mpa-error")).to_have_text("油压应在 0–40 之间。")
+    expect(page.locator("#r-current_up_a-error")).to_have_text("请填写上行电流。")
+    expect(page.locator("[data-form-error]")).to_contain_text("有 2 处需要修改")
+    page.locator("input[name=abnormal][value='1']").check(force=True)
+    fill_patrol(page)
+    save(page)
+    expect(page.locator("#p-note-error")).to_have_text("异常时请写明情况。")
+    page.get_by_label("情况说明").fill("盘根漏油，已补盘根")
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("已同步")
+    [patrol] = patrols()
+    assert patrol.is_abnormal and patrol.note == "盘根漏油，已补盘根"
+
+
+def test_operations_of_the_ten_character_method(page, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    fill_patrol(page)
+    page.get_by_text("十字作业").tap()
+    page.get_by_label("憋 憋压").check()
+    page.get_by_label("憋压时间").fill("10")
+    page.get_by_label("起压").fill("0.8")
+    page.get_by_label("止压").fill("3.6")
+    page.get_by_label("调 调参").check()
+    page.get_by_label("调整参数").select_option("冲次")
+    page.get_by_label("原值").fill("4.5")
+    page.get_by_label("新值").fill("4")
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("已同步")
+    [patrol] = patrols()
+    with db.connection_context():
+        ops = {o.code: o.values for o in patrol.operations}
+    assert set(ops) == {"bie", "tiao"} and '"param": "冲次"' in ops["tiao"]
+
+
+def test_offline_two_patrols_survive_a_reload_and_sync_once(page, context, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    wait_offline_ready(page, station_well_count(camera_well["code"]))
+
+    context.set_offline(True)
+    for n in range(2):
+        scan(page, camera_well)
+        fill_patrol(page, 井口温度=str(40 + n))
+        save(page)
+        expect(page.locator("[data-saved]")).to_contain_text("待同步")
+    expect(sync_status(page)).to_have_text("待同步 2 条")
+    page.reload()
+    expect(sync_status(page)).to_have_text("待同步 2 条")
+    page.goto("/records")
+    expect(page.locator("[data-outbox-items] .record")).to_have_count(2)
+    assert patrols() == []
+
+    context.set_offline(False)
+    expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
+    rows = patrols()
+    assert sorted(p.wellhead_temp_c for p in rows) == [40, 41]
+    with db.connection_context():
+        assert SyncReceipt.select().count() == 2
+    page.reload()
+    expect(page.locator("[data-outbox-items] .record")).to_have_count(0)
+    expect(page.locator(".record .tag.synced")).to_have_count(2)
+
+
+def test_manual_entry_offline_is_marked_manual(page, context, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    wait_offline_ready(page, station_well_count(camera_well["code"]))
+    context.set_offline(True)
+    refuse_camera(page)
+    page.goto("/scan")
+    expect(page.locator("[data-scan-status]")).to_contain_text("无法打开摄像头")
+    page.get_by_label("井号").fill("海9-99")
+    page.get_by_role("button", name="打开井页面").tap()
+    expect(page.locator("[data-scan-status]")).to_contain_text("本站井目录中没有井号「海9-99」")
+    page.get_by_label("井号").fill(camera_well["code"])
+    page.get_by_role("button", name="打开井页面").tap()
+    expect(page).to_have_url(re.compile(r"\?via=manual$"))
+    fill_patrol(page)
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("待同步")
+    context.set_offline(False)
+    expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
+    [patrol] = patrols()
+    assert patrol.method == "manual" and "manual" in patrol.flag_list
+
+
+def test_expired_session_keeps_records_until_login(page, context, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    context.set_offline(True)
+    fill_patrol(page)
+    save(page)
+    expect(sync_status(page)).to_have_text("待同步 1 条")
+    context.clear_cookies()  # the session ends while the record waits
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(sync_status(page)).to_have_text("请重新登录后同步 1 条", timeout=15000)
+    assert patrols() == []
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    sign_in("HN1003", open_form=False)
+    expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
+    assert len(patrols()) == 1
+
+
+def test_rejected_record_is_shown_with_its_reason(page, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    with db.connection_context():
+        Well.get(Well.code == camera_well["code"]).regenerate_token()  # the label is replaced meanwhile
+    fill_patrol(page)
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("被退回")
+    expect(sync_status(page)).to_have_text("1 条被退回")
+    page.goto("/records")
+    item = page.locator("[data-outbox-items] .record")
+    expect(item).to_contain_text("标签已作废")
+    item.get_by_role("button", name="知道了，删除这条").tap()
+    expect(item).to_have_count(0)
+    assert patrols() == []
+
+
+def test_records_of_another_user_wait_for_that_user(page, context, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    context.set_offline(True)
+    fill_patrol(page)
+    save(page)
+    # The network comes back but the sync endpoint stays out of reach while the worker logs out.
+    page.route("**/api/v1/sync", lambda route: route.abort())
+    context.set_offline(False)
+    # Logging out with a pending record asks first; the record stays on the phone.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.goto("/me")
+    page.get_by_role("button", name="退出登录").tap()
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.unroute("**/api/v1/sync")
+    sign_in("HN1001", open_form=False)
+    expect(sync_status(page)).to_have_text("已全部同步")
+    assert patrols() == []  # not sent in the leader's session
+    assert page.evaluate("""() => new Promise((resolve) => {
+        const open = indexedDB.open("jingzhan");
+        open.onsuccess = () => { const r = open.result.transaction("outbox").objectStore("outbox").count(); r.onsuccess = () => resolve(r.result); };
+    })""") == 1
+
+
+def test_photo_fallback_decodes_a_label_and_refuses_other_codes(page, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    refuse_camera(page)
+    page.goto("/scan")
+    expect(page.locator("[data-scan-status]")).to_contain_text("无法打开摄像头")
+    page.wait_for_function("typeof window.jsQR === 'function'")
+    page.set_input_files("[data-scan-photo]", files=[{"name": "x.png", "mimeType": "image/png", "buffer": qr_png("https://example.com/hello")}])
+    expect(page.locator("[data-scan-status]")).to_contain_text("这不是井站通的井口标签")
+    label = qr_png(f"{live_server}/w/{camera_well['token']}")
+    page.set_input_files("[data-scan-photo]", files=[{"name": "label.png", "mimeType": "image/png", "buffer": label}])
+    expect(page).to_have_url(re.compile(rf"/w/{camera_well['token']}$"))
+
+
+def qr_png(text):
+    from io import BytesIO
+
+    import qrcode
+
+    buffer = BytesIO()
+    qrcode.make(text).save(buffer, format="PNG")
+    return buffer.getvalue()
