@@ -31,7 +31,9 @@ function directory() {
 }
 
 function feedback() {
-  if (navigator.vibrate) navigator.vibrate(80);
+  // Chrome refuses (and logs) vibration before the user has touched the page.
+  const touched = !navigator.userActivation || navigator.userActivation.hasBeenActive;
+  if (navigator.vibrate && touched) navigator.vibrate(80);
 }
 
 async function handleCode(text) {
