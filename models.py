@@ -94,6 +94,7 @@ class User(UserMixin, BaseModel):
     is_enabled = BooleanField(default=True)
     failed_logins = SmallIntegerField(default=0)
     locked_until = DateTimeField(null=True)
+    signing_key = CharField(max_length=64, null=True)
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -107,6 +108,13 @@ class User(UserMixin, BaseModel):
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_tag}"
+
+    def issue_signing_key(self) -> str:
+        """The key the user's phone signs records with (for exported files); made at the first login."""
+        if not self.signing_key:
+            self.signing_key = secrets.token_hex(32)
+            self.save(only=[User.signing_key])
+        return self.signing_key
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

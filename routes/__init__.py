@@ -2,7 +2,7 @@
 
 
 def register_blueprints(app):
-    from . import api, auth, home, labels, patrols, pwa, wells
+    from . import api, auth, home, imports, labels, patrols, pwa, wells
 
-    for module in (auth, home, wells, patrols, labels, api, pwa):
+    for module in (auth, home, wells, patrols, labels, imports, api, pwa):
         app.register_blueprint(module.bp)

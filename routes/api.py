@@ -40,6 +40,16 @@ def me():
     )
 
 
+@bp.route("/signing-key")
+@login_required
+def signing_key():
+    """The key this user's phone signs exported records with (so nobody can forge them in a file)."""
+    user = current_user._get_current_object()
+    response = jsonify({"user_id": user.id, "key": user.issue_signing_key()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/sync", methods=["POST"])
 @login_required
 def sync():

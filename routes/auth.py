@@ -72,6 +72,7 @@ def login():
         else:
             user, error = authenticate(employee_no, password)
             if user is not None:
+                user.issue_signing_key()
                 login_user(user, remember=remember, duration=timedelta(seconds=current_app.config["REMEMBER_COOKIE_DURATION"]))
                 return redirect(safe_next(request.args.get("next")))
     status = 200 if error is None else (422 if request.method == "POST" else 200)

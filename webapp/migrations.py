@@ -1,6 +1,6 @@
 """Schema versions: a fresh database is created at the newest version, an older one is upgraded in place."""
 from playhouse.migrate import SchemaMigrator, migrate
-from peewee import DateTimeField, SmallIntegerField
+from peewee import CharField, DateTimeField, SmallIntegerField
 
 import models
 from models import SchemaVersion, db
@@ -24,12 +24,19 @@ def _v3_patrols(migrator):
     db.create_tables([SyncReceipt, Patrol, WellOperation])
 
 
+def _v4_signing_keys(migrator):
+    """A per-user key for the signatures on records exported from a phone."""
+    if "signing_key" not in _columns("user"):
+        migrate(migrator.add_column("user", "signing_key", CharField(max_length=64, null=True)))
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
 STEPS = [
     (2, "login throttling: user.failed_logins, user.locked_until", _v2_login_throttling),
     (3, "patrols: sync_receipt, patrol, well_operation", _v3_patrols),
+    (4, "signing keys: user.signing_key", _v4_signing_keys),
 ]
 
 def _columns(table: str) -> set[str]:

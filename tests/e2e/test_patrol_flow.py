@@ -255,3 +255,42 @@ def qr_png(text):
     buffer = BytesIO()
     qrcode.make(text).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, browser, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    page.wait_for_function("""() => new Promise((resolve) => {
+        const open = indexedDB.open("jingzhan");
+        open.onsuccess = () => {
+            const r = open.result.transaction("keys").objectStore("keys").count();
+            r.onsuccess = () => resolve(r.result === 1);
+        };
+    })""")
+    page.goto(f"/w/{camera_well['token']}")
+    context.set_offline(True)
+    fill_patrol(page, 井口温度="44")
+    save(page)
+    page.goto("/records")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出未同步记录到文件").tap()
+    exported = download.value.path()
+
+    office = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 800})
+    desk = office.new_page()
+    desk.goto("/login")
+    desk.get_by_label("工号").fill("HN1001")
+    desk.get_by_label("密码").fill("demo-pass-2026")
+    desk.get_by_role("button", name="登录", exact=True).click()
+    desk.goto("/imports/")
+    desk.get_by_label("记录文件").set_input_files(exported)
+    desk.get_by_role("button", name="导入").click()
+    expect(desk.locator("#import-results h2")).to_contain_text("新增 1 条")
+    office.close()
+    [patrol] = patrols()
+    assert patrol.author.employee_no == "HN1003" and patrol.wellhead_temp_c == 44
+    with db.connection_context():
+        assert SyncReceipt.get().imported_by.employee_no == "HN1001"
+
+    context.set_offline(False)  # the phone's own copy arrives later: a duplicate, not a second patrol
+    expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
+    assert len(patrols()) == 1

@@ -1,6 +1,6 @@
 // app.js — page-wide wiring: service worker and its updates, the sync indicator, the offline banner,
 // warming the offline copy of the station's wells, and the warning before logging out with records unsent.
-import { counts, currentUserId, startOutbox } from "./outbox.js";
+import { counts, currentUserId, hasSigningKey, startOutbox, storeSigningKey } from "./outbox.js";
 
 const WARM_EVERY_MS = 30 * 60 * 1000;
 
@@ -115,6 +115,16 @@ function guardLogout() {
   });
 }
 
+/** Fetch once the key this user's records are signed with when exported to a file. */
+async function keepSigningKey() {
+  const me = currentUserId();
+  if (!me || !navigator.onLine || (await hasSigningKey(me))) return;
+  const response = await fetch("/api/v1/signing-key", { credentials: "same-origin", redirect: "manual" });
+  if (!response.ok) return;
+  const body = await response.json();
+  if (body.user_id === me) await storeSigningKey(me, body.key);
+}
+
 window.addEventListener("online", showConnectivity);
 window.addEventListener("offline", showConnectivity);
 document.addEventListener("outbox:change", (event) => renderSyncStatus(event.detail));
@@ -123,6 +133,7 @@ showConnectivity();
 guardLogout();
 if (currentUserId()) {
   startOutbox();
+  keepSigningKey().catch((error) => console.warn("signing key", error));
 }
 registerServiceWorker().catch((error) => console.warn("service worker", error));
 export { warmOfflineCopy };

@@ -2,6 +2,7 @@
 // A record leaves the outbox only when the server answered "created" or "duplicate" for it.
 const DB_NAME = "jingzhan";
 const STORE = "outbox";
+const KEYS = "keys";
 const BATCH = 100;
 const MAX_RETRY_MS = 5 * 60 * 1000;
 
@@ -15,10 +16,14 @@ let batchSize = BATCH;
 function openDb() {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = () => {
-        const store = request.result.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
-        store.createIndex("uuid", "uuid", { unique: true });
+      const request = indexedDB.open(DB_NAME, 2);
+      request.onupgradeneeded = (event) => {
+        const db = request.result;
+        if (event.oldVersion < 1) {
+          const store = db.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
+          store.createIndex("uuid", "uuid", { unique: true });
+        }
+        if (event.oldVersion < 2) db.createObjectStore(KEYS, { keyPath: "user_id" });
       };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
@@ -27,11 +32,11 @@ function openDb() {
   return dbPromise;
 }
 
-async function withStore(mode, work) {
+async function withStore(mode, work, name = STORE) {
   const db = await openDb();
   return new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, mode);
-    const result = work(tx.objectStore(STORE));
+    const tx = db.transaction(name, mode);
+    const result = work(tx.objectStore(name));
     tx.oncomplete = () => resolve(result && "result" in result ? result.result : result);
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error);
@@ -223,6 +228,47 @@ export async function syncNow() {
     syncing = false;
     notify();
   }
+}
+
+/** Keep the key the server issued to this user, for signing records exported to a file. */
+export async function storeSigningKey(userId, key) {
+  await withStore("readwrite", (store) => store.put({ user_id: userId, key }), KEYS);
+}
+
+export async function hasSigningKey(userId) {
+  return Boolean(await withStore("readonly", (store) => store.get(userId), KEYS));
+}
+
+/** The same canonical JSON as the server's canonical_json: sorted keys, no spaces. */
+export function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function sign(keyHex, record) {
+  const bytes = new Uint8Array(keyHex.match(/../g).map((h) => parseInt(h, 16)));
+  const key = await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const { uuid, type, created_at, data, user_id } = record;
+  const message = new TextEncoder().encode(canonicalJson({ uuid, type, created_at, data, user_id }));
+  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, message));
+  return Array.from(signature, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Every unsynced record on this phone, each signed with its author's key where the phone has it, as a file body. */
+export async function exportPending() {
+  const records = (await allRecords()).filter((r) => r.state === "pending");
+  const keys = new Map((await withStore("readonly", (store) => store.getAll(), KEYS)).map((k) => [k.user_id, k.key]));
+  const signed = [];
+  for (const record of records) {
+    const key = keys.get(record.user_id);
+    const { uuid, type, created_at, data, user_id, meta } = record;
+    signed.push({ uuid, type, created_at, data, user_id, meta, sig: key ? await sign(key, record) : null });
+  }
+  return { format: "jingzhan-outbox", version: 1, exported_at: localIso(new Date()), device_id: deviceId(), records: signed };
 }
 
 let persistAsked = false;

@@ -1,5 +1,5 @@
 // records.js — the 记录 tab's list of records still on this phone: pending ones and those the server refused.
-import { allRecords, currentUserId, dismissRejected } from "./outbox.js";
+import { allRecords, currentUserId, dismissRejected, exportPending } from "./outbox.js";
 
 const section = document.querySelector("[data-outbox-list]");
 const list = document.querySelector("[data-outbox-items]");
@@ -32,14 +32,29 @@ function item(record) {
 
 async function render() {
   const me = currentUserId();
-  const records = (await allRecords()).filter((r) => r.user_id === me).reverse();
+  const all = await allRecords();
+  const records = all.filter((r) => r.user_id === me).reverse();
   list.replaceChildren(...records.map(item));
-  section.hidden = records.length === 0;
+  section.hidden = records.length === 0 && !all.some((r) => r.state === "pending");
+  section.querySelector("[data-export]").hidden = !all.some((r) => r.state === "pending");
   const note = section.querySelector("[data-persist-note]");
   note.hidden = localStorage.getItem("jingzhan-persisted") !== "no";
 }
 
+async function exportFile() {
+  const body = await exportPending();
+  const blob = new Blob([JSON.stringify(body, null, 1)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `井站通-未同步记录-${body.exported_at.slice(0, 16).replace(/[:T]/g, "")}.json`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 if (section) {
+  section.querySelector("[data-export]").addEventListener("click", exportFile);
   render();
   document.addEventListener("outbox:change", render);
 }
