@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-quick test-postgres browser-deps db-upgrade seed-demo clean
+.PHONY: run test test-quick test-postgres browser-deps db-upgrade seed-demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test-quick: $(VENV)/.installed-test
 # Model and route tests against a throw-away PostgreSQL cluster on 127.0.0.1 as well.
 test-postgres: $(VENV)/.installed-test
 	scripts/with-test-postgres.sh $(BIN)/python -m pytest -m "not e2e"
+
+# Benchmarks (not tests): results go to docs/performance.md by hand.
+bench: $(VENV)/.installed-test browser-deps
+	cd bench && ../$(BIN)/python bench_sync.py && ../$(BIN)/python shell_size.py && ../$(BIN)/python scan_offline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,28 @@
+"""Shared set-up for the benchmarks: a fresh demo database in a temporary folder and an app bound to it."""
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "bench-pass-2026"
+
+
+def demo_app(folder: Path | None = None):
+    """An app on a new SQLite database holding the demo work area; returns (app, folder)."""
+    from models import db
+    from webapp import create_app, migrations
+    from webapp.demo import seed_demo
+
+    folder = folder or Path(tempfile.mkdtemp(prefix="jingzhan-bench-"))
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'bench.db'}", "SECRET_KEY": "bench", "INSTANCE_PATH": folder})
+    with db.connection_context():
+        migrations.upgrade()
+        seed_demo(PASSWORD)
+    return app, folder
+
+
+def login(client, employee_no="HN1003"):
+    response = client.post("/login", data={"employee_no": employee_no, "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
