@@ -46,11 +46,15 @@ class _RequestHandler(WSGIRequestHandler):
         server_log.log(logging.WARNING if type == "error" else logging.INFO, message, *args)
 
 
+_served_apps = {}
+
+
 @pytest.fixture
 def live_server(templates, tmp_path):
     """Base URL of the app served from a fresh copy of the demo SQLite database, on a free port."""
     url, drop = templates["sqlite"](tmp_path, True)
     app = make_app(url, tmp_path)
+    _served_apps["current"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_RequestHandler)
     # A short poll interval keeps shutdown() quick; new connections wake the loop anyway.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -64,6 +68,12 @@ def live_server(templates, tmp_path):
         if not db.is_closed():
             db.close()
         drop()
+
+
+@pytest.fixture
+def live_app(live_server):
+    """The Flask app behind live_server (to change its settings as a new deployment would)."""
+    return _served_apps["current"]
 
 
 @pytest.fixture

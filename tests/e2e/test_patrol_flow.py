@@ -239,7 +239,8 @@ def test_photo_fallback_decodes_a_label_and_refuses_other_codes(page, live_serve
     refuse_camera(page)
     page.goto("/scan")
     expect(page.locator("[data-scan-status]")).to_contain_text("无法打开摄像头")
-    page.wait_for_function("typeof window.jsQR === 'function'")
+    # (wait_for_function would poll with eval, which our CSP forbids)
+    page.evaluate("() => new Promise((ok) => { const t = () => (window.jsQR ? ok() : setTimeout(t, 50)); t(); })")
     page.set_input_files("[data-scan-photo]", files=[{"name": "x.png", "mimeType": "image/png", "buffer": qr_png("https://example.com/hello")}])
     expect(page.locator("[data-scan-status]")).to_contain_text("这不是井站通的井口标签")
     label = qr_png(f"{live_server}/w/{camera_well['token']}")
@@ -259,12 +260,16 @@ def qr_png(text):
 
 def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, browser, live_server, sign_in, camera_well):
     sign_in("HN1003")
-    page.wait_for_function("""() => new Promise((resolve) => {
-        const open = indexedDB.open("jingzhan");
-        open.onsuccess = () => {
-            const r = open.result.transaction("keys").objectStore("keys").count();
-            r.onsuccess = () => resolve(r.result === 1);
+    # Wait until the phone holds the signing key the server issued at login.
+    page.evaluate("""() => new Promise((resolve) => {
+        const check = () => {
+            const open = indexedDB.open("jingzhan");
+            open.onsuccess = () => {
+                const r = open.result.transaction("keys").objectStore("keys").count();
+                r.onsuccess = () => (r.result === 1 ? resolve() : setTimeout(check, 50));
+            };
         };
+        check();
     })""")
     page.goto(f"/w/{camera_well['token']}")
     context.set_offline(True)
@@ -292,5 +297,32 @@ def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, browser
         assert SyncReceipt.get().imported_by.employee_no == "HN1001"
 
     context.set_offline(False)  # the phone's own copy arrives later: a duplicate, not a second patrol
+    expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
+    assert len(patrols()) == 1
+
+
+def test_new_version_waits_for_the_user_and_keeps_the_queue(page, context, live_server, live_app, sign_in, camera_well):
+    sign_in("HN1003")
+    wait_offline_ready(page, station_well_count(camera_well["code"]))
+    old_shell = [n for n in page.evaluate("caches.keys()") if n.startswith("jingzhan-shell-")]
+    page.goto(f"/w/{camera_well['token']}")
+    page.route("**/api/v1/sync", lambda route: route.abort())  # the record cannot leave yet
+    fill_patrol(page)
+    save(page)
+    expect(sync_status(page)).to_have_text("待同步 1 条")
+
+    live_app.config["SW_VERSION"] = "deployed-v2"  # a new deployment
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    toast = page.locator("#update-toast")
+    expect(toast).to_contain_text("井站通有新版本")
+    expect(sync_status(page)).to_have_text("待同步 1 条")  # the old version still runs the page
+    toast.get_by_role("button", name="立即更新").tap()
+    expect(toast).to_have_count(0)  # the page reloaded under the new version
+    expect(sync_status(page)).to_have_text("待同步 1 条")
+    shells = [n for n in page.evaluate("caches.keys()") if n.startswith("jingzhan-shell-")]
+    assert shells == ["jingzhan-shell-deployed-v2"] and shells != old_shell
+
+    page.unroute("**/api/v1/sync")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
     expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
     assert len(patrols()) == 1

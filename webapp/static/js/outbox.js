@@ -17,13 +17,13 @@ function openDb() {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
       const request = indexedDB.open(DB_NAME, 2);
-      request.onupgradeneeded = (event) => {
+      request.onupgradeneeded = () => {
         const db = request.result;
-        if (event.oldVersion < 1) {
+        if (!db.objectStoreNames.contains(STORE)) {
           const store = db.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
           store.createIndex("uuid", "uuid", { unique: true });
         }
-        if (event.oldVersion < 2) db.createObjectStore(KEYS, { keyPath: "user_id" });
+        if (!db.objectStoreNames.contains(KEYS)) db.createObjectStore(KEYS, { keyPath: "user_id" });
       };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
