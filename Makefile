@@ -19,6 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
+	@scripts/ensure-cjk-font.sh
 	$(BIN)/jingzhan db upgrade
 	$(BIN)/jingzhan seed-demo --if-empty
 	$(BIN)/python run.py
