@@ -7,7 +7,10 @@ from peewee import fn
 from models import Equipment, Station, User, UserRole, Well, WorkArea, db
 from webapp.demo import DEMO_LOGINS
 
+# The case study lives beside the repository on developers' machines, not in a CI checkout;
+# the real people it names are listed here so the check runs everywhere.
 CASE_STUDY = Path(__file__).resolve().parents[2] / "shared" / "seed" / "case-study.zh.txt"
+REAL_PEOPLE = {"孙淼", "王晓亮"}
 
 
 def test_structure_and_counts(app, dbconn):
@@ -59,8 +62,10 @@ def test_one_demo_login_per_role(app, dbconn):
 def test_names_are_fictional_and_unique(app, dbconn):
     names = [u.name for u in User.select()]
     assert len(set(names)) == len(names) == 135
-    text = CASE_STUDY.read_text(encoding="utf-8")
-    assert [n for n in names if n in text] == []
+    assert not REAL_PEOPLE & set(names)
+    if CASE_STUDY.exists():
+        text = CASE_STUDY.read_text(encoding="utf-8")
+        assert [n for n in names if n in text] == []
 
 
 def _snapshot():
