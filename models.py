@@ -278,6 +278,111 @@ class WellOperation(BaseModel):
     values = TextField(default="{}")
 
 
+SENSES = {"wang": "望", "wen": "闻", "ting": "听", "mo": "摸", "ce": "测"}
+
+
+class CheckTemplate(BaseModel):
+    """The 望闻听摸测 check items of one equipment kind, one row per version (items as JSON)."""
+
+    kind = CharField(max_length=24)
+    version = IntegerField()
+    items = TextField()
+    is_current = BooleanField(default=True)
+    created_by = ForeignKeyField(User, null=True, backref="check_templates", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("kind", "version"), True),)
+
+    @classmethod
+    def current(cls, kind: str):
+        return cls.get_or_none((cls.kind == kind) & cls.is_current)
+
+
+class Photo(BaseModel):
+    """A photo uploaded from a phone, re-encoded by the server; files live in PHOTO_DIR under its uuid."""
+
+    uuid = UUIDField(unique=True)
+    author = ForeignKeyField(User, backref="photos", on_delete="RESTRICT")
+    station = ForeignKeyField(Station, backref="photos", on_delete="RESTRICT")
+    sha256 = CharField(max_length=64)
+    width = IntegerField()
+    height = IntegerField()
+    size = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class EquipmentCheck(BaseModel):
+    """设备检查: one 望闻听摸测 walk-through of a piece of equipment, with the template version it used."""
+
+    uuid = UUIDField(unique=True)
+    equipment = ForeignKeyField(Equipment, backref="checks", on_delete="RESTRICT")
+    well = ForeignKeyField(Well, null=True, backref="checks", on_delete="RESTRICT")
+    station = ForeignKeyField(Station, backref="checks", on_delete="RESTRICT")
+    author = ForeignKeyField(User, backref="checks", on_delete="RESTRICT")
+    template = ForeignKeyField(CheckTemplate, backref="checks", on_delete="RESTRICT")
+    method = CharField(max_length=8)
+    device_time = DateTimeField(index=True)
+    received_at = DateTimeField(default=utcnow)
+    clock_offset_s = IntegerField(default=0)
+    is_abnormal = BooleanField(default=False)
+    results = TextField()
+    flags = CharField(max_length=120, default="")
+
+
+class Hazard(BaseModel):
+    """隐患: found, assigned, rectified, verified and closed — each step kept as a HazardStep."""
+
+    SEVERITIES = {"general": "一般", "major": "较大", "serious": "重大"}
+    STATUSES = {"reported": "待分派", "assigned": "整改中", "rectified": "待验收", "verified": "已验收", "closed": "已销项"}
+
+    uuid = UUIDField(unique=True)
+    station = ForeignKeyField(Station, backref="hazards", on_delete="RESTRICT")
+    well = ForeignKeyField(Well, null=True, backref="hazards", on_delete="RESTRICT")
+    equipment = ForeignKeyField(Equipment, null=True, backref="hazards", on_delete="RESTRICT")
+    source_check = ForeignKeyField(EquipmentCheck, null=True, backref="hazards", on_delete="SET NULL")
+    source_item = CharField(max_length=40, default="")
+    reporter = ForeignKeyField(User, backref="reported_hazards", on_delete="RESTRICT")
+    description = TextField()
+    severity = CharField(max_length=12, default="general")
+    status = CharField(max_length=12, default="reported", index=True)
+    assignee = ForeignKeyField(User, null=True, backref="assigned_hazards", on_delete="SET NULL")
+    deadline = DateField(null=True)
+    rectified_by = ForeignKeyField(User, null=True, backref="rectified_hazards", on_delete="SET NULL")
+    photos = TextField(default="[]")
+    reported_at = DateTimeField()
+    closed_at = DateTimeField(null=True)
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUSES.get(self.status, self.status)
+
+    @property
+    def severity_label(self) -> str:
+        return self.SEVERITIES.get(self.severity, self.severity)
+
+
+class HazardStep(BaseModel):
+    """One transition of a hazard's closed loop, with who, when, what was said and the photos."""
+
+    ACTIONS = {"report": "上报", "assign": "分派", "rectify": "整改", "verify": "验收通过", "return": "退回重改", "close": "销项"}
+
+    uuid = UUIDField(unique=True)
+    hazard = ForeignKeyField(Hazard, backref="steps", on_delete="CASCADE")
+    action = CharField(max_length=12)
+    actor = ForeignKeyField(User, backref="hazard_steps", on_delete="RESTRICT")
+    at = DateTimeField()
+    note = TextField(default="")
+    photos = TextField(default="[]")
+    assignee = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    deadline = DateField(null=True)
+    flags = CharField(max_length=120, default="")
+
+    @property
+    def action_label(self) -> str:
+        return self.ACTIONS.get(self.action, self.action)
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -286,4 +391,7 @@ class SchemaVersion(BaseModel):
     applied_at = DateTimeField(default=utcnow)
 
 
-MODELS = [WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation, SchemaVersion]
+MODELS = [
+    WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
+    CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, SchemaVersion,
+]

@@ -3,7 +3,9 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user, login_required
 from peewee import fn
 
-from models import ROLES, Equipment, Patrol, Well, db, utcnow
+from models import EQUIPMENT_KINDS, ROLES, CheckTemplate, Equipment, Patrol, Well, db, utcnow
+from webapp.checks import template_items
+from webapp.photos import MAX_UPLOAD_BYTES, PhotoError, store_photo
 from webapp.patrols import READINGS
 from webapp.sync import MAX_BATCH_BYTES, BatchError, sync_batch
 
@@ -67,6 +69,43 @@ def sync():
     except BatchError as exc:
         return json_error(exc.status, exc.code, exc.message)
     return jsonify(answer)
+
+
+@bp.route("/photos", methods=["POST"])
+@login_required
+def photos():
+    """Upload one photo by its uuid (before the record that refers to it); the same uuid again changes nothing."""
+    # Form overhead on top of the photo itself.
+    if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES + 64 * 1024:
+        return json_error(413, "too_large", f"照片不能超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB。")
+    request.max_content_length = MAX_UPLOAD_BYTES + 64 * 1024
+    upload = request.files.get("file")
+    if upload is None:
+        return json_error(400, "missing_file", "没有收到照片文件。")
+    try:
+        photo, created = store_photo(current_user._get_current_object(), request.form.get("uuid", ""),
+                                     upload.read(), current_app.config["PHOTO_DIR"])
+    except PhotoError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    body = {"uuid": str(photo.uuid), "status": "created" if created else "duplicate",
+            "width": photo.width, "height": photo.height, "size": photo.size}
+    return jsonify(body), 201 if created else 200
+
+
+@bp.route("/check-templates")
+@login_required
+def check_templates():
+    """The current 望闻听摸测 template of every equipment kind (cached by the phone for checks offline)."""
+    templates = CheckTemplate.select().where(CheckTemplate.is_current).order_by(CheckTemplate.kind)
+    return jsonify(
+        {
+            "templates": [
+                {"id": t.id, "kind": t.kind, "kind_label": EQUIPMENT_KINDS.get(t.kind, t.kind), "version": t.version,
+                 "items": template_items(t)}
+                for t in templates
+            ]
+        }
+    )
 
 
 def _last_patrols(well_ids):

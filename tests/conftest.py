@@ -23,6 +23,7 @@ def make_app(url, instance):
             "TESTING": True,
             "INSTANCE_PATH": instance,
             "DEMO_PASSWORD": DEMO_PASSWORD,
+            "PHOTO_DIR": instance / "photos",
         }
     )
 

@@ -64,7 +64,7 @@ def test_wells_directory(client):
     assert any(w["last_patrol"] for w in response.json["wells"])
 
 
-@pytest.mark.parametrize("path", ["/health", "/me", "/sync", "/wells", "/signing-key"])
+@pytest.mark.parametrize("path", ["/health", "/me", "/sync", "/wells", "/signing-key", "/photos", "/check-templates"])
 def test_every_documented_path_exists(app, path):
     rules = {r.rule for r in app.url_map.iter_rules()}
     assert f"/api/v1{path}" in rules

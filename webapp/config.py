@@ -61,6 +61,8 @@ class Config:
         self.LOGIN_LOCK_MINUTES = 15
         # A check-in further than this from the well's registered position is flagged for the leader.
         self.PRESENCE_MAX_DISTANCE_M = float(os.environ.get("JINGZHAN_PRESENCE_DISTANCE_M", "200"))
+        # Photos from phones, re-encoded, one file and one thumbnail per uuid.
+        self.PHOTO_DIR = Path(os.environ.get("JINGZHAN_PHOTO_DIR", INSTANCE / "photos"))
         self.TESTING = False
 
 

@@ -30,6 +30,16 @@ def _v4_signing_keys(migrator):
         migrate(migrator.add_column("user", "signing_key", CharField(max_length=64, null=True)))
 
 
+def _v5_checks_and_hazards(migrator):
+    """Check templates (with the default ones), equipment checks, photos, hazards and their steps."""
+    from models import CheckTemplate, EquipmentCheck, Hazard, HazardStep, Photo
+
+    from .checks import ensure_default_templates
+
+    db.create_tables([CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep])
+    ensure_default_templates()
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -37,6 +47,7 @@ STEPS = [
     (2, "login throttling: user.failed_logins, user.locked_until", _v2_login_throttling),
     (3, "patrols: sync_receipt, patrol, well_operation", _v3_patrols),
     (4, "signing keys: user.signing_key", _v4_signing_keys),
+    (5, "equipment checks, photos, hazards; default check templates", _v5_checks_and_hazards),
 ]
 
 def _columns(table: str) -> set[str]:
@@ -45,6 +56,13 @@ def _columns(table: str) -> set[str]:
 
 
 LATEST = STEPS[-1][0] if STEPS else BASELINE
+
+
+def seed_reference_data() -> None:
+    """Data every database needs whatever its work area: the default check templates."""
+    from .checks import ensure_default_templates
+
+    ensure_default_templates()
 
 
 def current_version() -> int | None:
@@ -68,6 +86,7 @@ def upgrade(steps=None, latest=None) -> list[str]:
             raise RuntimeError("数据库已有数据表但没有版本记录：请先备份，再由管理员确认其版本。")
         with db.atomic():
             db.create_tables(models.MODELS)
+            seed_reference_data()
             SchemaVersion.create(version=latest, name="created at newest schema")
         return [f"新建数据库，版本 {latest}"]
     migrator = SchemaMigrator.from_database(db.obj)

@@ -9,10 +9,17 @@ from peewee import IntegrityError
 
 from models import SyncReceipt, User, db, utcnow
 
+from .checks import create_equipment_check
+from .hazards import create_hazard, create_hazard_step
 from .patrols import Context, RecordError, create_patrol
 
 # record type → handler(ctx, data) returning the created model row. Later issues add types here.
-HANDLERS = {"patrol": create_patrol}
+HANDLERS = {
+    "patrol": create_patrol,
+    "equipment_check": create_equipment_check,
+    "hazard": create_hazard,
+    "hazard_step": create_hazard_step,
+}
 
 MAX_RECORDS = 500
 MAX_BATCH_BYTES = 2 * 1024 * 1024

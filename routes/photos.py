@@ -1,0 +1,41 @@
+"""Serving stored photos, only to those allowed to see the records they belong to (the same station, or an admin)."""
+from flask import Blueprint, abort, current_app, send_file
+from flask_login import current_user, login_required
+
+from models import Photo, Station
+from webapp.photos import photo_path
+
+bp = Blueprint("photos", __name__, url_prefix="/photos")
+
+
+def _photo(uuid: str) -> Photo:
+    if len(uuid) != 36:
+        abort(404)
+    try:
+        photo = Photo.select(Photo, Station).join(Station).where(Photo.uuid == uuid).first()
+    except ValueError:
+        abort(404)
+    if photo is None or photo.station.work_area_id != current_user.work_area_id:
+        abort(404)
+    if photo.station_id != current_user.station_id and not current_user.has_role("admin"):
+        abort(403)
+    return photo
+
+
+def _send(uuid: str, thumb: bool):
+    photo = _photo(uuid)
+    response = send_file(photo_path(current_app.config["PHOTO_DIR"], str(photo.uuid), thumb=thumb), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.route("/<uuid>.jpg")
+@login_required
+def show(uuid: str):
+    return _send(uuid, thumb=False)
+
+
+@bp.route("/<uuid>/thumb.jpg")
+@login_required
+def thumb(uuid: str):
+    return _send(uuid, thumb=True)

@@ -1,0 +1,178 @@
+"""Hazards and their closed loop across roles, through the sync pipeline (records) like the phones send them."""
+import io
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from models import Hazard, HazardStep, User, db
+from tests.conftest import get_user, get_well, login
+from tests.test_checks import check_record
+from tests.test_photos import jpeg
+from tests.test_sync import batch, now_iso, post
+
+
+def record(kind, data, uid=None):
+    return {"uuid": uid or str(uuid.uuid4()), "type": kind, "created_at": now_iso(), "data": data}
+
+
+def send(client, *records):
+    return post(client, batch(*records)).json["results"]
+
+
+def photo(client):
+    uid = str(uuid.uuid4())
+    response = client.post("/api/v1/photos", data={"uuid": uid, "file": (io.BytesIO(jpeg(640, 480)), "a.jpg")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 201
+    return uid
+
+
+@pytest.fixture
+def people(app):
+    """Logged-in clients: the reporting worker, the leader, another worker (assignee) and a third colleague."""
+    clients = {}
+    for role, employee_no in (("worker", "HN1003"), ("leader", "HN1001"), ("assignee", "HN1004"), ("colleague", "HN1005")):
+        client = app.test_client()
+        login(client, employee_no)
+        clients[role] = client
+    return clients
+
+
+def report(client, **data):
+    well = get_well("海1-02")
+    body = {"well_id": well.id, "description": "盘根盒漏油", "severity": "major", **data}
+    uid = str(uuid.uuid4())
+    [answer] = send(client, record("hazard", body, uid))
+    assert answer["status"] == "created", answer
+    return uid
+
+
+def step(client, hazard_uuid, action, **data):
+    [answer] = send(client, record("hazard_step", {"hazard_uuid": hazard_uuid, "action": action, **data}))
+    return answer
+
+
+def hazard(uid):
+    with db.connection_context():
+        return Hazard.get(Hazard.uuid == uid)
+
+
+def deadline(days=3):
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+def test_full_loop_across_roles(people):
+    well = get_well("海1-02")
+    uid = report(people["worker"], photos=[photo(people["worker"])])
+    assert hazard(uid).status == "reported"
+    assignee = get_user("HN1004")
+    assert step(people["leader"], uid, "assign", assignee_id=assignee.id, deadline=deadline())["status"] == "created"
+    assert hazard(uid).status == "assigned"
+    after = photo(people["assignee"])
+    answer = step(people["assignee"], uid, "rectify", note="更换盘根", photos=[after], method="scan", qr_token=well.qr_token)
+    assert answer["status"] == "created", answer
+    assert hazard(uid).status == "rectified"
+    # The rectifier cannot verify their own work.
+    denied = step(people["assignee"], uid, "verify")
+    assert denied["status"] == "rejected" and denied["error"]["code"] == "self_verify"
+    assert step(people["colleague"], uid, "verify", note="复查无渗漏")["status"] == "created"
+    assert step(people["leader"], uid, "close")["status"] == "created"
+    final = hazard(uid)
+    assert final.status == "closed" and final.closed_at is not None and final.rectified_by.employee_no == "HN1004"
+    with db.connection_context():
+        actions = [(s.action, s.actor.employee_no) for s in HazardStep.select().where(HazardStep.hazard == final).order_by(HazardStep.id)]
+    assert actions == [("report", "HN1003"), ("assign", "HN1001"), ("rectify", "HN1004"), ("verify", "HN1005"), ("close", "HN1001")]
+
+
+def test_returned_at_verification_goes_back_to_the_assignee(people):
+    uid = report(people["worker"])
+    step(people["leader"], uid, "assign", assignee_id=get_user("HN1004").id, deadline=deadline())
+    step(people["assignee"], uid, "rectify", note="紧固", photos=[photo(people["assignee"])], method="manual")
+    with db.connection_context():
+        assert HazardStep.get(HazardStep.action == "rectify").flags == "manual"
+    assert step(people["leader"], uid, "return")["error"]["code"] == "missing_note"
+    assert step(people["leader"], uid, "return", note="仍有渗漏")["status"] == "created"
+    again = hazard(uid)
+    assert again.status == "assigned" and again.rectified_by is None
+
+
+@pytest.mark.parametrize(
+    "who, action, data, code",
+    [
+        ("worker", "assign", {}, "forbidden"),
+        ("leader", "assign", {"assignee_id": 999999, "deadline": "2099-01-01"}, "invalid_assignee"),
+        ("leader", "assign", {"assignee": "HN2003", "deadline": "2099-01-01"}, "invalid_assignee"),
+        ("leader", "assign", {"assignee": "HN1004", "deadline": "2001-01-01"}, "invalid_deadline"),
+        ("leader", "assign", {"assignee": "HN1004", "deadline": "明天"}, "invalid_deadline"),
+        ("leader", "rectify", {"note": "x"}, "forbidden"),
+        ("leader", "verify", {}, "wrong_state"),
+        ("leader", "close", {}, "wrong_state"),
+        ("leader", "teleport", {}, "invalid_value"),
+    ],
+)
+def test_steps_out_of_turn_are_refused(people, who, action, data, code):
+    uid = report(people["worker"])
+    if "assignee" in data:
+        data = dict(data, assignee_id=get_user(data.pop("assignee")).id)
+    answer = step(people[who], uid, action, **data)
+    assert answer["status"] == "rejected" and answer["error"]["code"] == code
+    assert not answer["error"]["message"].isascii()
+    assert hazard(uid).status == "reported"
+
+
+def test_rectify_needs_what_was_done_and_an_after_photo(people):
+    uid = report(people["worker"])
+    step(people["leader"], uid, "assign", assignee_id=get_user("HN1004").id, deadline=deadline())
+    assert step(people["assignee"], uid, "rectify", photos=[photo(people["assignee"])])["error"]["code"] == "missing_note"
+    assert step(people["assignee"], uid, "rectify", note="换了")["error"]["code"] == "missing_photo"
+    wrong = step(people["assignee"], uid, "rectify", note="换了", photos=[photo(people["assignee"])], method="scan", qr_token="x")
+    assert wrong["error"]["code"] == "token_revoked"
+
+
+def test_hazard_raised_from_an_abnormal_check_item(people):
+    check = check_record(items=None)
+    check["data"]["items"]["leak"] = {"ok": False, "note": "盘根盒渗油"}
+    well = get_well("海1-02")
+    hazard_record = record("hazard", {"well_id": well.id, "equipment_id": check["data"]["equipment_id"],
+                                      "description": "盘根盒渗油", "source_check_uuid": check["uuid"], "source_item": "leak"})
+    answers = send(people["worker"], check, hazard_record)
+    assert [a["status"] for a in answers] == ["created", "created"]
+    raised = hazard(hazard_record["uuid"])
+    with db.connection_context():
+        assert str(raised.source_check.uuid) == check["uuid"] and raised.equipment.kind == "pumping_unit"
+
+
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        ({"description": ""}, "missing_description"),
+        ({"description": "x" * 600}, "too_long"),
+        ({"severity": "apocalyptic"}, "invalid_value"),
+        ({"well_id": "1"}, "invalid_value"),
+        ({"well_id": 999999}, "unknown_well"),
+        ({"photos": ["7f1d3c1e-8b0a-4c55-9a7e-2f1b0c9d8e7a"]}, "photo_missing"),
+        ({"source_check_uuid": "nope"}, "invalid_value"),
+    ],
+)
+def test_bad_hazard_reports(people, data, code):
+    body = {"well_id": get_well("海1-02").id, "description": "漏油", **data}
+    [answer] = send(people["worker"], record("hazard", body))
+    assert answer["status"] == "rejected" and answer["error"]["code"] == code
+
+
+def test_hazard_of_another_station_is_refused(people):
+    [answer] = send(people["worker"], record("hazard", {"well_id": get_well("海2-02").id, "description": "漏油"}))
+    assert answer["error"]["code"] == "not_in_station"
+
+
+def test_station_hazard_without_a_well(people):
+    [answer] = send(people["worker"], record("hazard", {"description": "站内消防器材过期"}))
+    assert answer["status"] == "created"
+    with db.connection_context():
+        assert Hazard.get_by_id(answer["id"]).station.name == "海南一号站"
+
+
+def test_unknown_hazard_step(people):
+    answer = step(people["leader"], str(uuid.uuid4()), "close")
+    assert answer["error"]["code"] == "unknown_hazard"

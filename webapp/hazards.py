@@ -1,0 +1,173 @@
+"""Hazards (隐患) and their closed loop (闭环式销项): reported → assigned → rectified → verified → closed."""
+import json
+import uuid as uuid_module
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from models import Equipment, Hazard, HazardStep, Station, User, Well
+
+from .patrols import Context, RecordError, _text
+from .photos import check_photos
+
+MAX_DESCRIPTION = 500
+MAX_STEP_NOTE = 500
+
+
+def _photo_list(data, field="photos", required=False, what="照片"):
+    photos = data.get(field) or []
+    if not isinstance(photos, list) or len(photos) > 9 or not all(isinstance(p, str) for p in photos):
+        raise RecordError("invalid_value", f"{what}列表不对（最多 9 张）。", field)
+    if required and not photos:
+        raise RecordError("missing_photo", f"请拍{what}。", field)
+    return photos
+
+
+def _place(user, data):
+    """(station id, well, equipment) the hazard is at: a well, a piece of equipment, or the author's station."""
+    well = equipment = None
+    equipment_id, well_id = data.get("equipment_id"), data.get("well_id")
+    if equipment_id is not None:
+        if isinstance(equipment_id, bool) or not isinstance(equipment_id, int):
+            raise RecordError("invalid_value", "设备编号无效。", "equipment_id")
+        equipment = Equipment.select(Equipment, Station).join(Station).where(Equipment.id == equipment_id).first()
+        if equipment is None or equipment.station.work_area_id != user.work_area_id:
+            raise RecordError("unknown_equipment", "找不到这台设备。", "equipment_id")
+        well_id = equipment.well_id if well_id is None else well_id
+    if well_id is not None:
+        if isinstance(well_id, bool) or not isinstance(well_id, int):
+            raise RecordError("invalid_value", "井编号无效。", "well_id")
+        well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
+        if well is None or well.station.work_area_id != user.work_area_id:
+            raise RecordError("unknown_well", "找不到这口井。", "well_id")
+    station_id = equipment.station_id if equipment else well.station_id if well else user.station_id
+    if station_id != user.station_id and not user.has_role("admin"):
+        raise RecordError("not_in_station", "只能上报本站的隐患。", "well_id")
+    return station_id, well, equipment
+
+
+def create_hazard(ctx: Context, data: dict) -> Hazard:
+    """Handler of the `hazard` record type: a hazard reported on its own or raised from an abnormal check item."""
+    from models import EquipmentCheck
+
+    station_id, well, equipment = _place(ctx.user, data)
+    description = _text(data.get("description") or "", "隐患描述", MAX_DESCRIPTION, "description")
+    if not description:
+        raise RecordError("missing_description", "请描述隐患。", "description")
+    severity = data.get("severity", "general")
+    if severity not in Hazard.SEVERITIES:
+        raise RecordError("invalid_value", "隐患级别只能是一般、较大或重大。", "severity")
+    photos = _photo_list(data)
+    check_photos(ctx.user, photos)
+    source = None
+    source_uuid = data.get("source_check_uuid")
+    if source_uuid is not None:
+        try:
+            source = EquipmentCheck.get_or_none(EquipmentCheck.uuid == uuid_module.UUID(str(source_uuid)))
+        except ValueError:
+            raise RecordError("invalid_value", "来源检查记录编号无效。", "source_check_uuid") from None
+    hazard = Hazard.create(
+        uuid=ctx.uuid, station=station_id, well=well, equipment=equipment, source_check=source,
+        source_item=_text(data.get("source_item") or "", "检查项", 40, "source_item"), reporter=ctx.user.id,
+        description=description, severity=severity, photos=json.dumps(photos), reported_at=ctx.device_time,
+    )
+    HazardStep.create(uuid=uuid_module.uuid4(), hazard=hazard, action="report", actor=ctx.user.id, at=ctx.device_time,
+                      note=description, photos=json.dumps(photos))
+    return hazard
+
+
+def _is_manager(user, hazard) -> bool:
+    return user.has_role("admin") or (user.has_role("leader") and user.station_id == hazard.station_id)
+
+
+def _parse_deadline(value) -> date:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, step_uuid) -> HazardStep:
+    """Move the hazard one step along its loop, if this user may take that step now; keep the step."""
+    note = _text(data.get("note") or "", "说明", MAX_STEP_NOTE, "note")
+    photos = []
+    flags = ""
+    changes = {}
+    if action == "assign":
+        if not _is_manager(user, hazard):
+            raise RecordError("forbidden", "只有本站站长可以分派隐患。", "action")
+        if hazard.status not in ("reported", "assigned"):
+            raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不能再分派。", "action")
+        assignee_id = data.get("assignee_id")
+        assignee = User.get_or_none(User.id == assignee_id) if isinstance(assignee_id, int) else None
+        if assignee is None or assignee.station_id != hazard.station_id or not assignee.is_enabled:
+            raise RecordError("invalid_assignee", "请选择本站的整改责任人。", "assignee_id")
+        deadline = _parse_deadline(data.get("deadline"))
+        if deadline is None:
+            raise RecordError("invalid_deadline", "请填写整改期限（年-月-日）。", "deadline")
+        if deadline < at.date():
+            raise RecordError("invalid_deadline", "整改期限不能早于今天。", "deadline")
+        changes = {"status": "assigned", "assignee": assignee.id, "deadline": deadline}
+    elif action == "rectify":
+        if hazard.assignee_id != user.id:
+            raise RecordError("forbidden", "只有整改责任人可以提交整改。", "action")
+        if hazard.status != "assigned":
+            raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不能提交整改。", "action")
+        if not note:
+            raise RecordError("missing_note", "请写明整改做了什么。", "note")
+        photos = _photo_list(data, required=True, what="整改后照片")
+        if hazard.well_id is not None:
+            # On site: the assignee scanned the same well's label.
+            if data.get("method") == "scan":
+                if data.get("qr_token") != Well.get_by_id(hazard.well_id).qr_token:
+                    raise RecordError("token_revoked", "扫描的不是这口井的标签，或标签已作废。", "qr_token")
+            else:
+                flags = "manual"
+        changes = {"status": "rectified", "rectified_by": user.id}
+    elif action in ("verify", "return"):
+        if hazard.status != "rectified":
+            raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不在待验收状态。", "action")
+        if user.id == hazard.rectified_by_id:
+            raise RecordError("self_verify", "整改人不能验收自己的整改，请由站长或其他同事验收。", "action")
+        if user.station_id != hazard.station_id and not user.has_role("admin"):
+            raise RecordError("forbidden", "只能验收本站的隐患。", "action")
+        if action == "return" and not note:
+            raise RecordError("missing_note", "退回时请写明原因。", "note")
+        photos = _photo_list(data)
+        changes = {"status": "verified"} if action == "verify" else {"status": "assigned", "rectified_by": None}
+    elif action == "close":
+        if not _is_manager(user, hazard):
+            raise RecordError("forbidden", "只有本站站长可以销项。", "action")
+        if hazard.status != "verified":
+            raise RecordError("wrong_state", "隐患验收通过后才能销项。", "action")
+        changes = {"status": "closed", "closed_at": at}
+    else:
+        raise RecordError("invalid_value", "未知的处理动作。", "action")
+    check_photos(user, photos)
+    for field, value in changes.items():
+        setattr(hazard, field, value)
+    hazard.save()
+    return HazardStep.create(
+        uuid=step_uuid, hazard=hazard, action=action, actor=user.id, at=at, note=note, photos=json.dumps(photos),
+        assignee=changes.get("assignee"), deadline=changes.get("deadline"), flags=flags,
+    )
+
+
+def create_hazard_step(ctx: Context, data: dict) -> HazardStep:
+    """Handler of the `hazard_step` record type (e.g. a rectification recorded offline at the well)."""
+    raw = data.get("hazard_uuid")
+    try:
+        hazard_uuid = uuid_module.UUID(raw) if isinstance(raw, str) else None
+    except ValueError:
+        hazard_uuid = None
+    hazard = Hazard.select(Hazard, Station).join(Station).where(Hazard.uuid == hazard_uuid).first() if hazard_uuid else None
+    if hazard is None or hazard.station.work_area_id != ctx.user.work_area_id:
+        raise RecordError("unknown_hazard", "找不到这条隐患。", "hazard_uuid")
+    return apply_step(ctx.user, hazard, data.get("action"), data, at=ctx.device_time, step_uuid=ctx.uuid)
+
+
+def today_in(tz_name: str) -> date:
+    return datetime.now(timezone.utc).astimezone(ZoneInfo(tz_name)).date()
+
+
+def is_overdue(hazard: Hazard, today: date) -> bool:
+    return hazard.status in ("reported", "assigned") and hazard.deadline is not None and hazard.deadline < today
