@@ -2,7 +2,7 @@
 
 
 def register_blueprints(app):
-    from . import api, auth, home, imports, labels, patrols, photos, pwa, wells
+    from . import api, auth, checks, hazards, home, imports, labels, patrols, photos, pwa, wells
 
-    for module in (auth, home, wells, patrols, labels, imports, photos, api, pwa):
+    for module in (auth, home, wells, patrols, checks, hazards, labels, imports, photos, api, pwa):
         app.register_blueprint(module.bp)

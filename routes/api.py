@@ -126,8 +126,13 @@ def wells():
     station_wells = list(Well.select().where(Well.station == current_user.station_id).order_by(Well.code))
     ids = [w.id for w in station_wells]
     equipment = {}
-    for item in Equipment.select().where(Equipment.well.in_(ids)).order_by(Equipment.id):
-        equipment.setdefault(item.well_id, []).append({"id": item.id, "kind": item.kind, "name": item.kind_label, "model": item.model})
+    station_equipment = []
+    for item in Equipment.select().where(Equipment.station == current_user.station_id).order_by(Equipment.id):
+        entry = {"id": item.id, "kind": item.kind, "kind_label": item.kind_label, "name": item.name, "model": item.model}
+        if item.well_id is None:
+            station_equipment.append(entry)
+        else:
+            equipment.setdefault(item.well_id, []).append(entry)
     last = _last_patrols(ids) if ids else {}
     body = []
     for well in station_wells:
@@ -149,4 +154,10 @@ def wells():
                 },
             }
         )
-    return jsonify({"station": {"id": current_user.station_id, "name": current_user.station.name}, "wells": body})
+    return jsonify(
+        {
+            "station": {"id": current_user.station_id, "name": current_user.station.name},
+            "wells": body,
+            "station_equipment": station_equipment,
+        }
+    )

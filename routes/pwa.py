@@ -17,6 +17,10 @@ SHELL_FILES = [
     "js/scanner.js",
     "js/scan-page.js",
     "js/records.js",
+    "js/photo.js",
+    "js/check.js",
+    "js/hazard-form.js",
+    "js/rectify.js",
     "vendor/htmx-2.0.11.min.js",
     "vendor/jsQR-1.4.0.min.js",
 ]

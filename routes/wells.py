@@ -1,10 +1,11 @@
 """The station's well list (htmx search and filters), the well page, and the 扫码 tab."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from peewee import JOIN
+from peewee import JOIN, fn
 
-from models import Equipment, Patrol, Station, User, Well
+from models import Equipment, EquipmentCheck, Hazard, Patrol, Station, User, Well
 from webapp.access import get_station, get_well, stations_in_scope
+from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import CHOICES, OPERATIONS, READINGS
 from webapp.text import clean_line
@@ -44,6 +45,9 @@ def index():
     if kind not in KIND_FILTERS:
         kind = ""
     wells = list(filter_wells(station, q, kind))
+    station_equipment = list(
+        Equipment.select().where((Equipment.station == station) & Equipment.well.is_null()).order_by(Equipment.id)
+    )
     return render(
         "wells/index.html",
         "wells/_results.html",
@@ -53,11 +57,32 @@ def index():
         q=q,
         kind=kind,
         kinds=KIND_FILTERS,
+        station_equipment=station_equipment,
+        can_check=station.id == current_user.station_id or current_user.has_role("admin"),
     )
+
+
+def _last_checks(equipment_ids):
+    """The latest check of each piece of equipment, in one query."""
+    if not equipment_ids:
+        return {}
+    latest = (
+        EquipmentCheck.select(EquipmentCheck.equipment, fn.MAX(EquipmentCheck.device_time).alias("at"))
+        .where(EquipmentCheck.equipment.in_(equipment_ids))
+        .group_by(EquipmentCheck.equipment)
+    )
+    rows = EquipmentCheck.select().join(
+        latest, on=((EquipmentCheck.equipment == latest.c.equipment_id) & (EquipmentCheck.device_time == latest.c.at))
+    )
+    return {c.equipment_id: c for c in rows}
 
 
 def _show(well: Well, method: str):
     equipment = list(Equipment.select().where(Equipment.well == well).order_by(Equipment.id))
+    last_checks = _last_checks([e.id for e in equipment])
+    hazards = list(
+        Hazard.select().where((Hazard.well == well) & (Hazard.status != "closed")).order_by(Hazard.reported_at.desc())
+    )
     last = Patrol.select().where(Patrol.well == well).order_by(Patrol.device_time.desc()).first()
     last_readings = {} if last is None else {k: getattr(last, k) for k in READINGS if getattr(last, k) is not None}
     return render_template(
@@ -70,6 +95,10 @@ def _show(well: Well, method: str):
         operations=OPERATIONS,
         choices=CHOICES,
         last_readings=last_readings,
+        last_checks=last_checks,
+        hazards=hazards,
+        today=today_in(current_app.config["TIMEZONE"]),
+        is_overdue=is_overdue,
     )
 
 

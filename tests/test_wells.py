@@ -88,7 +88,7 @@ def test_unknown_station_is_404(login_as):
 
 def test_well_list_query_count(login_as):
     client = login_as("HN1003")
-    with assert_query_count(4):  # user with station and work area, roles, stations in scope, wells with contractors
+    with assert_query_count(5):  # user with station and work area, roles, stations in scope, wells with contractors, station equipment
         client.get("/wells/")
 
 

@@ -1,4 +1,5 @@
 """Jinja filters: times in the work area's zone."""
+import json
 from datetime import timezone
 from zoneinfo import ZoneInfo
 
@@ -13,5 +14,11 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime(fmt)
 
 
+def from_json(value):
+    """Parse a JSON text column (e.g. a list of photo uuids) for a template."""
+    return json.loads(value or "null")
+
+
 def init_app(app):
     app.add_template_filter(local_time, "localtime")
+    app.add_template_filter(from_json, "fromjson")

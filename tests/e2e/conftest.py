@@ -190,7 +190,7 @@ def sign_in(page, live_server):
 
 # Console errors a test may cause on purpose: a form answered 422 with its errors, and the
 # phone's background calls while offline or logged out (the outbox keeps its records and retries).
-BACKGROUND_CALLS = ("/api/v1/sync", "/api/v1/signing-key")
+BACKGROUND_CALLS = ("/api/v1/sync", "/api/v1/signing-key", "/api/v1/photos")
 
 
 def _expected_console_error(text, url):

@@ -6,7 +6,7 @@ const PRECACHE = __PRECACHE__;
 const SHELL = `jingzhan-shell-${VERSION}`;
 const PAGES = `jingzhan-pages-${VERSION}`;
 const NETWORK_TIMEOUT_MS = 4000;
-const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|w\/[A-Za-z0-9_-]{1,64})$/;
+const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|w\/[A-Za-z0-9_-]{1,64})$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -90,7 +90,8 @@ async function warm() {
   if (!response.ok) return;
   await keep(new Request("/api/v1/wells"), response.clone());
   const { wells } = await response.json();
-  const urls = ["/", "/scan", "/records", "/me", "/wells/", ...wells.map((w) => `/w/${w.qr_token}`)];
+  await keep(new Request("/api/v1/check-templates"), await fetch("/api/v1/check-templates", { credentials: "same-origin" }));
+  const urls = ["/", "/scan", "/records", "/me", "/wells/", "/checks/new", "/hazards/new", ...wells.map((w) => `/w/${w.qr_token}`)];
   for (const url of urls) {
     try {
       await keep(new Request(url), await fetch(url, { credentials: "same-origin", redirect: "manual" }));
@@ -106,7 +107,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(staticFile(request));
-  } else if (url.pathname === "/api/v1/wells") {
+  } else if (url.pathname === "/api/v1/wells" || url.pathname === "/api/v1/check-templates") {
     event.respondWith(directory(request));
   } else if (request.mode === "navigate" || PAGE_PATTERN.test(url.pathname)) {
     if (!url.pathname.startsWith("/api/")) event.respondWith(page(request));

@@ -3,6 +3,7 @@
 const DB_NAME = "jingzhan";
 const STORE = "outbox";
 const KEYS = "keys";
+const PHOTOS = "photos";
 const BATCH = 100;
 const MAX_RETRY_MS = 5 * 60 * 1000;
 
@@ -16,7 +17,7 @@ let batchSize = BATCH;
 function openDb() {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 2);
+      const request = indexedDB.open(DB_NAME, 3);
       request.onupgradeneeded = () => {
         const db = request.result;
         if (!db.objectStoreNames.contains(STORE)) {
@@ -24,6 +25,7 @@ function openDb() {
           store.createIndex("uuid", "uuid", { unique: true });
         }
         if (!db.objectStoreNames.contains(KEYS)) db.createObjectStore(KEYS, { keyPath: "user_id" });
+        if (!db.objectStoreNames.contains(PHOTOS)) db.createObjectStore(PHOTOS, { keyPath: "uuid" });
       };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
@@ -91,6 +93,48 @@ export async function counts() {
 
 function notify() {
   counts().then((c) => document.dispatchEvent(new CustomEvent("outbox:change", { detail: c })));
+}
+
+/** Keep a photo (already compressed on the phone) until it is uploaded; returns its uuid. */
+export async function savePhoto(blob) {
+  const userId = currentUserId();
+  if (!userId) throw new Error("未登录，照片未保存。");
+  // Bytes as an ArrayBuffer: Safari cannot always keep Blobs in IndexedDB.
+  const photo = { uuid: crypto.randomUUID(), user_id: userId, type: blob.type, bytes: await blob.arrayBuffer(), saved_at: Date.now() };
+  try {
+    await withStore("readwrite", (store) => store.add(photo), PHOTOS);
+  } catch (error) {
+    if (error && error.name === "QuotaExceededError") throw new Error("手机存储空间不足，照片未保存。");
+    throw error;
+  }
+  return photo.uuid;
+}
+
+/** A photo still on the phone, as a Blob (for previews), or null once uploaded. */
+export async function photoBlob(uuid) {
+  const photo = await withStore("readonly", (store) => store.get(uuid), PHOTOS);
+  return photo ? new Blob([photo.bytes], { type: photo.type }) : null;
+}
+
+async function uploadPhotos(me) {
+  const photos = (await withStore("readonly", (store) => store.getAll(), PHOTOS)).filter((p) => p.user_id === me && !p.error);
+  for (const photo of photos) {
+    const form = new FormData();
+    form.append("uuid", photo.uuid);
+    form.append("file", new Blob([photo.bytes], { type: photo.type }), `${photo.uuid}.jpg`);
+    const response = await fetch("/api/v1/photos", { method: "POST", body: form, credentials: "same-origin", redirect: "manual" });
+    if (response.status === 401 || response.type === "opaqueredirect") return "login";
+    if (response.ok) {
+      await withStore("readwrite", (store) => store.delete(photo.uuid), PHOTOS);
+    } else if (response.status >= 400 && response.status < 500) {
+      const body = await response.json().catch(() => ({}));
+      const error = (body && body.error) || { code: "photo_refused", message: "照片被服务器拒收。" };
+      await withStore("readwrite", (store) => store.put({ ...photo, error }), PHOTOS);
+    } else {
+      throw new Error(`photo upload ${response.status}`);
+    }
+  }
+  return "ok";
 }
 
 /** Save a field record for sending; resolves once it is safely in IndexedDB. */
@@ -189,6 +233,16 @@ export async function syncNow() {
   syncing = true;
   notify();
   try {
+    // Photos go first: a record is sent only after the photos it refers to are on the server.
+    try {
+      if ((await uploadPhotos(me)) === "login") {
+        needsLogin = true;
+        return;
+      }
+    } catch {
+      scheduleRetry();
+      return;
+    }
     for (;;) {
       const pending = (await allRecords()).filter((r) => r.user_id === me && r.state === "pending").slice(0, batchSize);
       if (!pending.length) break;

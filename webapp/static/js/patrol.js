@@ -143,8 +143,14 @@ if (form) {
   });
   const fill = form.querySelector("[data-fill-last]");
   if (fill) fill.addEventListener("click", fillLast);
-  const notice = document.querySelector("[data-manual-notice]");
-  if (!notice && new URLSearchParams(location.search).get("via") === "manual") {
-    document.querySelector(".flash-success")?.remove();
+  if (new URLSearchParams(location.search).get("via") === "manual") {
+    // Served from the offline copy of the scanned page: this visit was not a scan.
+    if (!document.querySelector("[data-manual-notice]")) document.querySelector(".flash-success")?.remove();
+    for (const link of document.querySelectorAll("[data-check-link]")) {
+      const url = new URL(link.href);
+      url.searchParams.delete("well");
+      url.searchParams.set("via", "manual");
+      link.href = url.pathname + url.search;
+    }
   }
 }

@@ -9,7 +9,8 @@ function item(record) {
   li.className = "record";
   li.dataset.uuid = record.uuid;
   const title = document.createElement("strong");
-  title.textContent = (record.meta && record.meta.well_code) || "记录";
+  const meta = record.meta || {};
+  title.textContent = `${meta.well_code || ""} ${meta.what || "巡检打卡"}`.trim();
   const time = document.createElement("span");
   time.textContent = record.created_at.slice(5, 16).replace("T", " ");
   const state = document.createElement("span");

@@ -1,0 +1,233 @@
+// check.js — the 望闻听摸测 equipment check on the phone: one screen per sense, big 正常/异常 buttons,
+// a note and photos for anything abnormal, numbers for 测; saved into the outbox (works offline).
+// Built from the cached check templates and the station's well directory.
+import { recordState, saveRecord } from "./outbox.js";
+import { photoPicker } from "./photo.js";
+
+const SENSES = [
+  ["wang", "望", "看"],
+  ["wen", "闻", "闻"],
+  ["ting", "听", "听"],
+  ["mo", "摸", "摸"],
+  ["ce", "测", "测量"],
+];
+const root = document.querySelector("[data-check-wizard]");
+const params = new URLSearchParams(location.search);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+  if (!response.ok) throw new Error(`${url} ${response.status}`);
+  return response.json();
+}
+
+function findEquipment(directory, id) {
+  for (const well of directory.wells) {
+    const item = well.equipment.find((e) => e.id === id);
+    if (item) return { equipment: item, well };
+  }
+  const item = (directory.station_equipment || []).find((e) => e.id === id);
+  return item ? { equipment: item, well: null } : null;
+}
+
+function checkItem(item, answers) {
+  const answer = answers[item.code] || (answers[item.code] = { ok: null, note: "", photos: [] });
+  const box = el("fieldset", { class: "check-item", "data-item": item.code });
+  box.append(el("legend", { text: item.label }));
+  if (item.hint) box.append(el("p", { class: "muted", text: item.hint }));
+  const error = el("p", { class: "field-error", id: `err-${item.code}`, hidden: "" });
+  const details = el("div", { class: "abnormal-details", hidden: "" });
+  const note = el("textarea", { rows: "2", maxlength: "200", id: `note-${item.code}`, "aria-describedby": `err-${item.code}` });
+  note.value = answer.note;
+  note.addEventListener("input", () => (answer.note = note.value.trim()));
+  const previews = el("div", { class: "photo-previews" });
+  const file = el("input", { type: "file", accept: "image/*", capture: "environment", class: "visually-hidden", "data-photo": item.code });
+  photoPicker(file, previews, (uuids) => (answer.photos = uuids));
+  details.append(
+    el("label", { for: `note-${item.code}`, text: "异常情况" }),
+    note,
+    el("label", { class: "button file-button" }, "📷 拍照", file),
+    previews
+  );
+  const buttons = el("div", { class: "ok-buttons" });
+  const okButton = el("button", { type: "button", class: "button big", "aria-pressed": "false", text: "正常" });
+  const badButton = el("button", { type: "button", class: "button big danger", "aria-pressed": "false", text: "⚠ 异常" });
+  const show = () => {
+    okButton.setAttribute("aria-pressed", String(answer.ok === true));
+    badButton.setAttribute("aria-pressed", String(answer.ok === false));
+    details.hidden = answer.ok !== false;
+  };
+  okButton.addEventListener("click", () => ((answer.ok = true), show()));
+  badButton.addEventListener("click", () => ((answer.ok = false), show()));
+  if (item.sense === "ce") {
+    const input = el("input", {
+      type: "number", inputmode: "decimal", step: "any", id: `value-${item.code}`,
+      min: String(item.limit_min), max: String(item.limit_max), "aria-describedby": `err-${item.code} range-${item.code}`,
+    });
+    if (answer.value !== undefined) input.value = answer.value;
+    input.addEventListener("input", () => {
+      answer.value = input.value === "" ? undefined : Number(input.value);
+      const outside = answer.value !== undefined && (answer.value < item.normal_min || answer.value > item.normal_max);
+      answer.ok = answer.value === undefined ? null : !outside;
+      show();
+    });
+    box.append(
+      el("label", { for: `value-${item.code}`, text: `${item.label}（${item.unit}）` }),
+      input,
+      el("p", { class: "muted", id: `range-${item.code}`, text: `正常范围 ${item.normal_min}–${item.normal_max} ${item.unit}` })
+    );
+  }
+  buttons.append(okButton, badButton);
+  box.append(buttons);
+  box.append(details, error);
+  show();
+  return box;
+}
+
+function validate(items, answers) {
+  let first = null;
+  for (const item of items) {
+    const answer = answers[item.code];
+    let message = "";
+    if (item.sense === "ce" && (answer.value === undefined || Number.isNaN(answer.value))) message = `请填写${item.label}。`;
+    else if (item.sense === "ce" && (answer.value < item.limit_min || answer.value > item.limit_max))
+      message = `${item.label}应在 ${item.limit_min}–${item.limit_max} 之间。`;
+    else if (answer.ok === null) message = "请选择正常或异常。";
+    else if (answer.ok === false && !answer.note && !answer.photos.length) message = "异常：请写明情况或拍照。";
+    const error = root.querySelector(`#err-${item.code}`);
+    error.textContent = message;
+    error.hidden = !message;
+    if (message && !first) first = root.querySelector(`[data-item="${item.code}"]`);
+  }
+  if (first) first.scrollIntoView({ block: "center" });
+  return !first;
+}
+
+function summary(record, template, answers, equipment, well) {
+  const abnormal = template.items.filter((i) => answers[i.code].ok === false);
+  const box = el("section", { class: "card", "data-check-saved": "" });
+  const status = el("p", { class: "saved", role: "status", "data-saved": "" });
+  const refresh = async () => {
+    const state = await recordState(record.uuid);
+    status.textContent = `✔ ${equipment.name} 检查${{ pending: "已保存在手机上，待同步", rejected: "被退回，请到“记录”查看原因" }[state] || "已同步到服务器"}。`;
+  };
+  refresh();
+  document.addEventListener("outbox:change", refresh);
+  box.append(el("h2", { text: abnormal.length ? `发现 ${abnormal.length} 项异常` : "全部正常" }), status);
+  for (const item of abnormal) {
+    const answer = answers[item.code];
+    const raise = el("button", { type: "button", class: "button primary", text: `上报隐患：${item.label}` });
+    raise.addEventListener("click", async () => {
+      raise.disabled = true;
+      const note = answer.note ? `：${answer.note}` : answer.value !== undefined ? `：${answer.value} ${item.unit}` : "";
+      await saveRecord(
+        "hazard",
+        {
+          well_id: well ? well.id : null,
+          equipment_id: equipment.id,
+          description: `${equipment.name} ${item.label}异常${note}`.slice(0, 500),
+          severity: "general",
+          photos: answer.photos,
+          source_check_uuid: record.uuid,
+          source_item: item.code,
+        },
+        { well_code: well ? well.code : "", what: "隐患" }
+      );
+      raise.replaceWith(el("p", { class: "saved", text: `✔ 已上报隐患：${item.label}` }));
+    });
+    box.append(raise);
+  }
+  box.append(el("p", {}, el("a", { class: "button", href: well ? `/w/${well.qr_token}` : "/wells/", text: "返回" })));
+  return box;
+}
+
+async function start() {
+  let templates;
+  let directory;
+  try {
+    [templates, directory] = await Promise.all([getJson("/api/v1/check-templates"), getJson("/api/v1/wells")]);
+  } catch {
+    root.replaceChildren(el("p", { class: "form-error", text: "没有离线的检查模板：请联网打开一次井站通后再试。" }));
+    return;
+  }
+  const found = findEquipment(directory, Number(params.get("equipment")));
+  if (!found) {
+    root.replaceChildren(el("p", { class: "form-error", text: "本站设备目录中没有这台设备。" }));
+    return;
+  }
+  const { equipment, well } = found;
+  const template = templates.templates.find((t) => t.kind === equipment.kind);
+  if (!template) {
+    root.replaceChildren(el("p", { class: "form-error", text: `还没有${equipment.name}的检查模板，请联系作业区管理员。` }));
+    return;
+  }
+  const token = params.get("well");
+  const method = params.get("via") === "manual" || !token || !well || token !== well.qr_token ? "manual" : "scan";
+  const steps = SENSES.map(([sense, char, verb]) => ({ sense, char, verb, items: template.items.filter((i) => i.sense === sense) })).filter(
+    (s) => s.items.length
+  );
+  const answers = {};
+  let index = 0;
+  document.querySelector("[data-check-title]").textContent = `${well ? `${well.code} · ` : ""}${equipment.name} 检查`;
+
+  const render = () => {
+    const step = steps[index];
+    const progress = el(
+      "ol",
+      { class: "steps", "aria-label": "检查步骤" },
+      ...steps.map((s, i) => el("li", { class: i === index ? "current" : i < index ? "done" : "", "aria-current": i === index ? "step" : "false", text: s.char }))
+    );
+    const heading = el("h2", { text: `第 ${index + 1}/${steps.length} 步 · ${step.char}（${step.verb}）` });
+    const items = step.items.map((item) => checkItem(item, answers));
+    const back = el("button", { type: "button", class: "button big", text: "上一步" });
+    back.disabled = index === 0;
+    back.addEventListener("click", () => {
+      index -= 1;
+      render();
+    });
+    const last = index === steps.length - 1;
+    const next = el("button", { type: "button", class: "button big primary", text: last ? "保存检查" : "下一步" });
+    const formError = el("p", { class: "form-error", role: "alert", hidden: "" });
+    next.addEventListener("click", async () => {
+      if (!validate(step.items, answers)) return;
+      if (!last) {
+        index += 1;
+        render();
+        window.scrollTo(0, 0);
+        return;
+      }
+      next.disabled = true;
+      const items = {};
+      for (const item of template.items) {
+        const { ok, value, note, photos } = answers[item.code];
+        items[item.code] = { ok, ...(value !== undefined ? { value } : {}), ...(note ? { note } : {}), ...(photos.length ? { photos } : {}) };
+      }
+      try {
+        const record = await saveRecord(
+          "equipment_check",
+          { equipment_id: equipment.id, method, qr_token: method === "scan" ? token : null, template_id: template.id, items },
+          { well_code: well ? well.code : "", what: `${equipment.name}检查` }
+        );
+        root.replaceChildren(summary(record, template, answers, equipment, well));
+      } catch (error) {
+        formError.textContent = error.message;
+        formError.hidden = false;
+        next.disabled = false;
+      }
+    });
+    root.replaceChildren(progress, heading, ...items, formError, el("div", { class: "wizard-nav" }, back, next));
+  };
+  render();
+}
+
+if (root) start();

@@ -1,0 +1,36 @@
+// rectify.js — the assignee's rectification of a hazard, recorded at the well (offline too) with an
+// "after" photo; scanning the well's label is the proof of being there.
+import { saveRecord } from "./outbox.js";
+import { photoPicker } from "./photo.js";
+
+for (const form of document.querySelectorAll("[data-rectify-form]")) {
+  const photos = photoPicker(form.querySelector("[data-rectify-photo]"), form.querySelector("[data-rectify-previews]"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const note = form.querySelector("textarea").value.trim();
+    const error = form.querySelector("[data-form-error]");
+    const problem = !note ? "请写明整改做了什么。" : !photos.length ? "请拍整改后照片。" : "";
+    error.textContent = problem;
+    error.hidden = !problem;
+    if (problem) return;
+    const manual = new URLSearchParams(location.search).get("via") === "manual" || form.dataset.method !== "scan";
+    try {
+      await saveRecord(
+        "hazard_step",
+        {
+          hazard_uuid: form.dataset.hazardUuid,
+          action: "rectify",
+          note,
+          photos: [...photos],
+          method: manual ? "manual" : "scan",
+          qr_token: manual ? null : form.dataset.qrToken,
+        },
+        { well_code: form.dataset.wellCode, what: "隐患整改" }
+      );
+      form.replaceChildren(Object.assign(document.createElement("p"), { className: "saved", textContent: "✔ 整改已保存，联网后提交验收。" }));
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+}
