@@ -46,7 +46,8 @@ test-postgres: $(VENV)/.installed-test
 
 # Benchmarks (not tests): results go to docs/performance.md by hand.
 bench: $(VENV)/.installed-test browser-deps
-	cd bench && ../$(BIN)/python bench_sync.py && ../$(BIN)/python shell_size.py && ../$(BIN)/python scan_offline.py
+	cd bench && ../$(BIN)/python bench_sync.py && ../$(BIN)/python shell_size.py && ../$(BIN)/python scan_offline.py \
+		&& ../$(BIN)/python check_size.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

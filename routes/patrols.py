@@ -4,7 +4,7 @@ from datetime import timedelta
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from models import Patrol, Well, utcnow
+from models import Equipment, EquipmentCheck, Hazard, Patrol, Well, utcnow
 from webapp.patrols import FLAG_LABELS
 
 bp = Blueprint("patrols", __name__)
@@ -24,4 +24,19 @@ def index():
         .order_by(Patrol.device_time.desc())
         .limit(200)
     )
-    return render_template("patrols/index.html", patrols=patrols, flag_labels=FLAG_LABELS, days=RECENT_DAYS)
+    checks = list(
+        EquipmentCheck.select(EquipmentCheck, Equipment)
+        .join(Equipment)
+        .where((EquipmentCheck.author == current_user.id) & (EquipmentCheck.device_time >= since))
+        .order_by(EquipmentCheck.device_time.desc())
+        .limit(200)
+    )
+    hazards = list(
+        Hazard.select()
+        .where(((Hazard.reporter == current_user.id) | (Hazard.assignee == current_user.id))
+               & ((Hazard.status != "closed") | (Hazard.reported_at >= since)))
+        .order_by(Hazard.reported_at.desc())
+        .limit(200)
+    )
+    return render_template("patrols/index.html", patrols=patrols, checks=checks, hazards=hazards,
+                           flag_labels=FLAG_LABELS, days=RECENT_DAYS)

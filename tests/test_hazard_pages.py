@@ -106,3 +106,14 @@ def test_well_page_shows_open_hazards_and_my_rectify_form(people):
     step(people["leader"], uid, "assign", assignee_id=get_user("HN1004").id, deadline=deadline())
     assert "data-rectify-form" in people["assignee"].get(f"/w/{well.qr_token}").get_data(as_text=True)
     assert "data-rectify-form" not in people["worker"].get(f"/w/{well.qr_token}").get_data(as_text=True)
+
+
+def test_records_tab_lists_my_checks_and_hazards(people):
+    from tests.test_checks import check_record, result
+
+    assert result(people["worker"], check_record())["status"] == "created"
+    uid = report(people["worker"])
+    page = people["worker"].get("/records").get_data(as_text=True)
+    assert "海1-02 抽油机" in page and "全部正常" in page and "盘根盒漏油" in page
+    step(people["leader"], uid, "assign", assignee_id=get_user("HN1004").id, deadline=deadline())
+    assert "待我整改" in people["assignee"].get("/records").get_data(as_text=True)
