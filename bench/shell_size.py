@@ -16,7 +16,7 @@ def main():
     login(client)
     with db.connection_context():
         token = Well.get(Well.code == "海1-02").qr_token
-    pages = ["/", "/scan", f"/w/{token}", "/records", "/me"]
+    pages = ["/", "/scan", f"/w/{token}", "/records", "/me", "/checks/new", "/hazards/new"]
     assets = set()
     total_html = 0
     for path in pages:
@@ -24,7 +24,7 @@ def main():
         total_html += len(gzip.compress(html))
         assets.update(re.findall(rb'(?:src|href)="(/static/[^"]+)"', html))
     # ES modules imported by other modules are part of the shell too.
-    for js in ("outbox.js", "scanner.js"):
+    for js in ("outbox.js", "scanner.js", "photo.js"):
         assets.add(f"/static/js/{js}".encode())
     rows = []
     for asset in sorted(assets):
