@@ -309,6 +309,8 @@ class Photo(BaseModel):
     width = IntegerField()
     height = IntegerField()
     size = IntegerField()
+    # Shared photos (pictures in operating procedures) are visible to the whole work area.
+    shared = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
 
@@ -383,6 +385,26 @@ class HazardStep(BaseModel):
         return self.ACTIONS.get(self.action, self.action)
 
 
+class Procedure(BaseModel):
+    """操作规程: the procedure for an equipment kind or a well operation, one row per version."""
+
+    topic = CharField(max_length=40)  # "equipment:pumping_unit" or "operation:bie"
+    version = IntegerField()
+    title = CharField(max_length=80)
+    body = TextField()
+    photos = TextField(default="[]")
+    is_current = BooleanField(default=True)
+    created_by = ForeignKeyField(User, null=True, backref="procedures", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("topic", "version"), True),)
+
+    @classmethod
+    def current(cls, topic: str):
+        return cls.get_or_none((cls.topic == topic) & cls.is_current)
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -393,5 +415,5 @@ class SchemaVersion(BaseModel):
 
 MODELS = [
     WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
-    CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, SchemaVersion,
+    CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure, SchemaVersion,
 ]

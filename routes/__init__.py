@@ -2,7 +2,7 @@
 
 
 def register_blueprints(app):
-    from . import api, auth, checks, hazards, home, imports, labels, patrols, photos, pwa, wells
+    from . import admin, api, auth, checks, hazards, home, imports, labels, patrols, photos, procedures, pwa, wells
 
-    for module in (auth, home, wells, patrols, checks, hazards, labels, imports, photos, api, pwa):
+    for module in (auth, home, wells, patrols, checks, hazards, procedures, labels, imports, photos, admin, api, pwa):
         app.register_blueprint(module.bp)

@@ -17,7 +17,7 @@ def _photo(uuid: str) -> Photo:
         abort(404)
     if photo is None or photo.station.work_area_id != current_user.work_area_id:
         abort(404)
-    if photo.station_id != current_user.station_id and not current_user.has_role("admin"):
+    if not photo.shared and photo.station_id != current_user.station_id and not current_user.has_role("admin"):
         abort(403)
     return photo
 

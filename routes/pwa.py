@@ -5,6 +5,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, make_response, render_template, url_for
 
+from webapp.procedures import topics
+
 bp = Blueprint("pwa", __name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "webapp" / "static"
@@ -41,8 +43,15 @@ def service_worker():
     if "SW_VERSION" not in current_app.config:
         current_app.config["SW_VERSION"] = static_version()
     precache = [url_for("static", filename=name) for name in SHELL_FILES] + [url_for("pwa.offline")]
+    # Pages every worker may need offline besides their station's wells: the check and hazard forms, the procedures.
+    pages = [url_for("checks.new"), url_for("hazards.new"), url_for("procedures.index")]
+    pages += [url_for("procedures.show", topic=topic) for topic in topics()]
     source = (STATIC / "sw.js").read_text(encoding="utf-8")
-    source = source.replace("__VERSION__", current_app.config["SW_VERSION"]).replace("__PRECACHE__", json.dumps(precache))
+    source = (
+        source.replace("__VERSION__", current_app.config["SW_VERSION"])
+        .replace("__PRECACHE__", json.dumps(precache))
+        .replace("__OFFLINE_PAGES__", json.dumps(pages))
+    )
     response = make_response(source)
     response.headers["Content-Type"] = "application/javascript; charset=utf-8"
     response.headers["Cache-Control"] = "no-cache"

@@ -190,3 +190,50 @@ def save_template(kind: str, items: list[dict], user) -> CheckTemplate:
         CheckTemplate.update(is_current=False).where(CheckTemplate.kind == kind).execute()
         return CheckTemplate.create(kind=kind, version=(latest.version + 1) if latest else 1,
                                     items=json.dumps(items, ensure_ascii=False), is_current=True, created_by=user)
+
+
+MAX_LABEL = 40
+MAX_HINT = 80
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_template_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """Items from the admin's edit form (one dict per row; empty rows and rows marked delete are dropped)."""
+    items, errors, codes = [], [], set()
+    for number, row in enumerate(rows, start=1):
+        label = (row.get("label") or "").strip()
+        if row.get("delete") or not label:
+            continue
+        sense = row.get("sense")
+        if sense not in SENSES:
+            errors.append(f"第 {number} 行：请选择望、闻、听、摸或测。")
+            continue
+        if len(label) > MAX_LABEL:
+            errors.append(f"第 {number} 行：检查内容不能超过 {MAX_LABEL} 字。")
+            continue
+        code = (row.get("code") or "").strip() or f"item{number}"
+        while code in codes:
+            code = f"{code}_{number}"
+        codes.add(code)
+        item = {"code": code[:40], "sense": sense, "label": label, "hint": (row.get("hint") or "").strip()[:MAX_HINT]}
+        if sense == "ce":
+            unit = (row.get("unit") or "").strip()
+            numbers = [_float(row.get(k)) for k in ("normal_min", "normal_max", "limit_min", "limit_max")]
+            if not unit or None in numbers:
+                errors.append(f"第 {number} 行（{label}）：测量项要填单位、正常范围和合理上下限。")
+                continue
+            normal_min, normal_max, limit_min, limit_max = numbers
+            if not limit_min <= normal_min <= normal_max <= limit_max:
+                errors.append(f"第 {number} 行（{label}）：应满足 下限 ≤ 正常下限 ≤ 正常上限 ≤ 上限。")
+                continue
+            item.update(unit=unit[:10], normal_min=normal_min, normal_max=normal_max, limit_min=limit_min, limit_max=limit_max)
+        items.append(item)
+    if not items and not errors:
+        errors.append("模板至少要有一个检查项。")
+    return items, errors

@@ -1,6 +1,6 @@
 """Schema versions: a fresh database is created at the newest version, an older one is upgraded in place."""
 from playhouse.migrate import SchemaMigrator, migrate
-from peewee import CharField, DateTimeField, SmallIntegerField
+from peewee import BooleanField, CharField, DateTimeField, SmallIntegerField
 
 import models
 from models import SchemaVersion, db
@@ -40,6 +40,18 @@ def _v5_checks_and_hazards(migrator):
     ensure_default_templates()
 
 
+def _v6_procedures(migrator):
+    """Operating procedures (versioned), and photos that the whole work area may see (their pictures)."""
+    from models import Procedure
+
+    from .procedures import ensure_default_procedures
+
+    if "shared" not in _columns("photo"):
+        migrate(migrator.add_column("photo", "shared", BooleanField(default=False)))
+    db.create_tables([Procedure])
+    ensure_default_procedures()
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -48,6 +60,7 @@ STEPS = [
     (3, "patrols: sync_receipt, patrol, well_operation", _v3_patrols),
     (4, "signing keys: user.signing_key", _v4_signing_keys),
     (5, "equipment checks, photos, hazards; default check templates", _v5_checks_and_hazards),
+    (6, "procedures; photo.shared", _v6_procedures),
 ]
 
 def _columns(table: str) -> set[str]:
@@ -59,10 +72,12 @@ LATEST = STEPS[-1][0] if STEPS else BASELINE
 
 
 def seed_reference_data() -> None:
-    """Data every database needs whatever its work area: the default check templates."""
+    """Data every database needs whatever its work area: the default check templates and procedures."""
     from .checks import ensure_default_templates
+    from .procedures import ensure_default_procedures
 
     ensure_default_templates()
+    ensure_default_procedures()
 
 
 def current_version() -> int | None:

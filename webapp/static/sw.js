@@ -3,10 +3,11 @@
 // signal), then the offline copy, then the offline page. Only GET; records go through the outbox.
 const VERSION = "__VERSION__";
 const PRECACHE = __PRECACHE__;
+const OFFLINE_PAGES = __OFFLINE_PAGES__;
 const SHELL = `jingzhan-shell-${VERSION}`;
 const PAGES = `jingzhan-pages-${VERSION}`;
 const NETWORK_TIMEOUT_MS = 4000;
-const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|w\/[A-Za-z0-9_-]{1,64})$/;
+const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64})$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -91,7 +92,7 @@ async function warm() {
   await keep(new Request("/api/v1/wells"), response.clone());
   const { wells } = await response.json();
   await keep(new Request("/api/v1/check-templates"), await fetch("/api/v1/check-templates", { credentials: "same-origin" }));
-  const urls = ["/", "/scan", "/records", "/me", "/wells/", "/checks/new", "/hazards/new", ...wells.map((w) => `/w/${w.qr_token}`)];
+  const urls = ["/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES, ...wells.map((w) => `/w/${w.qr_token}`)];
   for (const url of urls) {
     try {
       await keep(new Request(url), await fetch(url, { credentials: "same-origin", redirect: "manual" }));

@@ -179,6 +179,9 @@ async function start() {
   const answers = {};
   let index = 0;
   document.querySelector("[data-check-title]").textContent = `${well ? `${well.code} · ` : ""}${equipment.name} 检查`;
+  const procedure = document.querySelector("[data-procedure-link]");
+  procedure.href = `/procedures/equipment:${equipment.kind}`;
+  procedure.hidden = false;
 
   const render = () => {
     const step = steps[index];

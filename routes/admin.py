@@ -1,0 +1,94 @@
+"""The work-area admin: check templates and operating procedures (each saved as a new version)."""
+import json
+import uuid as uuid_module
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, db
+from webapp.access import role_required
+from webapp.checks import parse_template_rows, save_template, template_items
+from webapp.photos import PhotoError, store_photo
+from webapp.procedures import MAX_BODY, MAX_TITLE, save_procedure, topics
+from webapp.text import clean_line
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+EXTRA_ROWS = 3
+ITEM_FIELDS = ("code", "sense", "label", "hint", "unit", "normal_min", "normal_max", "limit_min", "limit_max", "delete")
+
+
+@bp.route("/")
+@role_required("admin")
+def index():
+    templates = {t.kind: t for t in CheckTemplate.select().where(CheckTemplate.is_current)}
+    return render_template("admin/index.html", kinds=EQUIPMENT_KINDS, templates=templates)
+
+
+def _rows_from_form(form) -> list[dict]:
+    count = min(form.get("rows", type=int) or 0, 100)
+    return [{field: form.get(f"items-{n}-{field}", "") for field in ITEM_FIELDS} for n in range(count)]
+
+
+@bp.route("/templates/<kind>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_template(kind: str):
+    if kind not in EQUIPMENT_KINDS:
+        abort(404)
+    current = CheckTemplate.current(kind)
+    errors = []
+    if request.method == "POST":
+        rows = _rows_from_form(request.form)
+        items, errors = parse_template_rows(rows)
+        if not errors:
+            template = save_template(kind, items, current_user._get_current_object())
+            flash(f"已保存{EQUIPMENT_KINDS[kind]}检查模板第 {template.version} 版；已有的检查记录仍按原版本保存。", "success")
+            return redirect(url_for("admin.edit_template", kind=kind))
+    else:
+        rows = template_items(current) if current else []
+    rows = list(rows) + [{} for _ in range(EXTRA_ROWS)]
+    return render_template("admin/template.html", kind=kind, label=EQUIPMENT_KINDS[kind], current=current, rows=rows,
+                           senses=SENSES, errors=errors), (422 if errors else 200)
+
+
+@bp.route("/procedures/<topic>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_procedure(topic: str):
+    names = topics()
+    if topic not in names:
+        abort(404)
+    current = Procedure.current(topic)
+    errors = []
+    title = current.title if current else names[topic]
+    body = current.body if current else ""
+    photos = json.loads(current.photos) if current else []
+    if request.method == "POST":
+        title = clean_line(request.form.get("title"), MAX_TITLE + 1)
+        body = "".join(ch for ch in request.form.get("body") or "" if ch in "\n\t" or ch >= " ").strip()
+        photos = [p for p in photos if p not in request.form.getlist("remove_photo")]
+        if not title:
+            errors.append("请填写标题。")
+        elif len(title) > MAX_TITLE:
+            errors.append(f"标题不能超过 {MAX_TITLE} 字。")
+        if not body:
+            errors.append("请填写规程内容。")
+        elif len(body) > MAX_BODY:
+            errors.append(f"规程内容不能超过 {MAX_BODY} 字。")
+        for upload in request.files.getlist("photos"):
+            if not upload or not upload.filename:
+                continue
+            try:
+                photo, _ = store_photo(current_user._get_current_object(), str(uuid_module.uuid4()), upload.read(),
+                                       current_app.config["PHOTO_DIR"])
+            except PhotoError as exc:
+                errors.append(f"{upload.filename[:40]}：{exc.message}")
+                continue
+            Photo.update(shared=True).where(Photo.id == photo.id).execute()
+            photos.append(str(photo.uuid))
+        if not errors:
+            with db.atomic():
+                procedure = save_procedure(topic, title, body, photos, current_user._get_current_object())
+            flash(f"已保存《{procedure.title}》第 {procedure.version} 版。", "success")
+            return redirect(url_for("procedures.show", topic=topic))
+    return render_template("admin/procedure.html", topic=topic, name=names[topic], current=current, title=title,
+                           body=body, photos=photos, errors=errors), (422 if errors else 200)
