@@ -95,6 +95,9 @@ class User(UserMixin, BaseModel):
     failed_logins = SmallIntegerField(default=0)
     locked_until = DateTimeField(null=True)
     signing_key = CharField(max_length=64, null=True)
+    card_token = CharField(max_length=64, null=True, unique=True)
+    avatar = CharField(max_length=36, null=True)  # uuid of a Photo
+    card_public = CharField(max_length=120, default="")  # the optional fields shown on the public card
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -115,6 +118,17 @@ class User(UserMixin, BaseModel):
             self.signing_key = secrets.token_hex(32)
             self.save(only=[User.signing_key])
         return self.signing_key
+
+    def issue_card_token(self, reissue: bool = False) -> str:
+        """The token of the member's card QR; reissuing makes the old QR show 'no longer valid'."""
+        if reissue or not self.card_token:
+            self.card_token = new_token()
+            self.save(only=[User.card_token])
+        return self.card_token
+
+    @property
+    def public_fields(self) -> set[str]:
+        return set(self.card_public.split())
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -405,6 +419,79 @@ class Procedure(BaseModel):
         return cls.get_or_none((cls.topic == topic) & cls.is_current)
 
 
+class Commitment(BaseModel):
+    """承诺: a party member's commitment for a period, approved by the branch, kept with progress and rating."""
+
+    CATEGORIES = {"safety": "安全生产", "study": "学习提升", "service": "服务群众", "energy": "节能降耗", "other": "其他"}
+    STATUSES = {"draft": "草稿", "submitted": "待审核", "approved": "已公开承诺", "returned": "已退回"}
+    RATINGS = {"excellent": "优秀", "good": "合格", "fair": "基本合格", "poor": "不合格"}
+
+    member = ForeignKeyField(User, backref="commitments", on_delete="CASCADE")
+    station = ForeignKeyField(Station, backref="commitments", on_delete="RESTRICT")  # the member's branch
+    period = CharField(max_length=8)  # "2026" or "2026Q4"
+    category = CharField(max_length=12)
+    content = TextField()
+    target = CharField(max_length=120)
+    target_quantity = FloatField(null=True)
+    unit = CharField(max_length=10, default="")
+    status = CharField(max_length=12, default="draft", index=True)
+    reviewer = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    review_comment = TextField(default="")
+    reviewed_at = DateTimeField(null=True)
+    rating = CharField(max_length=12, null=True)
+    rated_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    rated_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUSES.get(self.status, self.status)
+
+    @property
+    def category_label(self) -> str:
+        return self.CATEGORIES.get(self.category, self.category)
+
+    @property
+    def rating_label(self) -> str:
+        return self.RATINGS.get(self.rating, "") if self.rating else ""
+
+
+class CommitmentProgress(BaseModel):
+    """践诺记录: what a member did towards a commitment (synced from the phone, offline too)."""
+
+    uuid = UUIDField(unique=True)
+    commitment = ForeignKeyField(Commitment, backref="progress", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    device_time = DateTimeField()
+    received_at = DateTimeField(default=utcnow)
+    text = TextField()
+    quantity = FloatField(null=True)
+    photos = TextField(default="[]")
+
+
+class Pairing(BaseModel):
+    """联系点和联系人: a colleague paired with a member, or the committee member who is the member's contact person."""
+
+    KINDS = {"colleague": "结对同事", "contact": "联系人"}
+
+    member = ForeignKeyField(User, backref="pairings", on_delete="CASCADE")
+    partner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    kind = CharField(max_length=12)
+    start_date = DateField()
+    end_date = DateField(null=True)  # null while current: changes are kept with their dates
+    assigned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
+class WellContract(BaseModel):
+    """The history of who was contracted to a well (承包井): Well.contractor is the current one."""
+
+    well = ForeignKeyField(Well, backref="contracts", on_delete="CASCADE")
+    member = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    start_date = DateField()
+    end_date = DateField(null=True)
+    assigned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -415,5 +502,6 @@ class SchemaVersion(BaseModel):
 
 MODELS = [
     WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
-    CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure, SchemaVersion,
+    CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
+    Commitment, CommitmentProgress, Pairing, WellContract, SchemaVersion,
 ]

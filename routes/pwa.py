@@ -23,6 +23,7 @@ SHELL_FILES = [
     "js/check.js",
     "js/hazard-form.js",
     "js/rectify.js",
+    "js/progress.js",
     "vendor/htmx-2.0.11.min.js",
     "vendor/jsQR-1.4.0.min.js",
 ]

@@ -80,7 +80,9 @@ def test_seed_is_deterministic(empty_app):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     with db.connection_context():
         first = _snapshot()
-        for model in (Equipment, Well, UserRole, User, Station, WorkArea):
+        from models import Commitment, CommitmentProgress, Pairing, WellContract
+
+        for model in (CommitmentProgress, Commitment, Pairing, WellContract, Equipment, Well, UserRole, User, Station, WorkArea):
             model.delete().execute()
         from webapp.demo import seed_demo
 

@@ -1,10 +1,25 @@
 """The demo work area: 海南作业区 with its five branches, 135 fictional staff (48 party members, 7 women) and its wells."""
 import random
+import uuid
 from datetime import date
 
 from werkzeug.security import generate_password_hash
 
-from models import Equipment, Station, User, UserRole, Well, WorkArea, db, new_token
+from models import (
+    Commitment,
+    CommitmentProgress,
+    Equipment,
+    Pairing,
+    Station,
+    User,
+    UserRole,
+    Well,
+    WellContract,
+    WorkArea,
+    db,
+    new_token,
+    utcnow,
+)
 
 SEED = 20190731
 
@@ -139,6 +154,7 @@ def seed_demo(password: str) -> dict:
             UserRole.insert_many(roles).execute()
 
         _seed_wells(rng, stations[1:])
+        _seed_party(rng, stations)
 
     return {
         "work_area": area.name,
@@ -199,3 +215,48 @@ def _seed_wells(rng, stations):
         for kind, name, model_name in STATION_EQUIPMENT:
             equipment.append({"station": station.id, "well": None, "kind": kind, "name": name, "model": model_name})
         Equipment.insert_many(equipment).execute()
+
+
+DEMO_COMMITMENTS = [
+    ("safety", "巡检不漏井、不漏项，发现隐患当班上报", "全年所辖井无漏检", None, ""),
+    ("study", "学习采油工艺和安全规程，带动班组学习", "完成 40 学时学习", 40, "学时"),
+    ("energy", "管好承包井的冲次和平衡，降低耗电", "承包井平衡率保持在 85% 以上", None, ""),
+    ("service", "帮扶新员工掌握十字作业法", "带出 1 名能独立巡检的新员工", 1, "人"),
+]
+
+
+def _seed_party(rng, stations):
+    """Card tokens, pairings (a colleague and the branch secretary as contact person), contract history, commitments."""
+    today = date.today()
+    start = date(today.year, 1, 1)
+    for station in stations:
+        members = list(User.select().where((User.station == station) & User.is_party_member).order_by(User.employee_no))
+        others = list(User.select().where((User.station == station) & ~User.is_party_member).order_by(User.employee_no))
+        secretary = members[1] if len(members) > 1 else members[0]
+        leader = members[0]
+        pairings = []
+        for i, member in enumerate(members):
+            member.card_token = new_token()
+            member.save(only=[User.card_token])
+            contact = leader if member.id == secretary.id else secretary
+            pairings.append({"member": member.id, "partner": contact.id, "kind": "contact", "start_date": start})
+            if others:
+                pairings.append({"member": member.id, "partner": others[i % len(others)].id, "kind": "colleague",
+                                 "start_date": start})
+        Pairing.insert_many(pairings).execute()
+        WellContract.insert_many(
+            [{"well": w.id, "member": w.contractor_id, "start_date": start}
+             for w in Well.select().where((Well.station == station) & Well.contractor.is_null(False))]
+        ).execute()
+        for member in members[:4]:
+            for n, (category, content, target, quantity, unit) in enumerate(DEMO_COMMITMENTS[:2 + (member.id % 2)]):
+                commitment = Commitment.create(
+                    member=member, station=station, period=str(today.year), category=category, content=content,
+                    target=target, target_quantity=quantity, unit=unit, status="approved",
+                    reviewer=secretary.id if member.id != secretary.id else leader.id, reviewed_at=utcnow(),
+                )
+                if quantity:
+                    CommitmentProgress.create(
+                        uuid=uuid.UUID(int=rng.getrandbits(128), version=4), commitment=commitment, author=member.id,
+                        device_time=utcnow(), text="参加作业区组织的采油工艺培训", quantity=min(quantity, 8),
+                    )

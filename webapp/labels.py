@@ -72,16 +72,16 @@ def _load_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
         ) from exc
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def cjk_font(size: int) -> ImageFont.FreeTypeFont:
     return _load_font(*find_cjk_font(), size)
 
 
-def _fitting_font(text: str, size: int, width: int) -> ImageFont.FreeTypeFont:
+def fitting_font(text: str, size: int, width: int) -> ImageFont.FreeTypeFont:
     """The font at size, or smaller until text fits in width (long codes or station names)."""
-    font = _font(size)
+    font = cjk_font(size)
     while size > 12 and font.getlength(text) > width:
         size = int(size * 0.9)
-        font = _font(size)
+        font = cjk_font(size)
     return font
 
 
@@ -104,7 +104,7 @@ def qr_image(data: str, max_size: int = QR_MAX_SIZE) -> Image.Image:
     return image.resize((modules * box, modules * box), Image.Resampling.NEAREST)
 
 
-def _draw_centered(draw: ImageDraw.ImageDraw, center_x: int, top: int, text: str, font) -> int:
+def draw_centered(draw: ImageDraw.ImageDraw, center_x: int, top: int, text: str, font) -> int:
     """Draw text centred on center_x with its top at top; return the y below it."""
     left, upper, right, lower = draw.textbbox((0, 0), text, font=font)
     draw.text((center_x - (left + right) / 2, top - upper), text, font=font, fill=0)
@@ -121,8 +121,8 @@ def _draw_label(page: Image.Image, origin: tuple[int, int], code: str, station_n
     draw = ImageDraw.Draw(page)
     center = x0 + width // 2
     # The QR's quiet zone already separates it from the text below.
-    y = _draw_centered(draw, center, y0 + LABEL_PADDING + qr.height, code, _fitting_font(code, CODE_FONT_SIZE, inner))
-    _draw_centered(draw, center, y + 24, station_name, _fitting_font(station_name, STATION_FONT_SIZE, inner))
+    y = draw_centered(draw, center, y0 + LABEL_PADDING + qr.height, code, fitting_font(code, CODE_FONT_SIZE, inner))
+    draw_centered(draw, center, y + 24, station_name, fitting_font(station_name, STATION_FONT_SIZE, inner))
 
 
 def well_label_png(well, base_url: str) -> bytes:
@@ -164,7 +164,7 @@ def station_label_pages(station, wells, base_url: str) -> list[Image.Image]:
     """A station's labels as black-and-white A4 pages at 300 dpi, 3 × 4 a page, footed with 站名 and 第 n/m 页."""
     wells = list(wells)
     pages = [wells[i : i + LABELS_PER_PAGE] for i in range(0, len(wells), LABELS_PER_PAGE)]
-    footer_font = _font(FOOTER_FONT_SIZE)  # first, so a missing font fails before any drawing
+    footer_font = cjk_font(FOOTER_FONT_SIZE)  # first, so a missing font fails before any drawing
     images = []
     for number, page_wells in enumerate(pages, start=1):
         page = Image.new("L", PAGE_SIZE, 255)
@@ -175,7 +175,7 @@ def station_label_pages(station, wells, base_url: str) -> list[Image.Image]:
             origin = (PAGE_MARGIN + col * LABEL_SIZE[0], PAGE_MARGIN + row * LABEL_SIZE[1])
             _draw_label(page, origin, well.code, station.name, label_url(base_url, well.qr_token))
         footer = f"{station.name} · 井口二维码标签 · 第 {number}/{len(pages)} 页"
-        _draw_centered(draw, PAGE_SIZE[0] // 2, PAGE_SIZE[1] - PAGE_MARGIN - FOOTER_FONT_SIZE, footer, footer_font)
+        draw_centered(draw, PAGE_SIZE[0] // 2, PAGE_SIZE[1] - PAGE_MARGIN - FOOTER_FONT_SIZE, footer, footer_font)
         # Black and white: sharp module edges and a small file (CCITT G4 where Pillow has libtiff).
         images.append(page.point(lambda v: 255 if v >= 128 else 0, mode="1"))
     return images

@@ -52,6 +52,23 @@ def _v6_procedures(migrator):
     ensure_default_procedures()
 
 
+def _v7_cards_and_commitments(migrator):
+    """三亮 cards (token, photo, public fields), commitments and their progress, pairings, well contract history."""
+    from models import Commitment, CommitmentProgress, Pairing, WellContract
+
+    columns = _columns("user")
+    steps = []
+    if "card_token" not in columns:
+        steps.append(migrator.add_column("user", "card_token", CharField(max_length=64, null=True)))
+        steps.append(migrator.add_index("user", ("card_token",), True))
+    if "avatar" not in columns:
+        steps.append(migrator.add_column("user", "avatar", CharField(max_length=36, null=True)))
+    if "card_public" not in columns:
+        steps.append(migrator.add_column("user", "card_public", CharField(max_length=120, default="")))
+    migrate(*steps)
+    db.create_tables([Commitment, CommitmentProgress, Pairing, WellContract])
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -61,6 +78,7 @@ STEPS = [
     (4, "signing keys: user.signing_key", _v4_signing_keys),
     (5, "equipment checks, photos, hazards; default check templates", _v5_checks_and_hazards),
     (6, "procedures; photo.shared", _v6_procedures),
+    (7, "cards, commitments, pairings, well contracts", _v7_cards_and_commitments),
 ]
 
 def _columns(table: str) -> set[str]:

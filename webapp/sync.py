@@ -11,6 +11,7 @@ from models import SyncReceipt, User, db, utcnow
 
 from .checks import create_equipment_check
 from .hazards import create_hazard, create_hazard_step
+from .party import create_commitment_progress
 from .patrols import Context, RecordError, create_patrol
 
 # record type → handler(ctx, data) returning the created model row. Later issues add types here.
@@ -19,6 +20,7 @@ HANDLERS = {
     "equipment_check": create_equipment_check,
     "hazard": create_hazard,
     "hazard_step": create_hazard_step,
+    "commitment_progress": create_commitment_progress,
 }
 
 MAX_RECORDS = 500

@@ -1,0 +1,91 @@
+"""Printable 三亮 badges: one credit-card badge (85.6 × 54 mm at 300 dpi) as PNG, a branch's badges as an A4 PDF."""
+import io
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageOps
+
+from .labels import DPI, PAGE_SIZE, cjk_font, draw_centered, fitting_font, qr_image
+from .photos import photo_path
+
+BADGE_SIZE = (1011, 638)  # 85.6 × 54 mm at 300 dpi
+RED = (163, 20, 28)
+HEADER = 96
+PHOTO_BOX = (230, 300)
+QR_SIZE = 300
+SHEET_COLUMNS, SHEET_ROWS = 2, 5
+SHEET_MARGIN = (PAGE_SIZE[0] - SHEET_COLUMNS * BADGE_SIZE[0]) // 2
+
+
+def card_url(base_url: str, token: str) -> str:
+    """What a card's QR holds: <base>/c/<token>."""
+    return f"{base_url.rstrip('/')}/c/{token}"
+
+
+def _photo(member, photo_dir: Path) -> Image.Image:
+    path = photo_path(photo_dir, member.avatar) if member.avatar else None
+    if path is not None and path.exists():
+        with Image.open(path) as image:
+            return ImageOps.fit(image.convert("RGB"), PHOTO_BOX)
+    # No photo yet: the surname on a grey field.
+    placeholder = Image.new("RGB", PHOTO_BOX, (225, 225, 225))
+    draw_centered(ImageDraw.Draw(placeholder), PHOTO_BOX[0] // 2, 90, member.name[:1], cjk_font(110))
+    return placeholder
+
+
+def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "") -> Image.Image:
+    """One member's badge: photo, name, 党员, branch, the 亮身份 line, a one-line commitment, and the card QR."""
+    badge = Image.new("RGB", BADGE_SIZE, "white")
+    draw = ImageDraw.Draw(badge)
+    draw.rectangle([0, 0, BADGE_SIZE[0], HEADER], fill=RED)
+    draw.text((36, 22), f"三亮卡 · {org_name}", font=fitting_font(f"三亮卡 · {org_name}", 48, BADGE_SIZE[0] - 72), fill="white")
+    badge.paste(_photo(member, photo_dir), (36, HEADER + 36))
+    x = 36 + PHOTO_BOX[0] + 30
+    text_width = BADGE_SIZE[0] - x - QR_SIZE - 40
+    y = HEADER + 30
+    name_font = fitting_font(member.name, 84, text_width)
+    draw.text((x, y), member.name, font=name_font, fill="black")
+    y += 100
+    if member.is_party_member:
+        party = cjk_font(38)
+        width = int(party.getlength("中共党员")) + 24
+        draw.rounded_rectangle([x, y, x + width, y + 52], radius=8, outline=RED, width=4)
+        draw.text((x + 12, y + 4), "中共党员", font=party, fill=RED)
+        y += 70
+    branch = member.station.branch_name if member.is_party_member else member.station.name
+    for line in (branch, f"亮身份：{member.post or '员工'} · {member.station.name}"):
+        draw.text((x, y), line, font=fitting_font(line, 36, text_width), fill="black")
+        y += 52
+    if commitment:
+        line = f"亮承诺：{commitment}"
+        draw.text((36, BADGE_SIZE[1] - 70), line, font=fitting_font(line, 34, BADGE_SIZE[0] - QR_SIZE - 100), fill=RED)
+    qr = qr_image(card_url(base_url, member.card_token), QR_SIZE)
+    badge.paste(qr.convert("RGB"), (BADGE_SIZE[0] - qr.width - 24, BADGE_SIZE[1] - qr.height - 24))
+    return badge
+
+
+def badge_png(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "") -> bytes:
+    out = io.BytesIO()
+    badge_image(member, base_url, photo_dir, org_name, commitment).save(out, "PNG", dpi=(DPI, DPI))
+    return out.getvalue()
+
+
+def badges_pdf(members_with_commitments, base_url: str, photo_dir: Path, org_name: str) -> bytes:
+    """A branch's badges on A4 sheets, 2 × 5 a page, with thin cut lines."""
+    per_page = SHEET_COLUMNS * SHEET_ROWS
+    items = list(members_with_commitments)
+    if not items:
+        raise ValueError("no members")
+    pages = []
+    for start in range(0, len(items), per_page):
+        page = Image.new("RGB", PAGE_SIZE, "white")
+        draw = ImageDraw.Draw(page)
+        for n, (member, commitment) in enumerate(items[start:start + per_page]):
+            col, row = n % SHEET_COLUMNS, n // SHEET_COLUMNS
+            x = SHEET_MARGIN + col * BADGE_SIZE[0]
+            y = 150 + row * (BADGE_SIZE[1] + 20)
+            page.paste(badge_image(member, base_url, photo_dir, org_name, commitment), (x, y))
+            draw.rectangle([x, y, x + BADGE_SIZE[0], y + BADGE_SIZE[1]], outline=(160, 160, 160), width=2)
+        pages.append(page)
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", resolution=DPI, save_all=True, append_images=pages[1:])
+    return out.getvalue()
