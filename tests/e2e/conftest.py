@@ -17,6 +17,8 @@ from models import db
 from tests.conftest import DEMO_PASSWORD, make_app
 
 E2E_DIR = Path(__file__).resolve().parent
+# A loaded 2-core CI machine can be slow to start a service worker or decode a frame: wait longer than 5 s.
+expect.set_options(timeout=15_000)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -94,6 +96,19 @@ def base_url():
 
 
 CAMERA_WELL = "海1-02"
+
+
+def wait_until(page, script, timeout_s=20, arg=None):
+    """Poll an async page check until it is truthy (wait_for_function neither awaits promises nor runs under our CSP)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for: {script[:80]}"
+        page.wait_for_timeout(100)
 
 
 def refuse_camera(page):

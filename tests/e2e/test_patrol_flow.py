@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from models import Patrol, SyncReceipt, Well, db
-from tests.e2e.conftest import refuse_camera
+from tests.e2e.conftest import refuse_camera, wait_until
 
 READINGS = {
     "上行电流": "42.5", "下行电流": "38", "冲程": "3", "冲次": "4.5",
@@ -239,8 +239,7 @@ def test_photo_fallback_decodes_a_label_and_refuses_other_codes(page, live_serve
     refuse_camera(page)
     page.goto("/scan")
     expect(page.locator("[data-scan-status]")).to_contain_text("无法打开摄像头")
-    # (wait_for_function would poll with eval, which our CSP forbids)
-    page.evaluate("() => new Promise((ok) => { const t = () => (window.jsQR ? ok() : setTimeout(t, 50)); t(); })")
+    wait_until(page, "() => typeof window.jsQR === 'function'")
     page.set_input_files("[data-scan-photo]", files=[{"name": "x.png", "mimeType": "image/png", "buffer": qr_png("https://example.com/hello")}])
     expect(page.locator("[data-scan-status]")).to_contain_text("这不是井站通的井口标签")
     label = qr_png(f"{live_server}/w/{camera_well['token']}")
@@ -261,15 +260,14 @@ def qr_png(text):
 def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, browser, live_server, sign_in, camera_well):
     sign_in("HN1003")
     # Wait until the phone holds the signing key the server issued at login.
-    page.evaluate("""() => new Promise((resolve) => {
-        const check = () => {
-            const open = indexedDB.open("jingzhan");
-            open.onsuccess = () => {
-                const r = open.result.transaction("keys").objectStore("keys").count();
-                r.onsuccess = () => (r.result === 1 ? resolve() : setTimeout(check, 50));
-            };
+    wait_until(page, """() => new Promise((resolve) => {
+        const open = indexedDB.open("jingzhan");
+        open.onsuccess = () => {
+            const db = open.result;
+            if (!db.objectStoreNames.contains("keys")) return resolve(false);
+            const r = db.transaction("keys").objectStore("keys").count();
+            r.onsuccess = () => resolve(r.result === 1);
         };
-        check();
     })""")
     page.goto(f"/w/{camera_well['token']}")
     context.set_offline(True)
