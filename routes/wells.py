@@ -120,11 +120,12 @@ def scanned(qr_token: str):
 
 
 @bp.route("/scan", methods=["GET", "POST"])
-@login_required
 def scan():
-    """The 扫码 tab; until the camera scanner lands, a well is found by its 井号."""
+    """The 扫码 tab: the camera scanner (open to anyone, for 三亮 cards) and 井号 entry (staff only)."""
     error = None
     code = ""
+    if request.method == "POST" and not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
     if request.method == "POST":
         code = clean_line(request.form.get("code"), MAX_QUERY)
         if not code:

@@ -167,3 +167,10 @@ class TestManualEntry:
     def test_page(self, login_as):
         page = login_as("HN1003").get("/scan").get_data(as_text=True)
         assert "手工输入井号" in page
+
+
+def test_scanner_is_open_to_anyone_but_well_entry_is_not(client):
+    page = client.get("/scan").get_data(as_text=True)
+    assert "data-scan-video" in page and "data-manual-form" not in page and "三亮卡" in page
+    response = client.post("/scan", data={"code": "海1-02"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")

@@ -9,6 +9,7 @@ const switchButton = document.querySelector("[data-switch-camera]");
 const photoInput = document.querySelector("[data-scan-photo]");
 const manualForm = document.querySelector("[data-manual-form]");
 const LABEL_PATH = /^\/w\/([A-Za-z0-9_-]{1,64})$/;
+const CARD_PATH = /^\/c\/([A-Za-z0-9_-]{16,64})$/;
 
 let scanner = null;
 let torchOn = false;
@@ -42,6 +43,13 @@ async function handleCode(text) {
     url = new URL(text, location.href);
   } catch {
     url = null;
+  }
+  const card = url && CARD_PATH.exec(url.pathname);
+  if (card && url.origin === location.origin) {
+    feedback();
+    say("已识别三亮卡，正在打开…", "ok");
+    location.assign(`/c/${card[1]}`);
+    return;
   }
   const match = url && LABEL_PATH.exec(url.pathname);
   if (!match) {
@@ -114,7 +122,7 @@ photoInput.addEventListener("change", async () => {
   else say("照片中没有找到二维码，请靠近些、对准后再拍。", "error");
 });
 
-manualForm.addEventListener("submit", async (event) => {
+manualForm?.addEventListener("submit", async (event) => {
   const input = manualForm.querySelector("[name=code]");
   const code = input.value.trim();
   if (!code) return; // the server answers with its message
