@@ -15,6 +15,7 @@ from webapp.party import (
     progress_totals,
     rate_commitment,
     review_commitment,
+    may_review,
     secretary_of,
     submit_commitment,
 )
@@ -73,7 +74,7 @@ def show(commitment_id: int):
     total = sum(p.quantity or 0 for p in progress)
     return render_template("commitments/show.html", commitment=commitment, progress=progress, total=total,
                            period_label=period_label, ratings=Commitment.RATINGS, json=json,
-                           can_review=secretary_of(current_user, commitment.station_id) and commitment.member_id != current_user.id)
+                           can_review=may_review(current_user, commitment))
 
 
 @bp.route("/<int:commitment_id>/submit", methods=["POST"])
@@ -101,7 +102,7 @@ def review_list():
 
 
 @bp.route("/<int:commitment_id>/review", methods=["POST"])
-@role_required("secretary")
+@role_required("secretary", "admin")
 def review(commitment_id: int):
     commitment = get_commitment(commitment_id)
     try:
@@ -111,11 +112,18 @@ def review(commitment_id: int):
         flash(str(exc), "error")
     else:
         flash("已公开承诺。" if commitment.status == "approved" else "已退回修改。", "success")
-    return redirect(url_for("commitments.review_list"))
+    return redirect(_back(commitment))
+
+
+def _back(commitment):
+    """Back to the branch's review list for its secretary; to the commitment itself for the 党总支 level."""
+    if secretary_of(current_user, commitment.station_id):
+        return url_for("commitments.review_list")
+    return url_for("commitments.show", commitment_id=commitment.id)
 
 
 @bp.route("/<int:commitment_id>/rate", methods=["POST"])
-@role_required("secretary")
+@role_required("secretary", "admin")
 def rate(commitment_id: int):
     commitment = get_commitment(commitment_id)
     try:
@@ -124,4 +132,4 @@ def rate(commitment_id: int):
         flash(str(exc), "error")
     else:
         flash(f"已评定：{commitment.rating_label}。", "success")
-    return redirect(url_for("commitments.review_list"))
+    return redirect(_back(commitment))

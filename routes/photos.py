@@ -1,4 +1,6 @@
 """Serving stored photos, only to those allowed to see the records they belong to (the same station, or an admin)."""
+import uuid as uuid_module
+
 from flask import Blueprint, abort, current_app, send_file
 from flask_login import current_user, login_required
 
@@ -9,12 +11,14 @@ bp = Blueprint("photos", __name__, url_prefix="/photos")
 
 
 def _photo(uuid: str) -> Photo:
-    if len(uuid) != 36:
-        abort(404)
     try:
-        photo = Photo.select(Photo, Station).join(Station).where(Photo.uuid == uuid).first()
+        parsed = uuid_module.UUID(uuid)
     except ValueError:
         abort(404)
+    # Checked here: PostgreSQL would refuse a malformed uuid with an error, not an empty result.
+    if str(parsed) != uuid:
+        abort(404)
+    photo = Photo.select(Photo, Station).join(Station).where(Photo.uuid == parsed).first()
     if photo is None or photo.station.work_area_id != current_user.work_area_id:
         abort(404)
     if not photo.shared and photo.station_id != current_user.station_id and not current_user.has_role("admin"):

@@ -180,3 +180,17 @@ def test_pairing_rules(app):
                               follow_redirects=True)
     assert "不能与自己结对" in response.get_data(as_text=True)
     assert as_user(app, "HN1003").get("/party/contacts").status_code == 403
+
+
+def test_the_secretarys_own_commitment_is_reviewed_at_the_work_area_level(app):
+    secretary = as_user(app, "HN1002")
+    draft(secretary)
+    own = latest("HN1002")
+    admin = as_user(app, "HN0001")
+    page = admin.get(f"/commitments/{own.id}").get_data(as_text=True)
+    assert "同意公开承诺" in page
+    admin.post(f"/commitments/{own.id}/review", data={"decision": "approve"})
+    assert latest("HN1002").status == "approved"
+    admin.post(f"/commitments/{own.id}/rate", data={"rating": "good"})
+    assert latest("HN1002").rating == "good"
+    assert "同意公开承诺" not in secretary.get(f"/commitments/{own.id}").get_data(as_text=True)

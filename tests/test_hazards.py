@@ -114,7 +114,7 @@ def test_returned_at_verification_goes_back_to_the_assignee(people):
 def test_steps_out_of_turn_are_refused(people, who, action, data, code):
     uid = report(people["worker"])
     if "assignee" in data:
-        data = dict(data, assignee_id=get_user(data.pop("assignee")).id)
+        data = {k: v for k, v in data.items() if k != "assignee"} | {"assignee_id": get_user(data["assignee"]).id}
     answer = step(people[who], uid, action, **data)
     assert answer["status"] == "rejected" and answer["error"]["code"] == code
     assert not answer["error"]["message"].isascii()

@@ -34,6 +34,13 @@ def secretary_of(user, station_id) -> bool:
     return user.has_role("secretary") and user.station_id == station_id
 
 
+def may_review(user, commitment) -> bool:
+    """The branch's secretary, or the 党总支 level (an admin of the work area) — never the member themself."""
+    if commitment.member_id == user.id:
+        return False
+    return secretary_of(user, commitment.station_id) or user.has_role("admin")
+
+
 def progress_totals(commitment_ids) -> dict:
     """Per commitment: (number of progress records, sum of quantities)."""
     if not commitment_ids:
@@ -129,8 +136,8 @@ def submit_commitment(member: User, commitment: Commitment) -> None:
 def review_commitment(secretary: User, commitment: Commitment, approve: bool, comment: str) -> None:
     """The branch secretary approves (it becomes a public commitment) or returns it with a comment."""
     if commitment.member_id == secretary.id:
-        raise PartyError("不能审核自己的承诺，请由党总支或支部其他委员审核。")
-    if not secretary_of(secretary, commitment.station_id):
+        raise PartyError("不能审核自己的承诺，请由党总支审核。")
+    if not may_review(secretary, commitment):
         raise PartyError("只能审核本支部党员的承诺。")
     if commitment.status != "submitted":
         raise PartyError("这条承诺不在待审核状态。")
@@ -150,7 +157,7 @@ def rate_commitment(secretary: User, commitment: Commitment, rating: str) -> Non
     """评诺 at the end of the period, by the branch."""
     if commitment.member_id == secretary.id:
         raise PartyError("不能评定自己的承诺。")
-    if not secretary_of(secretary, commitment.station_id):
+    if not may_review(secretary, commitment):
         raise PartyError("只能评定本支部党员的承诺。")
     if commitment.status != "approved":
         raise PartyError("只有已公开的承诺可以评定。")

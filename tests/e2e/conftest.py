@@ -203,6 +203,27 @@ def sign_in(page, live_server):
     return _sign_in
 
 
+@pytest.fixture
+def desk(browser, live_server):
+    """Open a desktop browser logged in as someone else: desk("HN1001") → page (closed after the test)."""
+    contexts = []
+
+    def _desk(employee_no, password=DEMO_PASSWORD):
+        context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("工号").fill(employee_no)
+        page.get_by_label("密码").fill(password)
+        page.get_by_role("button", name="登录", exact=True).click()
+        expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
+        return page
+
+    yield _desk
+    for context in contexts:
+        context.close()
+
+
 # Console errors a test may cause on purpose: a form answered 422 with its errors, and the
 # phone's background calls while offline or logged out (the outbox keeps its records and retries).
 BACKGROUND_CALLS = ("/api/v1/sync", "/api/v1/signing-key", "/api/v1/photos")

@@ -57,7 +57,7 @@ def test_stranger_scans_the_card_and_the_reissued_one_is_void(page, playwright, 
         stranger_browser.close()
 
 
-def test_commitment_lifecycle_with_offline_progress(page, context, browser, live_server, sign_in):
+def test_commitment_lifecycle_with_offline_progress(page, context, desk, live_server, sign_in):
     sign_in("HN1004")
     page.goto("/commitments/")
     page.get_by_label("类别").select_option(label="学习提升")
@@ -68,15 +68,10 @@ def test_commitment_lifecycle_with_offline_progress(page, context, browser, live
     page.get_by_role("button", name="提交支部审核").tap()
     expect(page.locator(".flash")).to_contain_text("已提交支部审核")
 
-    office = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
-    desk = office.new_page()
-    desk.goto("/login")
-    desk.get_by_label("工号").fill("HN1002")
-    desk.get_by_label("密码").fill("demo-pass-2026")
-    desk.get_by_role("button", name="登录", exact=True).click()
-    desk.goto("/commitments/review")
-    desk.get_by_role("button", name="同意公开承诺").click()
-    expect(desk.locator(".flash")).to_contain_text("已公开承诺")
+    secretary = desk("HN1002")
+    secretary.goto("/commitments/review")
+    secretary.get_by_role("button", name="同意公开承诺").click()
+    expect(secretary.locator(".flash")).to_contain_text("已公开承诺")
 
     page.goto("/commitments/")
     page.get_by_role("link", name="学习采油工艺，带动班组").tap()
@@ -98,11 +93,10 @@ def test_commitment_lifecycle_with_offline_progress(page, context, browser, live
     page.goto("/cards/me")
     expect(page.get_by_role("article", name="三亮卡")).to_contain_text("已完成 8 / 48 学时")
 
-    desk.goto("/commitments/review")
+    secretary.goto("/commitments/review")
     with db.connection_context():
         name = User.get(User.employee_no == "HN1004").name
-    row = desk.get_by_role("row").filter(has_text=name).filter(has_text="8/48 学时")
+    row = secretary.get_by_role("row").filter(has_text=name).filter(has_text="8/48 学时")
     row.get_by_role("combobox").select_option(label="优秀")
     row.get_by_role("button", name="评定").click()
-    expect(desk.locator(".flash")).to_contain_text("已评定：优秀")
-    office.close()
+    expect(secretary.locator(".flash")).to_contain_text("已评定：优秀")

@@ -81,7 +81,7 @@ def test_offline_check_with_photo_and_hazard_sync_once(page, context, live_serve
         assert max(stored.width, stored.height) <= 1600
 
 
-def test_hazard_loop_on_the_pages(page, browser, live_server, sign_in, camera_well):
+def test_hazard_loop_on_the_pages(page, desk, live_server, sign_in, camera_well):
     """Worker reports on the phone; leader assigns; assignee rectifies at the well; a colleague verifies; leader closes."""
     sign_in("HN1003")
     page.goto("/hazards/new")
@@ -90,17 +90,7 @@ def test_hazard_loop_on_the_pages(page, browser, live_server, sign_in, camera_we
     page.get_by_role("button", name="保存上报").tap()
     expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
 
-    def person(employee_no):
-        context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
-        p = context.new_page()
-        p.goto("/login")
-        p.get_by_label("工号").fill(employee_no)
-        p.get_by_label("密码").fill("demo-pass-2026")
-        p.get_by_role("button", name="登录", exact=True).click()
-        expect(p).not_to_have_url(re.compile("/login"))
-        return p
-
-    leader = person("HN1001")
+    leader = desk("HN1001")
     leader.goto("/hazards/")
     leader.get_by_role("link", name=re.compile("井口法兰渗漏")).click()
     leader.get_by_label("整改责任人").select_option(index=3)
@@ -126,7 +116,7 @@ def test_hazard_loop_on_the_pages(page, browser, live_server, sign_in, camera_we
     with db.connection_context():
         assert Hazard.get().status == "rectified"
 
-    colleague = person("HN1005" if assignee_no != "HN1005" else "HN1006")
+    colleague = desk("HN1005" if assignee_no != "HN1005" else "HN1006")
     colleague.goto("/hazards/")
     colleague.get_by_role("link", name=re.compile("井口法兰渗漏")).click()
     colleague.get_by_label("验收意见").fill("复查无渗漏")
@@ -141,3 +131,30 @@ def test_hazard_loop_on_the_pages(page, browser, live_server, sign_in, camera_we
     with db.connection_context():
         assert Hazard.get().status == "closed"
     assert assignee_name
+
+
+def test_procedure_with_its_picture_reads_offline(page, context, live_server, live_app, sign_in, camera_well):
+    import uuid
+
+    from models import Photo, User
+    from tests.e2e.conftest import wait_until
+    from webapp.photos import store_photo
+    from webapp.procedures import save_procedure
+
+    with db.connection_context():
+        admin = User.get(User.employee_no == "HN0001")
+        photo, _ = store_photo(admin, str(uuid.uuid4()), camera_photo(800, 600), live_app.config["PHOTO_DIR"])
+        Photo.update(shared=True).where(Photo.id == photo.id).execute()
+        save_procedure("operation:peng", "碰泵操作规程", "1. 下放光杆\n2. 轻碰泵", [str(photo.uuid)], admin)
+    sign_in("HN1003")
+    wait_offline_ready(page, station_well_count(camera_well["code"]))
+    wait_until(page, """async (uuid) => {
+        const name = (await caches.keys()).find((n) => n.startsWith("jingzhan-pages-"));
+        return Boolean(name && (await (await caches.open(name)).match(`/photos/${uuid}.jpg`)));
+    }""", arg=str(photo.uuid))
+    context.set_offline(True)
+    page.goto("/procedures/operation:peng")
+    expect(page.get_by_role("heading", level=1)).to_have_text("碰泵操作规程")
+    picture = page.get_by_role("img", name="碰泵操作规程 配图 1")
+    expect(picture).to_be_visible()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", picture.element_handle())

@@ -257,7 +257,7 @@ def qr_png(text):
     return buffer.getvalue()
 
 
-def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, browser, live_server, sign_in, camera_well):
+def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, desk, live_server, sign_in, camera_well):
     sign_in("HN1003")
     # Wait until the phone holds the signing key the server issued at login.
     wait_until(page, """() => new Promise((resolve) => {
@@ -278,17 +278,11 @@ def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, browser
         page.get_by_role("button", name="导出未同步记录到文件").tap()
     exported = download.value.path()
 
-    office = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 800})
-    desk = office.new_page()
-    desk.goto("/login")
-    desk.get_by_label("工号").fill("HN1001")
-    desk.get_by_label("密码").fill("demo-pass-2026")
-    desk.get_by_role("button", name="登录", exact=True).click()
-    desk.goto("/imports/")
-    desk.get_by_label("记录文件").set_input_files(exported)
-    desk.get_by_role("button", name="导入").click()
-    expect(desk.locator("#import-results h2")).to_contain_text("新增 1 条")
-    office.close()
+    leader = desk("HN1001")
+    leader.goto("/imports/")
+    leader.get_by_label("记录文件").set_input_files(exported)
+    leader.get_by_role("button", name="导入").click()
+    expect(leader.locator("#import-results h2")).to_contain_text("新增 1 条")
     [patrol] = patrols()
     assert patrol.author.employee_no == "HN1003" and patrol.wellhead_temp_c == 44
     with db.connection_context():

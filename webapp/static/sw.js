@@ -93,13 +93,32 @@ async function warm() {
   const { wells } = await response.json();
   await keep(new Request("/api/v1/check-templates"), await fetch("/api/v1/check-templates", { credentials: "same-origin" }));
   const urls = ["/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES, ...wells.map((w) => `/w/${w.qr_token}`)];
+  const pictures = new Set();
   for (const url of urls) {
     try {
-      await keep(new Request(url), await fetch(url, { credentials: "same-origin", redirect: "manual" }));
+      const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+      await keep(new Request(url), response.clone());
+      // Procedures have pictures: keep those too, so a procedure reads the same at the wellhead.
+      if (url.startsWith("/procedures/") && response.ok) {
+        for (const match of (await response.text()).matchAll(/\/photos\/[0-9a-f-]{36}\.jpg/g)) pictures.add(match[0]);
+      }
     } catch {
       return; // offline again: keep what we have
     }
   }
+  for (const url of pictures) {
+    try {
+      await keep(new Request(url), await fetch(url, { credentials: "same-origin", redirect: "manual" }));
+    } catch {
+      return;
+    }
+  }
+}
+
+/** Photos never change under their uuid: the copy kept for offline is as good as the server's. */
+async function photo(request) {
+  const cached = await caches.match(request);
+  return cached || fetch(request);
 }
 
 self.addEventListener("fetch", (event) => {
@@ -108,6 +127,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(staticFile(request));
+  } else if (url.pathname.startsWith("/photos/")) {
+    event.respondWith(photo(request));
   } else if (url.pathname === "/api/v1/wells" || url.pathname === "/api/v1/check-templates") {
     event.respondWith(directory(request));
   } else if (request.mode === "navigate" || PAGE_PATTERN.test(url.pathname)) {
