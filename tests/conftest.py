@@ -167,3 +167,14 @@ def get_user(employee_no):
 def get_well(code):
     with db.connection_context():
         return Well.get(Well.code == code)
+
+
+@pytest.fixture
+def people(app):
+    """Logged-in clients: the reporting worker, the leader, another worker (assignee) and a third colleague."""
+    clients = {}
+    for role, employee_no in (("worker", "HN1003"), ("leader", "HN1001"), ("assignee", "HN1004"), ("colleague", "HN1005")):
+        client = app.test_client()
+        login(client, employee_no)
+        clients[role] = client
+    return clients

@@ -1,7 +1,7 @@
 """Login with 工号 and password: wrong input, lockout, disabled accounts, sessions, safe redirects."""
 import pytest
 
-from models import User, db
+from models import User
 from tests.conftest import DEMO_PASSWORD, get_user, login
 
 BAD = "工号或密码不正确"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from models import CheckTemplate, Equipment, EquipmentCheck, Photo, Well, db
+from models import CheckTemplate, Equipment, EquipmentCheck, Well, db
 from tests.conftest import get_well, login
 from tests.test_photos import jpeg
 from tests.test_sync import batch, now_iso, post
@@ -54,7 +54,7 @@ def result(client, record):
 
 
 def test_default_templates_cover_every_kind_and_all_five_senses(app, dbconn):
-    for kind, items in DEFAULT_TEMPLATES.items():
+    for kind in DEFAULT_TEMPLATES:
         template = CheckTemplate.current(kind)
         assert template.version == 1
         senses = {i["sense"] for i in json.loads(template.items)}

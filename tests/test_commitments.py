@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from models import Commitment, CommitmentProgress, Pairing, User, Well, WellContract, db
+from models import Commitment, Pairing, User, Well, WellContract, db
 from tests.conftest import get_user, get_well, login
 from tests.test_sync import batch, now_iso, post
 from webapp.hazards import today_in

@@ -3,7 +3,7 @@ import pytest
 
 from models import Hazard, Station, db
 from tests.conftest import get_user, login
-from tests.test_hazards import deadline, people, photo, report, step  # noqa: F401  (people is a fixture)
+from tests.test_hazards import deadline, photo, report, step
 
 
 def hazard_id(uid):

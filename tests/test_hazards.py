@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from models import Hazard, HazardStep, User, db
-from tests.conftest import get_user, get_well, login
+from models import Hazard, HazardStep, db
+from tests.conftest import get_user, get_well
 from tests.test_checks import check_record
 from tests.test_photos import jpeg
 from tests.test_sync import batch, now_iso, post
@@ -26,17 +26,6 @@ def photo(client):
                            content_type="multipart/form-data")
     assert response.status_code == 201
     return uid
-
-
-@pytest.fixture
-def people(app):
-    """Logged-in clients: the reporting worker, the leader, another worker (assignee) and a third colleague."""
-    clients = {}
-    for role, employee_no in (("worker", "HN1003"), ("leader", "HN1001"), ("assignee", "HN1004"), ("colleague", "HN1005")):
-        client = app.test_client()
-        login(client, employee_no)
-        clients[role] = client
-    return clients
 
 
 def report(client, **data):

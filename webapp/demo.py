@@ -143,7 +143,7 @@ def seed_demo(password: str) -> dict:
             name, kind, branch = spec[:3]
             stations.append(Station.create(work_area=area, name=name, kind=kind, branch_name=branch, sort_order=index))
 
-        for index, (station, spec) in enumerate(zip(stations, STATIONS)):
+        for index, (station, spec) in enumerate(zip(stations, STATIONS, strict=True)):
             rows = _staff_rows(rng, names, index, station.id, area.id, password_hash, spec)
             User.insert_many(rows).execute()
             ids = {u.employee_no: u.id for u in User.select(User.id, User.employee_no).where(User.station == station)}
@@ -249,7 +249,7 @@ def _seed_party(rng, stations):
              for w in Well.select().where((Well.station == station) & Well.contractor.is_null(False))]
         ).execute()
         for member in members[:4]:
-            for n, (category, content, target, quantity, unit) in enumerate(DEMO_COMMITMENTS[:2 + (member.id % 2)]):
+            for category, content, target, quantity, unit in DEMO_COMMITMENTS[:2 + (member.id % 2)]:
                 commitment = Commitment.create(
                     member=member, station=station, period=str(today.year), category=category, content=content,
                     target=target, target_quantity=quantity, unit=unit, status="approved",

@@ -86,7 +86,7 @@ def clean_readings(data: dict, well_kind: str) -> dict:
     if unknown:
         raise RecordError("unknown_field", f"未知的读数：{'、'.join(sorted(unknown))[:100]}", "readings")
     cleaned = {}
-    for field, (label, unit, low, high, oil_required, injection_required) in READINGS.items():
+    for field, (label, _unit, low, high, oil_required, injection_required) in READINGS.items():
         value = readings.get(field)
         if value is None or value == "":
             if (oil_required and well_kind == "oil") or (injection_required and well_kind == "injection"):

@@ -2,7 +2,6 @@
 import re
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from models import Patrol, SyncReceipt, Well, db
