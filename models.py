@@ -46,6 +46,8 @@ class WorkArea(BaseModel):
     name = CharField(max_length=60, unique=True)
     party_org_name = CharField(max_length=80)
     timezone = CharField(max_length=64, default="Asia/Shanghai")
+    # Shifts in the work area's time zone, "HH:MM-HH:MM" separated by spaces, e.g. 2 × 12 h or 3 × 8 h.
+    shifts = CharField(max_length=120, default="08:00-20:00 20:00-08:00")
     created_at = DateTimeField(default=utcnow)
 
 
@@ -274,9 +276,16 @@ class Patrol(BaseModel):
     is_abnormal = BooleanField(default=False)
     note = TextField(default="")
     flags = CharField(max_length=120, default="")
+    review_status = CharField(max_length=12, default="pending", index=True)  # pending, approved, returned
+    reviewed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reviewed_at = DateTimeField(null=True)
+    review_comment = TextField(default="")
+    corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
+
+    REVIEW_STATUSES = {"pending": "待审核", "approved": "已审核", "returned": "已退回"}
 
     class Meta:
-        indexes = ((("author", "device_time"), False), (("well", "device_time"), False))
+        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "device_time"), False))
 
     @property
     def flag_list(self) -> list[str]:

@@ -14,6 +14,12 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime(fmt)
 
 
+def local_date(value):
+    """The date in the configured time zone of a naive-UTC datetime."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.replace(tzinfo=timezone.utc).astimezone(zone).date()
+
+
 def from_json(value):
     """Parse a JSON text column (e.g. a list of photo uuids) for a template."""
     return json.loads(value or "null")
@@ -22,3 +28,4 @@ def from_json(value):
 def init_app(app):
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(from_json, "fromjson")
+    app.add_template_filter(local_date, "localdate")

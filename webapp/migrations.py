@@ -1,6 +1,6 @@
 """Schema versions: a fresh database is created at the newest version, an older one is upgraded in place."""
 from playhouse.migrate import SchemaMigrator, migrate
-from peewee import BooleanField, CharField, DateTimeField, SmallIntegerField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, SmallIntegerField, TextField
 
 import models
 from models import SchemaVersion, db
@@ -69,6 +69,29 @@ def _v7_cards_and_commitments(migrator):
     db.create_tables([Commitment, CommitmentProgress, Pairing, WellContract])
 
 
+def _v8_shifts_and_review(migrator):
+    """Shifts per work area; review of patrols (status, reviewer, comment) and corrections linked to the original."""
+    from models import Patrol
+
+    steps = []
+    if "shifts" not in _columns("work_area"):
+        steps.append(migrator.add_column("work_area", "shifts", CharField(max_length=120, default="08:00-20:00 20:00-08:00")))
+    columns = _columns("patrol")
+    for name, field in (
+        ("review_status", CharField(max_length=12, default="pending")),
+        ("reviewed_by_id", ForeignKeyField(models.User, field=models.User.id, null=True, on_delete="SET NULL")),
+        ("reviewed_at", DateTimeField(null=True)),
+        ("review_comment", TextField(default="")),
+        ("corrects_id", ForeignKeyField(Patrol, field=Patrol.id, null=True, on_delete="SET NULL")),
+    ):
+        if name not in columns:
+            steps.append(migrator.add_column("patrol", name.removesuffix("_id") if name.endswith("_id") else name, field))
+    if "review_status" not in columns:
+        steps.append(migrator.add_index("patrol", ("review_status",), False))
+        steps.append(migrator.add_index("patrol", ("station_id", "device_time"), False))
+    migrate(*steps)
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -79,6 +102,7 @@ STEPS = [
     (5, "equipment checks, photos, hazards; default check templates", _v5_checks_and_hazards),
     (6, "procedures; photo.shared", _v6_procedures),
     (7, "cards, commitments, pairings, well contracts", _v7_cards_and_commitments),
+    (8, "shifts; patrol review and corrections", _v8_shifts_and_review),
 ]
 
 def _columns(table: str) -> set[str]:

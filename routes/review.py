@@ -1,0 +1,154 @@
+"""The station leader's shift dashboard (站长看板) and the review of patrols."""
+import json
+import statistics
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from models import Equipment, EquipmentCheck, Hazard, Patrol, Station, User, Well, WellOperation, db, utcnow
+from webapp.access import get_station, role_required, stations_in_scope
+from webapp.hazards import is_overdue, today_in
+from webapp.htmx import render
+from webapp.patrols import FLAG_LABELS, OPERATIONS, READINGS
+from webapp.shifts import corrected_time, coverage, parse_shifts, shift_at, shift_table, window
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+LEADERS = ("leader", "admin")
+HISTORY_DAYS = 7
+MARGIN = timedelta(hours=1)  # patrols whose clock offset moves them into the shift
+
+
+def _station():
+    station_id = request.args.get("station", type=int) or request.form.get("station", type=int)
+    if station_id:
+        return get_station(station_id, current_user)
+    if current_user.has_role("admin") and current_user.station.kind != "station":
+        first = next((s for s in stations_in_scope(current_user) if s.kind == "station"), None)
+        return first or current_user.station
+    return current_user.station
+
+
+def _shift_choice(shifts, tz):
+    """The (day, shift) asked for, or the current one."""
+    today, current = shift_at(utcnow(), shifts, tz)
+    try:
+        day = date.fromisoformat(request.values.get("date", ""))
+    except ValueError:
+        day = today
+    index = request.values.get("shift", type=int)
+    shift = shifts[index] if index is not None and 0 <= index < len(shifts) else (current if day == today else shifts[0])
+    return day, shift
+
+
+def shift_patrols(station, start, end):
+    """Patrols of the station that may lie in [start, end) once their clock offset is applied."""
+    return list(
+        Patrol.select(Patrol, Well, User)
+        .join(Well).switch(Patrol).join(User, on=Patrol.author)
+        .where((Patrol.station == station) & (Patrol.device_time >= start - MARGIN) & (Patrol.device_time < end + MARGIN))
+        .order_by(Patrol.device_time)
+    )
+
+
+@bp.route("/")
+@role_required(*LEADERS)
+def dashboard():
+    station = _station()
+    tz = current_app.config["TIMEZONE"]
+    shifts = parse_shifts(current_user.work_area.shifts)
+    day, shift = _shift_choice(shifts, tz)
+    start, end = window(day, shift, tz)
+    wells = list(Well.select().where(Well.station == station).order_by(Well.code))
+    in_shift = [p for p in shift_patrols(station.id, start, end) if start <= corrected_time(p) < end]
+    rows = shift_table(wells, in_shift, shift, start, end, utcnow())
+    counts = {status: sum(1 for r in rows if r.status == status) for status in ("done", "due", "overdue", "missed")}
+    checks = list(
+        EquipmentCheck.select(EquipmentCheck, Equipment).join(Equipment)
+        .where((EquipmentCheck.station == station) & (EquipmentCheck.device_time >= start) & (EquipmentCheck.device_time < end)
+               & EquipmentCheck.is_abnormal)
+    )
+    today = today_in(tz)
+    hazards = list(Hazard.select().where((Hazard.station == station) & (Hazard.status != "closed")).order_by(Hazard.reported_at))
+    pending = [p for p in in_shift if p.review_status == "pending"]
+    return render(
+        "review/dashboard.html", "review/_board.html",
+        station=station, stations=[s for s in stations_in_scope(current_user) if s.kind == "station"],
+        day=day, shift=shift, shifts=shifts, rows=rows, counts=counts, coverage=coverage(rows),
+        flagged=[p for p in in_shift if p.flags], abnormal=[p for p in in_shift if p.is_abnormal], checks=checks,
+        hazards=hazards, overdue=[h for h in hazards if is_overdue(h, today)], today=today,
+        pending=pending, bulk=[p for p in pending if not p.flags and not p.is_abnormal], flag_labels=FLAG_LABELS,
+    )
+
+
+def get_patrol(patrol_id: int) -> Patrol:
+    """A patrol of the leader's station (an admin: of the work area); 404 outside it, 403 for another station."""
+    patrol = Patrol.select(Patrol, Well, Station).join(Well).switch(Patrol).join(Station).where(Patrol.id == patrol_id).first()
+    if patrol is None or patrol.station.work_area_id != current_user.work_area_id:
+        abort(404)
+    if patrol.station_id != current_user.station_id and not current_user.has_role("admin"):
+        abort(403)
+    return patrol
+
+
+def baseline(patrol: Patrol) -> dict:
+    """Median of each reading over the well's previous HISTORY_DAYS days (before this patrol)."""
+    since = patrol.device_time - timedelta(days=HISTORY_DAYS)
+    history = list(Patrol.select().where((Patrol.well == patrol.well_id) & (Patrol.id != patrol.id)
+                                         & (Patrol.device_time >= since) & (Patrol.device_time < patrol.device_time)))
+    medians = {}
+    for field in READINGS:
+        values = [getattr(p, field) for p in history if getattr(p, field) is not None]
+        if values:
+            medians[field] = statistics.median(values)
+    return {"medians": medians, "count": len(history)}
+
+
+def _patrol_page(record: Patrol, status: int = 200, error: str | None = None):
+    operations = [(OPERATIONS[o.code], json.loads(o.values)) for o in WellOperation.select().where(WellOperation.patrol == record)
+                  if o.code in OPERATIONS]
+    return render("review/patrol.html", "review/_patrol.html", status=status, patrol=record, readings=READINGS,
+                  base=baseline(record), operations=operations, flag_labels=FLAG_LABELS, error=error)
+
+
+@bp.route("/patrols/<int:patrol_id>")
+@role_required(*LEADERS)
+def patrol(patrol_id: int):
+    return _patrol_page(get_patrol(patrol_id))
+
+
+@bp.route("/patrols/<int:patrol_id>", methods=["POST"])
+@role_required(*LEADERS)
+def decide(patrol_id: int):
+    """Approve, or return with a comment (批注); the worker's correction will be a new record linked to this one."""
+    record = get_patrol(patrol_id)
+    decision = request.form.get("decision")
+    comment = (request.form.get("comment") or "").strip()[:300]
+    error = None
+    if decision not in ("approve", "return"):
+        abort(400)
+    if decision == "return" and not comment:
+        error = "退回时请写明批注。"
+    else:
+        record.review_status = "approved" if decision == "approve" else "returned"
+        record.reviewed_by, record.reviewed_at, record.review_comment = current_user.id, utcnow(), comment
+        record.save(only=[Patrol.review_status, Patrol.reviewed_by, Patrol.reviewed_at, Patrol.review_comment])
+    return _patrol_page(record, status=422 if error else 200, error=error)
+
+
+@bp.route("/bulk-approve", methods=["POST"])
+@role_required(*LEADERS)
+def bulk_approve():
+    """Approve every normal, unflagged, pending patrol of one shift in one action."""
+    station = _station()
+    tz = current_app.config["TIMEZONE"]
+    day, shift = _shift_choice(parse_shifts(current_user.work_area.shifts), tz)
+    start, end = window(day, shift, tz)
+    ids = [p.id for p in shift_patrols(station.id, start, end)
+           if start <= corrected_time(p) < end and p.review_status == "pending" and not p.flags and not p.is_abnormal]
+    with db.atomic():
+        if ids:
+            Patrol.update(review_status="approved", reviewed_by=current_user.id, reviewed_at=utcnow()).where(Patrol.id.in_(ids)).execute()
+    flash(f"已批量审核 {len(ids)} 条正常巡检。", "success")
+    return redirect(url_for("review.dashboard", station=station.id, date=day.isoformat(), shift=shift.index))

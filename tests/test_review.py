@@ -1,0 +1,93 @@
+"""The leader's shift dashboard and patrol review: counts, flags, bulk approval, returns with a comment, scope."""
+from datetime import timedelta
+
+import pytest
+
+from models import Patrol, Station, db
+from tests.conftest import get_well, login
+from tests.test_sync import batch, now_iso, patrol_record, post
+
+
+@pytest.fixture
+def synced(app):
+    """A worker synced two patrols now: a normal scanned one and a manual (flagged) one; returns their ids."""
+    worker = app.test_client()
+    login(worker, "HN1003")
+    normal = patrol_record(get_well("海1-02"))
+    flagged = patrol_record(get_well("海1-03"), method="manual", position=None)
+    results = post(worker, batch(normal, flagged)).json["results"]
+    assert [r["status"] for r in results] == ["created", "created"]
+    return {"worker": worker, "normal": results[0]["id"], "flagged": results[1]["id"]}
+
+
+@pytest.fixture
+def leader(app):
+    client = app.test_client()
+    login(client, "HN1001")
+    return client
+
+
+def test_dashboard_counts_the_shift(leader, synced):
+    page = leader.get("/review/").get_data(as_text=True)
+    assert "站长看板 · 海南一号站" in page and "巡检覆盖率" in page
+    assert "待审核（2）" in page and "到场存疑（1）" in page and "手工输入井号" in page
+    assert "一键审核 1 条正常、无标记的巡检" in page
+    fragment = leader.get("/review/?shift=0", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "各井巡检" in fragment
+
+
+def test_bulk_approve_takes_only_normal_unflagged(leader, synced):
+    response = leader.post("/review/bulk-approve", data={})
+    assert response.status_code == 302
+    with db.connection_context():
+        assert Patrol.get_by_id(synced["normal"]).review_status == "approved"
+        assert Patrol.get_by_id(synced["flagged"]).review_status == "pending"
+
+
+def test_return_needs_a_comment_and_the_worker_sees_it(leader, synced):
+    target = f"/review/patrols/{synced['flagged']}"
+    page = leader.get(target).get_data(as_text=True)
+    assert "近 7 天中位数" in page and "手工输入井号" in page
+    refused = leader.post(target, data={"decision": "return", "comment": ""})
+    assert refused.status_code == 422 and "退回时请写明批注" in refused.get_data(as_text=True)
+    done = leader.post(target, data={"decision": "return", "comment": "请到井口扫码重新打卡"}, headers={"HX-Request": "true"})
+    assert done.status_code == 200 and "已退回" in done.get_data(as_text=True)
+    records = synced["worker"].get("/records").get_data(as_text=True)
+    assert "站长批注：请到井口扫码重新打卡" in records
+    assert leader.post(target, data={"decision": "explode"}).status_code == 400
+
+
+def test_baseline_is_the_median_of_the_last_week(app, leader):
+    worker = app.test_client()
+    login(worker, "HN1003")
+    well = get_well("海1-04")
+    for hours, current in ((-30, 40.0), (-20, 44.0), (-10, 90.0)):
+        record = patrol_record(well, created_at=now_iso(timedelta(hours=hours)))
+        record["data"]["readings"] = dict(record["data"]["readings"], current_up_a=current)
+        post(worker, batch(record))
+    latest = patrol_record(well)
+    result = post(worker, batch(latest)).json["results"][0]
+    page = leader.get(f"/review/patrols/{result['id']}").get_data(as_text=True)
+    assert "<td>44</td>" in page  # median of 40, 44, 90
+
+
+def test_scope(app, synced):
+    other = app.test_client()
+    login(other, "HN2001")
+    assert other.get(f"/review/patrols/{synced['normal']}").status_code == 403
+    assert other.post(f"/review/patrols/{synced['normal']}", data={"decision": "approve"}).status_code == 403
+    with db.connection_context():
+        station1 = Station.get(Station.name == "海南一号站")
+    assert other.get(f"/review/?station={station1.id}").status_code == 403
+    assert other.post("/review/bulk-approve", data={"station": station1.id}).status_code == 403
+    assert other.get("/review/patrols/999999").status_code == 404
+    worker = synced["worker"]
+    assert worker.get("/review/").status_code == 403
+    admin = app.test_client()
+    login(admin, "HN0001")
+    assert "海南一号站" in admin.get(f"/review/?station={station1.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["date=yesterday", "shift=9", "shift=-1", "date=2026-02-30"])
+def test_bad_dashboard_parameters_fall_back(leader, query):
+    assert leader.get(f"/review/?{query}").status_code == 200
