@@ -91,3 +91,23 @@ def test_scope(app, synced):
 @pytest.mark.parametrize("query", ["date=yesterday", "shift=9", "shift=-1", "date=2026-02-30"])
 def test_bad_dashboard_parameters_fall_back(leader, query):
     assert leader.get(f"/review/?{query}").status_code == 200
+
+
+def test_correction_is_a_new_record_linked_to_the_returned_one(leader, synced):
+    worker = synced["worker"]
+    with db.connection_context():
+        original = Patrol.get_by_id(synced["flagged"])
+    early = patrol_record(get_well("海1-03"), corrects_uuid=str(original.uuid))
+    assert post(worker, batch(early)).json["results"][0]["error"]["code"] == "not_returned"
+    leader.post(f"/review/patrols/{original.id}", data={"decision": "return", "comment": "请扫码"})
+    assert "扫码重新打卡（更正）" in worker.get("/records").get_data(as_text=True)
+    wrong_well = patrol_record(get_well("海1-05"), corrects_uuid=str(original.uuid))
+    assert post(worker, batch(wrong_well)).json["results"][0]["error"]["code"] == "unknown_original"
+    fix = patrol_record(get_well("海1-03"), corrects_uuid=str(original.uuid))
+    result = post(worker, batch(fix)).json["results"][0]
+    assert result["status"] == "created"
+    with db.connection_context():
+        correction = Patrol.get_by_id(result["id"])
+        assert correction.corrects_id == original.id
+        unchanged = Patrol.get_by_id(original.id)
+        assert unchanged.review_status == "returned" and unchanged.method == "manual"

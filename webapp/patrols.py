@@ -1,6 +1,7 @@
 """Patrol check-ins (巡检打卡): the readings and operations a patrol records, their ranges, and proof of presence."""
 import json
 import math
+import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -200,6 +201,22 @@ def presence_flags(ctx: Context, well: Well, method, lat, lon, distance) -> list
     return flags
 
 
+def find_corrected(user, well, raw):
+    """The returned patrol this one corrects: the author's own, at the same well. The original is never edited."""
+    if raw is None:
+        return None
+    try:
+        wanted = uuid_module.UUID(raw) if isinstance(raw, str) else None
+    except ValueError:
+        wanted = None
+    original = Patrol.get_or_none(Patrol.uuid == wanted) if wanted else None
+    if original is None or original.author_id != user.id or original.well_id != well.id:
+        raise RecordError("unknown_original", "找不到要更正的那条巡检记录。", "corrects_uuid")
+    if original.review_status != "returned":
+        raise RecordError("not_returned", "只有被站长退回的巡检才需要更正。", "corrects_uuid")
+    return original
+
+
 def create_patrol(ctx: Context, data: dict) -> Patrol:
     """Handler of the `patrol` record type: check everything, then write the patrol and its operations."""
     if not isinstance(data, dict):
@@ -218,11 +235,12 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
     if lat is not None and well.latitude is not None:
         distance = round(distance_m(lat, lon, well.latitude, well.longitude), 1)
     flags = presence_flags(ctx, well, method, lat, lon, distance)
+    corrects = find_corrected(ctx.user, well, data.get("corrects_uuid"))
     patrol = Patrol.create(
         uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,
         latitude=lat, longitude=lon, accuracy_m=accuracy, distance_m=distance,
-        is_abnormal=is_abnormal, note=note, flags=" ".join(flags), **readings,
+        is_abnormal=is_abnormal, note=note, flags=" ".join(flags), corrects=corrects, **readings,
     )
     if operations:
         WellOperation.insert_many(

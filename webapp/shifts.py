@@ -37,7 +37,7 @@ def parse_shifts(spec: str) -> list[Shift]:
         raise ValueError("至少要有一个班次。")
     if abs(sum(s.hours for s in shifts) - 24) > 1e-9:
         raise ValueError("各班次加起来应为 24 小时。")
-    for current, following in zip(shifts, shifts[1:] + shifts[:1]):
+    for current, following in zip(shifts, shifts[1:] + shifts[:1], strict=True):
         if current.end != following.start:
             raise ValueError("班次应首尾相接。")
     return shifts

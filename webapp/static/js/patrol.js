@@ -68,7 +68,8 @@ function readForm() {
     }
     operations[box.value] = values;
   }
-  const method = new URLSearchParams(location.search).get("via") === "manual" ? "manual" : form.dataset.method;
+  const params = new URLSearchParams(location.search);
+  const method = params.get("via") === "manual" ? "manual" : form.dataset.method;
   const data = {
     well_id: Number(form.dataset.wellId),
     method,
@@ -79,6 +80,8 @@ function readForm() {
     note: note.value.trim(),
     operations,
   };
+  // A correction of a patrol the leader returned: a new record linked to the original.
+  if (params.get("corrects")) data.corrects_uuid = params.get("corrects");
   return { data, errors };
 }
 

@@ -63,7 +63,8 @@ async function handleCode(text) {
   if (well) {
     feedback();
     say(`已识别 ${well.code}，正在打开…`, "ok");
-    location.assign(`/w/${token}`);
+    const corrects = new URLSearchParams(location.search).get("corrects");
+    location.assign(corrects ? `/w/${token}?corrects=${encodeURIComponent(corrects)}` : `/w/${token}`);
     return;
   }
   if (url.origin !== location.origin) {
