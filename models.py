@@ -501,6 +501,26 @@ class WellContract(BaseModel):
     assigned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 
 
+class FluctuationAlert(BaseModel):
+    """重点井波动: a key well's reading far from its recent baseline, open until someone records the action taken."""
+
+    METRICS = {"liquid_t_per_day": "产液量", "water_cut_pct": "含水", "current_up_a": "上行电流", "oil_pressure_mpa": "油压"}
+
+    well = ForeignKeyField(Well, backref="alerts", on_delete="CASCADE")
+    patrol = ForeignKeyField(Patrol, backref="alerts", on_delete="CASCADE")
+    metric = CharField(max_length=24)
+    value = FloatField()
+    baseline = FloatField()
+    created_at = DateTimeField(default=utcnow)
+    acknowledged_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    acknowledged_at = DateTimeField(null=True)
+    action_note = TextField(default="")
+
+    @property
+    def metric_label(self) -> str:
+        return self.METRICS.get(self.metric, self.metric)
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -512,5 +532,5 @@ class SchemaVersion(BaseModel):
 MODELS = [
     WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
-    Commitment, CommitmentProgress, Pairing, WellContract, SchemaVersion,
+    Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, SchemaVersion,
 ]

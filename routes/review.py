@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models import Equipment, EquipmentCheck, Hazard, Patrol, Station, User, Well, WellOperation, db, utcnow
+from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, db, utcnow
 from webapp.access import get_station, role_required, stations_in_scope
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
@@ -72,13 +72,17 @@ def dashboard():
     today = today_in(tz)
     hazards = list(Hazard.select().where((Hazard.station == station) & (Hazard.status != "closed")).order_by(Hazard.reported_at))
     pending = [p for p in in_shift if p.review_status == "pending"]
+    alerts = list(
+        FluctuationAlert.select(FluctuationAlert, Well).join(Well)
+        .where((Well.station == station) & FluctuationAlert.acknowledged_at.is_null()).order_by(FluctuationAlert.created_at)
+    )
     return render(
         "review/dashboard.html", "review/_board.html",
         station=station, stations=[s for s in stations_in_scope(current_user) if s.kind == "station"],
         day=day, shift=shift, shifts=shifts, rows=rows, counts=counts, coverage=coverage(rows),
         flagged=[p for p in in_shift if p.flags], abnormal=[p for p in in_shift if p.is_abnormal], checks=checks,
         hazards=hazards, overdue=[h for h in hazards if is_overdue(h, today)], today=today,
-        pending=pending, bulk=[p for p in pending if not p.flags and not p.is_abnormal], flag_labels=FLAG_LABELS,
+        pending=pending, alerts=alerts, bulk=[p for p in pending if not p.flags and not p.is_abnormal], flag_labels=FLAG_LABELS,
     )
 
 

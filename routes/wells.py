@@ -1,9 +1,9 @@
 """The station's well list (htmx search and filters), the well page, and the 扫码 tab."""
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from peewee import JOIN, fn
 
-from models import Equipment, EquipmentCheck, Hazard, Patrol, Station, User, Well
+from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, utcnow
 from webapp.access import get_station, get_well, stations_in_scope
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
@@ -83,6 +83,7 @@ def _show(well: Well, method: str):
     hazards = list(
         Hazard.select().where((Hazard.well == well) & (Hazard.status != "closed")).order_by(Hazard.reported_at.desc())
     )
+    alerts = list(open_alerts().where(FluctuationAlert.well == well))
     last = Patrol.select().where(Patrol.well == well).order_by(Patrol.device_time.desc()).first()
     last_readings = {} if last is None else {k: getattr(last, k) for k in READINGS if getattr(last, k) is not None}
     return render_template(
@@ -97,9 +98,42 @@ def _show(well: Well, method: str):
         last_readings=last_readings,
         last_checks=last_checks,
         hazards=hazards,
+        alerts=alerts,
+        can_acknowledge=may_acknowledge(well),
         today=today_in(current_app.config["TIMEZONE"]),
         is_overdue=is_overdue,
     )
+
+
+def open_alerts():
+    return FluctuationAlert.select().where(FluctuationAlert.acknowledged_at.is_null()).order_by(FluctuationAlert.created_at)
+
+
+def may_acknowledge(well: Well) -> bool:
+    """The station's leader, an admin, or the party member contracted to the well (承包井党员)."""
+    user = current_user
+    return (user.has_role("admin") or (user.has_role("leader") and user.station_id == well.station_id)
+            or well.contractor_id == user.id)
+
+
+@bp.route("/wells/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@login_required
+def acknowledge(alert_id: int):
+    """Close a fluctuation alert with a note of the action taken."""
+    alert = FluctuationAlert.get_or_none(FluctuationAlert.id == alert_id)
+    if alert is None:
+        abort(404)
+    well = get_well(current_user, well_id=alert.well_id)
+    if not may_acknowledge(well):
+        abort(403)
+    note = clean_line(request.form.get("note"), 300)
+    if not note:
+        flash("请写明采取的措施。", "error")
+    elif alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at, alert.action_note = current_user.id, utcnow(), note
+        alert.save()
+        flash(f"已处理 {well.code} 的{alert.metric_label}波动。", "success")
+    return redirect(url_for("wells.show", well_id=well.id) + "#alerts")
 
 
 @bp.route("/wells/<int:well_id>")

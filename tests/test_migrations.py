@@ -70,6 +70,7 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
             "升级到版本 6：procedures; photo.shared",
             "升级到版本 7：cards, commitments, pairings, well contracts",
             "升级到版本 8：shifts; patrol review and corrections",
+            "升级到版本 9：key-well fluctuation alerts",
         ]
         assert migrations.current_version() == migrations.LATEST
         assert Patrol.select().count() == 0

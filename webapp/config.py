@@ -61,6 +61,14 @@ class Config:
         self.LOGIN_LOCK_MINUTES = 15
         # A check-in further than this from the well's registered position is flagged for the leader.
         self.PRESENCE_MAX_DISTANCE_M = float(os.environ.get("JINGZHAN_PRESENCE_DISTANCE_M", "200"))
+        # 重点井波动: (kind, threshold) per reading against the median of the last 7 days; "relative" is a
+        # fraction of the baseline, "absolute" is in the reading's own unit (含水 in percentage points).
+        self.FLUCTUATION_THRESHOLDS = {
+            "liquid_t_per_day": ("relative", 0.20),
+            "water_cut_pct": ("absolute", 5.0),
+            "current_up_a": ("relative", 0.20),
+            "oil_pressure_mpa": ("relative", 0.30),
+        }
         # Photos from phones, re-encoded, one file and one thumbnail per uuid.
         self.PHOTO_DIR = Path(os.environ.get("JINGZHAN_PHOTO_DIR", INSTANCE / "photos"))
         self.TESTING = False

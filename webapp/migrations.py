@@ -92,6 +92,13 @@ def _v8_shifts_and_review(migrator):
     migrate(*steps)
 
 
+def _v9_fluctuation_alerts(migrator):
+    """Alerts for key-well fluctuations, kept until acknowledged with the action taken."""
+    from models import FluctuationAlert
+
+    db.create_tables([FluctuationAlert])
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -103,6 +110,7 @@ STEPS = [
     (6, "procedures; photo.shared", _v6_procedures),
     (7, "cards, commitments, pairings, well contracts", _v7_cards_and_commitments),
     (8, "shifts; patrol review and corrections", _v8_shifts_and_review),
+    (9, "key-well fluctuation alerts", _v9_fluctuation_alerts),
 ]
 
 def _columns(table: str) -> set[str]:

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from models import Patrol, Station, Well, WellOperation
 
+from .fluctuations import detect as detect_fluctuations
+
 # field: (label, unit, min, max, required for oil wells, required for injection wells)
 READINGS = {
     "current_up_a": ("上行电流", "A", 0, 300, True, False),
@@ -242,6 +244,7 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
         latitude=lat, longitude=lon, accuracy_m=accuracy, distance_m=distance,
         is_abnormal=is_abnormal, note=note, flags=" ".join(flags), corrects=corrects, **readings,
     )
+    detect_fluctuations(patrol, well, ctx.settings["FLUCTUATION_THRESHOLDS"])
     if operations:
         WellOperation.insert_many(
             [{"patrol": patrol.id, "well": well.id, "code": code, "values": json.dumps(values, ensure_ascii=False)}

@@ -1,6 +1,5 @@
 """The heart of the product on a phone: scan the wellhead label, check in the patrol, sync exactly once — online and offline."""
 import re
-import time
 
 from playwright.sync_api import expect
 
@@ -39,25 +38,18 @@ def sync_status(page):
     return page.locator("#sync-status")
 
 
-def wait_offline_ready(page, wells, timeout_s=20):
-    """Wait until the service worker controls the page and holds every well page of the station."""
-    # wait_for_function does not await a promise, so poll an async check from here.
-    deadline = time.monotonic() + timeout_s
-    while True:
-        cached = page.evaluate(
-            """async () => {
-                if (!navigator.serviceWorker.controller) return 0;
-                const names = await caches.keys();
-                const pages = names.find((n) => n.startsWith("jingzhan-pages-"));
-                if (!pages) return 0;
-                const keys = await (await caches.open(pages)).keys();
-                return keys.filter((r) => new URL(r.url).pathname.startsWith("/w/")).length;
-            }"""
-        )
-        if cached >= wells:
-            return
-        assert time.monotonic() < deadline, f"only {cached} of {wells} well pages cached"
-        page.wait_for_timeout(100)
+def wait_offline_ready(page, wells, timeout_s=30):
+    """Wait until the service worker reports a complete offline copy (the station's wells, pages, procedures)."""
+    wait_until(page, "() => Object.keys(localStorage).some((k) => k.startsWith('jingzhan-warmed-'))", timeout_s=timeout_s)
+    cached = page.evaluate(
+        """async () => {
+            const names = await caches.keys();
+            const pages = names.find((n) => n.startsWith("jingzhan-pages-"));
+            const keys = pages ? await (await caches.open(pages)).keys() : [];
+            return keys.filter((r) => new URL(r.url).pathname.startsWith("/w/")).length;
+        }"""
+    )
+    assert cached >= wells, f"only {cached} of {wells} well pages cached"
 
 
 def station_well_count(code):
@@ -268,6 +260,7 @@ def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, desk, l
             r.onsuccess = () => resolve(r.result === 1);
         };
     })""")
+    wait_offline_ready(page, station_well_count(camera_well["code"]))
     page.goto(f"/w/{camera_well['token']}")
     context.set_offline(True)
     fill_patrol(page, 井口温度="44")

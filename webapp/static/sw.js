@@ -29,7 +29,14 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "skip-waiting") self.skipWaiting();
-  if (message.type === "warm") event.waitUntil(warm());
+  if (message.type === "warm") {
+    // Tell the page how it went: it asks again on its next load if the copy is incomplete.
+    event.waitUntil(
+      warm()
+        .catch(() => false)
+        .then((ok) => event.source && event.source.postMessage({ type: "warmed", ok }))
+    );
+  }
   if (message.type === "forget-pages") event.waitUntil(caches.delete(PAGES));
 });
 
@@ -85,34 +92,38 @@ async function staticFile(request) {
   return response;
 }
 
-/** Fetch the station's well directory and every well's label page into the offline copy. */
+/** Fetch the station's well directory and every well's label page into the offline copy; true when all of it came. */
 async function warm() {
   const response = await fetch("/api/v1/wells", { credentials: "same-origin", redirect: "manual" });
-  if (!response.ok) return;
+  if (!response.ok) return false;
   await keep(new Request("/api/v1/wells"), response.clone());
   const { wells } = await response.json();
   await keep(new Request("/api/v1/check-templates"), await fetch("/api/v1/check-templates", { credentials: "same-origin" }));
-  const urls = ["/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES, ...wells.map((w) => `/w/${w.qr_token}`)];
+  // The wells first: they are what a worker needs at the wellhead.
+  const urls = [...wells.map((w) => `/w/${w.qr_token}`), "/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES];
   const pictures = new Set();
+  let complete = true;
   for (const url of urls) {
     try {
-      const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
-      await keep(new Request(url), response.clone());
+      const page = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+      await keep(new Request(url), page.clone());
+      complete = complete && page.ok;
       // Procedures have pictures: keep those too, so a procedure reads the same at the wellhead.
-      if (url.startsWith("/procedures/") && response.ok) {
-        for (const match of (await response.text()).matchAll(/\/photos\/[0-9a-f-]{36}\.jpg/g)) pictures.add(match[0]);
+      if (url.startsWith("/procedures/") && page.ok) {
+        for (const match of (await page.text()).matchAll(/\/photos\/[0-9a-f-]{36}\.jpg/g)) pictures.add(match[0]);
       }
     } catch {
-      return; // offline again: keep what we have
+      complete = false; // one page failed (or the network went): keep going with the rest
     }
   }
   for (const url of pictures) {
     try {
       await keep(new Request(url), await fetch(url, { credentials: "same-origin", redirect: "manual" }));
     } catch {
-      return;
+      complete = false;
     }
   }
+  return complete;
 }
 
 /** Photos never change under their uuid: the copy kept for offline is as good as the server's. */

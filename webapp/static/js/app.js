@@ -71,6 +71,7 @@ async function registerServiceWorker() {
       if (incoming.state === "installed" && navigator.serviceWorker.controller) showUpdate(incoming);
     });
   });
+  navigator.serviceWorker.addEventListener("message", rememberWarmed);
   let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     // Only after the user asked for the update: never mix old pages with new assets.
@@ -94,7 +95,14 @@ async function warmOfflineCopy(force = false) {
   const key = `jingzhan-warmed-${me}`;
   if (!force && Date.now() - Number(localStorage.getItem(key) || 0) < WARM_EVERY_MS) return;
   navigator.serviceWorker.controller.postMessage({ type: "warm", user: me });
-  localStorage.setItem(key, String(Date.now()));
+}
+
+function rememberWarmed(event) {
+  const me = currentUserId();
+  // Only a complete copy counts: an interrupted one is fetched again on the next page.
+  if (me && event.data && event.data.type === "warmed" && event.data.ok) {
+    localStorage.setItem(`jingzhan-warmed-${me}`, String(Date.now()));
+  }
 }
 
 function guardLogout() {
