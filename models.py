@@ -18,6 +18,7 @@ from peewee import (
     SmallIntegerField,
     TextField,
     UUIDField,
+    fn,
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,6 +39,17 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    @classmethod
+    def latest_per(cls, group_field, ids, time_field=None) -> dict:
+        """The newest row per value of group_field among ids (e.g. each well's last patrol), in one query."""
+        if not ids:
+            return {}
+        time_field = time_field or cls.device_time
+        latest = cls.select(group_field, fn.MAX(time_field).alias("at")).where(group_field.in_(ids)).group_by(group_field)
+        column = getattr(latest.c, group_field.column_name)
+        rows = cls.select().join(latest, on=((group_field == column) & (time_field == latest.c.at)))
+        return {getattr(row, group_field.column_name): row for row in rows}
 
 
 class WorkArea(BaseModel):
@@ -259,6 +271,9 @@ class Patrol(BaseModel):
     device_time = DateTimeField(index=True)
     received_at = DateTimeField(default=utcnow)
     clock_offset_s = IntegerField(default=0)
+    # device_time on the server's clock (plus the offset measured at sync): what shifts are counted by.
+    # Set for every patrol; null only in a database that is being upgraded to schema 10.
+    clock_time = DateTimeField(null=True)
     latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
     longitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
     accuracy_m = FloatField(null=True)
@@ -285,7 +300,7 @@ class Patrol(BaseModel):
     REVIEW_STATUSES = {"pending": "待审核", "approved": "已审核", "returned": "已退回"}
 
     class Meta:
-        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "device_time"), False))
+        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "clock_time"), False))
 
     @property
     def flag_list(self) -> list[str]:

@@ -10,7 +10,7 @@ from webapp.access import role_required
 from webapp.checks import parse_template_rows, save_template, template_items
 from webapp.photos import PhotoError, store_photo
 from webapp.procedures import MAX_BODY, MAX_TITLE, save_procedure, topics
-from webapp.text import clean_line
+from webapp.text import clean_line, clean_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -64,7 +64,7 @@ def edit_procedure(topic: str):
     photos = json.loads(current.photos) if current else []
     if request.method == "POST":
         title = clean_line(request.form.get("title"), MAX_TITLE + 1)
-        body = "".join(ch for ch in request.form.get("body") or "" if ch in "\n\t" or ch >= " ").strip()
+        body = clean_text(request.form.get("body"))
         photos = [p for p in photos if p not in request.form.getlist("remove_photo")]
         if not title:
             errors.append("请填写标题。")

@@ -1,7 +1,6 @@
 """The JSON API used by the phone (`/api/v1`, described in openapi.yaml)."""
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user, login_required
-from peewee import fn
 
 from models import EQUIPMENT_KINDS, ROLES, CheckTemplate, Equipment, Patrol, Well, db, utcnow
 from webapp.checks import template_items
@@ -108,17 +107,6 @@ def check_templates():
     )
 
 
-def _last_patrols(well_ids):
-    """The latest patrol of each well, in one query."""
-    latest = (
-        Patrol.select(Patrol.well, fn.MAX(Patrol.device_time).alias("at"))
-        .where(Patrol.well.in_(well_ids))
-        .group_by(Patrol.well)
-    )
-    rows = Patrol.select().join(latest, on=((Patrol.well == latest.c.well_id) & (Patrol.device_time == latest.c.at)))
-    return {p.well_id: p for p in rows}
-
-
 @bp.route("/wells")
 @login_required
 def wells():
@@ -133,7 +121,7 @@ def wells():
             station_equipment.append(entry)
         else:
             equipment.setdefault(item.well_id, []).append(entry)
-    last = _last_patrols(ids) if ids else {}
+    last = Patrol.latest_per(Patrol.well, ids)
     body = []
     for well in station_wells:
         patrol = last.get(well.id)

@@ -5,16 +5,13 @@ from io import BytesIO
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from models import Commitment, Photo, Station, User, db
+from models import Photo, Station, User, db
 from webapp import badges, labels
-from webapp.party import OPTIONAL_PUBLIC, branch_members, card, period_label, public_card
+from webapp.party import OPTIONAL_PUBLIC, branch_members, card, commitment_lines, period_label, public_card, secretary_of
 from webapp.photos import PhotoError, photo_path, store_photo
+from webapp.printing import public_base_url, send_download
 
 bp = Blueprint("cards", __name__)
-
-
-def base_url() -> str:
-    return current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
 
 
 def get_member(user_id: int) -> User:
@@ -33,7 +30,7 @@ def _full(member: User, own: bool):
 
 
 def card_url(member: User) -> str | None:
-    return badges.card_url(base_url(), member.card_token) if member.card_token else None
+    return badges.card_url(public_base_url(), member.card_token) if member.card_token else None
 
 
 @bp.route("/cards/me")
@@ -85,7 +82,7 @@ def qr(user_id: int):
     if not member.card_token:
         abort(404)
     out = BytesIO()
-    labels.qr_image(badges.card_url(base_url(), member.card_token), 440).save(out, "PNG")
+    labels.qr_image(badges.card_url(public_base_url(), member.card_token), 440).save(out, "PNG")
     response = send_file(BytesIO(out.getvalue()), mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -138,32 +135,16 @@ def photo(user_id: int):
     return redirect(url_for("cards.mine") if member.id == current_user.id else url_for("cards.show", user_id=member.id))
 
 
-def _one_line(member: User) -> str:
-    first = (Commitment.select().where((Commitment.member == member) & (Commitment.status == "approved"))
-             .order_by(Commitment.period.desc(), Commitment.id).first())
-    return first.target if first else ""
-
-
-def _font_missing(exc):
-    page = render_template("errors/error.html", status=503, message="暂时无法生成胸卡。", detail=str(exc))
-    return page, 503
-
-
 @bp.route("/cards/<int:user_id>/badge.png")
 @login_required
 def badge(user_id: int):
     member = get_member(user_id)
-    if member.id != current_user.id and not (current_user.has_role("admin") or
-                                             (current_user.has_role("secretary") and current_user.station_id == member.station_id)):
+    if member.id != current_user.id and not (current_user.has_role("admin") or secretary_of(current_user, member.station_id)):
         abort(403)
     member.issue_card_token()
-    try:
-        png = badges.badge_png(member, base_url(), current_app.config["PHOTO_DIR"], member.work_area.party_org_name, _one_line(member))
-    except labels.LabelFontMissing as exc:
-        return _font_missing(exc)
-    response = send_file(BytesIO(png), mimetype="image/png", as_attachment=True, download_name=f"{member.name}-三亮卡.png")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    png = badges.badge_png(member, public_base_url(), current_app.config["PHOTO_DIR"], member.work_area.party_org_name,
+                           commitment_lines([member.id]).get(member.id, ""))
+    return send_download(png, "image/png", f"{member.name}-三亮卡.png")
 
 
 @bp.route("/cards/branch/<int:station_id>/badges.pdf")
@@ -172,19 +153,14 @@ def branch_badges(station_id: int):
     station = Station.get_or_none(Station.id == station_id)
     if station is None or station.work_area_id != current_user.work_area_id:
         abort(404)
-    if not (current_user.has_role("admin") or (current_user.has_role("secretary") and current_user.station_id == station.id)):
+    if not (current_user.has_role("admin") or secretary_of(current_user, station.id)):
         abort(403)
     members = list(branch_members(station))
     if not members:
         abort(404)
     for member in members:
         member.issue_card_token()
-    try:
-        pdf = badges.badges_pdf([(m, _one_line(m)) for m in members], base_url(), current_app.config["PHOTO_DIR"],
-                                station.work_area.party_org_name)
-    except labels.LabelFontMissing as exc:
-        return _font_missing(exc)
-    response = send_file(BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
-                         download_name=f"{station.branch_name}-三亮胸卡.pdf")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    lines = commitment_lines([m.id for m in members])
+    pdf = badges.badges_pdf([(m, lines.get(m.id, "")) for m in members], public_base_url(), current_app.config["PHOTO_DIR"],
+                            station.work_area.party_org_name)
+    return send_download(pdf, "application/pdf", f"{station.branch_name}-三亮胸卡.pdf")

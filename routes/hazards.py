@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Equipment, Hazard, HazardStep, Station, User, Well, db, utcnow
-from webapp.access import get_station, stations_in_scope
+from webapp.access import get_station, require_station, stations_in_scope
 from webapp.hazards import apply_step, is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import RecordError
@@ -20,10 +20,7 @@ WEB_ACTIONS = ("assign", "verify", "return", "close")
 def get_hazard(hazard_id: int) -> Hazard:
     """A hazard the user may see: their station's (an admin: the work area's); 404 outside it, 403 otherwise."""
     hazard = Hazard.select(Hazard, Station).join(Station).where(Hazard.id == hazard_id).first()
-    if hazard is None or hazard.station.work_area_id != current_user.work_area_id:
-        abort(404)
-    if hazard.station_id != current_user.station_id and not current_user.has_role("admin"):
-        abort(403)
+    require_station(current_user, hazard.station if hazard else None)
     return hazard
 
 

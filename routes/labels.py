@@ -1,34 +1,15 @@
 """Well QR labels for leaders and admins: the station list, PNG and PDF downloads, regenerating a label."""
-from io import BytesIO
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from models import Well
 from webapp import labels
 from webapp.access import get_managed_well, get_station, role_required, stations_in_scope
+from webapp.printing import public_base_url, send_download
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")
 
 MANAGERS = ("leader", "admin")
-
-
-def base_url() -> str:
-    """Where labels point: BASE_URL (JINGZHAN_BASE_URL) when set, else the host this request came to."""
-    return current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
-
-
-def font_missing(exc: labels.LabelFontMissing):
-    current_app.logger.error("标签字体缺失：%s", exc)
-    page = render_template("errors/error.html", status=503, message="暂时无法生成标签。", detail=str(exc))
-    return page, 503
-
-
-def download(data: bytes, mimetype: str, filename: str):
-    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=filename, etag=False)
-    # A label carries the well's token; after a regeneration an old copy must not come back from a cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.route("/")
@@ -45,7 +26,7 @@ def index():
         "labels/index.html",
         sheets=sheets,
         per_page=per_page,
-        base_url=base_url(),
+        base_url=public_base_url(),
         base_url_configured=bool(current_app.config.get("BASE_URL")),
     )
 
@@ -54,11 +35,8 @@ def index():
 @role_required(*MANAGERS)
 def well_png(well_id: int):
     well = get_managed_well(well_id, current_user)
-    try:
-        png = labels.well_label_png(well, base_url())
-    except labels.LabelFontMissing as exc:
-        return font_missing(exc)
-    return download(png, "image/png", f"{well.code}.png")
+    png = labels.well_label_png(well, public_base_url())
+    return send_download(png, "image/png", f"{well.code}.png")
 
 
 @bp.route("/stations/<int:station_id>.pdf")
@@ -68,11 +46,8 @@ def station_pdf(station_id: int):
     wells = list(Well.select().where(Well.station == station).order_by(Well.code))
     if not wells:
         abort(404, description=f"{station.name}没有井，没有可打印的标签。")
-    try:
-        pdf = labels.station_labels_pdf(station, wells, base_url())
-    except labels.LabelFontMissing as exc:
-        return font_missing(exc)
-    return download(pdf, "application/pdf", f"{station.name}井口标签.pdf")
+    pdf = labels.station_labels_pdf(station, wells, public_base_url())
+    return send_download(pdf, "application/pdf", f"{station.name}井口标签.pdf")
 
 
 @bp.route("/wells/<int:well_id>/regenerate", methods=["POST"])

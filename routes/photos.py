@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, send_file
 from flask_login import current_user, login_required
 
 from models import Photo, Station
+from webapp.access import require_station
 from webapp.photos import photo_path
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
@@ -21,8 +22,8 @@ def _photo(uuid: str) -> Photo:
     photo = Photo.select(Photo, Station).join(Station).where(Photo.uuid == parsed).first()
     if photo is None or photo.station.work_area_id != current_user.work_area_id:
         abort(404)
-    if not photo.shared and photo.station_id != current_user.station_id and not current_user.has_role("admin"):
-        abort(403)
+    if not photo.shared:  # pictures of procedures and cards are for the whole work area
+        require_station(current_user, photo.station)
     return photo
 
 

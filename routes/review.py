@@ -7,17 +7,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_login import current_user
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, db, utcnow
-from webapp.access import get_station, role_required, stations_in_scope
+from webapp.access import get_station, require_station, role_required, stations_in_scope
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import FLAG_LABELS, OPERATIONS, READINGS
-from webapp.shifts import corrected_time, coverage, parse_shifts, shift_at, shift_table, window
+from webapp.shifts import coverage, parse_shifts, shift_at, shift_table, window
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 LEADERS = ("leader", "admin")
 HISTORY_DAYS = 7
-MARGIN = timedelta(hours=1)  # patrols whose clock offset moves them into the shift
 
 
 def _station():
@@ -43,12 +42,12 @@ def _shift_choice(shifts, tz):
 
 
 def shift_patrols(station, start, end):
-    """Patrols of the station that may lie in [start, end) once their clock offset is applied."""
+    """Patrols of the station in the shift [start, end), on the server's clock."""
     return list(
         Patrol.select(Patrol, Well, User)
         .join(Well).switch(Patrol).join(User, on=Patrol.author)
-        .where((Patrol.station == station) & (Patrol.device_time >= start - MARGIN) & (Patrol.device_time < end + MARGIN))
-        .order_by(Patrol.device_time)
+        .where((Patrol.station == station) & (Patrol.clock_time >= start) & (Patrol.clock_time < end))
+        .order_by(Patrol.clock_time)
     )
 
 
@@ -61,7 +60,7 @@ def dashboard():
     day, shift = _shift_choice(shifts, tz)
     start, end = window(day, shift, tz)
     wells = list(Well.select().where(Well.station == station).order_by(Well.code))
-    in_shift = [p for p in shift_patrols(station.id, start, end) if start <= corrected_time(p) < end]
+    in_shift = shift_patrols(station.id, start, end)
     rows = shift_table(wells, in_shift, shift, start, end, utcnow())
     counts = {status: sum(1 for r in rows if r.status == status) for status in ("done", "due", "overdue", "missed")}
     checks = list(
@@ -89,10 +88,7 @@ def dashboard():
 def get_patrol(patrol_id: int) -> Patrol:
     """A patrol of the leader's station (an admin: of the work area); 404 outside it, 403 for another station."""
     patrol = Patrol.select(Patrol, Well, Station).join(Well).switch(Patrol).join(Station).where(Patrol.id == patrol_id).first()
-    if patrol is None or patrol.station.work_area_id != current_user.work_area_id:
-        abort(404)
-    if patrol.station_id != current_user.station_id and not current_user.has_role("admin"):
-        abort(403)
+    require_station(current_user, patrol.station if patrol else None)
     return patrol
 
 
@@ -150,7 +146,7 @@ def bulk_approve():
     day, shift = _shift_choice(parse_shifts(current_user.work_area.shifts), tz)
     start, end = window(day, shift, tz)
     ids = [p.id for p in shift_patrols(station.id, start, end)
-           if start <= corrected_time(p) < end and p.review_status == "pending" and not p.flags and not p.is_abnormal]
+           if p.review_status == "pending" and not p.flags and not p.is_abnormal]
     with db.atomic():
         if ids:
             Patrol.update(review_status="approved", reviewed_by=current_user.id, reviewed_at=utcnow()).where(Patrol.id.in_(ids)).execute()

@@ -1,7 +1,7 @@
 """The station's well list (htmx search and filters), the well page, and the 扫码 tab."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from peewee import JOIN, fn
+from peewee import JOIN
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, utcnow
 from webapp.access import get_station, get_well, stations_in_scope
@@ -62,24 +62,9 @@ def index():
     )
 
 
-def _last_checks(equipment_ids):
-    """The latest check of each piece of equipment, in one query."""
-    if not equipment_ids:
-        return {}
-    latest = (
-        EquipmentCheck.select(EquipmentCheck.equipment, fn.MAX(EquipmentCheck.device_time).alias("at"))
-        .where(EquipmentCheck.equipment.in_(equipment_ids))
-        .group_by(EquipmentCheck.equipment)
-    )
-    rows = EquipmentCheck.select().join(
-        latest, on=((EquipmentCheck.equipment == latest.c.equipment_id) & (EquipmentCheck.device_time == latest.c.at))
-    )
-    return {c.equipment_id: c for c in rows}
-
-
 def _show(well: Well, method: str):
     equipment = list(Equipment.select().where(Equipment.well == well).order_by(Equipment.id))
-    last_checks = _last_checks([e.id for e in equipment])
+    last_checks = EquipmentCheck.latest_per(EquipmentCheck.equipment, [e.id for e in equipment])
     hazards = list(
         Hazard.select().where((Hazard.well == well) & (Hazard.status != "closed")).order_by(Hazard.reported_at.desc())
     )

@@ -134,3 +134,15 @@ def test_branch_badges_pdf_for_its_secretary_only(app):
         with client.get(f"/cards/branch/{station_id}/badges.pdf") as response:
             assert response.status_code == status, employee_no
     assert secretary.get("/cards/branch/999999/badges.pdf").status_code == 404
+
+
+def test_badge_without_a_chinese_font_is_a_chinese_503(member, monkeypatch):
+    from webapp import labels
+
+    monkeypatch.delenv(labels.FONT_ENV, raising=False)
+    monkeypatch.setattr(labels, "FONT_CANDIDATES", (("/nonexistent/font.ttc", 0),))
+    labels._load_font.cache_clear()
+    response = member.get(f"/cards/{get_user('HN1003').id}/badge.png")
+    assert response.status_code == 503
+    body = response.get_data(as_text=True)
+    assert "暂时无法生成标签或胸卡" in body and "fonts-wqy-microhei" in body and "Traceback" not in body

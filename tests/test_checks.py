@@ -70,6 +70,8 @@ def test_normal_check_is_stored_with_its_template_version(worker):
         assert check.template.version == 1 and not check.is_abnormal and check.author.employee_no == "HN1003"
         assert check.well.code == "海1-02" and check.method == "scan"
     assert result(worker, record)["status"] == "duplicate"
+    well_page = worker.get(f"/w/{get_well('海1-02').qr_token}").get_data(as_text=True)
+    assert "上次检查" in well_page and "尚未检查" in well_page  # the pumping unit checked, the others not yet
 
 
 def test_value_outside_the_normal_range_makes_the_item_abnormal(worker):

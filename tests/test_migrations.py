@@ -71,6 +71,7 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
             "升级到版本 7：cards, commitments, pairings, well contracts",
             "升级到版本 8：shifts; patrol review and corrections",
             "升级到版本 9：key-well fluctuation alerts",
+            "升级到版本 10：patrol.clock_time",
         ]
         assert migrations.current_version() == migrations.LATEST
         assert Patrol.select().count() == 0
@@ -84,11 +85,14 @@ def test_upgraded_schema_matches_a_fresh_one(empty_app, tmp_path):
         build_v1()
         migrations.upgrade()
         upgraded = {t: columns(t) for t in db.get_tables()}
+        upgraded_indexes = {t: sorted(tuple(i.columns) for i in db.get_indexes(t)) for t in db.get_tables()}
         for model in reversed(models.MODELS):
             model.drop_table(cascade=True) if empty_app.config["BACKEND"] == "postgresql" else model.drop_table()
         migrations.upgrade()
         fresh = {t: columns(t) for t in db.get_tables()}
+        fresh_indexes = {t: sorted(tuple(i.columns) for i in db.get_indexes(t)) for t in db.get_tables()}
     assert upgraded == fresh
+    assert upgraded_indexes == fresh_indexes
 
 
 def test_steps_run_in_order_once_each(empty_app):

@@ -64,6 +64,13 @@ def test_wells_directory(client):
     assert any(w["last_patrol"] for w in response.json["wells"])
 
 
+def test_check_templates(client):
+    login(client, "HN1003")
+    response = client.get("/api/v1/check-templates")
+    check("/check-templates", "get", response)
+    assert {t["kind"] for t in response.json["templates"]} >= {"pumping_unit", "heater"}
+
+
 @pytest.mark.parametrize("path", ["/health", "/me", "/sync", "/wells", "/signing-key", "/photos", "/check-templates"])
 def test_every_documented_path_exists(app, path):
     rules = {r.rule for r in app.url_map.iter_rules()}

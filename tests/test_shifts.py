@@ -54,24 +54,45 @@ def test_well_status(interval, now, done, expected):
     assert well_status(interval, day, start, end, utc(now), done) == expected
 
 
-def test_patrols_counted_on_the_server_clock_across_midnight():
+def test_shift_table_counts_and_coverage():
     _, night = parse_shifts("08:00-20:00 20:00-08:00")
     start, end = window(date(2026, 11, 26), night, TZ)
     wells = [SimpleNamespace(id=1, patrol_interval_hours=12), SimpleNamespace(id=2, patrol_interval_hours=12),
              SimpleNamespace(id=3, patrol_interval_hours=4)]
-    patrols = [
-        # 00:30 after midnight, in the night shift of the 26th.
-        SimpleNamespace(well_id=1, device_time=utc("2026-11-27T00:30"), clock_offset_s=0),
-        # The phone says 19:55 but runs 10 minutes slow: 20:05 on the server's clock, in the night shift.
-        SimpleNamespace(well_id=2, device_time=utc("2026-11-26T19:55"), clock_offset_s=600),
-        # The phone says 08:03 but runs 5 minutes fast: 07:58, still in the night shift.
-        SimpleNamespace(well_id=3, device_time=utc("2026-11-27T08:03"), clock_offset_s=-300),
-        # The day shift before: not counted.
-        SimpleNamespace(well_id=3, device_time=utc("2026-11-26T19:00"), clock_offset_s=0),
-    ]
+    patrols = [SimpleNamespace(well_id=1), SimpleNamespace(well_id=2), SimpleNamespace(well_id=3)]
     rows = shift_table(wells, patrols, night, start, end, utc("2026-11-27T09:00"))
     assert [(r.well.id, r.done, r.required, r.status) for r in rows] == [(1, 1, 1, "done"), (2, 1, 1, "done"), (3, 1, 3, "missed")]
     assert coverage(rows) == pytest.approx(100 * 3 / 5)
+
+
+def test_shift_patrols_use_the_server_clock_across_midnight(app):
+    """Phones whose clocks are off: each patrol lands in the shift its server-clock time falls in."""
+    import uuid
+
+    from models import Patrol, db
+    from routes.review import shift_patrols
+    from tests.conftest import get_user, get_well
+
+    author = get_user("HN1003")
+    # (well, what the phone said, offset measured at sync in seconds)
+    cases = [
+        ("海1-02", "2026-11-27T00:30", 0),     # after midnight: the night shift of the 26th
+        ("海1-03", "2026-11-26T19:55", 600),   # phone 10 min slow: 20:05 on the server clock, night shift
+        ("海1-04", "2026-11-27T08:03", -300),  # phone 5 min fast: 07:58, still the night shift
+        ("海1-05", "2026-11-26T19:00", 0),     # the day shift before
+        ("海1-06", "2026-11-27T07:58", 300),   # phone 5 min slow: 08:03, the next day shift
+    ]
+    with db.connection_context():
+        for code, said, offset in cases:
+            well = get_well(code)
+            device_time = utc(said)
+            Patrol.create(uuid=uuid.uuid4(), well=well, station=well.station_id, author=author, method="scan",
+                          device_time=device_time, clock_offset_s=offset,
+                          clock_time=device_time + timedelta(seconds=offset))
+        _, night = parse_shifts("08:00-20:00 20:00-08:00")
+        start, end = window(date(2026, 11, 26), night, TZ)
+        codes = sorted(p.well.code for p in shift_patrols(get_well("海1-02").station_id, start, end))
+    assert codes == ["海1-02", "海1-03", "海1-04"]
 
 
 def test_coverage_counts_extra_patrols_once():

@@ -262,6 +262,7 @@ def test_clock_offset_is_stored_and_flagged(worker):
     with db.connection_context():
         patrol = Patrol.get_by_id(result["id"])
     assert 3590 <= patrol.clock_offset_s <= 3610
+    assert patrol.clock_time == patrol.device_time + timedelta(seconds=patrol.clock_offset_s)
     assert "clock" in patrol.flag_list
 
 
@@ -329,3 +330,10 @@ def test_wells_directory(worker):
 
 def test_wells_directory_needs_login(client):
     assert client.get("/api/v1/wells").status_code == 401
+
+
+def test_note_keeps_line_breaks_and_loses_control_characters(worker):
+    record = patrol_record(get_well("海1-02"), abnormal=True, note="盘根漏油\n已紧固\x00\x07")
+    result = post(worker, batch(record)).json["results"][0]
+    with db.connection_context():
+        assert Patrol.get_by_id(result["id"]).note == "盘根漏油\n已紧固"

@@ -31,13 +31,19 @@ def stations_in_scope(user):
     return query.order_by(Station.sort_order, Station.id)
 
 
-def get_station(station_id: int, user) -> Station:
-    """The station with this id if the user may list it; 404 outside the work area, 403 otherwise."""
-    station = Station.get_or_none(Station.id == station_id)
+def require_station(user, station) -> None:
+    """The one scope rule for ids in URLs: 404 outside the user's work area (nothing is confirmed), 403 for
+    another station of it, unless the user is an admin of the work area."""
     if station is None or station.work_area_id != user.work_area_id:
         abort(404)
-    if not user.has_role("admin") and station.id != user.station_id:
+    if station.id != user.station_id and not user.has_role("admin"):
         abort(403)
+
+
+def get_station(station_id: int, user) -> Station:
+    """The station with this id if the user may list it."""
+    station = Station.get_or_none(Station.id == station_id)
+    require_station(user, station)
     return station
 
 
@@ -58,8 +64,5 @@ def get_well(user, *, well_id: int | None = None, qr_token: str | None = None) -
 def get_managed_well(well_id: int, user) -> Well:
     """A well the user manages (admin: the work area's, else their station's); 404 outside the work area, else 403."""
     well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
-    if well is None or well.station.work_area_id != user.work_area_id:
-        abort(404)
-    if not user.has_role("admin") and well.station_id != user.station_id:
-        abort(403)
+    require_station(user, well.station if well else None)
     return well

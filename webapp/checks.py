@@ -4,9 +4,10 @@ import json
 from models import SENSES, CheckTemplate, Equipment, EquipmentCheck, Station, Well, db
 
 from .patrols import Context, RecordError, _number, _text
-from .photos import check_photos
+from .photos import check_photos, photo_list
 
 MAX_ITEM_NOTE = 200
+MAX_ITEM_PHOTOS = 5
 
 
 def _look(code, label, hint=""):
@@ -151,9 +152,7 @@ def clean_results(items: list[dict], raw) -> tuple[dict, bool, list[str]]:
             if not item["normal_min"] <= value <= item["normal_max"]:
                 result["ok"] = False  # outside the normal range is abnormal, whatever was tapped
         note = _text(answer.get("note") or "", "说明", MAX_ITEM_NOTE, where)
-        item_photos = answer.get("photos") or []
-        if not isinstance(item_photos, list) or len(item_photos) > 5 or not all(isinstance(p, str) for p in item_photos):
-            raise RecordError("invalid_value", "照片列表不对（每项最多 5 张）。", where)
+        item_photos = photo_list(answer.get("photos"), where, MAX_ITEM_PHOTOS)
         if not result["ok"] and not note and not item_photos:
             raise RecordError("missing_note", f"{item['label']} 异常：请写明情况或拍照。", where)
         if note:

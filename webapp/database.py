@@ -59,8 +59,3 @@ def bind(url: str):
     db.initialize(database)
     return database
 
-
-def is_sqlite() -> bool:
-    from peewee import SqliteDatabase
-
-    return isinstance(db.obj, SqliteDatabase)

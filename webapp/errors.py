@@ -45,6 +45,14 @@ def error_response(status: int, description: str | None = None):
 
 
 def init_app(app):
+    from .labels import LabelFontMissing
+
+    @app.errorhandler(LabelFontMissing)
+    def font_missing(exc):
+        # Labels and badges need a Chinese font on the server: say which package, not a stack trace.
+        app.logger.error("中文字体缺失：%s", exc)
+        return error_response(503, f"暂时无法生成标签或胸卡。{exc}")
+
     # Unhandled exceptions reach this as InternalServerError (Flask logs them first).
     @app.errorhandler(HTTPException)
     def handle_http(exc):

@@ -7,19 +7,13 @@ from zoneinfo import ZoneInfo
 from models import Equipment, Hazard, HazardStep, Station, User, Well
 
 from .patrols import Context, RecordError, _text
-from .photos import check_photos
+from .photos import check_photos, photo_list
 
 MAX_DESCRIPTION = 500
 MAX_STEP_NOTE = 500
 
 
-def _photo_list(data, field="photos", required=False, what="照片"):
-    photos = data.get(field) or []
-    if not isinstance(photos, list) or len(photos) > 9 or not all(isinstance(p, str) for p in photos):
-        raise RecordError("invalid_value", f"{what}列表不对（最多 9 张）。", field)
-    if required and not photos:
-        raise RecordError("missing_photo", f"请拍{what}。", field)
-    return photos
+MAX_PHOTOS = 9
 
 
 def _place(user, data):
@@ -56,7 +50,7 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
     severity = data.get("severity", "general")
     if severity not in Hazard.SEVERITIES:
         raise RecordError("invalid_value", "隐患级别只能是一般、较大或重大。", "severity")
-    photos = _photo_list(data)
+    photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS)
     check_photos(ctx.user, photos)
     source = None
     source_uuid = data.get("source_check_uuid")
@@ -114,7 +108,7 @@ def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, s
             raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不能提交整改。", "action")
         if not note:
             raise RecordError("missing_note", "请写明整改做了什么。", "note")
-        photos = _photo_list(data, required=True, what="整改后照片")
+        photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS, required=True, what="整改后照片")
         if hazard.well_id is not None:
             # On site: the assignee scanned the same well's label.
             if data.get("method") == "scan":
@@ -132,7 +126,7 @@ def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, s
             raise RecordError("forbidden", "只能验收本站的隐患。", "action")
         if action == "return" and not note:
             raise RecordError("missing_note", "退回时请写明原因。", "note")
-        photos = _photo_list(data)
+        photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS)
         changes = {"status": "verified"} if action == "verify" else {"status": "assigned", "rectified_by": None}
     elif action == "close":
         if not _is_manager(user, hazard):

@@ -99,6 +99,26 @@ def _v9_fluctuation_alerts(migrator):
     db.create_tables([FluctuationAlert])
 
 
+def _v10_patrol_clock_time(migrator):
+    """A patrol's time on the server's clock, stored, so shift queries filter on it directly."""
+    from datetime import timedelta
+
+    from models import Patrol
+
+    if "clock_time" not in _columns("patrol"):
+        migrate(migrator.add_column("patrol", "clock_time", DateTimeField(null=True)))
+    for patrol in Patrol.select(Patrol.id, Patrol.device_time, Patrol.clock_offset_s).where(Patrol.clock_time.is_null()):
+        Patrol.update(clock_time=patrol.device_time + timedelta(seconds=patrol.clock_offset_s or 0)).where(
+            Patrol.id == patrol.id).execute()
+    indexes = {index.name for index in db.get_indexes("patrol")}
+    steps = []
+    if "patrol_station_id_device_time" in indexes:
+        steps.append(migrator.drop_index("patrol", "patrol_station_id_device_time"))
+    if "patrol_station_id_clock_time" not in indexes:
+        steps.append(migrator.add_index("patrol", ("station_id", "clock_time"), False))
+    migrate(*steps)
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -111,6 +131,7 @@ STEPS = [
     (7, "cards, commitments, pairings, well contracts", _v7_cards_and_commitments),
     (8, "shifts; patrol review and corrections", _v8_shifts_and_review),
     (9, "key-well fluctuation alerts", _v9_fluctuation_alerts),
+    (10, "patrol.clock_time", _v10_patrol_clock_time),
 ]
 
 def _columns(table: str) -> set[str]:

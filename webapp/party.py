@@ -7,7 +7,7 @@ from peewee import fn
 from models import Commitment, CommitmentProgress, Pairing, Station, User, Well, WellContract, db, utcnow
 
 from .patrols import Context, RecordError, _number, _text
-from .photos import check_photos
+from .photos import check_photos, photo_list
 
 # Shown on the public card only when the member opted in; everything else there is public by design.
 OPTIONAL_PUBLIC = {"photo": "照片", "joined": "入党年份", "phone": "手机号"}
@@ -52,6 +52,16 @@ def progress_totals(commitment_ids) -> dict:
         .group_by(CommitmentProgress.commitment)
     )
     return {r.commitment_id: (r.n, r.total or 0) for r in rows}
+
+
+def commitment_lines(member_ids) -> dict:
+    """Per member, the target of their first approved commitment (the one-line 亮承诺 on a badge), in one query."""
+    lines = {}
+    for commitment in (Commitment.select(Commitment.member, Commitment.target)
+                       .where(Commitment.member.in_(member_ids) & (Commitment.status == "approved"))
+                       .order_by(Commitment.period.desc(), Commitment.id)):
+        lines.setdefault(commitment.member_id, commitment.target)
+    return lines
 
 
 def card(member: User) -> dict:
@@ -180,9 +190,7 @@ def create_commitment_progress(ctx: Context, data: dict) -> CommitmentProgress:
         raise RecordError("missing_text", "请写明做了什么。", "text")
     quantity = data.get("quantity")
     quantity = None if quantity in (None, "") else _number(quantity, "数量", 0, 1_000_000, "quantity")
-    photos = data.get("photos") or []
-    if not isinstance(photos, list) or len(photos) > 9 or not all(isinstance(p, str) for p in photos):
-        raise RecordError("invalid_value", "照片列表不对（最多 9 张）。", "photos")
+    photos = photo_list(data.get("photos"), "photos", 9)
     check_photos(ctx.user, photos)
     return CommitmentProgress.create(uuid=ctx.uuid, commitment=commitment, author=ctx.user.id, device_time=ctx.device_time,
                                      received_at=ctx.received_at, text=text, quantity=quantity, photos=json.dumps(photos))

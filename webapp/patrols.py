@@ -3,11 +3,12 @@ import json
 import math
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models import Patrol, Station, Well, WellOperation
 
 from .fluctuations import detect as detect_fluctuations
+from .text import clean_text
 
 # field: (label, unit, min, max, required for oil wells, required for injection wells)
 READINGS = {
@@ -77,7 +78,7 @@ def _text(value, label, max_length, field):
         raise RecordError("invalid_value", f"{label}应为文字。", field)
     if len(value) > max_length:
         raise RecordError("too_long", f"{label}不能超过 {max_length} 字。", field)
-    return "".join(ch for ch in value if ch in "\n\t" or ch >= " ").strip()
+    return clean_text(value)
 
 
 def clean_readings(data: dict, well_kind: str) -> dict:
@@ -241,6 +242,7 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
     patrol = Patrol.create(
         uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,
+        clock_time=ctx.device_time + timedelta(seconds=ctx.clock_offset_s),
         latitude=lat, longitude=lon, accuracy_m=accuracy, distance_m=distance,
         is_abnormal=is_abnormal, note=note, flags=" ".join(flags), corrects=corrects, **readings,
     )

@@ -97,6 +97,16 @@ def store_photo(user, uuid: str, data: bytes, folder: Path) -> tuple[Photo, bool
     return row, True
 
 
+def photo_list(raw, field: str, limit: int, *, required: bool = False, what: str = "照片") -> list[str]:
+    """The photo ids a record lists, checked for shape (existence is check_photos' job)."""
+    photos = raw or []
+    if not isinstance(photos, list) or len(photos) > limit or not all(isinstance(p, str) for p in photos):
+        raise RecordError("invalid_value", f"{what}列表不对（最多 {limit} 张）。", field)
+    if required and not photos:
+        raise RecordError("missing_photo", f"请拍{what}。", field)
+    return photos
+
+
 def check_photos(user, uuids: list[str]) -> None:
     """Every photo a record refers to must have been uploaded by its author first."""
     if not uuids:

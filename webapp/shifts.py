@@ -92,17 +92,11 @@ def well_status(interval_hours: int, shift: Shift, start: datetime, end: datetim
     return required, "overdue" if done < expected else "due"
 
 
-def corrected_time(patrol) -> datetime:
-    """The patrol's time on the server's clock: the phone's time plus the offset measured at sync."""
-    return patrol.device_time + timedelta(seconds=patrol.clock_offset_s or 0)
-
-
 def shift_table(wells, patrols, shift: Shift, start: datetime, end: datetime, now: datetime) -> list[WellShift]:
-    """Every well's status in the shift, from the patrols whose corrected time lies in [start, end)."""
+    """Every well's status in the shift [start, end), from the shift's patrols (see Patrol.clock_time)."""
     counts: dict[int, int] = {}
     for patrol in patrols:
-        if start <= corrected_time(patrol) < end:
-            counts[patrol.well_id] = counts.get(patrol.well_id, 0) + 1
+        counts[patrol.well_id] = counts.get(patrol.well_id, 0) + 1
     rows = []
     for well in wells:
         required, status = well_status(well.patrol_interval_hours, shift, start, end, now, counts.get(well.id, 0))

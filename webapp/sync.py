@@ -94,12 +94,17 @@ def _check_envelope(record):
     return str(parsed), record["type"], device_time
 
 
+def _refused(record, exc: RecordError) -> dict:
+    """The answer for a record refused before it was looked into; echoes its uuid (cut short) when it had one."""
+    raw = record.get("uuid") if isinstance(record, dict) else None
+    return _rejected(raw[:40] if isinstance(raw, str) else None, exc.code, exc.message, exc.field)
+
+
 def _sync_one(user, record, *, device_id, offset_s, received_at, settings, imported_by):
-    uuid = record.get("uuid") if isinstance(record, dict) and isinstance(record.get("uuid"), str) else None
     try:
         uuid, record_type, device_time = _check_envelope(record)
     except RecordError as exc:
-        return _rejected(uuid[:40] if uuid else None, exc.code, exc.message, exc.field)
+        return _refused(record, exc)
     digest = content_hash(record)
     existing = SyncReceipt.get_or_none(SyncReceipt.uuid == uuid)
     if existing is not None:
@@ -199,8 +204,7 @@ def import_file(importer, payload, *, settings) -> list[dict]:
             try:
                 author = _author_of(record, importer, authors)
             except RecordError as exc:
-                uuid = record.get("uuid") if isinstance(record, dict) and isinstance(record.get("uuid"), str) else None
-                results.append(dict(_rejected(uuid and uuid[:40], exc.code, exc.message, exc.field), author=None))
+                results.append(dict(_refused(record, exc), author=None))
                 continue
             # The file says nothing trustworthy about the phone's clock at sending time: no offset.
             result = _sync_one(author, record, device_id=device_id[:MAX_DEVICE_ID], offset_s=0,

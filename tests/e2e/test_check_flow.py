@@ -94,7 +94,6 @@ def test_hazard_loop_on_the_pages(page, desk, live_server, sign_in, camera_well)
     leader.goto("/hazards/")
     leader.get_by_role("link", name=re.compile("井口法兰渗漏")).click()
     leader.get_by_label("整改责任人").select_option(index=3)
-    assignee_name = leader.get_by_label("整改责任人").locator("option:checked").inner_text().split("（")[0]
     leader.get_by_label("整改期限").fill("2099-12-31")
     leader.get_by_role("button", name="分派").click()
     expect(leader.locator("#hazard-detail")).to_contain_text("整改中")
@@ -130,7 +129,6 @@ def test_hazard_loop_on_the_pages(page, desk, live_server, sign_in, camera_well)
     expect(leader.locator(".timeline img")).to_have_count(1)  # the after photo
     with db.connection_context():
         assert Hazard.get().status == "closed"
-    assert assignee_name
 
 
 def test_procedure_with_its_picture_reads_offline(page, context, live_server, live_app, sign_in, camera_well):
