@@ -368,6 +368,18 @@ class EquipmentCheck(BaseModel):
     is_abnormal = BooleanField(default=False)
     results = TextField()
     flags = CharField(max_length=120, default="")
+    review_status = CharField(max_length=12, default="pending", index=True)  # as Patrol.REVIEW_STATUSES
+    reviewed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reviewed_at = DateTimeField(null=True)
+    review_comment = TextField(default="")
+    corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("station", "device_time"), False),)
+
+    @property
+    def flag_list(self) -> list[str]:
+        return self.flags.split() if self.flags else []
 
 
 class Hazard(BaseModel):
@@ -536,6 +548,40 @@ class FluctuationAlert(BaseModel):
         return self.METRICS.get(self.metric, self.metric)
 
 
+class Handover(BaseModel):
+    """交接班: the outgoing operator's note on one shift of a station, prefilled from the shift's records,
+    and the incoming operator's confirmation. Both are kept; neither is edited after confirmation."""
+
+    station = ForeignKeyField(Station, backref="handovers", on_delete="RESTRICT")
+    day = DateField()
+    shift_index = SmallIntegerField()
+    outgoing = ForeignKeyField(User, backref="handovers_given", on_delete="RESTRICT")
+    summary = TextField()  # JSON: the shift's figures as they stood when handed over
+    missed_reasons = TextField(default="{}")  # JSON: well id → the reason the well was not patrolled
+    note = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    incoming = ForeignKeyField(User, null=True, backref="handovers_taken", on_delete="RESTRICT")
+    confirmed_at = DateTimeField(null=True)
+    incoming_note = TextField(default="")
+
+    class Meta:
+        indexes = ((("station", "day", "shift_index"), True),)
+
+
+class ProductionPlan(BaseModel):
+    """配产: a station's planned daily production for one month, against which the measured production is shown."""
+
+    station = ForeignKeyField(Station, backref="plans", on_delete="CASCADE")
+    month = CharField(max_length=7)  # "2026-11"
+    liquid_t_per_day = FloatField()
+    oil_t_per_day = FloatField()
+    set_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    set_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("station", "month"), True),)
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -547,5 +593,5 @@ class SchemaVersion(BaseModel):
 MODELS = [
     WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
-    Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, SchemaVersion,
+    Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan, SchemaVersion,
 ]

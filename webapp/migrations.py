@@ -119,6 +119,30 @@ def _v10_patrol_clock_time(migrator):
     migrate(*steps)
 
 
+def _v11_check_review_handover_plans(migrator):
+    """Review of equipment checks (as for patrols); shift handovers; monthly production plans per station."""
+    from models import EquipmentCheck, Handover, ProductionPlan
+
+    columns = _columns("equipment_check")
+    steps = []
+    for name, field in (
+        ("review_status", CharField(max_length=12, default="pending")),
+        ("reviewed_by_id", ForeignKeyField(models.User, field=models.User.id, null=True, on_delete="SET NULL")),
+        ("reviewed_at", DateTimeField(null=True)),
+        ("review_comment", TextField(default="")),
+        ("corrects_id", ForeignKeyField(EquipmentCheck, field=EquipmentCheck.id, null=True, on_delete="SET NULL")),
+    ):
+        if name not in columns:
+            steps.append(migrator.add_column("equipment_check", name.removesuffix("_id") if name.endswith("_id") else name, field))
+    indexes = {index.name for index in db.get_indexes("equipment_check")}
+    if "equipmentcheck_review_status" not in indexes and "equipment_check_review_status" not in indexes:
+        steps.append(migrator.add_index("equipment_check", ("review_status",), False))
+    if "equipment_check_station_id_device_time" not in indexes:
+        steps.append(migrator.add_index("equipment_check", ("station_id", "device_time"), False))
+    migrate(*steps)
+    db.create_tables([Handover, ProductionPlan])
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -132,6 +156,7 @@ STEPS = [
     (8, "shifts; patrol review and corrections", _v8_shifts_and_review),
     (9, "key-well fluctuation alerts", _v9_fluctuation_alerts),
     (10, "patrol.clock_time", _v10_patrol_clock_time),
+    (11, "equipment check review; handovers; production plans", _v11_check_review_handover_plans),
 ]
 
 def _columns(table: str) -> set[str]:
