@@ -365,6 +365,7 @@ class EquipmentCheck(BaseModel):
     device_time = DateTimeField(index=True)
     received_at = DateTimeField(default=utcnow)
     clock_offset_s = IntegerField(default=0)
+    clock_time = DateTimeField(null=True)  # device_time on the server's clock, as Patrol.clock_time
     is_abnormal = BooleanField(default=False)
     results = TextField()
     flags = CharField(max_length=120, default="")
@@ -375,7 +376,7 @@ class EquipmentCheck(BaseModel):
     corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
 
     class Meta:
-        indexes = ((("station", "device_time"), False),)
+        indexes = ((("station", "clock_time"), False),)
 
     @property
     def flag_list(self) -> list[str]:

@@ -39,4 +39,4 @@ def index():
         .limit(200)
     )
     return render_template("patrols/index.html", patrols=patrols, checks=checks, hazards=hazards,
-                           flag_labels=FLAG_LABELS, days=RECENT_DAYS)
+                           flag_labels=FLAG_LABELS, statuses=Patrol.REVIEW_STATUSES, days=RECENT_DAYS)

@@ -1,16 +1,18 @@
-"""The station leader's shift dashboard (站长看板) and the review of patrols."""
+"""The station leader's shift dashboard (站长看板) and the review of patrols and equipment checks."""
 import json
 import statistics
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, db, utcnow
+from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
 from webapp.access import get_station, require_station, role_required, stations_in_scope
+from webapp.checks import template_items
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import FLAG_LABELS, OPERATIONS, READINGS
+from webapp.review import approvable, bulk_approve as approve_all, decide as record_decision
 from webapp.shifts import coverage, parse_shifts, shift_at, shift_table, window
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -51,6 +53,16 @@ def shift_patrols(station, start, end):
     )
 
 
+def shift_checks(station, start, end):
+    """Equipment checks of the station in the shift [start, end), on the server's clock."""
+    return list(
+        EquipmentCheck.select(EquipmentCheck, Equipment, User)
+        .join(Equipment).switch(EquipmentCheck).join(User, on=EquipmentCheck.author)
+        .where((EquipmentCheck.station == station) & (EquipmentCheck.clock_time >= start) & (EquipmentCheck.clock_time < end))
+        .order_by(EquipmentCheck.clock_time)
+    )
+
+
 @bp.route("/")
 @role_required(*LEADERS)
 def dashboard():
@@ -63,14 +75,11 @@ def dashboard():
     in_shift = shift_patrols(station.id, start, end)
     rows = shift_table(wells, in_shift, shift, start, end, utcnow())
     counts = {status: sum(1 for r in rows if r.status == status) for status in ("done", "due", "overdue", "missed")}
-    checks = list(
-        EquipmentCheck.select(EquipmentCheck, Equipment).join(Equipment)
-        .where((EquipmentCheck.station == station) & (EquipmentCheck.device_time >= start) & (EquipmentCheck.device_time < end)
-               & EquipmentCheck.is_abnormal)
-    )
+    checks = shift_checks(station.id, start, end)
     today = today_in(tz)
     hazards = list(Hazard.select().where((Hazard.station == station) & (Hazard.status != "closed")).order_by(Hazard.reported_at))
     pending = [p for p in in_shift if p.review_status == "pending"]
+    pending_checks = [c for c in checks if c.review_status == "pending"]
     alerts = list(
         FluctuationAlert.select(FluctuationAlert, Well).join(Well)
         .where((Well.station == station) & FluctuationAlert.acknowledged_at.is_null()).order_by(FluctuationAlert.created_at)
@@ -79,9 +88,10 @@ def dashboard():
         "review/dashboard.html", "review/_board.html",
         station=station, stations=[s for s in stations_in_scope(current_user) if s.kind == "station"],
         day=day, shift=shift, shifts=shifts, rows=rows, counts=counts, coverage=coverage(rows),
-        flagged=[p for p in in_shift if p.flags], abnormal=[p for p in in_shift if p.is_abnormal], checks=checks,
-        hazards=hazards, overdue=[h for h in hazards if is_overdue(h, today)], today=today,
-        pending=pending, alerts=alerts, bulk=[p for p in pending if not p.flags and not p.is_abnormal], flag_labels=FLAG_LABELS,
+        flagged=[p for p in in_shift if p.flags], abnormal=[p for p in in_shift if p.is_abnormal],
+        checks=[c for c in checks if c.is_abnormal], hazards=hazards, overdue=[h for h in hazards if is_overdue(h, today)],
+        today=today, pending=pending, pending_checks=pending_checks, alerts=alerts,
+        bulk=len(approvable(pending)) + len(approvable(pending_checks)), flag_labels=FLAG_LABELS,
     )
 
 
@@ -123,32 +133,66 @@ def patrol(patrol_id: int):
 def decide(patrol_id: int):
     """Approve, or return with a comment (批注); the worker's correction will be a new record linked to this one."""
     record = get_patrol(patrol_id)
-    decision = request.form.get("decision")
-    comment = (request.form.get("comment") or "").strip()[:300]
-    error = None
-    if decision not in ("approve", "return"):
-        abort(400)
-    if decision == "return" and not comment:
-        error = "退回时请写明批注。"
-    else:
-        record.review_status = "approved" if decision == "approve" else "returned"
-        record.reviewed_by, record.reviewed_at, record.review_comment = current_user.id, utcnow(), comment
-        record.save(only=[Patrol.review_status, Patrol.reviewed_by, Patrol.reviewed_at, Patrol.review_comment])
+    error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user)
     return _patrol_page(record, status=422 if error else 200, error=error)
+
+
+def get_check(check_id: int) -> EquipmentCheck:
+    """An equipment check of the leader's station (an admin: of the work area); 404 outside it."""
+    check = (EquipmentCheck.select(EquipmentCheck, Equipment, Station, User).join(Equipment)
+             .switch(EquipmentCheck).join(Station).switch(EquipmentCheck).join(User, on=EquipmentCheck.author)
+             .where(EquipmentCheck.id == check_id).first())
+    require_station(current_user, check.station if check else None)
+    return check
+
+
+def check_history(check: EquipmentCheck) -> dict:
+    """The equipment's earlier checks of the last HISTORY_DAYS days: how often each item was abnormal, and the
+    median of each measured item, to set this check against."""
+    since = check.device_time - timedelta(days=HISTORY_DAYS)
+    earlier = [json.loads(c.results) for c in EquipmentCheck.select(EquipmentCheck.results).where(
+        (EquipmentCheck.equipment == check.equipment_id) & (EquipmentCheck.id != check.id)
+        & (EquipmentCheck.device_time >= since) & (EquipmentCheck.device_time < check.device_time))]
+    abnormal, medians = {}, {}
+    for code in {code for results in earlier for code in results}:
+        answers = [results[code] for results in earlier if isinstance(results.get(code), dict)]
+        abnormal[code] = sum(1 for a in answers if not a.get("ok", True))
+        values = [a["value"] for a in answers if isinstance(a.get("value"), (int, float))]
+        if values:
+            medians[code] = statistics.median(values)
+    return {"count": len(earlier), "abnormal": abnormal, "medians": medians}
+
+
+def _check_page(check: EquipmentCheck, status: int = 200, error: str | None = None):
+    results = json.loads(check.results)
+    items = [(item, results.get(item["code"], {})) for item in template_items(check.template)]
+    return render("review/check.html", "review/_check.html", status=status, check=check, items=items, senses=SENSES,
+                  history=check_history(check), flag_labels=FLAG_LABELS, statuses=Patrol.REVIEW_STATUSES, error=error)
+
+
+@bp.route("/checks/<int:check_id>")
+@role_required(*LEADERS)
+def check(check_id: int):
+    return _check_page(get_check(check_id))
+
+
+@bp.route("/checks/<int:check_id>", methods=["POST"])
+@role_required(*LEADERS)
+def decide_check(check_id: int):
+    record = get_check(check_id)
+    error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user)
+    return _check_page(record, status=422 if error else 200, error=error)
 
 
 @bp.route("/bulk-approve", methods=["POST"])
 @role_required(*LEADERS)
 def bulk_approve():
-    """Approve every normal, unflagged, pending patrol of one shift in one action."""
+    """Approve every normal, unflagged, pending patrol and equipment check of one shift in one action."""
     station = _station()
     tz = current_app.config["TIMEZONE"]
     day, shift = _shift_choice(parse_shifts(current_user.work_area.shifts), tz)
     start, end = window(day, shift, tz)
-    ids = [p.id for p in shift_patrols(station.id, start, end)
-           if p.review_status == "pending" and not p.flags and not p.is_abnormal]
-    with db.atomic():
-        if ids:
-            Patrol.update(review_status="approved", reviewed_by=current_user.id, reviewed_at=utcnow()).where(Patrol.id.in_(ids)).execute()
-    flash(f"已批量审核 {len(ids)} 条正常巡检。", "success")
+    patrols = approve_all(Patrol, shift_patrols(station.id, start, end), current_user)
+    checks = approve_all(EquipmentCheck, shift_checks(station.id, start, end), current_user)
+    flash(f"已批量审核 {patrols} 条正常、无标记的巡检" + (f"和 {checks} 条设备检查。" if checks else "。"), "success")
     return redirect(url_for("review.dashboard", station=station.id, date=day.isoformat(), shift=shift.index))

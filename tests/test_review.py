@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import Patrol, Station, db
+from models import EquipmentCheck, Patrol, Station, db
 from tests.conftest import get_well, login
 from tests.test_sync import batch, now_iso, patrol_record, post
 
@@ -31,7 +31,7 @@ def test_dashboard_counts_the_shift(leader, synced):
     page = leader.get("/review/").get_data(as_text=True)
     assert "站长看板 · 海南一号站" in page and "巡检覆盖率" in page
     assert "待审核（2）" in page and "到场存疑（1）" in page and "手工输入井号" in page
-    assert "一键审核 1 条正常、无标记的巡检" in page
+    assert "一键审核 1 条正常、无标记的记录" in page
     fragment = leader.get("/review/?shift=0", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and "各井巡检" in fragment
 
@@ -54,7 +54,8 @@ def test_return_needs_a_comment_and_the_worker_sees_it(leader, synced):
     assert done.status_code == 200 and "已退回" in done.get_data(as_text=True)
     records = synced["worker"].get("/records").get_data(as_text=True)
     assert "站长批注：请到井口扫码重新打卡" in records
-    assert leader.post(target, data={"decision": "explode"}).status_code == 400
+    odd = leader.post(target, data={"decision": "explode"})
+    assert odd.status_code == 422 and "请选择审核通过或退回" in odd.get_data(as_text=True)
 
 
 def test_baseline_is_the_median_of_the_last_week(app, leader):
@@ -111,3 +112,70 @@ def test_correction_is_a_new_record_linked_to_the_returned_one(leader, synced):
         assert correction.corrects_id == original.id
         unchanged = Patrol.get_by_id(original.id)
         assert unchanged.review_status == "returned" and unchanged.method == "manual"
+
+
+@pytest.fixture
+def checks_synced(app):
+    """A worker synced two equipment checks now: one all normal, one with an abnormal item and a note."""
+    from tests.test_checks import all_ok, check_record
+
+    worker = app.test_client()
+    login(worker, "HN1003")
+    normal = check_record("海1-02")
+    abnormal = check_record("海1-03", items=all_ok("pumping_unit", belt={"ok": False, "note": "皮带打滑<b>"}))
+    results = post(worker, batch(normal, abnormal)).json["results"]
+    assert [r["status"] for r in results] == ["created", "created"], results
+    return {"worker": worker, "normal": results[0]["id"], "abnormal": results[1]["id"]}
+
+
+def test_checks_appear_on_the_dashboard_and_bulk_approval_takes_the_normal_one(leader, checks_synced):
+    page = leader.get("/review/").get_data(as_text=True)
+    assert "待审核（2）" in page and f"/review/checks/{checks_synced['abnormal']}" in page
+    assert "一键审核 1 条正常、无标记的记录" in page
+    leader.post("/review/bulk-approve", data={})
+    with db.connection_context():
+        assert EquipmentCheck.get_by_id(checks_synced["normal"]).review_status == "approved"
+        assert EquipmentCheck.get_by_id(checks_synced["abnormal"]).review_status == "pending"
+
+
+def test_check_review_shows_items_escaped_and_returns_with_a_comment(leader, checks_synced):
+    target = f"/review/checks/{checks_synced['abnormal']}"
+    page = leader.get(target).get_data(as_text=True)
+    assert "望闻听摸测" in page and "⚠ 异常" in page and "皮带打滑&lt;b&gt;" in page and "<b>" not in page.split("皮带打滑")[1][:10]
+    refused = leader.post(target, data={"decision": "return"})
+    assert refused.status_code == 422 and "退回时请写明批注" in refused.get_data(as_text=True)
+    done = leader.post(target, data={"decision": "return", "comment": "皮带要拍照"}, headers={"HX-Request": "true"})
+    assert done.status_code == 200 and "已退回" in done.get_data(as_text=True) and "<html" not in done.get_data(as_text=True)
+    records = checks_synced["worker"].get("/records").get_data(as_text=True)
+    assert "站长批注：皮带要拍照" in records and "扫码后重新检查（更正）" in records
+
+
+def test_check_correction_is_a_new_check_linked_to_the_returned_one(leader, checks_synced):
+    from tests.test_checks import check_record
+
+    worker = checks_synced["worker"]
+    with db.connection_context():
+        original = EquipmentCheck.get_by_id(checks_synced["abnormal"])
+    early = check_record("海1-03", corrects_uuid=str(original.uuid))
+    assert post(worker, batch(early)).json["results"][0]["error"]["code"] == "not_returned"
+    leader.post(f"/review/checks/{original.id}", data={"decision": "return", "comment": "重新检查"})
+    other_equipment = check_record("海1-02", corrects_uuid=str(original.uuid))
+    assert post(worker, batch(other_equipment)).json["results"][0]["error"]["code"] == "unknown_original"
+    fix = check_record("海1-03", corrects_uuid=str(original.uuid))
+    result = post(worker, batch(fix)).json["results"][0]
+    assert result["status"] == "created"
+    with db.connection_context():
+        assert EquipmentCheck.get_by_id(result["id"]).corrects_id == original.id
+        assert EquipmentCheck.get_by_id(original.id).review_status == "returned"
+
+
+def test_check_review_scope(app, checks_synced):
+    other = app.test_client()
+    login(other, "HN2001")
+    target = f"/review/checks/{checks_synced['normal']}"
+    assert other.get(target).status_code == 403
+    assert other.post(target, data={"decision": "approve"}).status_code == 403
+    assert other.get("/review/checks/999999").status_code == 404
+    assert checks_synced["worker"].get(target).status_code == 403
+    with db.connection_context():
+        assert EquipmentCheck.get_by_id(checks_synced["normal"]).review_status == "pending"

@@ -3,7 +3,7 @@ import json
 
 from models import SENSES, CheckTemplate, Equipment, EquipmentCheck, Station, Well, db
 
-from .patrols import Context, RecordError, _number, _text
+from .patrols import Context, RecordError, _number, _text, find_corrected
 from .photos import check_photos, photo_list
 
 MAX_ITEM_NOTE = 200
@@ -174,10 +174,11 @@ def create_equipment_check(ctx: Context, data: dict) -> EquipmentCheck:
         raise RecordError("unknown_template", f"没有{equipment.kind_label}的检查模板。", "template_id")
     results, abnormal, photos = clean_results(template_items(template), data.get("items"))
     check_photos(ctx.user, photos)
+    corrects = find_corrected(EquipmentCheck, ctx.user, data.get("corrects_uuid"), "设备检查", equipment=equipment.id)
     return EquipmentCheck.create(
         uuid=ctx.uuid, equipment=equipment, well=equipment.well_id, station=equipment.station_id, author=ctx.user.id,
         template=template, method=method, device_time=ctx.device_time, received_at=ctx.received_at,
-        clock_offset_s=ctx.clock_offset_s, is_abnormal=abnormal,
+        clock_offset_s=ctx.clock_offset_s, clock_time=ctx.clock_time, is_abnormal=abnormal, corrects=corrects,
         results=json.dumps(results, ensure_ascii=False), flags="manual" if method == "manual" else "",
     )
 

@@ -120,12 +120,16 @@ def _v10_patrol_clock_time(migrator):
 
 
 def _v11_check_review_handover_plans(migrator):
-    """Review of equipment checks (as for patrols); shift handovers; monthly production plans per station."""
+    """Review of equipment checks and their time on the server's clock (as for patrols); shift handovers;
+    monthly production plans per station."""
+    from datetime import timedelta
+
     from models import EquipmentCheck, Handover, ProductionPlan
 
     columns = _columns("equipment_check")
     steps = []
     for name, field in (
+        ("clock_time", DateTimeField(null=True)),
         ("review_status", CharField(max_length=12, default="pending")),
         ("reviewed_by_id", ForeignKeyField(models.User, field=models.User.id, null=True, on_delete="SET NULL")),
         ("reviewed_at", DateTimeField(null=True)),
@@ -135,11 +139,15 @@ def _v11_check_review_handover_plans(migrator):
         if name not in columns:
             steps.append(migrator.add_column("equipment_check", name.removesuffix("_id") if name.endswith("_id") else name, field))
     indexes = {index.name for index in db.get_indexes("equipment_check")}
-    if "equipmentcheck_review_status" not in indexes and "equipment_check_review_status" not in indexes:
+    if "equipment_check_review_status" not in indexes:
         steps.append(migrator.add_index("equipment_check", ("review_status",), False))
-    if "equipment_check_station_id_device_time" not in indexes:
-        steps.append(migrator.add_index("equipment_check", ("station_id", "device_time"), False))
+    if "equipment_check_station_id_clock_time" not in indexes:
+        steps.append(migrator.add_index("equipment_check", ("station_id", "clock_time"), False))
     migrate(*steps)
+    for check in EquipmentCheck.select(EquipmentCheck.id, EquipmentCheck.device_time, EquipmentCheck.clock_offset_s).where(
+            EquipmentCheck.clock_time.is_null()):
+        EquipmentCheck.update(clock_time=check.device_time + timedelta(seconds=check.clock_offset_s or 0)).where(
+            EquipmentCheck.id == check.id).execute()
     db.create_tables([Handover, ProductionPlan])
 
 

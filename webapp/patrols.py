@@ -159,6 +159,11 @@ class Context:
     uuid: str
     settings: dict
 
+    @property
+    def clock_time(self) -> datetime:
+        """When the record was made on the server's clock (the phone's time corrected by its measured offset)."""
+        return self.device_time + timedelta(seconds=self.clock_offset_s)
+
 
 def find_well(user, data: dict) -> tuple[Well, str]:
     """The patrolled well and how it was identified; only wells of the author's station (any, for an admin)."""
@@ -204,19 +209,20 @@ def presence_flags(ctx: Context, well: Well, method, lat, lon, distance) -> list
     return flags
 
 
-def find_corrected(user, well, raw):
-    """The returned patrol this one corrects: the author's own, at the same well. The original is never edited."""
+def find_corrected(model, user, raw, what: str, **same):
+    """The returned record (a patrol or a check) that a new one corrects: the author's own, of the same well or
+    equipment (`same`: field=value). The original is never edited; the correction links to it."""
     if raw is None:
         return None
     try:
         wanted = uuid_module.UUID(raw) if isinstance(raw, str) else None
     except ValueError:
         wanted = None
-    original = Patrol.get_or_none(Patrol.uuid == wanted) if wanted else None
-    if original is None or original.author_id != user.id or original.well_id != well.id:
-        raise RecordError("unknown_original", "找不到要更正的那条巡检记录。", "corrects_uuid")
+    original = model.get_or_none(model.uuid == wanted) if wanted else None
+    if original is None or original.author_id != user.id or any(getattr(original, f"{k}_id") != v for k, v in same.items()):
+        raise RecordError("unknown_original", f"找不到要更正的那条{what}记录。", "corrects_uuid")
     if original.review_status != "returned":
-        raise RecordError("not_returned", "只有被站长退回的巡检才需要更正。", "corrects_uuid")
+        raise RecordError("not_returned", f"只有被站长退回的{what}才需要更正。", "corrects_uuid")
     return original
 
 
@@ -238,11 +244,11 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
     if lat is not None and well.latitude is not None:
         distance = round(distance_m(lat, lon, well.latitude, well.longitude), 1)
     flags = presence_flags(ctx, well, method, lat, lon, distance)
-    corrects = find_corrected(ctx.user, well, data.get("corrects_uuid"))
+    corrects = find_corrected(Patrol, ctx.user, data.get("corrects_uuid"), "巡检", well=well.id)
     patrol = Patrol.create(
         uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,
-        clock_time=ctx.device_time + timedelta(seconds=ctx.clock_offset_s),
+        clock_time=ctx.clock_time,
         latitude=lat, longitude=lon, accuracy_m=accuracy, distance_m=distance,
         is_abnormal=is_abnormal, note=note, flags=" ".join(flags), corrects=corrects, **readings,
     )

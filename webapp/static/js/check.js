@@ -218,7 +218,10 @@ async function start() {
       try {
         const record = await saveRecord(
           "equipment_check",
-          { equipment_id: equipment.id, method, qr_token: method === "scan" ? token : null, template_id: template.id, items },
+          {
+            equipment_id: equipment.id, method, qr_token: method === "scan" ? token : null, template_id: template.id, items,
+            ...(params.get("corrects") ? { corrects_uuid: params.get("corrects") } : {}),
+          },
           { well_code: well ? well.code : "", what: `${equipment.name}检查` }
         );
         root.replaceChildren(summary(record, template, answers, equipment, well));

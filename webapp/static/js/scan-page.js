@@ -37,6 +37,18 @@ function feedback() {
   if (navigator.vibrate && touched) navigator.vibrate(80);
 }
 
+// Where a recognised label leads: the well page, or — to correct a returned record — the patrol form or the
+// equipment check the leader returned (?corrects=<uuid>, and ?check=<equipment id> for a check).
+function nextPage(token, params) {
+  const corrects = params.get("corrects");
+  const equipment = params.get("check");
+  if (corrects && equipment) {
+    const query = new URLSearchParams({ equipment, well: token, corrects });
+    return `/checks/new?${query}`;
+  }
+  return corrects ? `/w/${token}?corrects=${encodeURIComponent(corrects)}` : `/w/${token}`;
+}
+
 async function handleCode(text) {
   let url;
   try {
@@ -63,8 +75,7 @@ async function handleCode(text) {
   if (well) {
     feedback();
     say(`已识别 ${well.code}，正在打开…`, "ok");
-    const corrects = new URLSearchParams(location.search).get("corrects");
-    location.assign(corrects ? `/w/${token}?corrects=${encodeURIComponent(corrects)}` : `/w/${token}`);
+    location.assign(nextPage(token, new URLSearchParams(location.search)));
     return;
   }
   if (url.origin !== location.origin) {
