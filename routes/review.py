@@ -1,7 +1,7 @@
 """The station leader's shift dashboard (站长看板) and the review of patrols and equipment checks."""
 import json
 import statistics
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
@@ -12,8 +12,8 @@ from webapp.checks import template_items
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import FLAG_LABELS, OPERATIONS, READINGS
-from webapp.review import approvable, bulk_approve as approve_all, decide as record_decision
-from webapp.shifts import coverage, parse_shifts, shift_at, shift_table, window
+from webapp.review import approvable, bulk_approve as approve_all, decide as record_decision, shift_checks, shift_choice, shift_patrols
+from webapp.shifts import coverage, parse_shifts, shift_table, window
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -31,45 +31,13 @@ def _station():
     return current_user.station
 
 
-def _shift_choice(shifts, tz):
-    """The (day, shift) asked for, or the current one."""
-    today, current = shift_at(utcnow(), shifts, tz)
-    try:
-        day = date.fromisoformat(request.values.get("date", ""))
-    except ValueError:
-        day = today
-    index = request.values.get("shift", type=int)
-    shift = shifts[index] if index is not None and 0 <= index < len(shifts) else (current if day == today else shifts[0])
-    return day, shift
-
-
-def shift_patrols(station, start, end):
-    """Patrols of the station in the shift [start, end), on the server's clock."""
-    return list(
-        Patrol.select(Patrol, Well, User)
-        .join(Well).switch(Patrol).join(User, on=Patrol.author)
-        .where((Patrol.station == station) & (Patrol.clock_time >= start) & (Patrol.clock_time < end))
-        .order_by(Patrol.clock_time)
-    )
-
-
-def shift_checks(station, start, end):
-    """Equipment checks of the station in the shift [start, end), on the server's clock."""
-    return list(
-        EquipmentCheck.select(EquipmentCheck, Equipment, User)
-        .join(Equipment).switch(EquipmentCheck).join(User, on=EquipmentCheck.author)
-        .where((EquipmentCheck.station == station) & (EquipmentCheck.clock_time >= start) & (EquipmentCheck.clock_time < end))
-        .order_by(EquipmentCheck.clock_time)
-    )
-
-
 @bp.route("/")
 @role_required(*LEADERS)
 def dashboard():
     station = _station()
     tz = current_app.config["TIMEZONE"]
     shifts = parse_shifts(current_user.work_area.shifts)
-    day, shift = _shift_choice(shifts, tz)
+    day, shift = shift_choice(shifts, tz, request.values)
     start, end = window(day, shift, tz)
     wells = list(Well.select().where(Well.station == station).order_by(Well.code))
     in_shift = shift_patrols(station.id, start, end)
@@ -190,7 +158,7 @@ def bulk_approve():
     """Approve every normal, unflagged, pending patrol and equipment check of one shift in one action."""
     station = _station()
     tz = current_app.config["TIMEZONE"]
-    day, shift = _shift_choice(parse_shifts(current_user.work_area.shifts), tz)
+    day, shift = shift_choice(parse_shifts(current_user.work_area.shifts), tz, request.values)
     start, end = window(day, shift, tz)
     patrols = approve_all(Patrol, shift_patrols(station.id, start, end), current_user)
     checks = approve_all(EquipmentCheck, shift_checks(station.id, start, end), current_user)

@@ -1,15 +1,17 @@
 """Jinja filters: times in the work area's zone."""
 import json
-from datetime import timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 
 def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Format a naive-UTC datetime in the configured time zone."""
+    """Format a naive-UTC datetime (or its ISO text, as kept in stored summaries) in the configured time zone."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime(fmt)
 

@@ -1,5 +1,10 @@
-"""Review (审核) of patrols and equipment checks: approve, or return with a comment (批注); the same rules for both."""
-from models import db, utcnow
+"""Review (审核) of patrols and equipment checks: the records of a shift, and approve or return with a comment (批注) —
+the same rules for both kinds."""
+from datetime import date
+
+from models import Equipment, EquipmentCheck, Patrol, User, Well, db, utcnow
+
+from .shifts import Shift, shift_at
 
 MAX_COMMENT = 300
 DECISIONS = {"approve": "approved", "return": "returned"}
@@ -32,3 +37,38 @@ def bulk_approve(model, records, reviewer) -> int:
             model.update(review_status="approved", reviewed_by=reviewer.id, reviewed_at=utcnow()).where(
                 model.id.in_(ids) & (model.review_status == "pending")).execute()
     return len(ids)
+
+
+def shift_patrols(station, start, end):
+    """Patrols of the station in the shift [start, end), on the server's clock."""
+    return list(
+        Patrol.select(Patrol, Well, User)
+        .join(Well).switch(Patrol).join(User, on=Patrol.author)
+        .where((Patrol.station == station) & (Patrol.clock_time >= start) & (Patrol.clock_time < end))
+        .order_by(Patrol.clock_time)
+    )
+
+
+def shift_checks(station, start, end):
+    """Equipment checks of the station in the shift [start, end), on the server's clock."""
+    return list(
+        EquipmentCheck.select(EquipmentCheck, Equipment, User)
+        .join(Equipment).switch(EquipmentCheck).join(User, on=EquipmentCheck.author)
+        .where((EquipmentCheck.station == station) & (EquipmentCheck.clock_time >= start) & (EquipmentCheck.clock_time < end))
+        .order_by(EquipmentCheck.clock_time)
+    )
+
+
+def shift_choice(shifts: list[Shift], tz: str, values) -> tuple[date, Shift]:
+    """The (day, shift) asked for in request values (?date=YYYY-MM-DD&shift=N), or the current one."""
+    today, current = shift_at(utcnow(), shifts, tz)
+    try:
+        day = date.fromisoformat(values.get("date", ""))
+    except ValueError:
+        day = today
+    try:
+        index = int(values.get("shift", ""))
+    except ValueError:
+        index = None
+    shift = shifts[index] if index is not None and 0 <= index < len(shifts) else (current if day == today else shifts[0])
+    return day, shift
