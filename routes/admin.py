@@ -5,11 +5,12 @@ import uuid as uuid_module
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, db
+from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, WorkArea, db
 from webapp.access import role_required
 from webapp.checks import parse_template_rows, save_template, template_items
 from webapp.photos import PhotoError, store_photo
 from webapp.procedures import MAX_BODY, MAX_TITLE, save_procedure, topics
+from webapp.shifts import parse_shifts
 from webapp.text import clean_line, clean_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -28,6 +29,29 @@ def index():
 def _rows_from_form(form) -> list[dict]:
     count = min(form.get("rows", type=int) or 0, 100)
     return [{field: form.get(f"items-{n}-{field}", "") for field in ITEM_FIELDS} for n in range(count)]
+
+
+SHIFT_PRESETS = {"08:00-20:00 20:00-08:00": "两班倒（8 点交班）", "08:00-16:00 16:00-00:00 00:00-08:00": "三班倒（8 点交班）"}
+
+
+@bp.route("/shifts", methods=["GET", "POST"])
+@role_required("admin")
+def shifts():
+    """The work area's shifts (班次), in its time zone: they decide what the dashboard counts as due, done and missed."""
+    area = current_user.work_area
+    spec, error = area.shifts, None
+    if request.method == "POST":
+        spec = " ".join(clean_line(request.form.get("custom") or request.form.get("preset"), 120).split())
+        try:
+            parse_shifts(spec)
+        except ValueError as exc:
+            error = str(exc)
+        else:
+            WorkArea.update(shifts=spec).where(WorkArea.id == area.id).execute()
+            flash("已保存班次设置；看板和交接班从现在起按新班次计算。", "success")
+            return redirect(url_for("admin.shifts"))
+    return render_template("admin/shifts.html", spec=spec, presets=SHIFT_PRESETS, error=error,
+                           current=parse_shifts(area.shifts)), (422 if error else 200)
 
 
 @bp.route("/templates/<kind>", methods=["GET", "POST"])

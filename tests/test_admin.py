@@ -141,3 +141,41 @@ def test_procedures_list_and_links(admin):
 def test_service_worker_lists_the_offline_pages(client):
     body = client.get("/sw.js").get_data(as_text=True)
     assert '"/procedures/operation:bie"' in body and '"/checks/new"' in body and "__" not in body.split("const SHELL")[0]
+
+
+def test_shift_settings(app, client):
+    from models import WorkArea
+
+    login(client, "HN0001")
+    page = client.get("/admin/shifts").get_data(as_text=True)
+    assert "白班 08:00–20:00" in page
+    saved = client.post("/admin/shifts", data={"preset": "08:00-16:00 16:00-00:00 00:00-08:00"})
+    assert saved.status_code == 302
+    with db.connection_context():
+        assert WorkArea.get().shifts == "08:00-16:00 16:00-00:00 00:00-08:00"
+    assert "中班" in client.get("/review/?station=2").get_data(as_text=True)
+    custom = client.post("/admin/shifts", data={"preset": "08:00-20:00 20:00-08:00", "custom": " 07:30-19:30   19:30-07:30 "})
+    assert custom.status_code == 302
+    with db.connection_context():
+        assert WorkArea.get().shifts == "07:30-19:30 19:30-07:30"
+
+
+@pytest.mark.parametrize("custom, message", [
+    ("08:00-20:00", "24 小时"), ("8:00-20:00 20:00-8:00", "HH:MM"), ("08:00-20:00 21:00-09:00", "首尾相接"),
+    ("<script>", "HH:MM"), ("08:00-20:00 " * 40, ""), ("25:00-01:00", "HH:MM"),
+])
+def test_bad_shift_settings_are_refused_and_kept(app, client, custom, message):
+    from models import WorkArea
+
+    login(client, "HN0001")
+    response = client.post("/admin/shifts", data={"custom": custom})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in body and "<script>" not in body.split("<main")[-1].replace("</script>", "")
+    with db.connection_context():
+        assert WorkArea.get().shifts == "08:00-20:00 20:00-08:00"
+
+
+def test_only_admins_set_shifts(app, client):
+    login(client, "HN1001")
+    assert client.get("/admin/shifts").status_code == 403
+    assert client.post("/admin/shifts", data={"preset": "08:00-16:00 16:00-00:00 00:00-08:00"}).status_code == 403

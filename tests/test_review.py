@@ -179,3 +179,26 @@ def test_check_review_scope(app, checks_synced):
     assert checks_synced["worker"].get(target).status_code == 403
     with db.connection_context():
         assert EquipmentCheck.get_by_id(checks_synced["normal"]).review_status == "pending"
+
+
+def test_admin_overview_counts_each_station(app, synced):
+    admin = app.test_client()
+    login(admin, "HN0001")
+    page = admin.get("/review/overview").get_data(as_text=True)
+    assert "作业区概览" in page and "海南一号站" in page and "海南二号站" in page
+    with db.connection_context():
+        station1 = Station.get(Station.name == "海南一号站")
+    row = page.split(f"/review/?station={station1.id}")[1].split("</tr>")[0]
+    cells = [c.split("<")[0] for c in row.split("<td>")[1:]]
+    assert cells[4] == "2" and cells[5] == "1"  # pending 2, flagged 1
+    board = admin.get(f"/review/?station={station1.id}").get_data(as_text=True)
+    overdue, missed = board.split("<dt>超时 / 漏巡</dt><dd>")[1].split("</dd>")[0].split(" / ")
+    coverage = board.split("<dt>巡检覆盖率</dt><dd>")[1].split("</dd>")[0]
+    assert cells[3] == str(int(overdue) + int(missed)) and cells[1] == coverage  # the same numbers as the dashboard
+    fragment = admin.get("/review/overview?shift=1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "各站巡检与隐患" in fragment
+
+
+def test_only_admins_see_the_overview(leader, synced):
+    assert leader.get("/review/overview").status_code == 403
+    assert synced["worker"].get("/review/overview").status_code == 403
