@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, utcnow
-from webapp.access import get_station, get_well, stations_in_scope
+from webapp.access import get_station, get_well, may_open, stations_in_scope
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import CHOICES, OPERATIONS, READINGS
@@ -151,13 +151,15 @@ def scan():
             error = "请输入井号。"
         else:
             well = (
-                Well.select()
+                Well.select(Well, Station)
                 .join(Station)
                 .where((Well.code == code) & (Station.work_area == current_user.work_area_id))
                 .first()
             )
             if well is None:
                 error = f"本作业区没有井号为「{code}」的井，请核对后重新输入。"
+            elif not may_open(current_user, well):
+                error = f"{well.code} 属于{well.station.name}，不是您所在的站。"
             else:
                 return redirect(url_for("wells.scanned", qr_token=well.qr_token, via="manual"))
     return render_template("wells/scan.html", error=error, code=code), (422 if error else 200)

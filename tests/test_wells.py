@@ -2,8 +2,8 @@
 import pytest
 from playhouse.test_utils import assert_query_count
 
-from models import Station, Well, WorkArea, db
-from tests.conftest import get_well
+from models import Station, User, Well, WorkArea, db
+from tests.conftest import get_well, login
 
 
 def codes(html):
@@ -104,9 +104,18 @@ def test_well_page_by_id_and_by_token(login_as):
     assert well.qr_token not in client.get("/wells/").get_data(as_text=True)
 
 
-def test_other_stations_wells_are_visible_within_the_work_area(login_as):
+def test_other_stations_wells_are_only_for_their_contracted_member_and_admins(app, login_as):
     well = get_well("海3-02")
-    assert login_as("HN1003").get(f"/wells/{well.id}").status_code == 200
+    worker = login_as("HN1003")
+    refused = worker.get(f"/wells/{well.id}")
+    assert refused.status_code == 403 and "海3-02 属于海南三号站，不是您所在的站" in refused.get_data(as_text=True)
+    assert worker.get(f"/w/{well.qr_token}").status_code == 403
+    admin = app.test_client()
+    login(admin, "HN0001")
+    assert admin.get(f"/wells/{well.id}").status_code == 200
+    with db.connection_context():
+        Well.update(contractor=User.get(User.employee_no == "HN1003")).where(Well.id == well.id).execute()
+    assert worker.get(f"/wells/{well.id}").status_code == 200
 
 
 @pytest.mark.parametrize("token", ["nope", "x" * 65, "x" * 5000, "%3Cscript%3E", "' OR 1=1"])
@@ -151,9 +160,13 @@ def test_label_url_when_logged_out_leads_back_after_login(client):
 
 class TestManualEntry:
     def test_known_code_opens_the_well(self, login_as):
-        well = get_well("海2-11")
-        response = login_as("HN1003").post("/scan", data={"code": " 海2-11 "})
+        well = get_well("海1-11")
+        response = login_as("HN1003").post("/scan", data={"code": " 海1-11 "})
         assert response.headers["Location"] == f"/w/{well.qr_token}?via=manual"
+
+    def test_another_stations_code_says_whose_well_it_is(self, login_as):
+        response = login_as("HN1003").post("/scan", data={"code": "海2-11"})
+        assert response.status_code == 422 and "海2-11 属于海南二号站，不是您所在的站" in response.get_data(as_text=True)
 
     @pytest.mark.parametrize(
         "code, message",

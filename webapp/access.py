@@ -47,8 +47,15 @@ def get_station(station_id: int, user) -> Station:
     return station
 
 
+def may_open(user, well: Well) -> bool:
+    """Whether the user may open a well of their work area: their station's, their 承包井, or any for an admin."""
+    return well.station_id == user.station_id or well.contractor_id == user.id or user.has_role("admin")
+
+
 def get_well(user, *, well_id: int | None = None, qr_token: str | None = None) -> Well:
-    """A well of the user's work area, by id or label token; 404 if unknown, 403 if another work area."""
+    """A well the user may open, by id or label token: one of their station (an admin: of the work area), or one
+    they hold as 承包井. 404 if unknown; 403 for another station's or another work area's well (a label's token
+    cannot be guessed, so saying whose it is gives nothing away and tells the scanning worker what is wrong)."""
     query = Well.select(Well, Station).join(Station)
     if qr_token is not None:
         well = query.where(Well.qr_token == qr_token).first()
@@ -58,6 +65,8 @@ def get_well(user, *, well_id: int | None = None, qr_token: str | None = None) -
         abort(404)
     if well.station.work_area_id != user.work_area_id:
         abort(403, description="此井不属于您所在的作业区。")
+    if not may_open(user, well):
+        abort(403, description=f"{well.code} 属于{well.station.name}，不是您所在的站。")
     return well
 
 
