@@ -13,10 +13,9 @@ from webapp.patrols import FLAG_LABELS
 
 bp = Blueprint("history", __name__)
 
-MAX_ID = 2**63 - 1  # larger ids cannot be passed to the database driver: answered 404 by the URL converter
 
 
-@bp.route(f"/wells/<int(max={MAX_ID}):well_id>/history")
+@bp.route("/wells/<int:well_id>/history")
 @login_required
 def show(well_id: int):
     """The charts and the first page of the timeline; htmx asks for later pages (?before=…) as a fragment."""

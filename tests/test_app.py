@@ -73,3 +73,11 @@ def test_tab_bar_marks_the_current_tab(login_as):
     nav = page.split('<nav class="tabbar"')[1]
     current = re.findall(r'<a href="([^"]+)" aria-current="page"', nav)
     assert current == ["/me"]
+
+
+@pytest.mark.parametrize("path", ["/wells/{}", "/hazards/{}", "/review/patrols/{}", "/cards/{}", "/commitments/{}"])
+def test_ids_beyond_64_bits_are_not_found(client, path):
+    from tests.conftest import login
+
+    login(client, "HN0001")
+    assert client.get(path.format("9" * 30)).status_code == 404

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, redirect, request
 from flask_login import LoginManager, login_url
+from werkzeug.routing import IntegerConverter
 
 from models import Station, User, WorkArea, db
 
@@ -36,9 +37,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids beyond a 64-bit integer are simply not found (404), never a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, database binding, login, blueprints, hooks and CLI."""
     app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.update(make_config(config))
     app.json.ensure_ascii = False
 
