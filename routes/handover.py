@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from models import Handover, Station, User, utcnow
-from webapp.access import get_station, require_station
+from webapp.access import require_station, station_asked
 from webapp.handover import clean_reasons, confirm, find, hand_over, not_done, refusal, shift_summary
 from webapp.htmx import render
 from webapp.review import shift_choice
@@ -14,11 +14,6 @@ from webapp.shifts import parse_shifts, window
 bp = Blueprint("handover", __name__, url_prefix="/handover")
 
 RECENT = 10
-
-
-def _station() -> Station:
-    station_id = request.values.get("station", type=int)
-    return get_station(station_id, current_user) if station_id else current_user.station
 
 
 def _page(station, day, shift, shifts, status=200, error=None, form=None):
@@ -37,7 +32,7 @@ def _page(station, day, shift, shifts, status=200, error=None, form=None):
 @bp.route("/")
 @login_required
 def index():
-    station = _station()
+    station = station_asked(current_user, request.values)
     shifts = parse_shifts(current_user.work_area.shifts)
     day, shift = shift_choice(shifts, current_app.config["TIMEZONE"], request.values)
     return _page(station, day, shift, shifts)
@@ -46,7 +41,7 @@ def index():
 @bp.route("/", methods=["POST"])
 @login_required
 def create():
-    station = _station()
+    station = station_asked(current_user, request.values)
     tz = current_app.config["TIMEZONE"]
     shifts = parse_shifts(current_user.work_area.shifts)
     day, shift = shift_choice(shifts, tz, request.form)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from peewee import fn
 
 from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
-from webapp.access import get_station, require_station, role_required, stations_in_scope
+from webapp.access import field_stations, require_station, role_required, station_asked
 from webapp.checks import template_items
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
@@ -22,20 +22,10 @@ LEADERS = ("leader", "admin")
 HISTORY_DAYS = 7
 
 
-def _station():
-    station_id = request.args.get("station", type=int) or request.form.get("station", type=int)
-    if station_id:
-        return get_station(station_id, current_user)
-    if current_user.has_role("admin") and current_user.station.kind != "station":
-        first = next((s for s in stations_in_scope(current_user) if s.kind == "station"), None)
-        return first or current_user.station
-    return current_user.station
-
-
 @bp.route("/")
 @role_required(*LEADERS)
 def dashboard():
-    station = _station()
+    station = station_asked(current_user, request.values)
     tz = current_app.config["TIMEZONE"]
     shifts = parse_shifts(current_user.work_area.shifts)
     day, shift = shift_choice(shifts, tz, request.values)
@@ -55,7 +45,7 @@ def dashboard():
     )
     return render(
         "review/dashboard.html", "review/_board.html",
-        station=station, stations=[s for s in stations_in_scope(current_user) if s.kind == "station"],
+        station=station, stations=field_stations(current_user),
         day=day, shift=shift, shifts=shifts, rows=rows, counts=counts, coverage=coverage(rows),
         flagged=[p for p in in_shift if p.flags], abnormal=[p for p in in_shift if p.is_abnormal],
         checks=[c for c in checks if c.is_abnormal], hazards=hazards, overdue=[h for h in hazards if is_overdue(h, today)],
@@ -72,7 +62,7 @@ def overview():
     shifts = parse_shifts(current_user.work_area.shifts)
     day, shift = shift_choice(shifts, tz, request.values)
     start, end = window(day, shift, tz)
-    stations = [s for s in stations_in_scope(current_user) if s.kind == "station"]
+    stations = field_stations(current_user)
     ids = [s.id for s in stations]
     wells = list(Well.select().where(Well.station.in_(ids)).order_by(Well.code))
     patrols = list(Patrol.select(Patrol.id, Patrol.well, Patrol.station, Patrol.flags, Patrol.is_abnormal, Patrol.review_status)
@@ -192,7 +182,7 @@ def decide_check(check_id: int):
 @role_required(*LEADERS)
 def bulk_approve():
     """Approve every normal, unflagged, pending patrol and equipment check of one shift in one action."""
-    station = _station()
+    station = station_asked(current_user, request.values)
     tz = current_app.config["TIMEZONE"]
     day, shift = shift_choice(parse_shifts(current_user.work_area.shifts), tz, request.values)
     start, end = window(day, shift, tz)

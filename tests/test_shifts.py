@@ -58,11 +58,15 @@ def test_shift_table_counts_and_coverage():
     _, night = parse_shifts("08:00-20:00 20:00-08:00")
     start, end = window(date(2026, 11, 26), night, TZ)
     wells = [SimpleNamespace(id=1, patrol_interval_hours=12), SimpleNamespace(id=2, patrol_interval_hours=12),
-             SimpleNamespace(id=3, patrol_interval_hours=4)]
-    patrols = [SimpleNamespace(well_id=1), SimpleNamespace(well_id=2), SimpleNamespace(well_id=3)]
+             SimpleNamespace(id=3, patrol_interval_hours=4), SimpleNamespace(id=4, patrol_interval_hours=12)]
+    # A returned patrol does not count (its correction will): well 2 has one that counts, well 4 none.
+    patrols = [SimpleNamespace(well_id=1, review_status="pending"), SimpleNamespace(well_id=2, review_status="approved"),
+               SimpleNamespace(well_id=3, review_status="pending"), SimpleNamespace(well_id=2, review_status="returned"),
+               SimpleNamespace(well_id=4, review_status="returned")]
     rows = shift_table(wells, patrols, night, start, end, utc("2026-11-27T09:00"))
-    assert [(r.well.id, r.done, r.required, r.status) for r in rows] == [(1, 1, 1, "done"), (2, 1, 1, "done"), (3, 1, 3, "missed")]
-    assert coverage(rows) == pytest.approx(100 * 3 / 5)
+    assert [(r.well.id, r.done, r.required, r.status) for r in rows] == [
+        (1, 1, 1, "done"), (2, 1, 1, "done"), (3, 1, 3, "missed"), (4, 0, 1, "missed")]
+    assert coverage(rows) == pytest.approx(100 * 3 / 6)
 
 
 def test_shift_patrols_use_the_server_clock_across_midnight(app):

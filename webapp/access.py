@@ -31,6 +31,22 @@ def stations_in_scope(user):
     return query.order_by(Station.sort_order, Station.id)
 
 
+def field_stations(user) -> list[Station]:
+    """The stations with wells that the user may pick on the leader's pages (not the work area's office)."""
+    return [s for s in stations_in_scope(user) if s.kind == "station"]
+
+
+def station_asked(user, values) -> Station:
+    """The station a page is asked for (?station= or the form) if the user may see it; else their own — for an
+    admin in the office, the work area's first station."""
+    station_id = values.get("station", type=int)
+    if station_id:
+        return get_station(station_id, user)
+    if user.has_role("admin") and user.station.kind != "station":
+        return next(iter(field_stations(user)), user.station)
+    return user.station
+
+
 def require_station(user, station) -> None:
     """The one scope rule for ids in URLs: 404 outside the user's work area (nothing is confirmed), 403 for
     another station of it, unless the user is an admin of the work area."""

@@ -93,10 +93,12 @@ def well_status(interval_hours: int, shift: Shift, start: datetime, end: datetim
 
 
 def shift_table(wells, patrols, shift: Shift, start: datetime, end: datetime, now: datetime) -> list[WellShift]:
-    """Every well's status in the shift [start, end), from the shift's patrols (see Patrol.clock_time)."""
+    """Every well's status in the shift [start, end), from the shift's patrols (see Patrol.clock_time). A patrol the
+    leader returned does not count: its correction, a new patrol at the well, does."""
     counts: dict[int, int] = {}
     for patrol in patrols:
-        counts[patrol.well_id] = counts.get(patrol.well_id, 0) + 1
+        if patrol.review_status != "returned":
+            counts[patrol.well_id] = counts.get(patrol.well_id, 0) + 1
     rows = []
     for well in wells:
         required, status = well_status(well.patrol_interval_hours, shift, start, end, now, counts.get(well.id, 0))

@@ -6,6 +6,7 @@ const PRECACHE = __PRECACHE__;
 const OFFLINE_PAGES = __OFFLINE_PAGES__;
 const SHELL = `jingzhan-shell-${VERSION}`;
 const PAGES = `jingzhan-pages-${VERSION}`;
+const DOWNLOAD_PATTERN = /\.(xlsx|csv|pdf)$/;
 const NETWORK_TIMEOUT_MS = 4000;
 const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64})$/;
 
@@ -57,8 +58,9 @@ function withTimeout(promise, ms) {
 }
 
 async function keep(request, response) {
-  // Redirects (e.g. to the login page) and errors are never kept as a page.
-  if (response.ok && !response.redirected && response.type === "basic") {
+  // Redirects (e.g. to the login page), errors and no-store responses (downloads, tokens) are never kept.
+  const stored = !/no-store/.test(response.headers.get("Cache-Control") || "");
+  if (response.ok && !response.redirected && response.type === "basic" && stored) {
     const cache = await caches.open(PAGES);
     await cache.put(request, response.clone());
   }
@@ -136,6 +138,7 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (DOWNLOAD_PATTERN.test(url.pathname)) return; // reports, labels, badges: straight from the network, however slow
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(staticFile(request));
   } else if (url.pathname.startsWith("/photos/")) {
