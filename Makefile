@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-quick test-postgres browser-deps db-upgrade seed-demo bench clean
+.PHONY: run test test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,11 @@ test-postgres: $(VENV)/.installed-test
 # Benchmarks (not tests): results go to docs/performance.md by hand.
 bench: $(VENV)/.installed-test browser-deps
 	cd bench && ../$(BIN)/python bench_sync.py && ../$(BIN)/python shell_size.py && ../$(BIN)/python scan_offline.py \
-		&& ../$(BIN)/python check_size.py
+		&& ../$(BIN)/python check_size.py && ../$(BIN)/python bench_pages.py
+
+# Page times and SQL queries at 10 k and 100 k patrols (databases cached in the temp folder); SIZES=10k,100k,1m for all.
+bench-pages: $(VENV)/.installed-test
+	cd bench && ../$(BIN)/python bench_pages.py --explain $(if $(SIZES),--sizes $(SIZES))
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -376,7 +376,8 @@ class EquipmentCheck(BaseModel):
     corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
 
     class Meta:
-        indexes = ((("station", "clock_time"), False),)
+        indexes = ((("station", "clock_time"), False), (("equipment", "device_time"), False),
+                   (("author", "device_time"), False), (("well", "device_time"), False))
 
     @property
     def flag_list(self) -> list[str]:

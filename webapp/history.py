@@ -130,7 +130,7 @@ def _patrols(well: Well, cursor, limit: int) -> list[Entry]:
 def _checks(well: Well, cursor, limit: int) -> list[Entry]:
     query = (EquipmentCheck.select(EquipmentCheck, Equipment, User)
              .join(Equipment).switch(EquipmentCheck).join(User, on=EquipmentCheck.author)
-             .where((EquipmentCheck.well == well.id) | (Equipment.well == well.id)))
+             .where(EquipmentCheck.well == well.id))  # a check keeps its equipment's well (webapp/checks.py)
     rows = _after(query, cursor, "check", EquipmentCheck.device_time, EquipmentCheck.id).order_by(
         EquipmentCheck.device_time.desc(), EquipmentCheck.id.desc()).limit(limit)
     entries = []

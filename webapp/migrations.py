@@ -120,8 +120,8 @@ def _v10_patrol_clock_time(migrator):
 
 
 def _v11_check_review_handover_plans(migrator):
-    """Review of equipment checks and their time on the server's clock (as for patrols); shift handovers;
-    monthly production plans per station."""
+    """Review of equipment checks and their time on the server's clock (as for patrols), with indexes for the
+    latest checks of a piece of equipment, a worker's and a well's; shift handovers; monthly production plans."""
     from datetime import timedelta
 
     from models import EquipmentCheck, Handover, ProductionPlan
@@ -141,8 +141,10 @@ def _v11_check_review_handover_plans(migrator):
     indexes = {index.name for index in db.get_indexes("equipment_check")}
     if "equipment_check_review_status" not in indexes:
         steps.append(migrator.add_index("equipment_check", ("review_status",), False))
-    if "equipment_check_station_id_clock_time" not in indexes:
-        steps.append(migrator.add_index("equipment_check", ("station_id", "clock_time"), False))
+    for pair in (("station_id", "clock_time"), ("equipment_id", "device_time"), ("author_id", "device_time"),
+                 ("well_id", "device_time")):
+        if "_".join(("equipment_check",) + pair) not in indexes:
+            steps.append(migrator.add_index("equipment_check", pair, False))
     migrate(*steps)
     for check in EquipmentCheck.select(EquipmentCheck.id, EquipmentCheck.device_time, EquipmentCheck.clock_offset_s).where(
             EquipmentCheck.clock_time.is_null()):

@@ -1,0 +1,86 @@
+"""The leader's review, end to end: a worker's phone syncs a normal and a flagged patrol; the leader — at the office PC
+or on a phone — sees both on the dashboard, bulk-approves the normal one and returns the flagged one with a comment;
+the worker sees the comment in 记录 and the way to correct it."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from models import Patrol, Station, Well, db
+from tests.conftest import DEMO_PASSWORD
+from tests.e2e.conftest import PHONE, refuse_camera
+from tests.e2e.test_patrol_flow import fill_patrol, save, scan
+
+COMMENT = "手工输入的井号，请到井口扫码重新打卡"
+
+
+def manual_well(camera_code: str) -> str:
+    """An oil well of the camera well's station other than the camera well, for the manual (flagged) check-in."""
+    with db.connection_context():
+        camera = Well.get(Well.code == camera_code)
+        return (Well.select().where((Well.station == camera.station) & (Well.kind == "oil") & (Well.code != camera_code))
+                .order_by(Well.code).first().code)
+
+
+@pytest.fixture
+def leader_page(request, browser, playwright, live_server):
+    """The station leader, signed in on a desktop browser or a phone."""
+    size = request.param
+    options = {"viewport": {"width": 1280, "height": 900}} if size == "desktop" else dict(playwright.devices[PHONE])
+    context = browser.new_context(base_url=live_server, locale="zh-CN", **options)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("工号").fill("HN1001")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("leader_page", ["desktop", "phone"], indirect=True)
+def test_worker_syncs_leader_approves_and_returns_worker_sees_the_comment(page, leader_page, live_server, sign_in,
+                                                                          camera_well):
+    sign_in("HN1003")
+    scan(page, camera_well)
+    fill_patrol(page)
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+
+    flagged_code = manual_well(camera_well["code"])
+    refuse_camera(page)  # so the scanner does not open the camera well again
+    page.goto("/scan")
+    page.get_by_label("井号").fill(flagged_code)
+    page.get_by_role("button", name="打开井页面").click()
+    expect(page).to_have_url(re.compile(r"\?via=manual$"))
+    fill_patrol(page)
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+    with db.connection_context():
+        normal, flagged = Patrol.select().order_by(Patrol.id)
+        assert (normal.well.code, normal.flags) == (camera_well["code"], "")
+        assert flagged.well.code == flagged_code and "manual" in flagged.flag_list  # far from the phone too
+        station = Station.get(Station.name == "海南一号站")
+
+    leader = leader_page
+    leader.goto(f"/review/?station={station.id}")
+    expect(leader.locator("#pending h2")).to_have_text("待审核（2）")
+    expect(leader.locator("#flagged")).to_contain_text(flagged_code)
+    expect(leader.locator("#flagged")).to_contain_text("手工输入井号")
+    leader.get_by_role("button", name="一键审核 1 条正常、无标记的记录").click()
+    expect(leader.get_by_text("已批量审核 1 条正常、无标记的巡检")).to_be_visible()
+    expect(leader.locator("#pending h2")).to_have_text("待审核（1）")
+
+    leader.locator("#pending").get_by_role("link", name=re.compile(flagged_code)).click()
+    expect(leader.get_by_role("heading", level=1)).to_contain_text(flagged_code)
+    leader.get_by_role("button", name="退回并批注").click()  # without a comment: refused, explained
+    expect(leader.get_by_role("alert")).to_contain_text("退回时请写明批注")
+    leader.get_by_label("批注（退回时必填）").fill(COMMENT)
+    leader.get_by_role("button", name="退回并批注").click()
+    expect(leader.get_by_role("heading", level=1)).to_contain_text("已退回")
+
+    page.goto("/records")
+    flagged = page.locator(".record", has_text=flagged_code)
+    expect(flagged).to_contain_text(f"站长批注：{COMMENT}")
+    expect(flagged.get_by_role("link", name=re.compile("扫码重新打卡（更正）"))).to_be_visible()
+    expect(page.locator(".record", has_text=camera_well["code"]).first).to_contain_text("已审核")
