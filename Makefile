@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	@scripts/ensure-cjk-font.sh
 	$(BIN)/jingzhan db upgrade
-	$(BIN)/jingzhan seed-demo --if-empty
+	$(BIN)/jingzhan seed-demo --if-empty --history-days 14
 	$(BIN)/python run.py
 
 db-upgrade: $(VENV)/.installed-run

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 import peewee
 from common import PASSWORD, ROOT, login
-from generate import VERSION, build_database
 
 from models import Equipment, EquipmentCheck, Patrol, Station, Well, WorkArea, db, utcnow
+from webapp.generator import VERSION, build_database
 from webapp import create_app, migrations
 from webapp.shifts import parse_shifts, shift_at, window
 

@@ -111,3 +111,16 @@ def test_demo_password_logs_in(client, employee_no):
     from tests.conftest import login
 
     assert login(client, employee_no).status_code == 302
+
+
+def test_seed_demo_with_history_fills_the_dashboard_and_reports(empty_app):
+    from models import EquipmentCheck, Patrol
+
+    result = empty_app.test_cli_runner().invoke(args=["seed-demo", "--history-days", "2"])
+    assert result.exit_code == 0, result.output
+    assert "最近 2 天的记录" in result.output
+    with db.connection_context():
+        assert Patrol.select().count() > 100 and EquipmentCheck.select().count() > 0
+        assert not Patrol.select().where(Patrol.clock_time.is_null()).exists()
+    bad = empty_app.test_cli_runner().invoke(args=["seed-demo", "--history-days", "-1"])
+    assert bad.exit_code != 0

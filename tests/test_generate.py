@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from playhouse.test_utils import count_queries
 
-from bench.generate import generate_history
+from webapp.generator import generate_history
 from models import CheckTemplate, EquipmentCheck, Hazard, HazardStep, Patrol, Station, Well, WellOperation, WorkArea, db, utcnow
 from webapp.patrols import OPERATIONS, READINGS
 from webapp.shifts import parse_shifts, shift_at, window

@@ -36,9 +36,12 @@ def db_version():
 
 @click.command("seed-demo", help="创建演示作业区（海南作业区）及演示账号。")
 @click.option("--if-empty", is_flag=True, help="库里已有作业区时什么也不做。")
+@click.option("--history-days", type=click.IntRange(0, 400), default=0, show_default=True,
+              help="再生成最近若干天的巡检、检查和隐患记录（看板、历史曲线和报表就有内容可看）。")
 @with_appcontext
-def seed_demo_command(if_empty):
+def seed_demo_command(if_empty, history_days):
     from .demo import seed_demo
+    from .generator import generate_history
 
     with db.connection_context():
         migrations.upgrade()
@@ -49,10 +52,14 @@ def seed_demo_command(if_empty):
             raise click.ClickException("数据库已有作业区：演示数据只能建在空库里。")
         password = current_app.config["DEMO_PASSWORD"]
         summary = seed_demo(password)
+        history = generate_history(history_days) if history_days else None
     click.echo(
         f"已创建{summary['work_area']}：{summary['stations']} 个站/机关，{summary['staff']} 名员工"
         f"（党员 {summary['party_members']} 名），{summary['wells']} 口井。"
     )
+    if history:
+        click.echo(f"另有最近 {history_days} 天的记录：巡检 {history['patrols']} 条，设备检查 {history['checks']} 条，"
+                   f"隐患 {history['hazards']} 条。")
     click.echo(f"演示账号（密码均为 {password}）：")
     for employee_no, _, label in summary["logins"]:
         click.echo(f"  {employee_no}  {label}")
