@@ -156,3 +156,31 @@ def test_procedure_with_its_picture_reads_offline(page, context, live_server, li
     picture = page.get_by_role("img", name="碰泵操作规程 配图 1")
     expect(picture).to_be_visible()
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", picture.element_handle())
+
+
+def test_returned_check_is_corrected_by_scanning_the_label_again(page, live_server, sign_in, camera_well):
+    """The leader returns a check; 记录 shows the comment; the worker scans the label, re-does the check, and the new
+    check is linked to the returned one (which stays as it was)."""
+    sign_in("HN1003")
+    scan(page, camera_well)
+    page.locator("#equipment li", has_text="抽油机").get_by_role("link", name="检查").tap()
+    expect(page.locator("[data-check-title]")).to_contain_text("抽油机 检查")  # the wizard has its items
+    answer_all_ok(page)
+    expect(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+    with db.connection_context():
+        original = EquipmentCheck.get()
+        EquipmentCheck.update(review_status="returned", review_comment="皮带张紧度请实测").where(
+            EquipmentCheck.id == original.id).execute()
+
+    page.goto("/records")
+    returned = page.locator("#my-checks .record")
+    expect(returned).to_contain_text("站长批注：皮带张紧度请实测")
+    returned.get_by_role("link", name="扫码后重新检查（更正）").tap()
+    expect(page).to_have_url(re.compile(r"/checks/new\?equipment=\d+&well=[^&]+&corrects="), timeout=15000)
+    expect(page.locator("[data-check-title]")).to_contain_text("抽油机 检查")
+    answer_all_ok(page)
+    expect(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+    with db.connection_context():
+        first, correction = EquipmentCheck.select().order_by(EquipmentCheck.id)
+        assert correction.corrects_id == first.id and correction.method == "scan"
+        assert first.review_status == "returned"
