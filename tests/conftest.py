@@ -170,6 +170,14 @@ def get_well(code):
 
 
 @pytest.fixture
+def leader(app):
+    """A client logged in as the leader of 海南一号站 (HN1001)."""
+    client = app.test_client()
+    login(client, "HN1001")
+    return client
+
+
+@pytest.fixture
 def people(app):
     """Logged-in clients: the reporting worker, the leader, another worker (assignee) and a third colleague."""
     clients = {}

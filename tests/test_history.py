@@ -59,13 +59,6 @@ def worker(app):
     return client
 
 
-@pytest.fixture
-def leader(app):
-    client = app.test_client()
-    login(client, "HN1001")
-    return client
-
-
 def kinds_and_ids(entries):
     return [(e.kind, e.record.id) for e in entries]
 

@@ -36,13 +36,6 @@ def station_id(name="海南一号站"):
 
 
 @pytest.fixture
-def leader(app):
-    client = app.test_client()
-    login(client, "HN1001")
-    return client
-
-
-@pytest.fixture
 def yesterday(app):
     """Patrols of yesterday's day shift (08:00–20:00) at 海1-01…03, and one at 海1-04 three days ago (carried forward)."""
     worker = app.test_client()

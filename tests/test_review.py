@@ -20,13 +20,6 @@ def synced(app):
     return {"worker": worker, "normal": results[0]["id"], "flagged": results[1]["id"]}
 
 
-@pytest.fixture
-def leader(app):
-    client = app.test_client()
-    login(client, "HN1001")
-    return client
-
-
 def test_dashboard_counts_the_shift(leader, synced):
     page = leader.get("/review/").get_data(as_text=True)
     assert "站长看板 · 海南一号站" in page and "巡检覆盖率" in page

@@ -203,6 +203,16 @@ def sign_in(page, live_server):
     return _sign_in
 
 
+def log_in(page, employee_no, password=DEMO_PASSWORD):
+    """Log a fresh page of another browser context in through the form; returns the page."""
+    page.goto("/login")
+    page.get_by_label("工号").fill(employee_no)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
+    return page
+
+
 @pytest.fixture
 def desk(browser, live_server):
     """Open a desktop browser logged in as someone else: desk("HN1001") → page (closed after the test)."""
@@ -211,13 +221,7 @@ def desk(browser, live_server):
     def _desk(employee_no, password=DEMO_PASSWORD):
         context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
         contexts.append(context)
-        page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("工号").fill(employee_no)
-        page.get_by_label("密码").fill(password)
-        page.get_by_role("button", name="登录", exact=True).click()
-        expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
-        return page
+        return log_in(context.new_page(), employee_no, password)
 
     yield _desk
     for context in contexts:

@@ -1,12 +1,9 @@
 """交接班 on phones: the outgoing operator must give a reason for every well not patrolled, hands over, and the
 incoming operator confirms on their own phone."""
-import re
-
 from playwright.sync_api import expect
 
 from models import Handover, db
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, log_in
 
 
 def test_hand_over_and_take_over(page, browser, playwright, live_server, sign_in):
@@ -29,12 +26,7 @@ def test_hand_over_and_take_over(page, browser, playwright, live_server, sign_in
     expect(page.locator("#handover-status")).to_contain_text("待接班确认")
 
     context = browser.new_context(base_url=live_server, locale="zh-CN", **playwright.devices[PHONE])
-    incoming = context.new_page()
-    incoming.goto("/login")
-    incoming.get_by_label("工号").fill("HN1005")
-    incoming.get_by_label("密码").fill(DEMO_PASSWORD)
-    incoming.get_by_role("button", name="登录", exact=True).click()
-    expect(incoming).not_to_have_url(re.compile(r"/login(\?|$)"))
+    incoming = log_in(context.new_page(), "HN1005")
     incoming.goto("/handover/")
     expect(incoming.locator("#handover-wells")).to_contain_text("雨天路滑未到")
     incoming.get_by_label("接班说明（可选）").fill("已了解")

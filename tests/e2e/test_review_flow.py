@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from models import Patrol, Station, Well, db
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import PHONE, refuse_camera
+from tests.e2e.conftest import PHONE, log_in, refuse_camera
 from tests.e2e.test_patrol_flow import fill_patrol, save, scan
 
 COMMENT = "手工输入的井号，请到井口扫码重新打卡"
@@ -28,13 +27,7 @@ def leader_page(request, browser, playwright, live_server):
     size = request.param
     options = {"viewport": {"width": 1280, "height": 900}} if size == "desktop" else dict(playwright.devices[PHONE])
     context = browser.new_context(base_url=live_server, locale="zh-CN", **options)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("工号").fill("HN1001")
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
-    yield page
+    yield log_in(context.new_page(), "HN1001")
     context.close()
 
 
