@@ -584,6 +584,151 @@ class ProductionPlan(BaseModel):
         indexes = ((("station", "month"), True),)
 
 
+class Activity(BaseModel):
+    """A branch activity the secretary schedules: 三会一课, 主题党日, study, training (hours), volunteer work (days).
+    Members check in by scanning its rotating code (webapp/activities.py); the branch is the organising station's."""
+
+    KINDS = {
+        "member_meeting": "支部党员大会", "committee": "支委会", "group_meeting": "党小组会", "party_lecture": "党课",
+        "theme_day": "主题党日", "study": "学习", "training": "培训", "volunteer": "义务献工",
+    }
+    THREE_MEETINGS_ONE_LESSON = ("member_meeting", "committee", "group_meeting", "party_lecture")
+
+    station = ForeignKeyField(Station, backref="activities", on_delete="RESTRICT")  # the branch
+    kind = CharField(max_length=16)
+    topic = CharField(max_length=120)
+    place = CharField(max_length=80, default="")
+    starts_at = DateTimeField(index=True)  # naive UTC
+    ends_at = DateTimeField()
+    hours = FloatField(null=True)  # training hours credited to each attendee
+    days = FloatField(null=True)  # volunteer days credited to each attendee
+    code_secret = CharField(max_length=64, default=new_token)  # the seed of the rotating attendance code
+    organiser = ForeignKeyField(User, backref="organised_activities", on_delete="RESTRICT")
+    note = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    cancelled_at = DateTimeField(null=True)
+
+    @property
+    def kind_label(self) -> str:
+        return self.KINDS.get(self.kind, self.kind)
+
+
+class ActivityInvitee(BaseModel):
+    """Who is expected at an activity."""
+
+    activity = ForeignKeyField(Activity, backref="invitees", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="invitations", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("activity", "user"), True),)
+
+
+class Attendance(BaseModel):
+    """One person at one activity: present (scanned, or marked by the organiser), or excused (请假) with a reason."""
+
+    STATUSES = {"present": "出席", "excused": "请假", "absent": "缺席"}
+
+    activity = ForeignKeyField(Activity, backref="attendance", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="attendance", on_delete="CASCADE")
+    status = CharField(max_length=10, default="present")
+    method = CharField(max_length=8, default="scan")  # scan, or marked by the organiser
+    reason = TextField(default="")
+    uuid = UUIDField(null=True, unique=True)  # the phone's record, for a scanned check-in
+    device_time = DateTimeField(null=True)
+    received_at = DateTimeField(default=utcnow)
+    recorded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("activity", "user"), True),)
+
+
+class Suggestion(BaseModel):
+    """合理化建议: any employee's suggestion (offline too); the branch adopts it or not, with a note."""
+
+    STATUSES = {"submitted": "待处理", "adopted": "已采纳", "declined": "未采纳"}
+
+    uuid = UUIDField(unique=True)
+    author = ForeignKeyField(User, backref="suggestions", on_delete="RESTRICT")
+    station = ForeignKeyField(Station, backref="suggestions", on_delete="RESTRICT")
+    title = CharField(max_length=80)
+    body = TextField()
+    device_time = DateTimeField()
+    received_at = DateTimeField(default=utcnow)
+    status = CharField(max_length=10, default="submitted", index=True)
+    decided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+    decision_note = TextField(default="")
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUSES.get(self.status, self.status)
+
+
+class PioneerProject(BaseModel):
+    """党员先锋工程: a project led by a party member, pushed forward milestone by milestone (节点式推进)."""
+
+    STATUSES = {"active": "推进中", "done": "已完成", "cancelled": "已取消"}
+
+    station = ForeignKeyField(Station, backref="projects", on_delete="RESTRICT")
+    title = CharField(max_length=80)
+    goal = TextField(default="")
+    leader = ForeignKeyField(User, backref="led_projects", on_delete="RESTRICT")
+    well = ForeignKeyField(Well, null=True, backref="projects", on_delete="SET NULL")
+    starts_on = DateField()
+    due_on = DateField()
+    status = CharField(max_length=10, default="active")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Milestone(BaseModel):
+    """A node of a pioneer project, with its owner, due date and when it was reached."""
+
+    project = ForeignKeyField(PioneerProject, backref="milestones", on_delete="CASCADE")
+    title = CharField(max_length=80)
+    owner = ForeignKeyField(User, backref="milestones", on_delete="RESTRICT")
+    due_on = DateField()
+    done_at = DateTimeField(null=True)
+    done_note = TextField(default="")
+    sort_order = SmallIntegerField(default=0)
+
+
+class ModelPost(BaseModel):
+    """党员示范岗: a post a member holds as a model, shown on their card while current."""
+
+    member = ForeignKeyField(User, backref="model_posts", on_delete="CASCADE")
+    title = CharField(max_length=60)
+    start_date = DateField()
+    end_date = DateField(null=True)
+    assigned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
+class ScoreRules(BaseModel):
+    """《3K+行为》 rules, one row per version: JSON rows of rule → source → points. A month is scored by the version
+    in force on its first day (the newest with valid_from ≤ that day), so a change never rescores the past."""
+
+    version = IntegerField(unique=True)
+    valid_from = DateField()
+    rules = TextField()
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Deduction(BaseModel):
+    """A deduction from a member's 行为表现 for a month, recorded by the branch secretary with its reason."""
+
+    member = ForeignKeyField(User, backref="deductions", on_delete="CASCADE")
+    station = ForeignKeyField(Station, backref="deductions", on_delete="RESTRICT")  # the member's branch
+    month = CharField(max_length=7)  # "2026-11"
+    points = FloatField()
+    reason = TextField()
+    recorded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    recorded_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("member", "month"), False),)
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -595,5 +740,7 @@ class SchemaVersion(BaseModel):
 MODELS = [
     WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
-    Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan, SchemaVersion,
+    Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
+    Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,
+    SchemaVersion,
 ]

@@ -153,6 +153,16 @@ def _v11_check_review_handover_plans(migrator):
     db.create_tables([Handover, ProductionPlan])
 
 
+def _v12_party_work(migrator):
+    """Activities and attendance, suggestions, pioneer projects and milestones, model posts, 3K+行为 rules and
+    deductions."""
+    from models import (Activity, ActivityInvitee, Attendance, Deduction, Milestone, ModelPost, PioneerProject,
+                        ScoreRules, Suggestion)
+
+    db.create_tables([Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost,
+                      ScoreRules, Deduction])
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -167,6 +177,7 @@ STEPS = [
     (9, "key-well fluctuation alerts", _v9_fluctuation_alerts),
     (10, "patrol.clock_time", _v10_patrol_clock_time),
     (11, "equipment check review; handovers; production plans", _v11_check_review_handover_plans),
+    (12, "activities, attendance, suggestions, pioneer projects, model posts, 3K+行为 rules and deductions", _v12_party_work),
 ]
 
 def _columns(table: str) -> set[str]:
