@@ -724,6 +724,7 @@ class Deduction(BaseModel):
     reason = TextField()
     recorded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     recorded_at = DateTimeField(default=utcnow)
+    corrects = ForeignKeyField("self", null=True, unique=True, backref="+", on_delete="CASCADE")  # the one it undoes
 
     class Meta:
         indexes = ((("member", "month"), False),)

@@ -2,7 +2,7 @@
 
 
 def register_blueprints(app):
-    from . import admin, api, handover, history, auth, cards, checks, commitments, hazards, home, imports, labels, party, patrols, photos, procedures, pwa, reports, review, wells
+    from . import activities, admin, api, assessment, handover, history, auth, cards, checks, commitments, hazards, home, imports, labels, party, patrols, photos, posts, procedures, projects, pwa, reports, review, suggestions, wells
 
-    for module in (auth, home, wells, history, patrols, review, handover, checks, hazards, procedures, cards, commitments, party, labels, imports, photos, admin, api, pwa, reports):
+    for module in (auth, home, wells, history, patrols, review, handover, checks, hazards, procedures, cards, commitments, party, activities, labels, imports, photos, admin, api, pwa, reports, suggestions, projects, posts, assessment):
         app.register_blueprint(module.bp)

@@ -9,6 +9,7 @@ from models import Photo, Station, User, db
 from webapp import badges, labels
 from webapp.party import OPTIONAL_PUBLIC, branch_members, card, commitment_lines, period_label, public_card, secretary_of
 from webapp.photos import PhotoError, photo_path, store_photo
+from webapp.pioneer import current_posts
 from webapp.printing import public_base_url, send_download
 
 bp = Blueprint("cards", __name__)
@@ -26,7 +27,12 @@ def _full(member: User, own: bool):
     if member.is_party_member:
         member.issue_card_token()
     return render_template("cards/show.html", own=own, public=False, url=card_url(member), period_label=period_label,
-                           optional=OPTIONAL_PUBLIC, **card(member))
+                           optional=OPTIONAL_PUBLIC, posts=current_posts([member.id]).get(member.id, []), **card(member))
+
+
+def _post_lines(member_ids) -> dict[int, str]:
+    """Per member, their current 示范岗 as one badge line."""
+    return {member_id: "、".join(p.title for p in posts) for member_id, posts in current_posts(member_ids).items()}
 
 
 def card_url(member: User) -> str | None:
@@ -57,6 +63,7 @@ def public(token: str):
         return render_template("cards/invalid.html"), 404
     response = current_app.make_response(render_template("cards/show.html", own=False, public=True, url=None, token=token,
                                                          period_label=period_label, optional=OPTIONAL_PUBLIC,
+                                                         posts=current_posts([member.id]).get(member.id, []),
                                                          **public_card(member)))
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
@@ -143,7 +150,7 @@ def badge(user_id: int):
         abort(403)
     member.issue_card_token()
     png = badges.badge_png(member, public_base_url(), current_app.config["PHOTO_DIR"], member.work_area.party_org_name,
-                           commitment_lines([member.id]).get(member.id, ""))
+                           commitment_lines([member.id]).get(member.id, ""), _post_lines([member.id]).get(member.id, ""))
     return send_download(png, "image/png", f"{member.name}-三亮卡.png")
 
 
@@ -162,5 +169,5 @@ def branch_badges(station_id: int):
         member.issue_card_token()
     lines = commitment_lines([m.id for m in members])
     pdf = badges.badges_pdf([(m, lines.get(m.id, "")) for m in members], public_base_url(), current_app.config["PHOTO_DIR"],
-                            station.work_area.party_org_name)
+                            station.work_area.party_org_name, _post_lines([m.id for m in members]))
     return send_download(pdf, "application/pdf", f"{station.branch_name}-三亮胸卡.pdf")

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Equipment, Hazard, HazardStep, Station, User, Well, db, utcnow
-from webapp.access import get_station, require_station, stations_in_scope
+from webapp.access import get_station, requested_id, require_station, stations_in_scope
 from webapp.hazards import apply_step, is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import RecordError
@@ -27,7 +27,7 @@ def get_hazard(hazard_id: int) -> Hazard:
 @bp.route("/")
 @login_required
 def index():
-    station_id = request.args.get("station", type=int)
+    station_id = requested_id(request.args, "station")
     station = get_station(station_id, current_user) if station_id else current_user.station
     show = request.args.get("show", "open")
     show = show if show in FILTERS else "open"

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from models import Pairing, User, Well, WellContract
-from webapp.access import role_required
+from webapp.access import requested_id, role_required
 from webapp.hazards import today_in
 from webapp.party import PartyError, assign_contract, branch_members, set_pairing
 
@@ -43,7 +43,7 @@ def contacts():
 @bp.route("/contracts", methods=["POST"])
 @role_required("secretary")
 def contract():
-    well = Well.get_or_none((Well.id == request.form.get("well_id", type=int)) & (Well.station == current_user.station_id))
+    well = Well.get_or_none((Well.id == requested_id(request.form, "well_id")) & (Well.station == current_user.station_id))
     if well is None:
         abort(404)
     member_id = request.form.get("member_id", "")
@@ -63,7 +63,7 @@ def contract():
 @role_required("secretary")
 def pairing():
     member = _user_in_branch(request.form.get("member_id", ""))
-    partner = User.get_or_none((User.id == request.form.get("partner_id", type=int)) & (User.work_area == current_user.work_area_id))
+    partner = User.get_or_none((User.id == requested_id(request.form, "partner_id")) & (User.work_area == current_user.work_area_id))
     if member is None or partner is None:
         abort(404)
     try:

@@ -24,6 +24,7 @@ SHELL_FILES = [
     "js/hazard-form.js",
     "js/rectify.js",
     "js/progress.js",
+    "js/suggestion-form.js",
     "vendor/htmx-2.0.11.min.js",
     "vendor/jsQR-1.4.0.min.js",
 ]
@@ -44,8 +45,8 @@ def service_worker():
     if "SW_VERSION" not in current_app.config:
         current_app.config["SW_VERSION"] = static_version()
     precache = [url_for("static", filename=name) for name in SHELL_FILES] + [url_for("pwa.offline")]
-    # Pages every worker may need offline besides their station's wells: the check and hazard forms, the procedures.
-    pages = [url_for("checks.new"), url_for("hazards.new"), url_for("procedures.index")]
+    # Pages every worker may need offline besides their station's wells: the check, hazard and suggestion forms, the procedures.
+    pages = [url_for("checks.new"), url_for("hazards.new"), url_for("suggestions.new"), url_for("procedures.index")]
     pages += [url_for("procedures.show", topic=topic) for topic in topics()]
     source = (STATIC / "sw.js").read_text(encoding="utf-8")
     source = (

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, utcnow
-from webapp.access import get_station, get_well, may_open, stations_in_scope
+from webapp.access import get_station, get_well, may_open, requested_id, stations_in_scope
 from webapp.hazards import is_overdue, today_in
 from webapp.htmx import render
 from webapp.patrols import CHOICES, OPERATIONS, READINGS
@@ -33,7 +33,7 @@ def filter_wells(station: Station, q: str, kind: str):
 @login_required
 def index():
     stations = list(stations_in_scope(current_user))
-    station_id = request.args.get("station", type=int)
+    station_id = requested_id(request.args, "station")
     if station_id is not None:
         station = get_station(station_id, current_user)
     else:

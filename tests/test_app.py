@@ -81,3 +81,13 @@ def test_ids_beyond_64_bits_are_not_found(client, path):
 
     login(client, "HN0001")
     assert client.get(path.format("9" * 30)).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/review/?station={}", "/reports/monthly?station={}", "/activities/?station={}",
+                                  "/handover/?station={}", "/wells/?station={}"])
+def test_station_ids_beyond_64_bits_or_not_digits_are_not_found(client, path):
+    from tests.conftest import login
+
+    login(client, "HN0001")
+    assert client.get(path.format("9" * 30)).status_code == 404
+    assert client.get(path.format("１２")).status_code in (404, 200)  # full-width digits: never a server error

@@ -5,13 +5,17 @@ otherwise), so a new route cannot be added without deciding who may use it.
 """
 import json
 import uuid as uuid_module
+from datetime import timedelta
 
 import pytest
 
 from models import (
-    Commitment, EquipmentCheck, FluctuationAlert, Handover, Hazard, Patrol, Station, User, Well, db, utcnow,
+    Activity, Attendance,
+    Commitment, EquipmentCheck, FluctuationAlert, Handover, Hazard, Milestone, ModelPost, Patrol, PioneerProject, Station,
+    Suggestion, User, Well, db, utcnow,
 )
 from tests.conftest import login
+from webapp.activities import step_code, time_step
 from tests.test_checks import check_record
 from tests.test_hazards import photo, record, send
 from tests.test_sync import batch, patrol_record, post
@@ -52,7 +56,18 @@ def station2(app):
                                        content="不漏井", target="全年无漏检", status="submitted")
         member = User.get_by_id(worker.id)
         member.issue_card_token()
+        suggestion = Suggestion.create(uuid=uuid_module.uuid4(), author=worker, station=station, title="建议", body="内容",
+                                       device_time=utcnow())
+        project = PioneerProject.create(station=station, title="先锋工程", leader=worker, starts_on=utcnow().date(),
+                                        due_on=utcnow().date())
+        milestone = Milestone.create(project=project, title="节点", owner=worker, due_on=utcnow().date())
+        model_post = ModelPost.create(member=worker, title="示范岗", start_date=utcnow().date())
+        activity = Activity.create(station=station, kind="theme_day", topic="主题党日", starts_at=utcnow(),
+                                   ends_at=utcnow() + timedelta(hours=2), organiser=worker)
+        step = time_step(utcnow())
     return {
+        "activity_id": activity.id, "step": step, "code": step_code(activity, step),
+        "suggestion_id": suggestion.id, "project_id": project.id, "milestone_id": milestone.id, "post_id": model_post.id,
         "well_id": well.id, "qr_token": well.qr_token, "patrol_id": patrol["id"], "check_id": check_result["id"],
         "hazard_id": hazard["id"], "alert_id": alert.id, "handover_id": handover.id, "commitment_id": commitment.id,
         "station_id": station.id, "user_id": worker.id, "uuid": picture, "token": member.card_token,
@@ -63,8 +78,9 @@ def station2(app):
 def snapshot() -> str:
     """Everything a refused action could have changed, as text to compare."""
     with db.connection_context():
-        rows = [list(model.select().dicts()) for model in (Patrol, EquipmentCheck, Hazard, FluctuationAlert, Handover,
-                                                             Commitment, Well)]
+        rows = [list(model.select().dicts()) for model in (Patrol, EquipmentCheck, Hazard, FluctuationAlert, Handover, Activity, Attendance,
+                                                             Commitment, Well, Suggestion, PioneerProject, Milestone,
+                                                             ModelPost)]
         rows.append(list(User.select(User.id, User.avatar, User.card_token).dicts()))
     return json.dumps(rows, default=str, sort_keys=True)
 

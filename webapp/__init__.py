@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter
 from models import Station, User, WorkArea, db
 
 from . import cli, errors, filters
+from .access import MAX_ID
 from .config import make_config
 from .database import bind
 from .errors import error_response, wants_json
@@ -41,7 +42,7 @@ class DatabaseIdConverter(IntegerConverter):
     """`<int:…>` in every route: ids beyond a 64-bit integer are simply not found (404), never a database error."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -7,6 +7,19 @@ from flask_login import current_user, login_required
 from models import Station, Well
 
 
+MAX_ID = 2**63 - 1  # the database's integer: a larger id is simply not found
+
+
+def requested_id(values, name: str) -> int | None:
+    """An id from a query or form field: None when absent or empty, 404 unless it is digits that fit MAX_ID."""
+    raw = (values.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_ID:
+        abort(404)
+    return int(raw)
+
+
 def role_required(*roles: str):
     """Let the view run only for a logged-in user holding one of roles (else 403)."""
 
@@ -39,8 +52,8 @@ def field_stations(user) -> list[Station]:
 def station_asked(user, values) -> Station:
     """The station a page is asked for (?station= or the form) if the user may see it; else their own — for an
     admin in the office, the work area's first station."""
-    station_id = values.get("station", type=int)
-    if station_id:
+    station_id = requested_id(values, "station")
+    if station_id is not None:
         return get_station(station_id, user)
     if user.has_role("admin") and user.station.kind != "station":
         return next(iter(field_stations(user)), user.station)

@@ -32,8 +32,9 @@ def _photo(member, photo_dir: Path) -> Image.Image:
     return placeholder
 
 
-def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "") -> Image.Image:
-    """One member's badge: photo, name, 党员, branch, the 亮身份 line, a one-line commitment, and the card QR."""
+def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "", post: str = "") -> Image.Image:
+    """One member's badge: photo, name, 党员, branch, the 亮身份 line, their 示范岗 if any, a one-line commitment,
+    and the card QR."""
     badge = Image.new("RGB", BADGE_SIZE, "white")
     draw = ImageDraw.Draw(badge)
     draw.rectangle([0, 0, BADGE_SIZE[0], HEADER], fill=RED)
@@ -55,6 +56,9 @@ def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitmen
     for line in (branch, f"亮身份：{member.post or '员工'} · {member.station.name}"):
         draw.text((x, y), line, font=fitting_font(line, 36, text_width), fill="black")
         y += 52
+    if post:
+        line = f"示范岗：{post}"
+        draw.text((x, y), line, font=fitting_font(line, 36, text_width), fill=RED)
     if commitment:
         line = f"亮承诺：{commitment}"
         draw.text((36, BADGE_SIZE[1] - 70), line, font=fitting_font(line, 34, BADGE_SIZE[0] - QR_SIZE - 100), fill=RED)
@@ -63,14 +67,14 @@ def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitmen
     return badge
 
 
-def badge_png(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "") -> bytes:
+def badge_png(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "", post: str = "") -> bytes:
     out = io.BytesIO()
-    badge_image(member, base_url, photo_dir, org_name, commitment).save(out, "PNG", dpi=(DPI, DPI))
+    badge_image(member, base_url, photo_dir, org_name, commitment, post).save(out, "PNG", dpi=(DPI, DPI))
     return out.getvalue()
 
 
-def badges_pdf(members_with_commitments, base_url: str, photo_dir: Path, org_name: str) -> bytes:
-    """A branch's badges on A4 sheets, 2 × 5 a page, with thin cut lines."""
+def badges_pdf(members_with_commitments, base_url: str, photo_dir: Path, org_name: str, posts: dict | None = None) -> bytes:
+    """A branch's badges on A4 sheets, 2 × 5 a page, with thin cut lines; `posts` maps a member id to their 示范岗."""
     per_page = SHEET_COLUMNS * SHEET_ROWS
     items = list(members_with_commitments)
     if not items:
@@ -83,7 +87,7 @@ def badges_pdf(members_with_commitments, base_url: str, photo_dir: Path, org_nam
             col, row = n % SHEET_COLUMNS, n // SHEET_COLUMNS
             x = SHEET_MARGIN + col * BADGE_SIZE[0]
             y = 150 + row * (BADGE_SIZE[1] + 20)
-            page.paste(badge_image(member, base_url, photo_dir, org_name, commitment), (x, y))
+            page.paste(badge_image(member, base_url, photo_dir, org_name, commitment, (posts or {}).get(member.id, "")), (x, y))
             draw.rectangle([x, y, x + BADGE_SIZE[0], y + BADGE_SIZE[1]], outline=(160, 160, 160), width=2)
         pages.append(page)
     out = io.BytesIO()

@@ -154,13 +154,16 @@ def _v11_check_review_handover_plans(migrator):
 
 
 def _v12_party_work(migrator):
-    """Activities and attendance, suggestions, pioneer projects and milestones, model posts, 3K+行为 rules and
-    deductions."""
+    """Activities and attendance, suggestions, pioneer projects and milestones, model posts, 3K+行为 rules (version
+    1 seeded) and deductions."""
     from models import (Activity, ActivityInvitee, Attendance, Deduction, Milestone, ModelPost, PioneerProject,
                         ScoreRules, Suggestion)
 
+    from .assessment import ensure_default_rules
+
     db.create_tables([Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost,
                       ScoreRules, Deduction])
+    ensure_default_rules()  # version 1 of the 3K+行为 rules, as a new database gets it
 
 
 # (version, name, step). Append only; never edit a step that has shipped. A step that
@@ -189,12 +192,14 @@ LATEST = STEPS[-1][0] if STEPS else BASELINE
 
 
 def seed_reference_data() -> None:
-    """Data every database needs whatever its work area: the default check templates and procedures."""
+    """Data every database needs whatever its work area: the default check templates, procedures and 3K+行为 rules."""
+    from .assessment import ensure_default_rules
     from .checks import ensure_default_templates
     from .procedures import ensure_default_procedures
 
     ensure_default_templates()
     ensure_default_procedures()
+    ensure_default_rules()
 
 
 def current_version() -> int | None:

@@ -9,10 +9,12 @@ from peewee import IntegrityError
 
 from models import SyncReceipt, User, db, utcnow
 
+from .activities import create_attendance
 from .checks import create_equipment_check
 from .hazards import create_hazard, create_hazard_step
 from .party import create_commitment_progress
 from .patrols import Context, RecordError, create_patrol
+from .suggestions import create_suggestion
 
 # record type → handler(ctx, data) returning the created model row. Later issues add types here.
 HANDLERS = {
@@ -21,6 +23,8 @@ HANDLERS = {
     "hazard": create_hazard,
     "hazard_step": create_hazard_step,
     "commitment_progress": create_commitment_progress,
+    "attendance": create_attendance,
+    "suggestion": create_suggestion,
 }
 
 MAX_RECORDS = 500

@@ -8,7 +8,7 @@ const SHELL = `jingzhan-shell-${VERSION}`;
 const PAGES = `jingzhan-pages-${VERSION}`;
 const DOWNLOAD_PATTERN = /\.(xlsx|csv|pdf)$/;
 const NETWORK_TIMEOUT_MS = 4000;
-const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64})$/;
+const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|suggestions\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64})$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

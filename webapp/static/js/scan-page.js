@@ -1,5 +1,7 @@
 // scan-page.js — the 扫码 tab: camera scanning with torch and camera switch, a still-photo fallback,
-// and 井号 entry that works offline from the station's well directory.
+// and 井号 entry that works offline from the station's well directory; an activity's check-in code is saved
+// straight into the outbox (offline too).
+import { allRecords, currentUserId, saveRecord } from "./outbox.js";
 import { cameras, decodeFile, startScanner } from "./scanner.js";
 
 const video = document.querySelector("[data-scan-video]");
@@ -10,6 +12,7 @@ const photoInput = document.querySelector("[data-scan-photo]");
 const manualForm = document.querySelector("[data-manual-form]");
 const LABEL_PATH = /^\/w\/([A-Za-z0-9_-]{1,64})$/;
 const CARD_PATH = /^\/c\/([A-Za-z0-9_-]{16,64})$/;
+const ACTIVITY_PATH = /^\/a\/(\d{1,15})\/(\d{1,15})\.([0-9a-f]{12})$/;
 
 let scanner = null;
 let torchOn = false;
@@ -49,6 +52,32 @@ function nextPage(token, params) {
   return corrects ? `/w/${token}?corrects=${encodeURIComponent(corrects)}` : `/w/${token}`;
 }
 
+// The server checks the code against the time of the scan, so a check-in saved offline counts when it syncs.
+async function checkIn(url, [, activityId, step, code]) {
+  if (!currentUserId()) {
+    if (navigator.onLine) location.assign(url.pathname); // the page explains and offers to log in
+    else say("请先登录井站通，再扫码签到。", "error");
+    return;
+  }
+  let record;
+  try {
+    record = await saveRecord("attendance", { activity_id: Number(activityId), step: Number(step), code }, { what: "活动签到" });
+  } catch (error) {
+    say(error.message, "error");
+    return;
+  }
+  feedback();
+  say("✔ 已扫描签到码：记录已保存，联网后自动同步。", "ok");
+  const settle = async () => {
+    const left = (await allRecords()).find((r) => r.uuid === record.uuid);
+    if (left && left.state === "pending") return;
+    document.removeEventListener("outbox:change", settle);
+    if (left) say(`签到未成功：${left.error ? left.error.message : "被服务器拒收"}`, "error");
+    else say("✔ 签到成功，已同步。", "ok");
+  };
+  document.addEventListener("outbox:change", settle);
+}
+
 async function handleCode(text) {
   let url;
   try {
@@ -61,6 +90,11 @@ async function handleCode(text) {
     feedback();
     say("已识别三亮卡，正在打开…", "ok");
     location.assign(`/c/${card[1]}`);
+    return;
+  }
+  const activity = url && ACTIVITY_PATH.exec(url.pathname);
+  if (activity && url.origin === location.origin) {
+    checkIn(url, activity);
     return;
   }
   const match = url && LABEL_PATH.exec(url.pathname);

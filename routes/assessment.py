@@ -1,0 +1,348 @@
+"""《3K+行为》党员量化考核: a member's breakdown, the 四比 board, the secretary's deductions, the admin's rules editor
+and the year's figures of a branch (page, .xlsx, CSV)."""
+import re
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from peewee import JOIN
+from werkzeug.routing import BuildError
+
+from models import Deduction, Station, User, utcnow
+from webapp.access import get_station, role_required
+from webapp.assessment import (
+    DIMENSIONS,
+    FOUR_COMPARISONS,
+    MAX_DEDUCTION,
+    MAX_REASON,
+    SOURCES,
+    YEAR_FIGURES,
+    AssessmentError,
+    Clock,
+    MemberScore,
+    Period,
+    board,
+    in_force,
+    latest_version,
+    month_choices,
+    parse_period,
+    parse_rules,
+    parse_year,
+    party_members,
+    record_deduction,
+    rule_versions,
+    rules_form,
+    save_rules,
+    score_members,
+    this_month,
+    undo_deduction,
+    undone_ids,
+    year_report,
+    year_sheets,
+)
+from webapp.exports import CSV_MIMETYPE, XLSX_MIMETYPE, to_csv, to_xlsx
+from webapp.hazards import today_in
+from webapp.htmx import render
+from webapp.party import secretary_of
+from webapp.printing import send_download
+from webapp.shifts import parse_shifts
+
+bp = Blueprint("assessment", __name__, url_prefix="/assessment")
+
+WRITERS = {"xlsx": (to_xlsx, XLSX_MIMETYPE), "csv": (to_csv, CSV_MIMETYPE)}
+# Pages built by other areas: linked by path until their endpoint exists.
+PENDING_ENDPOINTS = {"activity": ("activities.show", "activity_id", "/activities/{}"),
+                     "suggestion": ("suggestions.show", "suggestion_id", "/suggestions/{}")}
+
+
+def _id(value) -> int | None:
+    """An id from a query or form field: ASCII digits that fit the database's integer, else None."""
+    value = (value or "").strip()
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
+
+
+def _today():
+    return today_in(current_app.config["TIMEZONE"])
+
+
+def _clock() -> Clock:
+    return Clock(current_app.config["TIMEZONE"], parse_shifts(current_user.work_area.shifts), utcnow())
+
+
+def may_see_breakdown(user, member: User) -> bool:
+    """The member themself, their branch's secretary, or an admin of the work area."""
+    return member.id == user.id or secretary_of(user, member.station_id) or user.has_role("admin")
+
+
+def get_member(user_id: int) -> User:
+    """A party member whose breakdown the user may see: 404 outside the work area (or not a member), else 403."""
+    member = User.select(User, Station).join(Station).where(User.id == user_id).first()
+    if member is None or member.work_area_id != current_user.work_area_id or not member.is_party_member:
+        abort(404)
+    if not may_see_breakdown(current_user, member):
+        abort(403)
+    return member
+
+
+def record_url(record) -> str | None:
+    """Where a score's source record opens."""
+    if record.kind in PENDING_ENDPOINTS:
+        endpoint, argument, path = PENDING_ENDPOINTS[record.kind]
+        if endpoint in current_app.view_functions:
+            try:
+                return url_for(endpoint, **{argument: record.id})
+            except BuildError:
+                pass
+        return path.format(record.id)
+    endpoints = {"hazard": ("hazards.show", "hazard_id"), "commitment": ("commitments.show", "commitment_id"),
+                 "well": ("wells.show", "well_id"), "well_history": ("history.show", "well_id")}
+    if record.kind not in endpoints:
+        return None
+    endpoint, argument = endpoints[record.kind]
+    return url_for(endpoint, **{argument: record.id})
+
+
+@bp.context_processor
+def helpers():
+    return {"record_url": record_url, "dimensions": DIMENSIONS, "comparisons": FOUR_COMPARISONS,
+            "may_see_breakdown": may_see_breakdown}
+
+
+def _period(default: Period) -> tuple[Period | None, str | None]:
+    """The period asked for (?period= or ?month=), or the default; with the Chinese message when it is refused."""
+    text = request.args.get("period") or request.args.get("month")
+    if not text:
+        return default, None
+    try:
+        return parse_period(text, _today()), None
+    except AssessmentError as exc:
+        return None, str(exc)
+
+
+def _ranked(member: User, period: Period) -> tuple[MemberScore, int]:
+    """The member's score for the period, ranked in the work area and the branch (the board is public there)."""
+    members = party_members(current_user.work_area_id)
+    if all(m.id != member.id for m in members):
+        members.append(member)  # a disabled member's breakdown is still shown to those who may see it
+    scores = score_members(members, period.months, _clock())
+    board(scores)
+    return scores[member.id], len(members)
+
+
+def _breakdown(member: User):
+    period, error = _period(this_month(_today()))
+    score, count = _ranked(member, period) if period else (None, 0)
+    return render("assessment/member.html", "assessment/_member.html", status=422 if error else 200, member=member,
+                  score=score, period=period, error=error, period_text=request.args.get("period") or request.args.get("month") or "",
+                  members=count)
+
+
+@bp.route("/me")
+@login_required
+def me():
+    """My points for a month (?month=) or a quarter or year, down to the records, and my rank."""
+    if not current_user.is_party_member:
+        abort(404, description="《3K+行为》量化考核面向党员。")
+    return _breakdown(current_user._get_current_object())
+
+
+@bp.route("/me/summary")
+@login_required
+def summary():
+    """This month's points and ranks, the block in 我的 (loaded by htmx)."""
+    if not current_user.is_party_member:
+        return "", 204
+    score, count = _ranked(current_user._get_current_object(), this_month(_today()))
+    return render("assessment/_summary.html", "assessment/_summary.html", score=score, members=count)
+
+
+@bp.route("/members/<int:user_id>")
+@login_required
+def member(user_id: int):
+    """A member's breakdown, for the member, their branch's secretary and admins."""
+    return _breakdown(get_member(user_id))
+
+
+@bp.route("/board")
+@login_required
+def board_view():
+    """四比 board: everyone's totals and ranks, of a branch (?station=) or the work area (?station=all)."""
+    station_text = request.args.get("station") or str(current_user.station_id)
+    station = None
+    if station_text != "all":
+        station_id = _id(station_text)
+        station = Station.get_or_none(Station.id == station_id) if station_id else None
+        if station is None or station.work_area_id != current_user.work_area_id:
+            abort(404)
+    period, error = _period(this_month(_today()))
+    rows = []
+    if period:
+        rows = board(score_members(party_members(current_user.work_area_id), period.months, _clock()))
+        if station:
+            rows = [r for r in rows if r.member.station_id == station.id]
+    stations = list(Station.select().where(Station.work_area == current_user.work_area_id).order_by(Station.sort_order, Station.id))
+    return render("assessment/board.html", "assessment/_board.html", status=422 if error else 200, rows=rows,
+                  station=station, stations=stations, period=period, error=error,
+                  period_text=request.args.get("period") or (period.text if period else ""), quick=_quick_periods())
+
+
+def _quick_periods() -> list[tuple[str, str]]:
+    today = _today()
+    previous = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return [(f"{today.year}-{today.month:02d}", "本月"), (f"{previous[0]}-{previous[1]:02d}", "上月"),
+            (f"{today.year}Q{(today.month - 1) // 3 + 1}", "本季度"), (str(today.year), "本年"), (str(today.year - 1), "上年")]
+
+
+def _branch() -> Station:
+    """The branch whose deductions are shown: the secretary's own; an admin may pick any (?station=)."""
+    asked = request.values.get("station")
+    if not asked:
+        return current_user.station
+    station_id = _id(asked)
+    if station_id is None:
+        abort(404)
+    return get_station(station_id, current_user)
+
+
+def _deductions_page(branch: Station, month: str, status: int = 200, error: str | None = None, form: dict | None = None):
+    members = party_members(current_user.work_area_id, branch.id)
+    recorder = User.alias()
+    rows = list(Deduction.select(Deduction, User, recorder).join(User, on=(Deduction.member == User.id))
+                .switch(Deduction).join(recorder, on=(Deduction.recorded_by == recorder.id), join_type=JOIN.LEFT_OUTER)
+                .where((Deduction.station == branch.id) & (Deduction.month == month))
+                .order_by(Deduction.recorded_at.desc(), Deduction.id.desc()))
+    stations = list(Station.select().where(Station.work_area == current_user.work_area_id).order_by(Station.sort_order, Station.id)) \
+        if current_user.has_role("admin") else []
+    return render("assessment/deductions.html", "assessment/_deductions.html", status=status, branch=branch, month=month,
+                  members=[m for m in members if m.id != current_user.id], rows=rows, undone=undone_ids(rows),
+                  months=month_choices(_today()), error=error, form=form or {}, stations=stations,
+                  max_points=MAX_DEDUCTION, max_reason=MAX_REASON)
+
+
+@bp.route("/deductions")
+@role_required("secretary", "admin")
+def deductions():
+    """The branch's deductions of a month, the form to record one and the buttons to undo one."""
+    branch = _branch()
+    month = request.args.get("month") or month_choices(_today())[0]
+    try:
+        period = parse_period(month, _today())
+    except AssessmentError as exc:
+        return _deductions_page(branch, month_choices(_today())[0], status=422, error=str(exc))
+    if len(period.months) != 1:
+        return _deductions_page(branch, month_choices(_today())[0], status=422, error="请选择一个月份。")
+    return _deductions_page(branch, period.text)
+
+
+def _deduction_member(member_id) -> User:
+    """A party member whose deductions the user keeps: 404 outside the work area, 403 another branch's."""
+    member = User.get_or_none(User.id == member_id) if member_id else None
+    if member is None or member.work_area_id != current_user.work_area_id or not member.is_party_member:
+        abort(404)
+    if not secretary_of(current_user, member.station_id) and not current_user.has_role("admin"):
+        abort(403)
+    return member
+
+
+@bp.route("/deductions", methods=["POST"])
+@role_required("secretary", "admin")
+def add_deduction():
+    """Record a deduction (0 < points ≤ the cap, a reason); a refused one comes back with what was typed (422)."""
+    member = _deduction_member(_id(request.form.get("member")))
+    branch = member.station
+    month = request.form.get("month", "")
+    try:
+        deduction = record_deduction(member, month, request.form.get("points", ""), request.form.get("reason", ""),
+                                     current_user._get_current_object(), _today())
+    except AssessmentError as exc:
+        form = {k: request.form.get(k, "")[:MAX_REASON + 10] for k in ("member", "points", "reason")}
+        return _deductions_page(branch, month if month in month_choices(_today()) else month_choices(_today())[0],
+                                status=422, error=str(exc), form=form)
+    flash(f"已记录：{member.name} {deduction.month} 扣 {deduction.points:g} 分。", "success")
+    return redirect(url_for("assessment.deductions", station=branch.id, month=deduction.month))
+
+
+@bp.route("/deductions/undo", methods=["POST"])
+@role_required("secretary", "admin")
+def undo():
+    """Undo a deduction with a correcting entry that keeps who undid it and why."""
+    deduction_id = _id(request.form.get("deduction"))
+    deduction = Deduction.get_or_none(Deduction.id == deduction_id) if deduction_id else None
+    if deduction is None:
+        abort(404)
+    member = _deduction_member(deduction.member_id)
+    try:
+        undo_deduction(deduction, request.form.get("reason", ""), current_user._get_current_object())
+    except AssessmentError as exc:
+        return _deductions_page(member.station, deduction.month, status=422, error=str(exc))
+    flash(f"已撤销第 {deduction.id} 号扣分（{member.name} {deduction.month}）。", "success")
+    return redirect(url_for("assessment.deductions", station=member.station_id, month=deduction.month))
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@role_required("admin")
+def rules():
+    """The rules editor: the last saved version's rows; saving makes a new version from a month not yet past."""
+    versions = rule_versions()
+    today = _today()
+    latest = latest_version(versions)
+    errors, typed = [], None
+    if request.method == "POST":
+        valid_from, new_rules, errors, typed = parse_rules(request.form, today)
+        if not errors:
+            row = save_rules(valid_from, new_rules, current_user._get_current_object())
+            flash(f"已保存考核规则第 {row.version} 版，自 {valid_from:%Y年%m月} 起计分；之前的月份仍按原规则。", "success")
+            return redirect(url_for("assessment.rules"))
+    if typed is None:
+        typed = rules_form(latest, today)
+    current = in_force(versions, today.replace(day=1))
+    return render("assessment/rules.html", "assessment/rules.html", status=422 if errors else 200, versions=versions[::-1],
+                  current=current, latest=latest, sources=SOURCES, typed=typed, errors=errors)
+
+
+def _year_scope() -> tuple[list[Station], str]:
+    """The branches of the year report: the secretary's own; an admin's pick or the whole work area (default)."""
+    asked = request.args.get("station", "")
+    if asked in ("", "all") and current_user.has_role("admin"):
+        stations = list(Station.select().where(Station.work_area == current_user.work_area_id).order_by(Station.sort_order, Station.id))
+        return stations, current_user.work_area.party_org_name
+    if asked in ("", "all"):
+        station = current_user.station
+    elif _id(asked):
+        station = get_station(_id(asked), current_user)
+    else:
+        abort(404)
+    if not current_user.has_role("admin") and not secretary_of(current_user, station.id):
+        abort(403)
+    return [station], station.branch_name
+
+
+@bp.route("/year")
+@role_required("secretary", "admin")
+def year():
+    """The year's figures the case study reports, from the records, for a branch or the work area."""
+    stations, label = _year_scope()
+    text = request.args.get("year") or str(_today().year)
+    report, error = None, None
+    try:
+        report = year_report(stations, parse_year(text, _today()), current_app.config["TIMEZONE"])
+    except AssessmentError as exc:
+        error = str(exc)
+    all_stations = list(Station.select().where(Station.work_area == current_user.work_area_id).order_by(Station.sort_order, Station.id)) \
+        if current_user.has_role("admin") else []
+    return render("assessment/year.html", "assessment/_year.html", status=422 if error else 200, report=report,
+                  error=error, label=label, figures=YEAR_FIGURES, year_text=text[:8], stations=all_stations,
+                  station_value=request.args.get("station", "all" if current_user.has_role("admin") else ""))
+
+
+@bp.route("/year.<any(xlsx, csv):fmt>")
+@role_required("secretary", "admin")
+def year_export(fmt: str):
+    """The year's figures as .xlsx or CSV, the same numbers as the page."""
+    stations, label = _year_scope()
+    try:
+        year_number = parse_year(request.args.get("year") or str(_today().year), _today())
+    except AssessmentError as exc:
+        abort(422, description=str(exc))
+    write, mimetype = WRITERS[fmt]
+    report = year_report(stations, year_number, current_app.config["TIMEZONE"])
+    return send_download(write(year_sheets(report, label)), mimetype, f"{label}-{year_number}年党建工作量.{fmt}")

@@ -1,0 +1,799 @@
+"""《3K+行为》党员量化考核: a party member's points per month from the records — KPI 关键指标, KO 关键目标, KSA 知识技能
+and 行为表现 — by versioned rules an admin edits; the 四比 board; a branch's figures for a year.
+
+A *source* is a fixed kind of record with its unit (one hazard, one training hour, a percentage point of patrol
+coverage…); a *rule* gives points per unit and an optional monthly cap. A month is scored by the rules in force on its
+first day. Each source reads a whole period for a whole set of members in one query (coverage: two), so scoring a
+branch or the work area costs the same number of queries whatever the number of members, months or records.
+"""
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from peewee import JOIN, Case, IntegrityError, fn
+
+from models import (
+    Activity,
+    Attendance,
+    Commitment,
+    Deduction,
+    FluctuationAlert,
+    Hazard,
+    Patrol,
+    ScoreRules,
+    Station,
+    Suggestion,
+    User,
+    Well,
+    WellContract,
+    db,
+)
+
+from .exports import Column, Sheet
+from .reports import (
+    EARLIEST,
+    ReportError,
+    bucket,
+    local,
+    month_text,
+    parse_month,
+    shift_windows,
+)
+from .shifts import Shift, shift_table
+from .text import clean_line, clean_text
+
+DIMENSIONS = {"kpi": "关键指标（KPI）", "ko": "关键目标（KO）", "ksa": "知识技能（KSA）", "behaviour": "行为表现"}
+# 四比 → the dimension each compares, in the board's column order (docs/decisions.md says why).
+FOUR_COMPARISONS = (("kpi", "比业绩"), ("behaviour", "比作风"), ("ko", "比形象"), ("ksa", "比成效"))
+ALERT_HOURS = 24  # a fluctuation alert acknowledged within this many hours of being raised counts as in time
+MAX_DEDUCTION = 20  # points of one deduction
+MAX_REASON = 200
+MAX_POINTS = 100  # points per unit of a rule
+MAX_CAP = 1000
+MAX_LABEL = 30
+RULES_MONTHS_AHEAD = 12
+FULFILLED = ("excellent", "good")
+
+
+class AssessmentError(ValueError):
+    """Input the rules refuse, with a Chinese message for people."""
+
+
+# Periods
+
+@dataclass(frozen=True)
+class Period:
+    """A month ("2026-11"), a quarter ("2026Q4") or a year ("2026"), and its months up to the current one."""
+
+    text: str
+    label: str
+    months: tuple[tuple[int, int], ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return [month_text(*m) for m in self.months]
+
+
+PERIOD = re.compile(r"^(\d{4})(?:-(\d{1,2})|[Qq]([1-4]))?$")
+
+
+def parse_period(text: str, today: date) -> Period:
+    """'2026-11', '2026Q4' or '2026' → the period, without months after today's; AssessmentError otherwise."""
+    text = (text or "").strip()
+    match = PERIOD.match(text)
+    if not match:
+        raise AssessmentError("期间格式不对：月份如“2026-11”，季度如“2026Q4”，年度如“2026”。")
+    year, month, quarter = int(match.group(1)), match.group(2), match.group(3)
+    current = (today.year, today.month)
+    if month:
+        try:
+            year, month = parse_month(f"{year}-{int(month):02d}", today)
+        except ReportError as exc:
+            raise AssessmentError(exc.message) from None
+        return Period(month_text(year, month), f"{year}年{month}月", ((year, month),))
+    if year < EARLIEST.year:
+        raise AssessmentError("期间太早：请选择 2000 年以后的期间。")
+    wanted = range(3 * int(quarter) - 2, 3 * int(quarter) + 1) if quarter else range(1, 13)
+    months = tuple((year, m) for m in wanted if (year, m) <= current)
+    if not months:
+        raise AssessmentError(f"不能查看未来的期间（本月是 {month_text(*current)}）。")
+    if quarter:
+        return Period(f"{year}Q{quarter}", f"{year}年第{quarter}季度", months)
+    return Period(str(year), f"{year}年", months)
+
+
+def this_month(today: date) -> Period:
+    return parse_period(month_text(today.year, today.month), today)
+
+
+def month_start(year: int, month: int, tz: str) -> datetime:
+    """Local midnight of the month's first day, as naive UTC."""
+    moment = datetime(year, month, 1, tzinfo=ZoneInfo(tz))
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def month_of(moment: datetime, tz: str) -> str:
+    """'YYYY-MM' of a naive-UTC moment in the work area's zone."""
+    at = local(moment, tz)
+    return month_text(at.year, at.month)
+
+
+@dataclass
+class Clock:
+    """The work area's zone, shifts and the present moment (naive UTC), which coverage counts by."""
+
+    tz: str
+    shifts: list[Shift]
+    now: datetime
+
+
+# Sources
+
+@dataclass(frozen=True)
+class Record:
+    """A record a score came from: its kind (for the link), id, a line of text, when (naive UTC) and its units."""
+
+    kind: str
+    id: int
+    text: str
+    at: datetime | None = None
+    units: float | None = None
+
+
+@dataclass
+class Tally:
+    """One member's units of one source in one month, with the records they came from."""
+
+    units: float = 0.0
+    records: list[Record] = field(default_factory=list)
+
+
+@dataclass
+class Scope:
+    """What the sources read: whose records, the months (naive-UTC bounds) and the clock; `cache` shares a query
+    between sources that read the same rows."""
+
+    member_ids: list[int]
+    months: list[tuple[int, int]]
+    clock: Clock
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def keys(self) -> set[str]:
+        return {month_text(*m) for m in self.months}
+
+    @property
+    def start(self) -> datetime:
+        return month_start(*self.months[0], self.clock.tz)
+
+    @property
+    def end(self) -> datetime:
+        return month_start(*next_month(*self.months[-1]), self.clock.tz)
+
+    @property
+    def first_day(self) -> date:
+        return date(*self.months[0], 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(*next_month(*self.months[-1]), 1) - timedelta(days=1)
+
+    def within(self, column):
+        return (column >= self.start) & (column < self.end)
+
+    def cached(self, name: str, query: Callable[[], list]) -> list:
+        if name not in self.cache:
+            self.cache[name] = list(query())
+        return self.cache[name]
+
+
+Collected = dict[tuple[int, str], Tally]
+
+
+def _gather(scope: Scope, entries) -> Collected:
+    """Tallies from (member id, naive-UTC moment, record) triples: one unit per record unless it says otherwise."""
+    tallies: Collected = {}
+    keys = scope.keys
+    for member_id, at, record in entries:
+        month = month_of(at, scope.clock.tz)
+        if month in keys:
+            tally = tallies.setdefault((member_id, month), Tally())
+            tally.units += 1 if record.units is None else record.units
+            tally.records.append(record)
+    return tallies
+
+
+def _coverage(scope: Scope) -> Collected:
+    """承包井巡检完成率: over the finished shifts of each month, the patrols done at the wells the member held as 承包井
+    that day (WellContract history) against those due — counted as on the dashboard (webapp.shifts)."""
+    contracts = list(
+        WellContract.select(WellContract, Well).join(Well)
+        .where(WellContract.member.in_(scope.member_ids) & (WellContract.start_date <= scope.last_day)
+               & (WellContract.end_date.is_null() | (WellContract.end_date > scope.first_day)))
+    )
+    days = [scope.first_day + timedelta(days=n) for n in range((scope.last_day - scope.first_day).days + 1)]
+    windows = [w for w in shift_windows(days, scope.clock.shifts, scope.clock.tz) if w.end <= scope.clock.now]
+    if not contracts or not windows:
+        return {}
+    wells = {c.well.id: c.well for c in contracts}
+    held = defaultdict(list)
+    for contract in contracts:
+        held[contract.well_id].append(contract)
+    # Plain rows, not models: a year of a work area's patrols is tens of thousands of them.
+    patrols = Patrol.select(Patrol.well.alias("well_id"), Patrol.clock_time, Patrol.review_status).where(
+        Patrol.well.in_(list(wells)) & (Patrol.clock_time >= windows[0].start) & (Patrol.clock_time < windows[-1].end)
+    ).namedtuples()
+    counts: dict[tuple[int, str, int], list[int]] = {}
+    for w, in_shift in zip(windows, bucket(patrols, windows), strict=True):
+        for row in shift_table(wells.values(), in_shift, w.shift, w.start, w.end, scope.clock.now):
+            for contract in held[row.well.id]:
+                if contract.start_date <= w.day and (contract.end_date is None or w.day < contract.end_date):
+                    count = counts.setdefault((contract.member_id, month_text(w.day.year, w.day.month), row.well.id), [0, 0])
+                    count[0] += row.required
+                    count[1] += min(row.done, row.required)
+    tallies: Collected = {}
+    sums: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for (member_id, month, well_id), (required, done) in sorted(counts.items(), key=lambda kv: (kv[0][:2], wells[kv[0][2]].code)):
+        well = wells[well_id]
+        text = f"{well.code}：应巡 {required} 次，已巡 {done} 次（{100 * done / required:.1f}%）"
+        tallies.setdefault((member_id, month), Tally()).records.append(Record("well_history", well_id, text))
+        sums[(member_id, month)][0] += required
+        sums[(member_id, month)][1] += done
+    for key, (required, done) in sums.items():
+        tallies[key].units = round(100 * done / required, 1) if required else 0.0
+    return tallies
+
+
+def _short(text: str, length: int = 40) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= length else text[:length - 1] + "…"
+
+
+def _hazards_reported(scope: Scope) -> Collected:
+    rows = Hazard.select(Hazard.id, Hazard.reporter, Hazard.reported_at, Hazard.description).where(
+        Hazard.reporter.in_(scope.member_ids) & scope.within(Hazard.reported_at)).order_by(Hazard.reported_at, Hazard.id)
+    return _gather(scope, ((h.reporter_id, h.reported_at, Record("hazard", h.id, _short(h.description), h.reported_at))
+                           for h in rows))
+
+
+def _hazards_rectified(scope: Scope) -> Collected:
+    rows = Hazard.select(Hazard.id, Hazard.rectified_by, Hazard.closed_at, Hazard.description).where(
+        Hazard.rectified_by.in_(scope.member_ids) & (Hazard.status == "closed") & scope.within(Hazard.closed_at)
+    ).order_by(Hazard.closed_at, Hazard.id)
+    return _gather(scope, ((h.rectified_by_id, h.closed_at, Record("hazard", h.id, _short(h.description), h.closed_at))
+                           for h in rows))
+
+
+def _alerts(scope: Scope) -> Collected:
+    rows = (FluctuationAlert.select(FluctuationAlert, Well.id, Well.code).join(Well)
+            .where(FluctuationAlert.acknowledged_by.in_(scope.member_ids) & scope.within(FluctuationAlert.acknowledged_at))
+            .order_by(FluctuationAlert.acknowledged_at, FluctuationAlert.id))
+    # Compared in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
+    in_time = (a for a in rows if a.acknowledged_at - a.created_at <= timedelta(hours=ALERT_HOURS))
+    return _gather(scope, ((a.acknowledged_by_id, a.acknowledged_at,
+                            Record("well", a.well_id, f"{a.well.code} {a.metric_label}波动：{_short(a.action_note, 30)}",
+                                   a.acknowledged_at)) for a in in_time))
+
+
+def _rated(scope: Scope, rating: str) -> Collected:
+    rows = scope.cached("commitments", lambda: Commitment.select(
+        Commitment.id, Commitment.member, Commitment.rating, Commitment.rated_at, Commitment.target).where(
+        Commitment.member.in_(scope.member_ids) & Commitment.rating.in_(FULFILLED) & scope.within(Commitment.rated_at)
+    ).order_by(Commitment.rated_at, Commitment.id))
+    return _gather(scope, ((c.member_id, c.rated_at, Record("commitment", c.id, f"{_short(c.target)}（{c.rating_label}）",
+                                                             c.rated_at)) for c in rows if c.rating == rating))
+
+
+def _attended(scope: Scope, kinds, units: Callable[[Activity], float] | None = None) -> Collected:
+    """Activities of these kinds the members attended (present; cancelled ones never count), in the month they began."""
+    rows = scope.cached("attendance", lambda: Attendance.select(Attendance.user, Activity).join(Activity).where(
+        Attendance.user.in_(scope.member_ids) & (Attendance.status == "present") & Activity.cancelled_at.is_null()
+        & scope.within(Activity.starts_at)).order_by(Activity.starts_at, Activity.id))
+    return _gather(scope, ((a.user_id, a.activity.starts_at,
+                            Record("activity", a.activity.id, f"{a.activity.kind_label}：{_short(a.activity.topic)}",
+                                   a.activity.starts_at, units(a.activity) if units else None))
+                           for a in rows if a.activity.kind in kinds))
+
+
+def _suggestions(scope: Scope) -> Collected:
+    rows = Suggestion.select(Suggestion.id, Suggestion.author, Suggestion.title, Suggestion.decided_at).where(
+        Suggestion.author.in_(scope.member_ids) & (Suggestion.status == "adopted") & scope.within(Suggestion.decided_at)
+    ).order_by(Suggestion.decided_at, Suggestion.id)
+    return _gather(scope, ((s.author_id, s.decided_at, Record("suggestion", s.id, _short(s.title), s.decided_at))
+                           for s in rows))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of record that earns points: its name, dimension, unit (and what one unit is), and how to collect it."""
+
+    key: str
+    label: str
+    dimension: str
+    unit: str
+    means: str
+    collect: Callable[[Scope], Collected]
+
+
+SOURCES = {s.key: s for s in (
+    Source("patrol_coverage", "承包井巡检完成率", "kpi", "个百分点", "承包井当月已结束班次应巡中已巡的比例", _coverage),
+    Source("hazards_reported", "排查发现隐患", "kpi", "项", "本人上报的隐患，计入上报当月", _hazards_reported),
+    Source("hazards_rectified", "整改隐患销项", "kpi", "项", "本人整改并已销项的隐患，计入销项当月", _hazards_rectified),
+    Source("alerts_in_time", "重点井波动及时处置", "kpi", "次", f"波动提醒 {ALERT_HOURS} 小时内由本人记录处置措施", _alerts),
+    Source("commitments_excellent", "承诺评为优秀", "ko", "项", "承诺评诺为优秀，计入评诺当月", lambda s: _rated(s, "excellent")),
+    Source("commitments_good", "承诺评为合格", "ko", "项", "承诺评诺为合格，计入评诺当月", lambda s: _rated(s, "good")),
+    Source("training_hours", "教育培训学时", "ksa", "学时", "出席的培训按登记的学时计", lambda s: _attended(s, ("training",), lambda a: a.hours or 0)),
+    Source("study_sessions", "政治理论学习与党课", "ksa", "次", "出席的政治理论学习、党课", lambda s: _attended(s, ("study", "party_lecture"))),
+    Source("meetings", "组织生活", "behaviour", "次", "出席的支部党员大会、支委会、党小组会、主题党日",
+           lambda s: _attended(s, ("member_meeting", "committee", "group_meeting", "theme_day"))),
+    Source("volunteer_days", "义务献工", "behaviour", "天", "出席的义务献工按登记的天数计", lambda s: _attended(s, ("volunteer",), lambda a: a.days or 0)),
+    Source("suggestions_adopted", "合理化建议被采纳", "behaviour", "条", "本人的合理化建议被采纳，计入采纳当月", _suggestions),
+)}
+
+
+# Rules
+
+@dataclass(frozen=True)
+class Rule:
+    """Points per unit of a source, with an optional cap on the points it gives in a month."""
+
+    source: str
+    label: str
+    points: float
+    cap: float | None = None
+
+    def as_json(self) -> dict:
+        return {"source": self.source, "label": self.label, "points": self.points, "cap": self.cap}
+
+
+DEFAULT_RULES = [
+    Rule("patrol_coverage", "承包井巡检完成率", 0.3, 30),
+    Rule("hazards_reported", "排查发现隐患", 2, 10),
+    Rule("hazards_rectified", "整改隐患销项", 3, 15),
+    Rule("alerts_in_time", "重点井波动及时处置", 2, 10),
+    Rule("commitments_excellent", "承诺评为优秀", 10, 20),
+    Rule("commitments_good", "承诺评为合格", 6, 12),
+    Rule("training_hours", "教育培训学时", 0.5, 10),
+    Rule("study_sessions", "政治理论学习与党课", 2, 10),
+    Rule("meetings", "组织生活", 2, 10),
+    Rule("volunteer_days", "义务献工", 2, 10),
+    Rule("suggestions_adopted", "合理化建议被采纳", 5, 15),
+]
+DEFAULT_VALID_FROM = date(2000, 1, 1)
+
+
+@dataclass
+class RuleSet:
+    """One version of the rules (version None: the defaults, for a database without any version yet)."""
+
+    version: int | None
+    valid_from: date
+    rules: list[Rule]
+    row: ScoreRules | None = None
+
+    @property
+    def label(self) -> str:
+        return f"第 {self.version} 版" if self.version else "默认规则"
+
+
+def _rule_set(row: ScoreRules) -> RuleSet:
+    rules = [Rule(r["source"], r.get("label") or SOURCES[r["source"]].label, float(r["points"]),
+                  None if r.get("cap") is None else float(r["cap"]))
+             for r in json.loads(row.rules) if r.get("source") in SOURCES]
+    return RuleSet(row.version, row.valid_from, rules, row)
+
+
+def ensure_default_rules() -> bool:
+    """Version 1 of the rules, in force from 2000, for a database that has none; True if it was made."""
+    if ScoreRules.select().exists():
+        return False
+    ScoreRules.create(version=1, valid_from=DEFAULT_VALID_FROM,
+                      rules=json.dumps([r.as_json() for r in DEFAULT_RULES], ensure_ascii=False))
+    return True
+
+
+def rule_versions() -> list[RuleSet]:
+    """Every version, oldest first (one query)."""
+    return [_rule_set(row) for row in ScoreRules.select().order_by(ScoreRules.valid_from, ScoreRules.version)]
+
+
+def in_force(versions: list[RuleSet], day: date) -> RuleSet:
+    """The version in force on a day: the newest valid_from not after it, the highest version among equals."""
+    chosen = None
+    for rules in versions:
+        if rules.valid_from <= day and (chosen is None or (rules.valid_from, rules.version) >= (chosen.valid_from, chosen.version)):
+            chosen = rules
+    return chosen or RuleSet(None, DEFAULT_VALID_FROM, list(DEFAULT_RULES))
+
+
+def latest_version(versions: list[RuleSet]) -> RuleSet:
+    """The version saved last (what the editor starts from), or the defaults."""
+    return max(versions, key=lambda r: r.version) if versions else RuleSet(None, DEFAULT_VALID_FROM, list(DEFAULT_RULES))
+
+
+def _number(text, label: str, low: float, high: float) -> float | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text) if len(text) <= 12 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not low <= value <= high:
+        raise AssessmentError(f"{label}应为 {low:g} 到 {high:g} 之间的数。")
+    return round(value, 2)
+
+
+def parse_rules(form, today: date) -> tuple[date, list[Rule], list[str], dict]:
+    """The editor's form → (valid_from, rules, errors, the values as typed). A rule whose points are blank is off."""
+    errors, rules, typed = [], [], {}
+    valid_text = (form.get("valid_from") or "").strip()
+    typed["valid_from"] = valid_text[:7]
+    valid_from = None
+    try:
+        year, month = parse_month(valid_text, today, ahead=RULES_MONTHS_AHEAD)
+        valid_from = date(year, month, 1)
+        if (year, month) < (today.year, today.month):
+            errors.append(f"生效月份不能早于本月（{month_text(today.year, today.month)}）：已考核的月份按当时的规则计分。")
+    except ReportError as exc:
+        errors.append(f"生效月份：{exc.message}")
+    for key, source in SOURCES.items():
+        label = clean_line(form.get(f"{key}-label"), 200) or source.label
+        typed[key] = {"label": label[:MAX_LABEL + 5], "points": (form.get(f"{key}-points") or "").strip()[:20],
+                      "cap": (form.get(f"{key}-cap") or "").strip()[:20]}
+        if len(label) > MAX_LABEL:
+            errors.append(f"“{source.label}”的名称不能超过 {MAX_LABEL} 字。")
+            continue
+        try:
+            points = _number(form.get(f"{key}-points"), f"“{source.label}”的每单位分值", 0, MAX_POINTS)
+            cap = _number(form.get(f"{key}-cap"), f"“{source.label}”的月上限", 0.01, MAX_CAP)
+        except AssessmentError as exc:
+            errors.append(str(exc))
+            continue
+        if points:
+            rules.append(Rule(key, label, points, cap))
+    if not rules and not errors:
+        errors.append("至少要有一条计分规则（填写每单位分值）。")
+    return valid_from, rules, errors, typed
+
+
+def rules_form(rules: RuleSet, today: date) -> dict:
+    """The editor's values for a version: a row per source (blank points: not scored), valid from this month."""
+    by_source = {r.source: r for r in rules.rules}
+    form: dict = {"valid_from": month_text(today.year, today.month)}
+    for key, source in SOURCES.items():
+        rule = by_source.get(key)
+        form[key] = {"label": rule.label if rule else source.label, "points": f"{rule.points:g}" if rule else "",
+                     "cap": f"{rule.cap:g}" if rule and rule.cap is not None else ""}
+    return form
+
+
+def save_rules(valid_from: date, rules: list[Rule], user) -> ScoreRules:
+    """A new version from valid_from (the first of a month); months before it keep the version they had."""
+    with db.atomic():
+        ensure_default_rules()  # the defaults become version 1, so the months before keep them
+        latest = ScoreRules.select(fn.MAX(ScoreRules.version)).scalar() or 0
+        return ScoreRules.create(version=latest + 1, valid_from=valid_from, created_by=user.id,
+                                 rules=json.dumps([r.as_json() for r in rules], ensure_ascii=False))
+
+
+# Scores
+
+@dataclass
+class Line:
+    """One rule applied to one member's month."""
+
+    rule: Rule
+    units: float
+    records: list[Record]
+
+    @property
+    def source(self) -> Source:
+        return SOURCES[self.rule.source]
+
+    @property
+    def raw(self) -> float:
+        return round(self.units * self.rule.points, 2)
+
+    @property
+    def points(self) -> float:
+        return min(self.raw, self.rule.cap) if self.rule.cap is not None else self.raw
+
+    @property
+    def capped(self) -> bool:
+        return self.rule.cap is not None and self.raw > self.rule.cap
+
+
+@dataclass
+class MonthScore:
+    """A member's month: a line per rule of the version in force, and the month's deductions (and their undoing)."""
+
+    month: str
+    rules: RuleSet
+    lines: list[Line]
+    deductions: list[Deduction]
+
+    def lines_of(self, dimension: str) -> list[Line]:
+        return [line for line in self.lines if line.source.dimension == dimension]
+
+    @property
+    def deducted(self) -> float:
+        return round(sum(d.points for d in self.deductions), 2)
+
+    def points(self, dimension: str) -> float:
+        earned = sum(line.points for line in self.lines_of(dimension))
+        return round(earned - (self.deducted if dimension == "behaviour" else 0), 2)
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.points(d) for d in DIMENSIONS), 2)
+
+
+@dataclass
+class MemberScore:
+    """A member's months of a period; a period's points are the sum of its months, each by its own rules."""
+
+    member: User
+    months: list[MonthScore]
+    rank: int | None = None
+    branch_rank: int | None = None
+
+    def points(self, dimension: str) -> float:
+        return round(sum(m.points(dimension) for m in self.months), 2)
+
+    @property
+    def total(self) -> float:
+        return round(sum(m.total for m in self.months), 2)
+
+
+def party_members(work_area_id: int, station_id: int | None = None) -> list[User]:
+    """The enabled party members of the work area (or of one branch), with their station, in board order."""
+    query = (User.select(User, Station).join(Station)
+             .where((User.work_area == work_area_id) & User.is_party_member & User.is_enabled))
+    if station_id is not None:
+        query = query.where(User.station == station_id)
+    return list(query.order_by(Station.sort_order, Station.id, User.employee_no))
+
+
+def score_members(members: list[User], months, clock: Clock) -> dict[int, MemberScore]:
+    """Every member's score for the months, each month by the rules in force on its first day. Queries: one for the
+    rules, one per source the rules use (coverage: two, attendance and commitments shared), one for deductions."""
+    months = sorted(set(months))
+    versions = rule_versions()
+    rule_sets = {month_text(*m): in_force(versions, date(*m, 1)) for m in months}
+    if not members or not months:
+        return {m.id: MemberScore(m, []) for m in members}
+    scope = Scope([m.id for m in members], months, clock)
+    used = {rule.source for rules in rule_sets.values() for rule in rules.rules}
+    collected = {key: SOURCES[key].collect(scope) for key in SOURCES if key in used}
+    deductions = defaultdict(list)
+    recorder = User.alias()
+    for d in (Deduction.select(Deduction, recorder).join(recorder, JOIN.LEFT_OUTER, on=(Deduction.recorded_by == recorder.id))
+              .where(Deduction.member.in_(scope.member_ids) & Deduction.month.in_(list(rule_sets)))
+              .order_by(Deduction.recorded_at, Deduction.id)):
+        deductions[(d.member_id, d.month)].append(d)
+    scores = {}
+    for member in members:
+        month_scores = []
+        for month, rules in rule_sets.items():
+            lines = []
+            for rule in rules.rules:
+                tally = collected[rule.source].get((member.id, month), Tally())
+                lines.append(Line(rule, round(tally.units, 2), tally.records))
+            month_scores.append(MonthScore(month, rules, lines, deductions[(member.id, month)]))
+        scores[member.id] = MemberScore(member, month_scores)
+    return scores
+
+
+def competition_ranks(totals: list[float]) -> list[int]:
+    """Ranks of totals, highest first; equal totals share a rank and the next one skips (1, 2, 2, 4)."""
+    first: dict[float, int] = {}
+    for place, total in enumerate(sorted(totals, reverse=True), start=1):
+        first.setdefault(total, place)
+    return [first[total] for total in totals]
+
+
+def board(scores: dict[int, MemberScore]) -> list[MemberScore]:
+    """The scores ranked across all of them (rank) and within each branch (branch_rank), highest total first."""
+    rows = sorted(scores.values(), key=lambda s: (-s.total, s.member.employee_no))
+    for row, rank in zip(rows, competition_ranks([r.total for r in rows]), strict=True):
+        row.rank = rank
+    by_branch = defaultdict(list)
+    for row in rows:
+        by_branch[row.member.station_id].append(row)
+    for branch in by_branch.values():
+        for row, rank in zip(branch, competition_ranks([r.total for r in branch]), strict=True):
+            row.branch_rank = rank
+    return rows
+
+
+# Deductions
+
+def month_choices(today: date) -> list[str]:
+    """The months a deduction may be recorded for: this one and the one before (settled early in the next)."""
+    previous = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return [month_text(today.year, today.month), month_text(*previous)]
+
+
+def undone_ids(deductions) -> set[int]:
+    """Ids of deductions that a correcting entry has undone."""
+    return {d.corrects_id for d in deductions if d.corrects_id is not None}
+
+
+def record_deduction(member: User, month: str, points_text: str, reason_text: str, by: User, today: date) -> Deduction:
+    """A deduction from a member's 行为表现 for this or last month: 0 < points ≤ MAX_DEDUCTION, a reason required."""
+    if member.id == by.id:
+        raise AssessmentError("本人的扣分由党总支记录。")
+    if month not in month_choices(today):
+        raise AssessmentError(f"只能记录本月或上月的扣分（{'、'.join(month_choices(today))}）。")
+    try:
+        points = float(points_text) if len(points_text or "") <= 12 else math.nan
+    except (TypeError, ValueError):
+        points = math.nan
+    if not math.isfinite(points) or not 0 < points <= MAX_DEDUCTION:
+        raise AssessmentError(f"扣分应大于 0 且不超过 {MAX_DEDUCTION} 分。")
+    reason = clean_text(reason_text)
+    if not reason:
+        raise AssessmentError("请写明扣分原因。")
+    if len(reason) > MAX_REASON:
+        raise AssessmentError(f"扣分原因不能超过 {MAX_REASON} 字。")
+    return Deduction.create(member=member.id, station=member.station_id, month=month, points=round(points, 2),
+                            reason=reason, recorded_by=by.id)
+
+
+def undo_deduction(deduction: Deduction, reason_text: str, by: User) -> Deduction:
+    """Undo a deduction with a correcting entry of the opposite points in the same month (the original stays, as
+    field records do); who undid it and why are kept on the entry."""
+    if deduction.member_id == by.id:
+        raise AssessmentError("本人的扣分由党总支处理。")
+    if deduction.points <= 0:
+        raise AssessmentError("这是一条撤销记录，不能再撤销。")
+    reason = clean_text(reason_text)
+    if not reason:
+        raise AssessmentError("请写明撤销原因。")
+    if len(reason) > MAX_REASON:
+        raise AssessmentError(f"撤销原因不能超过 {MAX_REASON} 字。")
+    if Deduction.select().where(Deduction.corrects == deduction.id).exists():
+        raise AssessmentError("这条扣分已经撤销过了。")
+    try:
+        with db.atomic():  # the unique link also stops two undos racing each other
+            return Deduction.create(member=deduction.member_id, station=deduction.station_id, month=deduction.month,
+                                    points=-deduction.points, reason=f"撤销第 {deduction.id} 号扣分：{reason}",
+                                    recorded_by=by.id, corrects=deduction.id)
+    except IntegrityError:
+        raise AssessmentError("这条扣分已经撤销过了。") from None
+
+
+# The year's figures
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str
+    digits: int = 0
+
+
+YEAR_FIGURES = [
+    Figure("members", "党员人数", "人"),
+    Figure("study", "政治理论学习", "次"),
+    Figure("theme_day", "主题党日", "次"),
+    Figure("member_meeting", "支部党员大会", "次"),
+    Figure("committee", "支委会", "次"),
+    Figure("group_meeting", "党小组会", "次"),
+    Figure("party_lecture", "党课", "次"),
+    Figure("three_one", "三会一课合计", "次"),
+    Figure("training", "教育培训", "次"),
+    Figure("training_hours", "党员培训学时合计", "学时", 1),
+    Figure("training_hours_per_member", "党员人均培训学时", "学时", 1),
+    Figure("volunteer", "义务献工活动", "次"),
+    Figure("volunteer_days", "党员义务献工合计", "人·天", 1),
+    Figure("volunteer_days_per_member", "党员人均义务献工", "天", 1),
+    Figure("suggestions", "合理化建议", "条"),
+    Figure("suggestions_adopted", "其中已采纳", "条"),
+    Figure("hazards_found", "排查发现隐患", "项"),
+    Figure("hazards_closed", "整改销项隐患", "项"),
+    Figure("commitments_fulfilled", "承诺践诺（评为优秀、合格）", "项"),
+]
+PER_MEMBER = {"training_hours_per_member": "training_hours", "volunteer_days_per_member": "volunteer_days"}
+
+
+@dataclass
+class YearColumn:
+    """One branch's figures (or the work area's sums) for the year."""
+
+    label: str
+    station: Station | None
+    values: dict[str, float]
+
+
+@dataclass
+class YearReport:
+    year: int
+    columns: list[YearColumn]
+
+    def value(self, column: YearColumn, figure: Figure) -> float:
+        return column.values.get(figure.key, 0)
+
+
+def parse_year(text: str, today: date) -> int:
+    """'2026' → 2026, from 2000 to this year; AssessmentError otherwise."""
+    text = (text or "").strip()
+    if not re.fullmatch(r"\d{4}", text):
+        raise AssessmentError("年份格式不对，请填写如“2026”这样的四位年份。")
+    year = int(text)
+    if year < EARLIEST.year:
+        raise AssessmentError("年份太早：请选择 2000 年以后的年份。")
+    if year > today.year:
+        raise AssessmentError(f"不能查看未来的年份（今年是 {today.year} 年）。")
+    return year
+
+
+def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
+    """The case study's figures for each branch in a year, from the records (seven grouped queries); with more than
+    one branch, a 合计 column whose per-member figures divide the sums (not an average of averages). Activities count
+    where they were held; hours and days per member are what the branch's current party members attended anywhere."""
+    ids = [s.id for s in stations]
+    start, end = month_start(year, 1, tz), month_start(year + 1, 1, tz)
+    values: dict[int, dict[str, float]] = {s.id: defaultdict(float) for s in stations}
+
+    def add(rows, key_of):
+        for row in rows.tuples():
+            for key, number in key_of(row):
+                values[row[0]][key] += float(number or 0)
+
+    count = fn.COUNT(1)
+    add(User.select(User.station, count).where(User.station.in_(ids) & User.is_party_member & User.is_enabled)
+        .group_by(User.station), lambda r: [("members", r[1])])
+    add(Activity.select(Activity.station, Activity.kind, count)
+        .where(Activity.station.in_(ids) & Activity.cancelled_at.is_null() & (Activity.starts_at >= start) & (Activity.starts_at < end))
+        .group_by(Activity.station, Activity.kind), lambda r: [(r[1], r[2])])
+    add(Attendance.select(User.station, Activity.kind, fn.SUM(Activity.hours), fn.SUM(Activity.days))
+        .join(Activity).switch(Attendance).join(User)
+        .where(User.station.in_(ids) & User.is_party_member & (Attendance.status == "present") & Activity.cancelled_at.is_null()
+               & Activity.kind.in_(("training", "volunteer")) & (Activity.starts_at >= start) & (Activity.starts_at < end))
+        .group_by(User.station, Activity.kind),
+        lambda r: [("training_hours", r[2])] if r[1] == "training" else [("volunteer_days", r[3])])
+    add(Suggestion.select(Suggestion.station, count, fn.SUM(Case(None, [(Suggestion.status == "adopted", 1)], 0)))
+        .where(Suggestion.station.in_(ids) & (Suggestion.received_at >= start) & (Suggestion.received_at < end))
+        .group_by(Suggestion.station), lambda r: [("suggestions", r[1]), ("suggestions_adopted", r[2])])
+    add(Hazard.select(Hazard.station, count).where(Hazard.station.in_(ids) & (Hazard.reported_at >= start) & (Hazard.reported_at < end))
+        .group_by(Hazard.station), lambda r: [("hazards_found", r[1])])
+    add(Hazard.select(Hazard.station, count).where(Hazard.station.in_(ids) & (Hazard.status == "closed")
+                                                   & (Hazard.closed_at >= start) & (Hazard.closed_at < end))
+        .group_by(Hazard.station), lambda r: [("hazards_closed", r[1])])
+    add(Commitment.select(Commitment.station, count).where(Commitment.station.in_(ids) & Commitment.rating.in_(FULFILLED)
+                                                           & (Commitment.rated_at >= start) & (Commitment.rated_at < end))
+        .group_by(Commitment.station), lambda r: [("commitments_fulfilled", r[1])])
+    columns = [YearColumn(s.branch_name, s, dict(values[s.id])) for s in stations]
+    if len(columns) > 1:
+        columns.append(YearColumn("合计", None, {f.key: sum(c.values.get(f.key, 0) for c in columns) for f in YEAR_FIGURES}))
+    for column in columns:
+        v = column.values
+        v["three_one"] = sum(v.get(kind, 0) for kind in Activity.THREE_MEETINGS_ONE_LESSON)
+        for per_member, total in PER_MEMBER.items():
+            v[per_member] = v.get(total, 0) / v["members"] if v.get("members") else 0
+        for figure in YEAR_FIGURES:
+            v[figure.key] = round(v.get(figure.key, 0), figure.digits)
+            if not figure.digits:
+                v[figure.key] = int(v[figure.key])
+    return YearReport(year, columns)
+
+
+def year_sheets(report: YearReport, scope_label: str) -> list[Sheet]:
+    """The year's figures as one sheet: a row per figure, a column per branch (and 合计) — as on the page."""
+    columns = [Column("指标", width=24), Column("单位", width=8)] + [
+        Column(c.label, width=max(12, len(c.label) * 2)) for c in report.columns]
+    rows = []
+    for figure in YEAR_FIGURES:
+        rows.append([figure.label, figure.unit] + [report.value(c, figure) for c in report.columns])
+    return [Sheet("年度工作量", f"{scope_label} {report.year} 年党建工作量", columns, rows)]
