@@ -5,7 +5,6 @@ import re
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from peewee import JOIN
-from werkzeug.routing import BuildError
 
 from models import Deduction, Station, User, utcnow
 from webapp.access import get_station, role_required
@@ -49,9 +48,10 @@ from webapp.shifts import parse_shifts
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 
 WRITERS = {"xlsx": (to_xlsx, XLSX_MIMETYPE), "csv": (to_csv, CSV_MIMETYPE)}
-# Pages built by other areas: linked by path until their endpoint exists.
-PENDING_ENDPOINTS = {"activity": ("activities.show", "activity_id", "/activities/{}"),
-                     "suggestion": ("suggestions.show", "suggestion_id", "/suggestions/{}")}
+# Where each kind of source record opens: (endpoint, argument).
+RECORD_PAGES = {"hazard": ("hazards.show", "hazard_id"), "commitment": ("commitments.show", "commitment_id"),
+                "well": ("wells.show", "well_id"), "well_history": ("history.show", "well_id"),
+                "activity": ("activities.show", "activity_id"), "suggestion": ("suggestions.show", "suggestion_id")}
 
 
 def _id(value) -> int | None:
@@ -85,19 +85,9 @@ def get_member(user_id: int) -> User:
 
 def record_url(record) -> str | None:
     """Where a score's source record opens."""
-    if record.kind in PENDING_ENDPOINTS:
-        endpoint, argument, path = PENDING_ENDPOINTS[record.kind]
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, **{argument: record.id})
-            except BuildError:
-                pass
-        return path.format(record.id)
-    endpoints = {"hazard": ("hazards.show", "hazard_id"), "commitment": ("commitments.show", "commitment_id"),
-                 "well": ("wells.show", "well_id"), "well_history": ("history.show", "well_id")}
-    if record.kind not in endpoints:
+    if record.kind not in RECORD_PAGES:
         return None
-    endpoint, argument = endpoints[record.kind]
+    endpoint, argument = RECORD_PAGES[record.kind]
     return url_for(endpoint, **{argument: record.id})
 
 

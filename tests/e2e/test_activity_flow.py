@@ -48,6 +48,15 @@ def test_member_checks_in_by_scanning_the_rotating_code(page, playwright, live_s
         phone.goto("/scan")
         expect(phone.locator("[data-scan-status]")).to_contain_text("签到成功，已同步", timeout=30_000)
         expect(phone.locator("#sync-status")).to_have_text("已全部同步")
+        # The member's 3K+行为 breakdown for the month counts the 主题党日 and links to it.
+        phone.goto("/assessment/me")
+        meetings = phone.locator(".score-table tr", has_text="组织生活").first
+        expect(meetings).to_contain_text("1 次")
+        link = phone.locator(f'a[href="/activities/{activity.id}"]')
+        phone.locator("details", has=link).locator("summary").tap()
+        expect(link).to_contain_text("主题党日：重温入党誓词")
+        link.tap()
+        expect(phone).to_have_url(re.compile(rf"/activities/{activity.id}$"))
     finally:
         phone_browser.close()
 
