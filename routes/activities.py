@@ -9,10 +9,9 @@ from flask_login import current_user, login_required
 
 from models import Activity, ActivityInvitee, Attendance, Station, User, utcnow
 from webapp import labels
-from webapp.access import get_station, requested_id, role_required, stations_in_scope
+from webapp.access import branch_asked, requested_id, role_required, stations_in_scope
 from webapp.activities import (
     CREDITS,
-    MAX_ID,
     OPEN_TO_STAFF,
     SHEET_LABELS,
     TOLERANCE_STEPS,
@@ -64,17 +63,11 @@ def get_activity(activity_id: int, *, manage: bool = False) -> Activity:
     return activity
 
 
-def branch_asked() -> Station:
-    """The branch a page is for: ?station= (an admin: any of the work area; others: only their own), else the user's."""
-    station_id = requested_id(request.values, "station")
-    return current_user.station if station_id is None else get_station(station_id, current_user)
-
-
 @bp.route("/activities/")
 @role_required("secretary", "admin")
 def index():
     """The branch's activities, upcoming and past, filtered by kind and month (htmx swaps the results)."""
-    station = branch_asked()
+    station = branch_asked(current_user, request.values)
     kind = request.args.get("kind", "")
     kind = kind if kind in Activity.KINDS else ""
     month = request.args.get("month", "")
@@ -123,7 +116,7 @@ def _local(value) -> str:
 @role_required("secretary", "admin")
 def create():
     """安排活动: the form, ticking every party member of the branch; refused input comes back with its reasons (422)."""
-    station = branch_asked()
+    station = branch_asked(current_user, request.values)
     if request.method == "POST":
         try:
             activity = save_activity(current_user._get_current_object(), station, request.form, now=utcnow(), tz_name=_tz())
@@ -163,8 +156,12 @@ def update(activity_id: int):
 def cancel(activity_id: int):
     """Cancel an activity: its code stops working at once."""
     activity = get_activity(activity_id, manage=True)
-    cancel_activity(activity, utcnow())
-    flash(f"已取消：{activity.topic}。", "success")
+    try:
+        cancel_activity(activity, utcnow(), _tz())
+    except ActivityError as exc:
+        flash(exc.errors["form"], "error")
+    else:
+        flash(f"已取消：{activity.topic}。", "success")
     return redirect(url_for("activities.show", activity_id=activity.id))
 
 
@@ -190,13 +187,13 @@ def show(activity_id: int):
 def mark(activity_id: int):
     """The organiser marks a person present (by hand) or excused, from the activity page."""
     activity = get_activity(activity_id, manage=True)
-    raw = request.form.get("user_id", "")
-    member = User.get_or_none(User.id == int(raw)) if raw.isdigit() and int(raw) <= MAX_ID else None
+    member_id = requested_id(request.form, "user_id")
+    member = User.get_or_none(User.id == member_id) if member_id is not None else None
     if member is None or member.work_area_id != current_user.work_area_id:
         abort(404)
     try:
         mark_attendance(current_user._get_current_object(), activity, member, request.form.get("status", ""),
-                        request.form.get("reason", ""), utcnow())
+                        request.form.get("reason", ""), utcnow(), _tz())
     except ActivityError as exc:
         errors = {f"{k}-{member.id}" if k == "reason" else "form": v for k, v in exc.errors.items()}
         return render("activities/show.html", "activities/_attendance.html", status=422,
@@ -253,7 +250,8 @@ def checkin(activity_id: int, step: int, code: str):
             return _checkin_page(None, "找不到这项活动。", status=404)
         if not may_attend(user, activity):  # scope first, like every id in a URL; the record's own checks follow
             return _checkin_page(None, "您不在本次活动的参加人员之中，请联系活动组织人。", status=403)
-        record = {"uuid": request.form.get("uuid", ""), "type": "attendance", "created_at": request.form.get("at", ""),
+        # The page is online: the check-in is made now, on the server's clock (a time from the form is not trusted).
+        record = {"uuid": request.form.get("uuid", ""), "type": "attendance", "created_at": _now_iso(),
                   "data": {"activity_id": activity_id, "step": step, "code": code}}
         payload = {"device_id": "web", "sent_at": _now_iso(), "records": [record]}
         result = sync_batch(user, payload, settings=current_app.config)["results"][0]
@@ -267,7 +265,7 @@ def checkin(activity_id: int, step: int, code: str):
         return _checkin_page(None, exc.message, status=CHECKIN_STATUS.get(exc.code, 422))
     mine = Attendance.get_or_none((Attendance.activity == activity) & (Attendance.user == user.id)
                                   & (Attendance.status == "present"))
-    return _checkin_page(activity, None, mine=mine, at=_now_iso(), uuid=str(uuid_module.uuid4()))
+    return _checkin_page(activity, None, mine=mine, uuid=str(uuid_module.uuid4()))
 
 
 def _now_iso() -> str:

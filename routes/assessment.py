@@ -1,13 +1,12 @@
 """《3K+行为》党员量化考核: a member's breakdown, the 四比 board, the secretary's deductions, the admin's rules editor
 and the year's figures of a branch (page, .xlsx, CSV)."""
-import re
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Deduction, Station, User, utcnow
-from webapp.access import get_station, role_required
+from webapp.access import branch_asked, get_station, parse_id, role_required
 from webapp.assessment import (
     DIMENSIONS,
     FOUR_COMPARISONS,
@@ -22,7 +21,7 @@ from webapp.assessment import (
     board,
     in_force,
     latest_version,
-    month_choices,
+    open_months,
     parse_period,
     parse_rules,
     parse_year,
@@ -52,12 +51,6 @@ WRITERS = {"xlsx": (to_xlsx, XLSX_MIMETYPE), "csv": (to_csv, CSV_MIMETYPE)}
 RECORD_PAGES = {"hazard": ("hazards.show", "hazard_id"), "commitment": ("commitments.show", "commitment_id"),
                 "well": ("wells.show", "well_id"), "well_history": ("history.show", "well_id"),
                 "activity": ("activities.show", "activity_id"), "suggestion": ("suggestions.show", "suggestion_id")}
-
-
-def _id(value) -> int | None:
-    """An id from a query or form field: ASCII digits that fit the database's integer, else None."""
-    value = (value or "").strip()
-    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
 
 
 def _today():
@@ -159,7 +152,7 @@ def board_view():
     station_text = request.args.get("station") or str(current_user.station_id)
     station = None
     if station_text != "all":
-        station_id = _id(station_text)
+        station_id = parse_id(station_text)
         station = Station.get_or_none(Station.id == station_id) if station_id else None
         if station is None or station.work_area_id != current_user.work_area_id:
             abort(404)
@@ -182,17 +175,6 @@ def _quick_periods() -> list[tuple[str, str]]:
             (f"{today.year}Q{(today.month - 1) // 3 + 1}", "本季度"), (str(today.year), "本年"), (str(today.year - 1), "上年")]
 
 
-def _branch() -> Station:
-    """The branch whose deductions are shown: the secretary's own; an admin may pick any (?station=)."""
-    asked = request.values.get("station")
-    if not asked:
-        return current_user.station
-    station_id = _id(asked)
-    if station_id is None:
-        abort(404)
-    return get_station(station_id, current_user)
-
-
 def _deductions_page(branch: Station, month: str, status: int = 200, error: str | None = None, form: dict | None = None):
     members = party_members(current_user.work_area_id, branch.id)
     recorder = User.alias()
@@ -204,7 +186,7 @@ def _deductions_page(branch: Station, month: str, status: int = 200, error: str 
         if current_user.has_role("admin") else []
     return render("assessment/deductions.html", "assessment/_deductions.html", status=status, branch=branch, month=month,
                   members=[m for m in members if m.id != current_user.id], rows=rows, undone=undone_ids(rows),
-                  months=month_choices(_today()), error=error, form=form or {}, stations=stations,
+                  months=open_months(_today()), error=error, form=form or {}, stations=stations,
                   max_points=MAX_DEDUCTION, max_reason=MAX_REASON)
 
 
@@ -212,14 +194,14 @@ def _deductions_page(branch: Station, month: str, status: int = 200, error: str 
 @role_required("secretary", "admin")
 def deductions():
     """The branch's deductions of a month, the form to record one and the buttons to undo one."""
-    branch = _branch()
-    month = request.args.get("month") or month_choices(_today())[0]
+    branch = branch_asked(current_user, request.values)
+    month = request.args.get("month") or open_months(_today())[0]
     try:
         period = parse_period(month, _today())
     except AssessmentError as exc:
-        return _deductions_page(branch, month_choices(_today())[0], status=422, error=str(exc))
+        return _deductions_page(branch, open_months(_today())[0], status=422, error=str(exc))
     if len(period.months) != 1:
-        return _deductions_page(branch, month_choices(_today())[0], status=422, error="请选择一个月份。")
+        return _deductions_page(branch, open_months(_today())[0], status=422, error="请选择一个月份。")
     return _deductions_page(branch, period.text)
 
 
@@ -237,7 +219,7 @@ def _deduction_member(member_id) -> User:
 @role_required("secretary", "admin")
 def add_deduction():
     """Record a deduction (0 < points ≤ the cap, a reason); a refused one comes back with what was typed (422)."""
-    member = _deduction_member(_id(request.form.get("member")))
+    member = _deduction_member(parse_id(request.form.get("member")))
     branch = member.station
     month = request.form.get("month", "")
     try:
@@ -245,7 +227,7 @@ def add_deduction():
                                      current_user._get_current_object(), _today())
     except AssessmentError as exc:
         form = {k: request.form.get(k, "")[:MAX_REASON + 10] for k in ("member", "points", "reason")}
-        return _deductions_page(branch, month if month in month_choices(_today()) else month_choices(_today())[0],
+        return _deductions_page(branch, month if month in open_months(_today()) else open_months(_today())[0],
                                 status=422, error=str(exc), form=form)
     flash(f"已记录：{member.name} {deduction.month} 扣 {deduction.points:g} 分。", "success")
     return redirect(url_for("assessment.deductions", station=branch.id, month=deduction.month))
@@ -255,13 +237,13 @@ def add_deduction():
 @role_required("secretary", "admin")
 def undo():
     """Undo a deduction with a correcting entry that keeps who undid it and why."""
-    deduction_id = _id(request.form.get("deduction"))
+    deduction_id = parse_id(request.form.get("deduction"))
     deduction = Deduction.get_or_none(Deduction.id == deduction_id) if deduction_id else None
     if deduction is None:
         abort(404)
     member = _deduction_member(deduction.member_id)
     try:
-        undo_deduction(deduction, request.form.get("reason", ""), current_user._get_current_object())
+        undo_deduction(deduction, request.form.get("reason", ""), current_user._get_current_object(), _today())
     except AssessmentError as exc:
         return _deductions_page(member.station, deduction.month, status=422, error=str(exc))
     flash(f"已撤销第 {deduction.id} 号扣分（{member.name} {deduction.month}）。", "success")
@@ -297,8 +279,8 @@ def _year_scope() -> tuple[list[Station], str]:
         return stations, current_user.work_area.party_org_name
     if asked in ("", "all"):
         station = current_user.station
-    elif _id(asked):
-        station = get_station(_id(asked), current_user)
+    elif parse_id(asked):
+        station = get_station(parse_id(asked), current_user)
     else:
         abort(404)
     if not current_user.has_role("admin") and not secretary_of(current_user, station.id):

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from models import Pairing, User, Well, WellContract
-from webapp.access import requested_id, role_required
+from webapp.access import parse_id, requested_id, role_required
 from webapp.hazards import today_in
 from webapp.party import PartyError, assign_contract, branch_members, set_pairing
 
@@ -11,9 +11,10 @@ bp = Blueprint("party", __name__, url_prefix="/party")
 
 
 def _user_in_branch(user_id) -> User | None:
-    if not str(user_id).isdigit():
+    user_id = parse_id(user_id)
+    if user_id is None:
         return None
-    return User.get_or_none((User.id == int(user_id)) & (User.station == current_user.station_id))
+    return User.get_or_none((User.id == user_id) & (User.station == current_user.station_id))
 
 
 @bp.route("/contacts")

@@ -3,10 +3,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from models import ModelPost, User
-from webapp.access import get_station, requested_id, role_required, stations_in_scope
+from webapp.access import branch_asked, parse_id, role_required, stations_in_scope
 from webapp.hazards import today_in
 from webapp.party import PartyError, branch_members
-from webapp.pioneer import MAX_POST_TITLE, assign_post, current_posts, end_post, form_id, may_edit
+from webapp.pioneer import MAX_POST_TITLE, assign_post, current_posts, end_post, may_edit
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
@@ -19,8 +19,7 @@ def _back(station_id: int, member_id: int):
 @role_required("secretary", "admin")
 def index():
     """The branch's members with their current 示范岗, the form to assign one, and the ended ones."""
-    station_id = requested_id(request.args, "station")
-    station = get_station(station_id, current_user) if station_id else current_user.station
+    station = branch_asked(current_user, request.args)
     if not may_edit(current_user, station.id):
         abort(403)
     members = list(branch_members(station))
@@ -37,7 +36,7 @@ def index():
 @bp.route("/", methods=["POST"])
 @role_required("secretary", "admin")
 def create():
-    member_id = form_id(request.form.get("member_id"))
+    member_id = parse_id(request.form.get("member_id"))
     member = User.get_or_none((User.id == member_id) & (User.work_area == current_user.work_area_id)) if member_id else None
     if member is None:
         abort(404)

@@ -5,7 +5,7 @@ from peewee import JOIN
 
 from models import Milestone, PioneerProject, Station, User, Well
 from webapp import pioneer
-from webapp.access import get_station, requested_id, require_station, stations_in_scope
+from webapp.access import branch_asked, require_station, stations_in_scope
 from webapp.hazards import today_in
 from webapp.htmx import is_htmx, render
 from webapp.party import PartyError, branch_members
@@ -25,17 +25,11 @@ def _today():
     return today_in(current_app.config["TIMEZONE"])
 
 
-def _station():
-    """The branch asked for (?station= or the form; only an admin may ask for another), else the user's own."""
-    station_id = requested_id(request.values, "station")
-    return get_station(station_id, current_user) if station_id else current_user.station
-
-
 @bp.route("/")
 @login_required
 def index():
     """The branch's projects with their progress, and the milestones the user is responsible for."""
-    station = _station()
+    station = branch_asked(current_user, request.values)
     today = _today()
     projects = list(
         PioneerProject.select(PioneerProject, User, Well).join(User, on=PioneerProject.leader).switch(PioneerProject)
@@ -65,7 +59,7 @@ def _form_page(station: Station, status: int = 200, **context):
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def create():
-    station = _station()
+    station = branch_asked(current_user, request.values)
     if not pioneer.may_edit(current_user, station.id):
         abort(403)
     form = request.form.to_dict() if request.method == "POST" else {"starts_on": _today().isoformat()}

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from models import Suggestion
-from webapp.access import get_station, requested_id, role_required, stations_in_scope
+from webapp.access import branch_asked, role_required, stations_in_scope
 from webapp.hazards import today_in
 from webapp.htmx import is_htmx, render
 from webapp.party import PartyError, secretary_of
@@ -49,8 +49,7 @@ def new():
 @role_required("secretary", "admin")
 def branch():
     """The branch's suggestions to decide, filtered by status and month (htmx swaps the list)."""
-    station_id = requested_id(request.args, "station")
-    station = get_station(station_id, current_user) if station_id else current_user.station
+    station = branch_asked(current_user, request.args)
     status = request.args.get("status", "all")
     status = status if status in FILTERS else "all"
     month_text, month, error = request.args.get("month", "").strip(), None, None
@@ -80,7 +79,7 @@ def decision(suggestion_id: int):
         abort(403)
     try:
         decide(current_user._get_current_object(), suggestion, request.form.get("decision", ""),
-               request.form.get("note", ""))
+               request.form.get("note", ""), current_app.config["TIMEZONE"])
     except PartyError as exc:
         return render("suggestions/show.html", "suggestions/_suggestion.html", status=422, s=get_suggestion(suggestion_id),
                       **_decision_context(error=str(exc), note=request.form.get("note", "")))

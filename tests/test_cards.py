@@ -146,3 +146,12 @@ def test_badge_without_a_chinese_font_is_a_chinese_503(member, monkeypatch):
     assert response.status_code == 503
     body = response.get_data(as_text=True)
     assert "暂时无法生成标签或胸卡" in body and "fonts-wqy-microhei" in body and "Traceback" not in body
+
+
+def test_a_long_model_post_is_cut_to_fit_the_badge():
+    from webapp.labels import fitted
+
+    text, font = fitted("示范岗：" + "海南一号站计量间与注水泵房党员示范岗" * 4, 36, 560)
+    assert text.endswith("…") and font.getlength(text) <= 560 and font.size == 24
+    short, font = fitted("示范岗：计量间", 36, 560)
+    assert short == "示范岗：计量间" and font.size == 36

@@ -209,7 +209,7 @@ def test_plan_is_shown_against_the_day(leader, yesterday):
         ("oil_t_per_day", "50", "计划日产油不能大于计划日产液"),
         ("month", "2026-13", "月份应在 01 到 12 之间"),
         ("month", "", "月份格式不对"),
-        ("month", f"{TODAY.year + 2}-01", "配产最多可提前 12 个月设置"),
+        ("month", f"{TODAY.year + 2}-01", "最多可提前 12 个月"),
     ],
 )
 def test_bad_plan_is_refused_with_the_input_kept(leader, field, value, message):

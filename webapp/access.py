@@ -10,14 +10,23 @@ from models import Station, Well
 MAX_ID = 2**63 - 1  # the database's integer: a larger id is simply not found
 
 
+def parse_id(value) -> int | None:
+    """An id typed or picked in a form: ASCII digits that fit MAX_ID, else None (so "²", "１２" or 10**30 are not)."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+        return None
+    return int(text)
+
+
 def requested_id(values, name: str) -> int | None:
-    """An id from a query or form field: None when absent or empty, 404 unless it is digits that fit MAX_ID."""
+    """An id from a query or form field: None when absent or empty, 404 unless it is one (see parse_id)."""
     raw = (values.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_ID:
+    value = parse_id(raw)
+    if value is None:
         abort(404)
-    return int(raw)
+    return value
 
 
 def role_required(*roles: str):
@@ -58,6 +67,13 @@ def station_asked(user, values) -> Station:
     if user.has_role("admin") and user.station.kind != "station":
         return next(iter(field_stations(user)), user.station)
     return user.station
+
+
+def branch_asked(user, values) -> Station:
+    """The branch (党支部 = a station, the office included) a party page is for: ?station= if the user may see it,
+    else their own."""
+    station_id = requested_id(values, "station")
+    return user.station if station_id is None else get_station(station_id, user)
 
 
 def require_station(user, station) -> None:

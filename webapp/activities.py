@@ -11,8 +11,9 @@ from peewee import IntegrityError, fn
 
 from models import Activity, ActivityInvitee, Attendance, Station, User, db
 
-from .access import MAX_ID
+from .access import MAX_ID, parse_id
 from .party import secretary_of
+from .periods import SETTLED, local_today, open_since
 from .patrols import Context, RecordError
 from .text import clean_line, clean_text
 
@@ -23,7 +24,8 @@ CODE_PATTERN = re.compile(r"[0-9a-f]{12}")
 MAX_STEP = 2**40
 MAX_TOPIC, MAX_PLACE, MAX_NOTE, MAX_REASON = 120, 80, 500, 200
 MAX_DURATION = timedelta(days=7)
-SCHEDULE_RANGE = timedelta(days=366)
+SCHEDULE_RANGE = timedelta(days=366)  # how far ahead an activity may be scheduled
+LATE_GRACE = timedelta(hours=12)  # an offline check-in must reach the server within this after the activity ends
 # kind: (field, label, unit, upper limit) of what each attendee is credited with
 CREDITS = {"training": ("hours", "学时", "学时", 24), "volunteer": ("days", "献工天数", "天", 7)}
 OPEN_TO_STAFF = ("training", "volunteer")  # kinds that may invite colleagues who are not party members
@@ -109,8 +111,10 @@ def _times(form, now, tz_name, errors):
         except ValueError:
             errors[field] = f"{label}格式不对，请按“年-月-日 时:分”填写。"
     start, end = times.get("starts_at"), times.get("ends_at")
-    if start and not now - SCHEDULE_RANGE <= start <= now + SCHEDULE_RANGE:
-        errors["starts_at"] = "开始时间应在一年以前到一年以后之间。"
+    if start and start < open_since(local_today(now, tz_name), tz_name):
+        errors["starts_at"] = "开始时间不能早于上月 1 日：" + SETTLED
+    elif start and start > now + SCHEDULE_RANGE:
+        errors["starts_at"] = "开始时间最多安排到一年以后。"
     if start and end and end <= start:
         errors["ends_at"] = "结束时间须晚于开始时间。"
     elif start and end and end - start > MAX_DURATION:
@@ -145,7 +149,7 @@ def _invitees(form, station, kind, errors) -> list[int]:
     members, others = invitable(station)
     allowed = {u.id for u in members} | ({u.id for u in others} if kind in OPEN_TO_STAFF else set())
     raw = form.getlist("invitees")
-    chosen = {int(v) for v in raw if v.isdigit() and len(v) <= 18}
+    chosen = {parse_id(v) for v in raw} - {None}
     if len(chosen) != len(set(raw)) or chosen - allowed:
         errors["invitees"] = "参加人员只能是本支部党员；培训和义务献工还可以选本站其他员工。"
     elif not chosen:
@@ -174,11 +178,18 @@ def clean_activity(form, station: Station, *, now: datetime, tz_name: str) -> tu
     return fields, invitees
 
 
+def settled(activity: Activity, now: datetime, tz_name: str) -> bool:
+    """Whether the activity lies before the settlement window: its attendance has been scored and stays as it is."""
+    return activity.starts_at < open_since(local_today(now, tz_name), tz_name)
+
+
 def save_activity(organiser, station: Station, form, *, now: datetime, tz_name: str,
                   activity: Activity | None = None) -> Activity:
     """Schedule a new activity of the branch, or change one (its invitees become exactly those ticked)."""
     if activity is not None and activity.cancelled_at is not None:
         raise ActivityError({"form": "活动已取消，不能再修改。"})
+    if activity is not None and settled(activity, now, tz_name):
+        raise ActivityError({"form": SETTLED})
     fields, invitees = clean_activity(form, station, now=now, tz_name=tz_name)
     with db.atomic():
         if activity is None:
@@ -196,8 +207,10 @@ def save_activity(organiser, station: Station, form, *, now: datetime, tz_name: 
     return activity
 
 
-def cancel_activity(activity: Activity, now: datetime) -> None:
+def cancel_activity(activity: Activity, now: datetime, tz_name: str) -> None:
     """Cancel (not delete): the activity stays on the lists as 已取消 and its code stops working."""
+    if settled(activity, now, tz_name):
+        raise ActivityError({"form": SETTLED})
     if activity.cancelled_at is None:
         activity.cancelled_at = now
         activity.save(only=[Activity.cancelled_at])
@@ -226,10 +239,16 @@ def attendance_sheet(activity: Activity, now: datetime) -> dict:
     return {"lines": lines, "counts": counts}
 
 
-def mark_attendance(actor, activity: Activity, member: User, status: str, reason: str, now: datetime) -> Attendance:
-    """The organiser marks someone present by hand (method "marked") or excused (请假) with a reason."""
+def mark_attendance(actor, activity: Activity, member: User, status: str, reason: str, now: datetime,
+                    tz_name: str) -> Attendance:
+    """The organiser marks someone present by hand (method "marked") or excused (请假) with a reason — never
+    themself (their own presence is scanned like anyone's), and not once the activity's month is settled."""
     if activity.cancelled_at is not None:
         raise ActivityError({"form": "活动已取消。"})
+    if settled(activity, now, tz_name):
+        raise ActivityError({"form": SETTLED})
+    if member.id == actor.id:
+        raise ActivityError({"form": "本人的出席请扫码签到，或由其他管理人员登记。"})
     if status not in ("present", "excused"):
         raise ActivityError({"status": "请选择“出席”或“请假”。"})
     reason = clean_text(reason or "")
@@ -288,6 +307,9 @@ def create_attendance(ctx: Context, data: dict) -> Attendance:
     A member already present answers with their existing row (so a second scan counts once); someone excused
     earlier who scans after all becomes present."""
     activity = verify_scan(ctx.user, data.get("activity_id"), data.get("step"), data.get("code"), ctx.clock_time)
+    if ctx.received_at > activity.ends_at + LATE_GRACE:
+        raise RecordError("checkin_closed", "签到已截止：活动结束 12 小时后不再接受扫码签到，请联系活动组织人登记。",
+                          "activity_id")
     mine = (Attendance.activity == activity.id) & (Attendance.user == ctx.user.id)
     row = Attendance.get_or_none(mine)
     if row is not None and row.status == "present":

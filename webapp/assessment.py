@@ -12,8 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from peewee import JOIN, Case, IntegrityError, fn
 
@@ -39,11 +38,11 @@ from .reports import (
     EARLIEST,
     ReportError,
     bucket,
-    local,
     month_text,
     parse_month,
     shift_windows,
 )
+from .periods import SETTLED, month_of, month_start, next_month, open_months
 from .shifts import Shift, shift_table
 from .text import clean_line, clean_text
 
@@ -109,22 +108,6 @@ def parse_period(text: str, today: date) -> Period:
 
 def this_month(today: date) -> Period:
     return parse_period(month_text(today.year, today.month), today)
-
-
-def month_start(year: int, month: int, tz: str) -> datetime:
-    """Local midnight of the month's first day, as naive UTC."""
-    moment = datetime(year, month, 1, tzinfo=ZoneInfo(tz))
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def next_month(year: int, month: int) -> tuple[int, int]:
-    return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def month_of(moment: datetime, tz: str) -> str:
-    """'YYYY-MM' of a naive-UTC moment in the work area's zone."""
-    at = local(moment, tz)
-    return month_text(at.year, at.month)
 
 
 @dataclass
@@ -407,10 +390,12 @@ def rule_versions() -> list[RuleSet]:
 
 
 def in_force(versions: list[RuleSet], day: date) -> RuleSet:
-    """The version in force on a day: the newest valid_from not after it, the highest version among equals."""
+    """The version in force on a day: of those valid from that day or earlier, the one saved last. A new version is
+    never valid from a month already scored (parse_rules), so the past keeps its rules; and a version saved later
+    replaces an earlier-saved one even where that one starts later."""
     chosen = None
     for rules in versions:
-        if rules.valid_from <= day and (chosen is None or (rules.valid_from, rules.version) >= (chosen.valid_from, chosen.version)):
+        if rules.valid_from <= day and (chosen is None or (rules.version or 0) > (chosen.version or 0)):
             chosen = rules
     return chosen or RuleSet(None, DEFAULT_VALID_FROM, list(DEFAULT_RULES))
 
@@ -445,7 +430,7 @@ def parse_rules(form, today: date) -> tuple[date, list[Rule], list[str], dict]:
         if (year, month) < (today.year, today.month):
             errors.append(f"生效月份不能早于本月（{month_text(today.year, today.month)}）：已考核的月份按当时的规则计分。")
     except ReportError as exc:
-        errors.append(f"生效月份：{exc.message}")
+        errors.append(f"生效月份：{exc.message}")  # e.g. "最多可提前 12 个月（到 …）"
     for key, source in SOURCES.items():
         label = clean_line(form.get(f"{key}-label"), 200) or source.label
         typed[key] = {"label": label[:MAX_LABEL + 5], "points": (form.get(f"{key}-points") or "").strip()[:20],
@@ -618,12 +603,6 @@ def board(scores: dict[int, MemberScore]) -> list[MemberScore]:
 
 # Deductions
 
-def month_choices(today: date) -> list[str]:
-    """The months a deduction may be recorded for: this one and the one before (settled early in the next)."""
-    previous = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return [month_text(today.year, today.month), month_text(*previous)]
-
-
 def undone_ids(deductions) -> set[int]:
     """Ids of deductions that a correcting entry has undone."""
     return {d.corrects_id for d in deductions if d.corrects_id is not None}
@@ -633,8 +612,8 @@ def record_deduction(member: User, month: str, points_text: str, reason_text: st
     """A deduction from a member's 行为表现 for this or last month: 0 < points ≤ MAX_DEDUCTION, a reason required."""
     if member.id == by.id:
         raise AssessmentError("本人的扣分由党总支记录。")
-    if month not in month_choices(today):
-        raise AssessmentError(f"只能记录本月或上月的扣分（{'、'.join(month_choices(today))}）。")
+    if month not in open_months(today):
+        raise AssessmentError(f"只能记录本月或上月的扣分（{'、'.join(open_months(today))}）。")
     try:
         points = float(points_text) if len(points_text or "") <= 12 else math.nan
     except (TypeError, ValueError):
@@ -650,11 +629,16 @@ def record_deduction(member: User, month: str, points_text: str, reason_text: st
                             reason=reason, recorded_by=by.id)
 
 
-def undo_deduction(deduction: Deduction, reason_text: str, by: User) -> Deduction:
+def undo_deduction(deduction: Deduction, reason_text: str, by: User, today: date) -> Deduction:
     """Undo a deduction with a correcting entry of the opposite points in the same month (the original stays, as
-    field records do); who undid it and why are kept on the entry."""
+    field records do); who undid it and why are kept on the entry. Only within the settlement window, and a
+    deduction the 党总支 (an admin) recorded only by an admin."""
     if deduction.member_id == by.id:
         raise AssessmentError("本人的扣分由党总支处理。")
+    if deduction.month not in open_months(today):
+        raise AssessmentError(SETTLED)
+    if deduction.recorded_by_id and not by.has_role("admin") and User.get_by_id(deduction.recorded_by_id).has_role("admin"):
+        raise AssessmentError("这条扣分由党总支记录，只能由党总支撤销。")
     if deduction.points <= 0:
         raise AssessmentError("这是一条撤销记录，不能再撤销。")
     reason = clean_text(reason_text)
@@ -759,7 +743,7 @@ def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
         .group_by(Activity.station, Activity.kind), lambda r: [(r[1], r[2])])
     add(Attendance.select(User.station, Activity.kind, fn.SUM(Activity.hours), fn.SUM(Activity.days))
         .join(Activity).switch(Attendance).join(User)
-        .where(User.station.in_(ids) & User.is_party_member & (Attendance.status == "present") & Activity.cancelled_at.is_null()
+        .where(User.station.in_(ids) & User.is_party_member & User.is_enabled & (Attendance.status == "present") & Activity.cancelled_at.is_null()
                & Activity.kind.in_(("training", "volunteer")) & (Activity.starts_at >= start) & (Activity.starts_at < end))
         .group_by(User.station, Activity.kind),
         lambda r: [("training_hours", r[2])] if r[1] == "training" else [("volunteer_days", r[3])])

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from .labels import DPI, PAGE_SIZE, cjk_font, draw_centered, fitting_font, qr_image
+from .labels import DPI, PAGE_SIZE, cjk_font, draw_centered, fitted, fitting_font, qr_image
 from .photos import photo_path
 
 BADGE_SIZE = (1011, 638)  # 85.6 × 54 mm at 300 dpi
@@ -57,11 +57,11 @@ def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitmen
         draw.text((x, y), line, font=fitting_font(line, 36, text_width), fill="black")
         y += 52
     if post:
-        line = f"示范岗：{post}"
-        draw.text((x, y), line, font=fitting_font(line, 36, text_width), fill=RED)
+        line, font = fitted(f"示范岗：{post}", 36, text_width)
+        draw.text((x, y), line, font=font, fill=RED)
     if commitment:
-        line = f"亮承诺：{commitment}"
-        draw.text((36, BADGE_SIZE[1] - 70), line, font=fitting_font(line, 34, BADGE_SIZE[0] - QR_SIZE - 100), fill=RED)
+        line, font = fitted(f"亮承诺：{commitment}", 34, BADGE_SIZE[0] - QR_SIZE - 100)
+        draw.text((36, BADGE_SIZE[1] - 70), line, font=font, fill=RED)
     qr = qr_image(card_url(base_url, member.card_token), QR_SIZE)
     badge.paste(qr.convert("RGB"), (BADGE_SIZE[0] - qr.width - 24, BADGE_SIZE[1] - qr.height - 24))
     return badge

@@ -37,7 +37,7 @@ def db_version():
 @click.command("seed-demo", help="创建演示作业区（海南作业区）及演示账号。")
 @click.option("--if-empty", is_flag=True, help="库里已有作业区时什么也不做。")
 @click.option("--history-days", type=click.IntRange(0, 400), default=0, show_default=True,
-              help="再生成最近若干天的巡检、检查和隐患记录（看板、历史曲线和报表就有内容可看）。")
+              help="再生成最近若干天的巡检、检查、隐患记录和各支部的党建活动、建议、先锋工程（看板、报表和考核就有内容可看）。")
 @with_appcontext
 def seed_demo_command(if_empty, history_days):
     from .demo import seed_demo
@@ -60,6 +60,9 @@ def seed_demo_command(if_empty, history_days):
     if history:
         click.echo(f"另有最近 {history_days} 天的记录：巡检 {history['patrols']} 条，设备检查 {history['checks']} 条，"
                    f"隐患 {history['hazards']} 条。")
+        click.echo(f"党建：支部活动 {history['activities']} 次（签到和请假 {history['attendance']} 人次），"
+                   f"合理化建议 {history['suggestions']} 条，先锋工程 {history['projects']} 项（节点 {history['milestones']} 个），"
+                   f"党员示范岗 {history['model_posts']} 个，季度评诺 {history['commitments_rated']} 项。")
     click.echo(f"演示账号（密码均为 {password}）：")
     for employee_no, _, label in summary["logins"]:
         click.echo(f"  {employee_no}  {label}")

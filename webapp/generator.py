@@ -5,6 +5,9 @@ It adds rows to a database that already holds a work area (the demo's): bulk `in
 transaction per batch of days, so a million patrols take minutes on SQLite. The same seed, end time and
 database give the same rows.
 
+The demo's history (generate_history) also has the branches' party work (generate_party_history): activities with
+their attendance, suggestions and their decisions, pioneer projects with milestones, 示范岗 and rated commitments.
+
 Run: .venv/bin/python bench/generate.py PATH.db --patrols 100000   (PATH.db is created with the demo if missing);
 `jingzhan seed-demo --history-days 14` gives the demo two weeks of history (what `make run` does).
 """
@@ -22,14 +25,24 @@ from zoneinfo import ZoneInfo
 from peewee import SqliteDatabase, chunked
 
 from models import (
+    Activity,
+    ActivityInvitee,
+    Attendance,
     CheckTemplate,
+    Commitment,
+    CommitmentProgress,
+    Deduction,
     Equipment,
     EquipmentCheck,
     FluctuationAlert,
     Hazard,
     HazardStep,
+    Milestone,
+    ModelPost,
     Patrol,
+    PioneerProject,
     Station,
+    Suggestion,
     User,
     UserRole,
     Well,
@@ -541,10 +554,340 @@ def _restore(old) -> None:
             db.execute_sql(f"PRAGMA {name} = {int(value)}")
 
 
+# Party work of the demo (generate_party_history): what a branch secretary schedules and the branch's people do.
+# 三会一课 without the 支委会, which only the committee attends: kind → topics.
+MEETINGS = {
+    "member_meeting": ["支部党员大会：通报本季度党建工作，部署冬季安全生产", "支部党员大会：民主评议党员",
+                       "支部党员大会：讨论确定入党积极分子"],
+    "group_meeting": ["党小组会：交流承包井管理经验", "党小组会：讨论冬季防冻堵措施", "党小组会：学习岗位安全操作规程"],
+    "party_lecture": ["书记讲党课：弘扬石油精神，立足岗位作贡献", "党课：从严从实抓安全", "党课：党员身份在岗位上亮出来"],
+}
+THEME_DAYS = ["主题党日：重温入党誓词", "主题党日：井场安全隐患大排查", "主题党日：走访慰问老党员",
+              "主题党日：观看警示教育片"]
+STUDIES = ["学习《中华人民共和国安全生产法》", "学习《中国共产党章程》", "学习油田公司 HSE 管理规定",
+           "学习《中国共产党纪律处分条例》"]
+TRAININGS = [("抽油机节能降耗技术培训", 4.0), ("硫化氢防护与应急救援培训", 3.0), ("十字作业法实操培训", 6.0),
+             ("冬季防冻堵操作培训", 2.5)]
+VOLUNTEER_WORK = [("井场义务清理", 0.5), ("冬季井口保温义务献工", 1.0), ("站区环境整治义务劳动", 0.5),
+                  ("输油管线巡护义务献工", 1.0)]
+UPCOMING = [("party_lecture", "党课：学习身边的先进典型"), ("theme_day", "主题党日：冬季安全生产承诺践诺"),
+            ("member_meeting", "支部党员大会：年度党员民主评议")]
+# kind → (place, local start hour, hours it lasts; training and volunteer work last as long as they credit)
+ACTIVITY_TIMES = {
+    "member_meeting": ("站部会议室", 14.5, 2.0), "group_meeting": ("站部会议室", 15.0, 1.5),
+    "party_lecture": ("作业区党员活动室", 14.5, 2.0), "theme_day": ("作业区党员活动室", 9.0, 2.5),
+    "study": ("站部会议室", 15.0, 1.5), "training": ("作业区培训教室", 9.0, None), "volunteer": ("井场", 8.5, None),
+}
+EXCUSES = ["当班值守，不能离岗", "外出参加作业区技能培训", "病假", "事假：家中老人住院", "轮休回家"]
+SCAN_OFFLINE = 0.1  # share of scanned check-ins that reach the server only later (no signal in the meeting room)
+MARKED = 0.06  # present, but marked by the organiser (a phone with a flat battery)
+ABSENT = 0.2  # an activity with one member absent without leave
+# title, body, note on adopting, reason for declining
+SUGGESTIONS = [
+    ("加热炉烟道增设清灰口", "现状：加热炉烟道积灰只能停炉拆开清理。建议：在烟道弯头处增设清灰口，每月清灰一次。预期：减少停炉时间，提高热效率。",
+     "已列入本季度维修计划，由维修班实施。", "烟道改造须由厂家出方案，已转设备组，本站暂不实施。"),
+    ("巡检路线按井位重新排序", "现状：部分井的巡检顺序绕远，一个来回多走 3 公里。建议：按井位坐标重新排列巡检顺序。预期：每班节省约 40 分钟。",
+     "已按建议调整巡检路线，下月起执行。", "路线与注水井倒班巡检有交叉，先维持现状，年底统一调整。"),
+    ("冬季井口加装保温罩", "现状：低产井冬季井口易冻堵。建议：给产液量低于 5 吨的井加装可拆卸保温罩。预期：减少冻堵停井。",
+     "采纳，已申请采购 20 套保温罩。", "作业区已统一安排伴热带改造，保温罩不再单独采购。"),
+    ("站内增设应急物资柜", "现状：应急物资分散在库房和值班室，夜间取用不便。建议：在值班室旁设应急物资柜并张贴清单。预期：应急时 5 分钟内取到物资。",
+     "已在值班室旁设柜，清单上墙，每月检查一次。", "库房改造后将统一设置，暂不单独增设。"),
+    ("掺水泵进口加装过滤器", "现状：掺水泵叶轮常被杂质磨损。建议：进口加装 Y 型过滤器。预期：延长叶轮寿命，减少检修。",
+     "先在 1 号掺水泵试装，效果好再推广。", "泵进口空间不够，已请设备组另行论证。"),
+    ("新员工十字作业法师带徒", "现状：新员工对十字作业法掌握慢。建议：每名新员工指定一名党员师傅，三个月内考核出师。预期：新员工独立巡检时间缩短一半。",
+     "采纳，已为 3 名新员工指定党员师傅。", "作业区已统一组织培训，本站不再另行安排。"),
+    ("配电柜门锁统一更换", "现状：部分井场配电柜门锁锈死，开柜要撬。建议：统一更换为防锈挂锁。预期：开柜方便，防止外人误动。",
+     "已报设备组，本月内更换完毕。", "配电柜门锁由作业区统一采购，已反映到设备组，本站暂不单独更换。"),
+    ("交接班记录增加设备运行栏", "现状：交接班时设备运行情况靠口头交代。建议：交接班记录增加机泵、加热炉运行栏。预期：交接清楚，问题可追溯。",
+     "采纳，交接班时在备注中逐项写明设备运行情况。", "交接班单已有设备异常栏，不再另加，请在异常栏如实填写。"),
+    ("井场照明改用太阳能灯", "现状：偏远井场夜间照明不足，夜巡看不清仪表。建议：偏远井场装太阳能照明灯。预期：夜巡更安全。",
+     "先在 2 口偏远井试点，效果好再推广。", "费用超出站内维修预算，已转报作业区统筹考虑。"),
+    ("冬季巡检配发防滑鞋套", "现状：冬季井场结冰，巡检易滑倒。建议：给巡检员工配发防滑鞋套。预期：减少冬季滑倒事故。",
+     "已申请采购，入冬前发放到人。", "劳保用品已含防滑鞋，请按规定穿戴。"),
+    ("抽油机平衡记录上墙", "现状：各井平衡调整情况只在记录本上，交接时不直观。建议：在站部做平衡率看板，每周更新。预期：及时发现失衡井。",
+     "采纳，看板已做好，每周一更新。", "系统里已有平衡率曲线，不再另做看板。"),
+    ("资料室文件电子化归档", "现状：纸质资料查找慢，借出后常找不回。建议：常用资料扫描后按井号电子归档。预期：查找资料从半天缩短到几分钟。",
+     "已安排资料员利用下班前时间逐步扫描。", "涉及档案管理规定，须按作业区统一部署进行。"),
+]
+# title ("{well}": the project's well), goal, milestones (title, what was done when it was reached)
+PROJECTS = [
+    ("{well} 产量恢复", "通过测图诊断、热洗清蜡和调参，使 {well} 日产液恢复到 20 吨以上。",
+     [("测示功图、诊断泵况", "示功图显示供液不足，确定调小冲次的方案"), ("热洗清蜡", "热洗 40 方，回压由 0.9 MPa 降到 0.6 MPa"),
+      ("调整冲次并观察 7 天", ""), ("产量复测验收", "")]),
+    ("抽油机节能降耗攻关", "对站内高耗能抽油机调平衡、调参数，吨液耗电下降 8%。",
+     [("摸清高耗能井底数", "测算全站吨液耗电，确定 5 口重点治理井"), ("逐井调平衡", "5 口井平衡率全部调到 90% 以上"),
+      ("优化冲次冲程", ""), ("运行一个月对比评估", "")]),
+    ("冬季防冻堵攻关", "入冬前完成全站管线、井口保温排查和整改，冬季不发生冻堵停井。",
+     [("排查保温层破损点", "排查管线 12 公里，发现保温层破损 9 处"), ("修复破损保温层", "9 处全部修复并复查"),
+      ("冬季运行总结", "")]),
+]
+OFFICE_PROJECTS = [
+    ("巡检数据质量提升", "推动各站扫码打卡率达到 98%，漏巡率降到 1% 以下。",
+     [("统计各站扫码率与漏巡", "汇总各站近一个月的扫码率和漏巡，形成通报"), ("到扫码率低的站现场指导", "到两个站现场指导补贴标签、规范打卡"),
+      ("建立每周通报制度", ""), ("季度评估", "")]),
+]
+MODEL_POSTS = ["安全生产党员示范岗", "节能降耗党员示范岗", "技术革新党员示范岗", "青年突击队党员示范岗", "服务群众党员示范岗"]
+# Quarterly commitments of the quarter just ended, rated by the branch (季度评诺): category, content, target, quantity,
+# unit and the progress records (text, quantity). The demo's yearly commitments (webapp/demo.py) stay unrated.
+QUARTER_COMMITMENTS = [
+    ("safety", "带头排查井场隐患，发现问题当班上报", "本季度排查上报隐患 3 项", 3, "项",
+     [("排查发现配电柜接地线锈蚀并上报", 1), ("排查发现井场围栏破损、电缆破皮外露并上报", 2)]),
+    ("energy", "管好承包井的平衡和冲次，降低耗电", "承包井平衡率达到 90%", None, "",
+     [("调整 2 口承包井平衡块，平衡率由 82% 提到 91%", None)]),
+    ("service", "帮助新员工熟悉加热炉和外输泵操作", "带教新员工 2 人次", 2, "人次",
+     [("带教新员工练习加热炉点火操作", 1), ("带教新员工熟悉外输泵倒泵流程", 1)]),
+    ("study", "自学《安全生产法》并参加作业区考试", "考试成绩 90 分以上", None, "",
+     [("完成《安全生产法》自学笔记", None), ("参加作业区考试，成绩 94 分", None)]),
+]
+ABSENCE_POINTS = 2
+PARTY_COUNTS = ("activities", "invitees", "attendance", "deductions", "suggestions", "projects", "milestones",
+                "model_posts", "commitments_rated", "commitment_progress")
+
+
+def _at(day: date, hour: float, tz: str) -> datetime:
+    """A local time of day (hours, e.g. 14.5 for 14:30) in the work area's zone, as naive UTC."""
+    minutes = round(hour * 60)
+    local = datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=ZoneInfo(tz))
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _month(moment: datetime, tz: str) -> str:
+    """'YYYY-MM' of a naive-UTC moment in the work area's zone."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).strftime("%Y-%m")
+
+
+class _Branch:
+    """A station's 党支部: its enabled party members, the rest of its staff, its secretary (or leader, who then
+    organises) and the ordinary members (no leader, secretary or admin role)."""
+
+    def __init__(self, station):
+        self.station = station
+        staff = list(User.select().where((User.station == station) & User.is_enabled).order_by(User.employee_no))
+        roles: dict[int, set] = {}
+        for row in UserRole.select(UserRole.user, UserRole.role).join(User).where(User.station == station):
+            roles.setdefault(row.user_id, set()).add(row.role)
+
+        def holder(role):
+            return next((u for u in staff if role in roles.get(u.id, ())), None)
+
+        self.members = [u for u in staff if u.is_party_member]
+        self.others = [u for u in staff if not u.is_party_member]
+        self.secretary = holder("secretary") or holder("leader") or (self.members or staff or [None])[0]
+        self.ordinary = [u for u in self.members if not roles.get(u.id, set()) & {"leader", "secretary", "admin"}] \
+            or [u for u in self.members if u.id != self.secretary.id] or self.members
+
+
+def generate_party_history(days: int, seed: int = 1, end: datetime | None = None) -> dict:
+    """`days` days of the branches' party work up to `end` (naive UTC, default now) for every station of the work area:
+    per branch, a 三会一课, a 主题党日, a study session, a training (hours) and volunteer work (days) for every 30 days,
+    held on past days with the party members' attendance (most scanned in, a few 请假 with a reason, now and then one
+    absent, who may be docked); one activity still to come; suggestions by the staff, the older ones mostly decided by
+    the secretary; a pioneer project with its milestones; two 示范岗; and one or two commitments of the quarter just
+    ended, rated so that KO points exist. Returns the counts added; nothing for days < 1. Call with a connection open.
+    The same seed, end and database give the same rows (but for each activity's random check-in code secret)."""
+    counts = dict.fromkeys(PARTY_COUNTS, 0)
+    if days < 1:
+        return counts
+    end = (end or utcnow()).replace(microsecond=0)
+    area = WorkArea.select().order_by(WorkArea.id).first()
+    tz = area.timezone
+    today = end.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+    rng = random.Random(f"party/{seed}")
+    with db.atomic():
+        for station in Station.select().where(Station.work_area == area).order_by(Station.sort_order, Station.id):
+            branch = _Branch(station)
+            if branch.secretary is None:
+                continue
+            if branch.members:
+                _party_activities(rng, branch, days, today, end, tz, counts)
+                _pioneer_project(rng, branch, days, today, tz, counts)
+                _model_posts(rng, branch, days, today, counts)
+                _rated_commitments(rng, branch, days, today, end, tz, counts)
+            _suggestions(rng, branch, days, today, end, tz, counts)
+    return counts
+
+
+def _party_activities(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, counts: dict) -> None:
+    """The five kinds on different past days of each 30 days (today only when there is no past day), and one to come."""
+    past_days = list(range(1, days)) or [0]  # days before today
+    plan = []
+    for first in range(0, len(past_days), 30):
+        slots = past_days[first:first + 30]
+        if first and len(slots) < 15:
+            break
+        kind = rng.choice(sorted(MEETINGS))
+        topics = [(kind, rng.choice(MEETINGS[kind]), None), ("theme_day", rng.choice(THEME_DAYS), None),
+                  ("study", rng.choice(STUDIES), None), ("training", *rng.choice(TRAININGS)),
+                  ("volunteer", *rng.choice(VOLUNTEER_WORK))]
+        offsets = rng.sample(slots, len(topics)) if len(slots) >= len(topics) else [rng.choice(slots) for _ in topics]
+        plan += [(kind, topic, credit, offset) for (kind, topic, credit), offset in zip(topics, offsets, strict=True)]
+    kind, topic = rng.choice(UPCOMING)
+    plan.append((kind, topic, None, -rng.randint(2, 6)))
+    for kind, topic, credit, offset in sorted(plan, key=lambda p: -p[3]):
+        place, hour, length = ACTIVITY_TIMES[kind]
+        if branch.station.kind == "office":
+            place = place.replace("站部", "机关")
+        if kind == "volunteer":
+            length = 3.5 if credit < 1 else 9.0
+            well = rng.choice(list(branch.station.wells.order_by(Well.code)) or [None])
+            place = f"{well.code} 井场" if well else "机关院区"
+        elif kind == "training":
+            length = credit + (1 if credit > 4 else 0)  # a lunch break in a day's training
+        starts_at = _at(today - timedelta(days=offset), hour, tz)
+        ends_at = starts_at + timedelta(hours=length)
+        scheduled = starts_at - timedelta(days=rng.uniform(2, 7)) if offset > 0 else end - timedelta(hours=rng.uniform(2, 30))
+        activity = Activity.create(
+            station=branch.station, kind=kind, topic=topic, place=place, starts_at=starts_at, ends_at=ends_at,
+            hours=credit if kind == "training" else None, days=credit if kind == "volunteer" else None,
+            organiser=branch.secretary.id, note="请提前 10 分钟到场，扫现场大屏上的二维码签到。" if offset < 0 else "",
+            created_at=min(scheduled, end).replace(microsecond=0),
+        )
+        ActivityInvitee.insert_many([{"activity": activity.id, "user": m.id} for m in branch.members]).execute()
+        counts["activities"] += 1
+        counts["invitees"] += len(branch.members)
+        if ends_at <= end:
+            _attendance(rng, activity, branch, end, tz, counts)
+
+
+def _attendance(rng, activity: Activity, branch: _Branch, end: datetime, tz: str, counts: dict) -> None:
+    """The attendance of a past activity: a few excused (请假, asked for beforehand), now and then one absent, and the
+    rest present — scanned in around the start, or marked by the organiser."""
+    organiser = activity.organiser_id
+    others = [m for m in branch.members if m.id != organiser]
+    excused = {m.id for m in rng.sample(others, min(len(others), rng.choice((0, 1, 1, 2))))}
+    rest = [m for m in others if m.id not in excused]
+    absent = rest[rng.randrange(len(rest))] if rest and rng.random() < ABSENT else None
+    rows = []
+    for member in branch.members:
+        row = {"activity": activity.id, "user": member.id, "status": "present", "method": "scan", "reason": "",
+               "uuid": None, "device_time": None, "recorded_by": None}
+        if member.id in excused:
+            row.update(status="excused", method="marked", reason=rng.choice(EXCUSES), recorded_by=organiser,
+                       received_at=_later(activity.starts_at, -rng.uniform(2, 30)))
+        elif absent is not None and member.id == absent.id:
+            continue
+        elif rng.random() < MARKED:
+            row.update(method="marked", recorded_by=organiser, received_at=_later(activity.starts_at, rng.uniform(0.1, 0.5)))
+        else:
+            device_time = _later(activity.starts_at, rng.uniform(-25, 8) / 60)
+            delay = rng.uniform(1, 2) * 3600 if rng.random() < SCAN_OFFLINE else rng.uniform(2, 90)
+            row.update(uuid=_uuid(rng), device_time=device_time,
+                       received_at=min(device_time + timedelta(seconds=round(delay)), end))
+        rows.append(row)
+    Attendance.insert_many(rows).execute()
+    counts["attendance"] += len(rows)
+    if absent is not None and absent.id != branch.secretary.id and activity.kind not in ("training", "volunteer") \
+            and rng.random() < 0.5:
+        Deduction.create(member=absent.id, station=branch.station, month=_month(activity.starts_at, tz),
+                         points=ABSENCE_POINTS, reason=f"无故缺席{activity.kind_label}（{activity.topic}）",
+                         recorded_by=branch.secretary.id, recorded_at=min(_later(activity.ends_at, rng.uniform(16, 40)), end))
+        counts["deductions"] += 1
+
+
+def _suggestions(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, counts: dict) -> None:
+    """About two suggestions a branch in five days, by its staff (the first by an ordinary party member), written
+    during the day; most of those older than a few hours have been adopted or declined by the secretary, with a note."""
+    authors = [u for u in branch.members + branch.others if u.id != branch.secretary.id]
+    if not authors:
+        return
+    texts = rng.sample(SUGGESTIONS, len(SUGGESTIONS))
+    for n in range(max(2, round(days * 0.4))):
+        title, body, adopted_note, declined_note = texts[n % len(texts)]
+        author = branch.ordinary[0] if n == 0 and branch.ordinary and branch.ordinary[0].id != branch.secretary.id \
+            else rng.choice(authors)
+        written = _at(today - timedelta(days=rng.randrange(days)), rng.uniform(8, 21), tz)
+        written = min(written, _later(end, -rng.uniform(0.2, 2)))
+        decided_at = _later(written, rng.uniform(4, 72))
+        decides, adopts = rng.random() < 0.85, rng.random() < 0.65
+        row = {"uuid": _uuid(rng), "author": author.id, "station": branch.station, "title": title, "body": body,
+               "device_time": written, "received_at": min(_later(written, rng.uniform(0.001, 0.2)), end),
+               "status": "submitted", "decided_by": None, "decided_at": None, "decision_note": ""}
+        if decides and decided_at < end:
+            row.update(status="adopted" if adopts else "declined", decided_by=branch.secretary.id, decided_at=decided_at,
+                       decision_note=adopted_note if adopts else declined_note)
+        Suggestion.create(**row)
+        counts["suggestions"] += 1
+
+
+def _pioneer_project(rng, branch: _Branch, days: int, today: date, tz: str, counts: dict) -> None:
+    """A 先锋工程 begun before the period and due in a month or two, led by an ordinary party member: its first
+    milestones reached (with what was done), the next one due about now, the last on the project's due date."""
+    leader = rng.choice(branch.ordinary)
+    wells = list(Well.select().where((Well.station == branch.station) & (Well.kind == "oil")).order_by(Well.code))
+    key = [w for w in wells if w.is_key_well]
+    well = next((w for w in key if w.contractor_id == leader.id), None) or (rng.choice(key or wells) if wells else None)
+    title, goal, milestones = rng.choice(PROJECTS if well else OFFICE_PROJECTS)
+    code = well.code if well else ""
+    starts_on = today - timedelta(days=days - 1 + rng.randint(5, 20))
+    due_on = today + timedelta(days=rng.randint(40, 80))
+    project = PioneerProject.create(
+        station=branch.station, title=title.format(well=code), goal=goal.format(well=code), leader=leader.id,
+        well=well.id if well and "{well}" in title else None, starts_on=starts_on, due_on=due_on, status="active",
+        created_by=branch.secretary.id, created_at=_at(starts_on, 9.5, tz))
+    done = len(milestones) - 2
+    span = (today - starts_on).days - 1
+    for order, (milestone, note) in enumerate(milestones):
+        if order < done:
+            due = starts_on + timedelta(days=max(1, (order + 1) * span // (done + 1)))
+        elif order == done:
+            due = today + timedelta(days=rng.randint(-2, 10))  # now and then a few days overdue
+        else:
+            due = due_on
+        done_at = _at(max(starts_on, due - timedelta(days=rng.randint(0, 2))), rng.uniform(9, 18), tz) if order < done else None
+        owner = leader if order == 0 else rng.choice(branch.members)
+        Milestone.create(project=project, title=milestone, owner=owner.id, due_on=due, done_at=done_at,
+                         done_note=note if done_at else "", sort_order=order + 1)
+        counts["milestones"] += 1
+    counts["projects"] += 1
+
+
+def _model_posts(rng, branch: _Branch, days: int, today: date, counts: dict) -> None:
+    """Two ordinary members made 党员示范岗 by the secretary during the period."""
+    members = rng.sample(branch.ordinary, min(2, len(branch.ordinary)))
+    for member, title in zip(members, rng.sample(MODEL_POSTS, len(members)), strict=True):
+        ModelPost.create(member=member.id, title=title, start_date=today - timedelta(days=rng.randrange(days)),
+                         assigned_by=branch.secretary.id)
+        counts["model_posts"] += 1
+
+
+def _rated_commitments(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, counts: dict) -> None:
+    """One or two members' commitments for the quarter just ended, approved at its start, with their progress, and
+    rated 优秀 / 合格 by the secretary during the period — this month when the period reaches into it."""
+    quarter = (today.month - 1) // 3 + 1
+    year, quarter = (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
+    first_day = date(year, 3 * quarter - 2, 1)
+    last_day = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) - timedelta(days=1)
+    candidates = [m for m in branch.ordinary if m.id != branch.secretary.id]
+    members = rng.sample(candidates, min(len(candidates), rng.choice((1, 2))))
+    chosen = rng.sample(QUARTER_COMMITMENTS, len(members))
+    for member, rating, (category, content, target, quantity, unit, progress) in zip(
+            members, ("excellent", "good"), chosen, strict=False):
+        created_at = _at(first_day + timedelta(days=rng.randint(2, 10)), rng.uniform(9, 17), tz)
+        latest = min(days - 1, today.day - 1) or min(1, days - 1)  # days back: this month's when it can be
+        rated_at = min(_at(today - timedelta(days=rng.randint(min(1, latest), latest)), rng.uniform(9, 17), tz),
+                       _later(end, -rng.uniform(0.2, 2)))
+        commitment = Commitment.create(
+            member=member.id, station=branch.station, period=f"{year}Q{quarter}", category=category, content=content,
+            target=target, target_quantity=quantity, unit=unit, status="approved", reviewer=branch.secretary.id,
+            reviewed_at=_later(created_at, rng.uniform(4, 48)), rating=rating, rated_by=branch.secretary.id,
+            rated_at=rated_at, created_at=created_at)
+        span = (last_day - first_day).days
+        for n, (text, amount) in enumerate(progress):
+            CommitmentProgress.create(
+                uuid=_uuid(rng), commitment=commitment, author=member.id, text=text, quantity=amount,
+                device_time=_at(first_day + timedelta(days=(n + 1) * span // (len(progress) + 1)), rng.uniform(9, 18), tz),
+                received_at=_at(first_day + timedelta(days=(n + 1) * span // (len(progress) + 1)), 19, tz))
+            counts["commitment_progress"] += 1
+        counts["commitments_rated"] += 1
+
+
 def generate_history(days: int, seed: int = 1) -> dict:
     """`days` days of history up to now for the wells already in the bound database (e.g. the demo's), each well
-    patrolled as often as its interval asks, so past shifts show as done; returns the counts added."""
-    return generate(days, seed=seed, honour_intervals=True)
+    patrolled as often as its interval asks, so past shifts show as done, and of the branches' party work
+    (generate_party_history); returns the counts added, of both (their keys differ)."""
+    end = utcnow().replace(microsecond=0)
+    counts = generate(days, seed=seed, end=end, honour_intervals=True)
+    return {**counts, **generate_party_history(days, seed=seed, end=end)}
 
 
 def build_database(path: Path, patrols: int, seed: int = 1, password: str = "bench-pass-2026",

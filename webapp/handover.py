@@ -6,19 +6,13 @@ from datetime import date, datetime
 from models import Handover, Hazard, Patrol, Station, Well, WellOperation, db, utcnow
 
 from .patrols import OPERATIONS
+from .reports import oil_of
 from .review import shift_checks, shift_patrols
 from .shifts import Shift, coverage, shift_table, window
 from .text import clean_text
 
 MAX_REASON = 200
 MAX_NOTE = 1000
-
-
-def oil_t(liquid: float | None, water_cut: float | None) -> float | None:
-    """Oil in t/d from a measured liquid rate and water cut (%); None unless both were measured."""
-    if liquid is None or water_cut is None:
-        return None
-    return round(liquid * (1 - water_cut / 100), 2)
 
 
 def shift_summary(station: Station, day: date, shift: Shift, tz: str, now: datetime) -> dict:
@@ -52,7 +46,7 @@ def shift_summary(station: Station, day: date, shift: Shift, tz: str, now: datet
         "hazards": [{"id": h.id, "description": h.description[:80], "status": h.status_label,
                      "reported": h.reported_at.date().isoformat()} for h in hazards],
         "key_wells": [{"code": w.code, "liquid": p.liquid_t_per_day, "water_cut": p.water_cut_pct,
-                       "oil": oil_t(p.liquid_t_per_day, p.water_cut_pct)}
+                       "oil": oil_of(p.liquid_t_per_day, p.water_cut_pct)}
                       for w in wells if w.is_key_well and (p := measured.get(w.id))],
     }
 

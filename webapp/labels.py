@@ -85,6 +85,17 @@ def fitting_font(text: str, size: int, width: int) -> ImageFont.FreeTypeFont:
     return font
 
 
+def fitted(text: str, size: int, width: int, smallest: int = 24) -> tuple[str, ImageFont.FreeTypeFont]:
+    """(text, font) that fit in width: the font shrinks down to `smallest`, then the text is cut with "…"."""
+    font = fitting_font(text, size, width)
+    if font.size >= smallest and font.getlength(text) <= width:
+        return text, font
+    font = cjk_font(smallest)
+    while len(text) > 1 and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…", font
+
+
 def label_url(base_url: str, token: str) -> str:
     """The URL a well's label encodes: <base>/w/<token>."""
     return f"{base_url.rstrip('/')}/w/{token}"

@@ -6,6 +6,7 @@ from peewee import Case, fn
 
 from models import Milestone, ModelPost, PioneerProject, User, Well, db, utcnow
 
+from .access import parse_id
 from .party import PartyError, secretary_of
 from .text import clean_line, clean_text
 
@@ -32,17 +33,11 @@ def _date(value, label: str) -> date:
     return day
 
 
-def form_id(value) -> int | None:
-    """An id typed into a form, or None when it is not one (not digits, or beyond a 64-bit integer)."""
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) <= 18 else None
-
-
 def _branch_user(user_id, station_id: int, *, party: bool):
     """An enabled user of the branch by a form's id, or None."""
-    if form_id(user_id) is None:
+    if parse_id(user_id) is None:
         return None
-    query = User.select().where((User.id == form_id(user_id)) & (User.station == station_id) & User.is_enabled)
+    query = User.select().where((User.id == parse_id(user_id)) & (User.station == station_id) & User.is_enabled)
     if party:
         query = query.where(User.is_party_member)
     return query.first()
@@ -64,7 +59,7 @@ def clean_project(form: dict, station_id: int, today: date) -> dict:
         raise PartyError("请选择本支部的一名党员牵头。")
     well = None
     if form.get("well_id"):
-        well_id = form_id(form["well_id"])
+        well_id = parse_id(form["well_id"])
         well = Well.get_or_none((Well.id == well_id) & (Well.station == station_id)) if well_id else None
         if well is None:
             raise PartyError("请选择本站的井，或不选井。")

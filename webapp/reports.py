@@ -21,6 +21,7 @@ from models import EquipmentCheck, Hazard, Patrol, ProductionPlan, User, Well, W
 
 from .exports import Column, Sheet
 from .patrols import OPERATIONS, READINGS
+from .periods import month_text
 from .shifts import Shift, WellShift, coverage, shift_table, window
 
 CARRY_DAYS = 7
@@ -40,10 +41,6 @@ class ReportError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.message, self.field = message, field
-
-
-def month_text(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
 
 
 def parse_day(text: str, today: date) -> date:
@@ -74,7 +71,7 @@ def parse_month(text: str, today: date, ahead: int = 0) -> tuple[int, int]:
     last = today.year * 12 + today.month - 1 + ahead
     if year * 12 + month - 1 > last:
         if ahead:
-            raise ReportError(f"配产最多可提前 {ahead} 个月设置（到 {month_text(last // 12, last % 12 + 1)}）。", "month")
+            raise ReportError(f"最多可提前 {ahead} 个月（到 {month_text(last // 12, last % 12 + 1)}）。", "month")
         raise ReportError(f"不能查看未来的月份（本月是 {month_text(today.year, today.month)}）。", "month")
     return year, month
 

@@ -1,6 +1,4 @@
 """合理化建议: any employee writes one on the phone (offline too); their branch adopts it or not, with a note."""
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
@@ -8,6 +6,7 @@ from models import Station, Suggestion, User, utcnow
 
 from .party import PartyError, secretary_of
 from .patrols import Context, RecordError, _text
+from .periods import SETTLED, local_today, month_bounds, month_of, open_months
 from .text import clean_line, clean_text
 
 MAX_TITLE = 80
@@ -35,9 +34,10 @@ def may_decide(user, suggestion: Suggestion) -> bool:
     return secretary_of(user, suggestion.station_id) or user.has_role("admin")
 
 
-def decide(user, suggestion: Suggestion, decision: str, note: str) -> None:
+def decide(user, suggestion: Suggestion, decision: str, note: str, tz: str) -> None:
     """Adopt or decline (a note is required to decline); a changed decision records who changed it and when.
-    Editing only the note keeps who decided and when, so the month an adoption counts in does not move."""
+    Editing only the note keeps who decided and when, so the month an adoption counts in does not move; and a
+    decision of a settled month (before last month) stays as it is."""
     if suggestion.author_id == user.id:
         raise PartyError("不能处理自己的建议，请由党总支处理。")
     if not may_decide(user, suggestion):
@@ -49,21 +49,12 @@ def decide(user, suggestion: Suggestion, decision: str, note: str) -> None:
         raise PartyError(f"处理意见不能超过 {MAX_NOTE} 字。")
     if decision == "declined" and not note:
         raise PartyError("不采纳时请写明理由，让提建议的同事知道。")
+    if suggestion.decided_at is not None and month_of(suggestion.decided_at, tz) not in open_months(local_today(utcnow(), tz)):
+        raise PartyError(SETTLED)
     if decision != suggestion.status:
         suggestion.status, suggestion.decided_by, suggestion.decided_at = decision, user.id, utcnow()
     suggestion.decision_note = note
     suggestion.save()
-
-
-def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
-    """The month in the work area's zone as naive-UTC [start, end)."""
-    zone = ZoneInfo(tz)
-    after = date(year + month // 12, month % 12 + 1, 1)
-
-    def utc(day: date) -> datetime:
-        return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
-
-    return utc(date(year, month, 1)), utc(after)
 
 
 def listing():

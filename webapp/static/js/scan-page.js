@@ -56,7 +56,10 @@ function nextPage(token, params) {
 async function checkIn(url, [, activityId, step, code]) {
   if (!currentUserId()) {
     if (navigator.onLine) location.assign(url.pathname); // the page explains and offers to log in
-    else say("请先登录井站通，再扫码签到。", "error");
+    else {
+      say("请先登录井站通，再扫码签到。", "error");
+      resume();
+    }
     return;
   }
   let record;
@@ -64,6 +67,7 @@ async function checkIn(url, [, activityId, step, code]) {
     record = await saveRecord("attendance", { activity_id: Number(activityId), step: Number(step), code }, { what: "活动签到" });
   } catch (error) {
     say(error.message, "error");
+    resume();
     return;
   }
   feedback();
@@ -72,8 +76,10 @@ async function checkIn(url, [, activityId, step, code]) {
     const left = (await allRecords()).find((r) => r.uuid === record.uuid);
     if (left && left.state === "pending") return;
     document.removeEventListener("outbox:change", settle);
-    if (left) say(`签到未成功：${left.error ? left.error.message : "被服务器拒收"}`, "error");
-    else say("✔ 签到成功，已同步。", "ok");
+    if (left) {
+      say(`签到未成功：${left.error ? left.error.message : "被服务器拒收"}`, "error");
+      resume(); // let the member scan the current code again
+    } else say("✔ 签到成功，已同步。", "ok");
   };
   document.addEventListener("outbox:change", settle);
 }
