@@ -40,7 +40,7 @@ from webapp.assessment import (
 from webapp.exports import CSV_MIMETYPE, XLSX_MIMETYPE, to_csv, to_xlsx
 from webapp.hazards import today_in
 from webapp.htmx import render
-from webapp.party import secretary_of
+from webapp.party import manages_branch, secretary_of
 from webapp.printing import send_download
 from webapp.shifts import parse_shifts
 
@@ -63,7 +63,7 @@ def _clock() -> Clock:
 
 def may_see_breakdown(user, member: User) -> bool:
     """The member themself, their branch's secretary, or an admin of the work area."""
-    return member.id == user.id or secretary_of(user, member.station_id) or user.has_role("admin")
+    return member.id == user.id or manages_branch(user, member.station_id)
 
 
 def get_member(user_id: int) -> User:

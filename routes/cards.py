@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from models import Photo, Station, User, db
 from webapp import badges, labels
-from webapp.party import OPTIONAL_PUBLIC, branch_members, card, commitment_lines, period_label, public_card, secretary_of
+from webapp.party import OPTIONAL_PUBLIC, branch_members, card, commitment_lines, manages_branch, period_label, public_card
 from webapp.photos import PhotoError, photo_path, store_photo
 from webapp.pioneer import current_posts
 from webapp.printing import public_base_url, send_download
@@ -146,7 +146,7 @@ def photo(user_id: int):
 @login_required
 def badge(user_id: int):
     member = get_member(user_id)
-    if member.id != current_user.id and not (current_user.has_role("admin") or secretary_of(current_user, member.station_id)):
+    if member.id != current_user.id and not manages_branch(current_user, member.station_id):
         abort(403)
     member.issue_card_token()
     png = badges.badge_png(member, public_base_url(), current_app.config["PHOTO_DIR"], member.work_area.party_org_name,
@@ -160,7 +160,7 @@ def branch_badges(station_id: int):
     station = Station.get_or_none(Station.id == station_id)
     if station is None or station.work_area_id != current_user.work_area_id:
         abort(404)
-    if not (current_user.has_role("admin") or secretary_of(current_user, station.id)):
+    if not manages_branch(current_user, station.id):
         abort(403)
     members = list(branch_members(station))
     if not members:

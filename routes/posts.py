@@ -6,7 +6,8 @@ from models import ModelPost, User
 from webapp.access import branch_asked, parse_id, role_required, stations_in_scope
 from webapp.hazards import today_in
 from webapp.party import PartyError, branch_members
-from webapp.pioneer import MAX_POST_TITLE, assign_post, current_posts, end_post, may_edit
+from webapp.party import manages_branch
+from webapp.pioneer import MAX_POST_TITLE, assign_post, current_posts, end_post
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
@@ -20,7 +21,7 @@ def _back(station_id: int, member_id: int):
 def index():
     """The branch's members with their current 示范岗, the form to assign one, and the ended ones."""
     station = branch_asked(current_user, request.args)
-    if not may_edit(current_user, station.id):
+    if not manages_branch(current_user, station.id):
         abort(403)
     members = list(branch_members(station))
     ids = [m.id for m in members]
@@ -40,7 +41,7 @@ def create():
     member = User.get_or_none((User.id == member_id) & (User.work_area == current_user.work_area_id)) if member_id else None
     if member is None:
         abort(404)
-    if not may_edit(current_user, member.station_id):
+    if not manages_branch(current_user, member.station_id):
         abort(403)
     try:
         post = assign_post(current_user._get_current_object(), member, request.form.get("title", ""),
@@ -59,7 +60,7 @@ def end(post_id: int):
     post = ModelPost.select(ModelPost, User).join(User, on=ModelPost.member).where(ModelPost.id == post_id).first()
     if post is None or post.member.work_area_id != current_user.work_area_id:
         abort(404)
-    if not may_edit(current_user, post.member.station_id):
+    if not manages_branch(current_user, post.member.station_id):
         abort(403)
     try:
         end_post(current_user._get_current_object(), post, today_in(current_app.config["TIMEZONE"]))

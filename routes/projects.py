@@ -6,6 +6,7 @@ from peewee import JOIN
 from models import Milestone, PioneerProject, Station, User, Well
 from webapp import pioneer
 from webapp.access import branch_asked, require_station, stations_in_scope
+from webapp.party import manages_branch
 from webapp.hazards import today_in
 from webapp.htmx import is_htmx, render
 from webapp.party import PartyError, branch_members
@@ -45,7 +46,7 @@ def index():
     return render_template("projects/index.html", station=station, stations=list(stations_in_scope(current_user)),
                            projects=projects, progress=pioneer.progress_of([p.id for p in projects], today), mine=mine,
                            today=today, is_overdue=pioneer.is_overdue, statuses=PioneerProject.STATUSES,
-                           can_edit=pioneer.may_edit(current_user, station.id))
+                           can_edit=manages_branch(current_user, station.id))
 
 
 def _form_page(station: Station, status: int = 200, **context):
@@ -60,7 +61,7 @@ def _form_page(station: Station, status: int = 200, **context):
 @login_required
 def create():
     station = branch_asked(current_user, request.values)
-    if not pioneer.may_edit(current_user, station.id):
+    if not manages_branch(current_user, station.id):
         abort(403)
     form = request.form.to_dict() if request.method == "POST" else {"starts_on": _today().isoformat()}
     if request.method == "POST":
@@ -77,7 +78,7 @@ def create():
 @login_required
 def update(project_id: int):
     project = get_project(project_id)
-    if not pioneer.may_edit(current_user, project.station_id):
+    if not manages_branch(current_user, project.station_id):
         abort(403)
     if request.method == "POST":
         form = request.form.to_dict()
@@ -100,7 +101,7 @@ def _show(project: PioneerProject, status: int = 200, **extra):
     today = _today()
     progress = pioneer.Progress(len(milestones), sum(1 for m in milestones if m.done_at),
                                 sum(1 for m in milestones if pioneer.is_overdue(m, today)))
-    can_edit = pioneer.may_edit(current_user, project.station_id)
+    can_edit = manages_branch(current_user, project.station_id)
     staff = list(User.select().where((User.station == project.station_id) & User.is_enabled)
                  .order_by(User.employee_no)) if can_edit and project.status == "active" else []
     context = {"project": project, "milestones": milestones, "progress": progress, "today": today, "can_edit": can_edit,
@@ -121,7 +122,7 @@ def show(project_id: int):
 def set_status(project_id: int):
     """The secretary marks the project done or cancelled (or active again)."""
     project = get_project(project_id)
-    if not pioneer.may_edit(current_user, project.station_id):
+    if not manages_branch(current_user, project.station_id):
         abort(403)
     try:
         pioneer.set_status(current_user._get_current_object(), project, request.form.get("status", ""))
@@ -136,7 +137,7 @@ def set_status(project_id: int):
 @login_required
 def add_milestone(project_id: int):
     project = get_project(project_id)
-    if not pioneer.may_edit(current_user, project.station_id):
+    if not manages_branch(current_user, project.station_id):
         abort(403)
     form = request.form.to_dict()
     try:

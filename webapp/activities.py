@@ -12,7 +12,7 @@ from peewee import IntegrityError, fn
 from models import Activity, ActivityInvitee, Attendance, Station, User, db
 
 from .access import MAX_ID, parse_id
-from .party import secretary_of
+from .party import manages_branch
 from .periods import SETTLED, local_today, open_since
 from .patrols import Context, RecordError
 from .text import clean_line, clean_text
@@ -64,7 +64,7 @@ def is_open(activity: Activity, at: datetime) -> bool:
 
 def may_manage(user, activity: Activity) -> bool:
     """The organiser, the branch's secretary, or an admin (the route has checked the work area)."""
-    return activity.organiser_id == user.id or secretary_of(user, activity.station_id) or user.has_role("admin")
+    return activity.organiser_id == user.id or manages_branch(user, activity.station_id)
 
 
 def may_attend(user, activity: Activity) -> bool:

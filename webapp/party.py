@@ -34,11 +34,16 @@ def secretary_of(user, station_id) -> bool:
     return user.has_role("secretary") and user.station_id == station_id
 
 
+def manages_branch(user, station_id) -> bool:
+    """The branch's secretary, or an admin (the 党总支 level; the caller has checked the work area)."""
+    return secretary_of(user, station_id) or user.has_role("admin")
+
+
 def may_review(user, commitment) -> bool:
     """The branch's secretary, or the 党总支 level (an admin of the work area) — never the member themself."""
     if commitment.member_id == user.id:
         return False
-    return secretary_of(user, commitment.station_id) or user.has_role("admin")
+    return manages_branch(user, commitment.station_id)
 
 
 def progress_totals(commitment_ids) -> dict:

@@ -7,7 +7,7 @@ from peewee import Case, fn
 from models import Milestone, ModelPost, PioneerProject, User, Well, db, utcnow
 
 from .access import parse_id
-from .party import PartyError, secretary_of
+from .party import PartyError, manages_branch
 from .text import clean_line, clean_text
 
 MAX_TITLE = 80
@@ -16,11 +16,6 @@ MAX_NOTE = 300
 MAX_POST_TITLE = 60
 EARLIEST = date(2000, 1, 1)
 MAX_YEARS_AHEAD = 5
-
-
-def may_edit(user, station_id: int) -> bool:
-    """The branch's secretary, or an admin of the work area (the caller has checked the work area)."""
-    return secretary_of(user, station_id) or user.has_role("admin")
 
 
 def _date(value, label: str) -> date:
@@ -72,14 +67,14 @@ def clean_project(form: dict, station_id: int, today: date) -> dict:
 
 
 def create_project(user, station_id: int, form: dict, today: date) -> PioneerProject:
-    if not may_edit(user, station_id):
+    if not manages_branch(user, station_id):
         raise PartyError("只有本支部书记可以创建先锋工程。")
     return PioneerProject.create(station=station_id, created_by=user.id, **clean_project(form, station_id, today))
 
 
 def update_project(user, project: PioneerProject, form: dict, today: date) -> None:
     """Change a project's fields; its milestones must still fall within its dates."""
-    if not may_edit(user, project.station_id):
+    if not manages_branch(user, project.station_id):
         raise PartyError("只有本支部书记可以修改先锋工程。")
     fields = clean_project(form, project.station_id, today)
     outside = Milestone.select().where((Milestone.project == project) & ((Milestone.due_on < fields["starts_on"])
@@ -93,7 +88,7 @@ def update_project(user, project: PioneerProject, form: dict, today: date) -> No
 
 def set_status(user, project: PioneerProject, status: str) -> None:
     """Mark a project done (all its milestones reached), cancelled, or active again."""
-    if not may_edit(user, project.station_id):
+    if not manages_branch(user, project.station_id):
         raise PartyError("只有本支部书记可以改变先锋工程的状态。")
     if status not in PioneerProject.STATUSES:
         raise PartyError("未知的项目状态。")
@@ -107,7 +102,7 @@ def set_status(user, project: PioneerProject, status: str) -> None:
 
 def add_milestone(user, project: PioneerProject, form: dict) -> Milestone:
     """A node of an active project: an owner of the branch and a due date within the project's dates."""
-    if not may_edit(user, project.station_id):
+    if not manages_branch(user, project.station_id):
         raise PartyError("只有本支部书记可以添加节点。")
     if project.status != "active":
         raise PartyError("项目已结束，不能再添加节点。")
@@ -129,7 +124,7 @@ def add_milestone(user, project: PioneerProject, form: dict) -> Milestone:
 
 def may_complete(user, milestone: Milestone, project: PioneerProject) -> bool:
     """The milestone's owner, the project's leader, or whoever edits the project."""
-    return user.id in (milestone.owner_id, project.leader_id) or may_edit(user, project.station_id)
+    return user.id in (milestone.owner_id, project.leader_id) or manages_branch(user, project.station_id)
 
 
 def complete_milestone(user, milestone: Milestone, note: str) -> None:
@@ -186,7 +181,7 @@ def progress_of(project_ids, today: date) -> dict[int, Progress]:
 
 def assign_post(user, member: User, title: str, today: date) -> ModelPost:
     """Make a party member of the branch a 党员示范岗 under this title, from today."""
-    if not may_edit(user, member.station_id):
+    if not manages_branch(user, member.station_id):
         raise PartyError("只能为本支部党员设立示范岗。")
     if not member.is_party_member or not member.is_enabled:
         raise PartyError("示范岗须由本支部党员担任。")
@@ -203,7 +198,7 @@ def assign_post(user, member: User, title: str, today: date) -> ModelPost:
 
 def end_post(user, post: ModelPost, today: date) -> None:
     """End a 示范岗 with today's date; the row stays as history."""
-    if not may_edit(user, post.member.station_id):
+    if not manages_branch(user, post.member.station_id):
         raise PartyError("只能调整本支部党员的示范岗。")
     if post.end_date is not None:
         raise PartyError("这个示范岗已撤销。")

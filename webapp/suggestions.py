@@ -4,7 +4,7 @@ from peewee import JOIN
 
 from models import Station, Suggestion, User, utcnow
 
-from .party import PartyError, secretary_of
+from .party import PartyError, manages_branch
 from .patrols import Context, RecordError, _text
 from .periods import SETTLED, local_today, month_bounds, month_of, open_months
 from .text import clean_line, clean_text
@@ -31,7 +31,7 @@ def may_decide(user, suggestion: Suggestion) -> bool:
     """The branch's secretary, or the 党总支 level (an admin of the work area) — never the author."""
     if suggestion.author_id == user.id:
         return False
-    return secretary_of(user, suggestion.station_id) or user.has_role("admin")
+    return manages_branch(user, suggestion.station_id)
 
 
 def decide(user, suggestion: Suggestion, decision: str, note: str, tz: str) -> None:
