@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-pages clean
+.PHONY: run test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,19 @@ seed-demo: $(VENV)/.installed-run
 browser-deps:
 	@scripts/ensure-browser-deps.sh
 
-test: $(VENV)/.installed-test browser-deps
+test: $(VENV)/.installed-test browser-deps test-js security
 	$(BIN)/python -m pytest
+
+# The phone's outbox (static/js/outbox.js) under faults, in Node's own test runner (no npm packages).
+test-js:
+	@scripts/ensure-node.sh && status=0 || status=$$?; \
+	if [ $$status -eq 0 ]; then node --test tests/js/; elif [ $$status -ne 2 ]; then exit $$status; fi
+
+# Static analysis of our code (bandit: medium or worse fails) and known vulnerabilities in the installed packages
+# (pip-audit: a finding fails; an unreachable vulnerability service only warns — see docs/security.md).
+security: $(VENV)/.installed-test
+	$(BIN)/bandit -q -r webapp routes models.py --severity-level medium --confidence-level medium
+	$(BIN)/python scripts/audit_dependencies.py
 
 # The quick loop: everything but the browser tests.
 test-quick: $(VENV)/.installed-test

@@ -1,5 +1,6 @@
 """Every Peewee model of 井站通. The database is bound by webapp.create_app()."""
-import hashlib
+import json
+import logging
 import secrets
 from datetime import datetime, timezone
 
@@ -118,13 +119,22 @@ class User(UserMixin, BaseModel):
     def is_active(self) -> bool:
         return self.is_enabled
 
-    @property
-    def session_tag(self) -> str:
-        """Changes with the password, so a new password ends every other session."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:12]
-
-    def get_id(self) -> str:
-        return f"{self.id}.{self.session_tag}"
+    def save(self, *args, **kwargs):
+        """Save; a new password or disabling the account ends every login session of the user, whoever saves it
+        (the password page, the CLI, a future admin page). A bulk `User.update()` bypasses this: don't use one."""
+        dirty = {field.name for field in self.dirty_fields}
+        reason = None
+        if self.id is not None:
+            if "password_hash" in dirty:
+                reason = "password"
+            elif "is_enabled" in dirty and not self.is_enabled:
+                reason = "disabled"
+        if reason is None:
+            return super().save(*args, **kwargs)
+        with self._meta.database.atomic():
+            rows = super().save(*args, **kwargs)
+            UserSession.revoke_all(self, reason)
+        return rows
 
     def issue_signing_key(self) -> str:
         """The key the user's phone signs records with (for exported files); made at the first login."""
@@ -730,6 +740,74 @@ class Deduction(BaseModel):
         indexes = ((("member", "month"), False),)
 
 
+class UserSession(BaseModel):
+    """A login on one device. The cookie holds a random 256-bit id; only its SHA-256 is stored, so a copy of the
+    database does not hold usable cookies. Ended for good by `revoked_at` (logout, new password, disabled account,
+    timeouts); `webapp/sessions.py` holds the rules."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)  # absolute: no activity extends it
+    persistent = BooleanField(default=False)  # "在本机保持登录": the cookie outlives the browser
+    user_agent = CharField(max_length=120, default="")
+    address = CharField(max_length=45, default="")
+    revoked_at = DateTimeField(null=True)
+    revoked_reason = CharField(max_length=16, default="")
+
+    @classmethod
+    def revoke_all(cls, user, reason: str, *, address: str = "", now=None) -> int:
+        """End every open session of user (reason: password, disabled, admin …); recorded when there were any."""
+        count = (cls.update(revoked_at=now or utcnow(), revoked_reason=reason[:16])
+                 .where((cls.user == user) & cls.revoked_at.is_null()).execute())
+        if count:
+            AuthEvent.record("session_revoked", user=user, address=address, detail=f"{reason} ×{count}")
+        return count
+
+
+class LoginAttempt(BaseModel):
+    """A login attempt from a client address, for throttling per address across every server process."""
+
+    address = CharField(max_length=45)
+    at = DateTimeField(default=utcnow, index=True)
+    employee_no = CharField(max_length=40, default="")  # as typed (cleaned, capped), known or not
+    succeeded = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("address", "at"), False),)
+
+
+auth_log = logging.getLogger("jingzhan.auth")
+
+# Logged at WARNING (the rest at INFO): what an administrator should look at.
+AUTH_WARNINGS = {"login_failed", "account_locked", "login_throttled", "session_revoked"}
+
+
+class AuthEvent(BaseModel):
+    """Login, logout, lockout, throttling, password change, ended sessions: kept for an administrator to review
+    (`jingzhan auth-events`) and written as a log line ("jingzhan.auth") too. Never a password."""
+
+    at = DateTimeField(default=utcnow, index=True)
+    event = CharField(max_length=24)
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    employee_no = CharField(max_length=40, default="")  # as typed at login, or the user's
+    address = CharField(max_length=45, default="")
+    detail = CharField(max_length=120, default="")
+
+    @classmethod
+    def record(cls, event: str, *, user=None, employee_no: str = "", address: str = "", detail: str = "", now=None):
+        """Store the event and log it as one JSON line (so typed text cannot forge a line)."""
+        employee_no = (employee_no or (user.employee_no if user is not None else ""))[:40]
+        row = cls.create(at=now or utcnow(), event=event, user=user, employee_no=employee_no, address=address[:45],
+                         detail=detail[:120])
+        payload = {"event": event, "user_id": user.id if user is not None else None, "employee_no": employee_no,
+                   "address": address, "detail": detail}
+        auth_log.log(logging.WARNING if event in AUTH_WARNINGS else logging.INFO, "%s",
+                     json.dumps(payload, ensure_ascii=False), extra={"auth_event": payload})
+        return row
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -743,5 +821,6 @@ MODELS = [
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
     Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
     Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,
+    UserSession, LoginAttempt, AuthEvent,
     SchemaVersion,
 ]

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from models import Activity, ActivityInvitee, Attendance, Station, User, utcnow
 from webapp import labels
-from webapp.access import branch_asked, requested_id, role_required, stations_in_scope
+from webapp.access import branch_asked, deny, requested_id, role_required, stations_in_scope
 from webapp.activities import (
     CREDITS,
     OPEN_TO_STAFF,
@@ -50,16 +50,20 @@ def _tz() -> str:
 
 
 def get_activity(activity_id: int, *, manage: bool = False) -> Activity:
-    """An activity of the user's work area (else 404) that they manage, or — for viewing — may attend (else 403)."""
+    """An activity the user manages, or — for viewing — may attend or attended (else 403). Another branch's activity
+    the user was not invited to answers 404, like an unknown id (an admin: any of the work area)."""
     activity = Activity.select(Activity, Station).join(Station).where(Activity.id == activity_id).first()
     if activity is None or activity.station.work_area_id != current_user.work_area_id:
-        abort(404)
+        deny(404, "unknown" if activity is None else "other_work_area")
     user = current_user
     if may_manage(user, activity):
         return activity
-    if manage or not (may_attend(user, activity) or
-                      Attendance.select().where((Attendance.activity == activity) & (Attendance.user == user.id)).exists()):
-        abort(403)
+    invited = may_attend(user, activity) or Attendance.select().where(
+        (Attendance.activity == activity) & (Attendance.user == user.id)).exists()
+    if activity.station_id != user.station_id and not invited:
+        deny(404, "other_station", target=f"station={activity.station_id}")
+    if manage or not invited:
+        deny(403, "not_invited" if not invited else "not_organiser")
     return activity
 
 

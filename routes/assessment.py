@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Deduction, Station, User, utcnow
-from webapp.access import branch_asked, get_station, parse_id, role_required
+from webapp.access import branch_asked, get_station, parse_id, require_station, role_required
 from webapp.assessment import (
     DIMENSIONS,
     FOUR_COMPARISONS,
@@ -67,9 +67,11 @@ def may_see_breakdown(user, member: User) -> bool:
 
 
 def get_member(user_id: int) -> User:
-    """A party member whose breakdown the user may see: 404 outside the work area (or not a member), else 403."""
+    """A party member whose breakdown the user may see: 404 outside the user's branch (an admin: the work area) or
+    not a member, 403 for a colleague of the branch who is not its secretary."""
     member = User.select(User, Station).join(Station).where(User.id == user_id).first()
-    if member is None or member.work_area_id != current_user.work_area_id or not member.is_party_member:
+    require_station(current_user, member.station if member else None)
+    if not member.is_party_member:
         abort(404)
     if not may_see_breakdown(current_user, member):
         abort(403)
@@ -206,9 +208,11 @@ def deductions():
 
 
 def _deduction_member(member_id) -> User:
-    """A party member whose deductions the user keeps: 404 outside the work area, 403 another branch's."""
+    """A party member whose deductions the user keeps: 404 outside the user's branch (an admin: the work area), 403
+    for a colleague who is not its secretary."""
     member = User.get_or_none(User.id == member_id) if member_id else None
-    if member is None or member.work_area_id != current_user.work_area_id or not member.is_party_member:
+    require_station(current_user, member.station if member else None)
+    if not member.is_party_member:
         abort(404)
     if not secretary_of(current_user, member.station_id) and not current_user.has_role("admin"):
         abort(403)

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from models import Photo, Station, User, db
 from webapp import badges, labels
+from webapp.access import require_station
 from webapp.party import OPTIONAL_PUBLIC, branch_members, card, commitment_lines, manages_branch, period_label, public_card
 from webapp.photos import PhotoError, photo_path, store_photo
 from webapp.pioneer import current_posts
@@ -158,8 +159,7 @@ def badge(user_id: int):
 @login_required
 def branch_badges(station_id: int):
     station = Station.get_or_none(Station.id == station_id)
-    if station is None or station.work_area_id != current_user.work_area_id:
-        abort(404)
+    require_station(current_user, station)  # another branch: 404
     if not manages_branch(current_user, station.id):
         abort(403)
     members = list(branch_members(station))

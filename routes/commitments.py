@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from models import Commitment, CommitmentProgress, Station, User
-from webapp.access import role_required
+from webapp.access import require_station, role_required
 from webapp.hazards import today_in
 from webapp.party import (
     PartyError,
@@ -27,8 +27,7 @@ def get_commitment(commitment_id: int) -> Commitment:
     """A commitment the user may see: their own, or any of their branch for its secretary (an admin: the work area)."""
     commitment = Commitment.select(Commitment, User, Station).join(User, on=Commitment.member).switch(Commitment).join(
         Station).where(Commitment.id == commitment_id).first()
-    if commitment is None or commitment.station.work_area_id != current_user.work_area_id:
-        abort(404)
+    require_station(current_user, commitment.station if commitment else None)  # another branch's: 404
     user = current_user
     if commitment.member_id != user.id and not secretary_of(user, commitment.station_id) and not user.has_role("admin"):
         abort(403)

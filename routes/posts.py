@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from models import ModelPost, User
-from webapp.access import branch_asked, parse_id, role_required, stations_in_scope
+from webapp.access import branch_asked, parse_id, require_station, role_required, stations_in_scope
 from webapp.hazards import today_in
 from webapp.party import PartyError, branch_members
 from webapp.party import manages_branch
@@ -38,9 +38,8 @@ def index():
 @role_required("secretary", "admin")
 def create():
     member_id = parse_id(request.form.get("member_id"))
-    member = User.get_or_none((User.id == member_id) & (User.work_area == current_user.work_area_id)) if member_id else None
-    if member is None:
-        abort(404)
+    member = User.get_or_none(User.id == member_id) if member_id else None
+    require_station(current_user, member.station if member else None)  # another branch's member: 404
     if not manages_branch(current_user, member.station_id):
         abort(403)
     try:
@@ -58,8 +57,7 @@ def create():
 def end(post_id: int):
     """End a 示范岗 today (撤销); it stays in the history."""
     post = ModelPost.select(ModelPost, User).join(User, on=ModelPost.member).where(ModelPost.id == post_id).first()
-    if post is None or post.member.work_area_id != current_user.work_area_id:
-        abort(404)
+    require_station(current_user, post.member.station if post else None)  # another branch's: 404
     if not manages_branch(current_user, post.member.station_id):
         abort(403)
     try:

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from models import Suggestion
-from webapp.access import branch_asked, role_required, stations_in_scope
+from webapp.access import branch_asked, require_station, role_required, stations_in_scope
 from webapp.hazards import today_in
 from webapp.htmx import is_htmx, render
 from webapp.party import PartyError, secretary_of
@@ -18,8 +18,7 @@ FILTERS = {"all": "全部", **Suggestion.STATUSES}
 def get_suggestion(suggestion_id: int) -> Suggestion:
     """A suggestion the user may read: their own, their branch's as its secretary, the work area's as an admin."""
     suggestion = listing().where(Suggestion.id == suggestion_id).first()
-    if suggestion is None or suggestion.station.work_area_id != current_user.work_area_id:
-        abort(404)
+    require_station(current_user, suggestion.station if suggestion else None)  # another branch's: 404
     user = current_user
     if suggestion.author_id != user.id and not secretary_of(user, suggestion.station_id) and not user.has_role("admin"):
         abort(403)

@@ -4,6 +4,8 @@ import os
 import shutil
 
 import pytest
+from flask.testing import FlaskClient
+from werkzeug.datastructures import Headers
 
 from models import User, Well, db
 
@@ -12,11 +14,43 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 DEMO_PASSWORD = "demo-pass-2026"
 _counter = itertools.count()
 
+pytest_plugins = ["tests.scope_objects"]  # the station2 fixture for the scope, matrix, header and CSRF tests
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends the session's CSRF token, as the pages and app.js do, on every unsafe request
+    outside the JSON API; `csrf=False` sends none (tests of the check itself)."""
+
+    def open(self, *args, csrf=True, **kwargs):
+        from webapp.csrf import EXEMPT_PREFIX, HEADER_NAME, UNSAFE_METHODS
+
+        path = args[0] if args else kwargs.get("path", "/")
+        method = str(kwargs.get("method", "GET")).upper()
+        if csrf and isinstance(path, str) and method in UNSAFE_METHODS and not path.startswith(EXEMPT_PREFIX):
+            headers = Headers(kwargs.get("headers"))
+            if HEADER_NAME not in headers:
+                where = {key: kwargs[key] for key in ("base_url", "environ_base") if key in kwargs}
+                headers[HEADER_NAME] = self.csrf_token(path, **where)
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self, path="/", **where) -> str:
+        """The token of this client's session (for the host of path or base_url), made as a browser that opened
+        the form first would have it."""
+        import secrets
+
+        from webapp.csrf import SESSION_KEY
+
+        with self.session_transaction(path, **where) as session:
+            if not session.get(SESSION_KEY):
+                session[SESSION_KEY] = secrets.token_urlsafe(32)
+            return session[SESSION_KEY]
+
 
 def make_app(url, instance):
     from webapp import create_app
 
-    return create_app(
+    app = create_app(
         {
             "DATABASE_URL": url,
             "SECRET_KEY": "test-secret-key",
@@ -26,6 +60,8 @@ def make_app(url, instance):
             "PHOTO_DIR": instance / "photos",
         }
     )
+    app.test_client_class = CsrfClient
+    return app
 
 
 class Postgres:

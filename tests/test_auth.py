@@ -95,16 +95,25 @@ def test_password_is_stored_hashed(app):
     assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
 
 
-def test_remember_me_sets_a_long_lived_cookie(client):
+def login_cookie(app, response):
+    """The Set-Cookie header of the login cookie in response."""
+    name = app.config["AUTH_COOKIE_NAME"]
+    return next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}="))
+
+
+def test_remember_me_sets_a_long_lived_cookie(app, client):
     response = login(client, "HN1003", remember="1")
-    cookies = response.headers.getlist("Set-Cookie")
-    remember = next(c for c in cookies if c.startswith("remember_token="))
-    assert "HttpOnly" in remember and "SameSite=Lax" in remember and "Expires=" in remember
-
-
-def test_without_remember_me_no_remember_cookie(client):
-    response = login(client, "HN1003")
+    cookie = login_cookie(app, response)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Expires=" in cookie and f"Max-Age={30 * 24 * 3600}" in cookie
+    # Flask-Login's own remember cookie is gone: the login session itself is remembered, on the server.
     assert not any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_without_remember_me_the_cookie_ends_with_the_browser(app, client):
+    cookie = login_cookie(app, login(client, "HN1003"))
+    assert "Expires=" not in cookie and "Max-Age=" not in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 @pytest.mark.parametrize(
@@ -183,6 +192,13 @@ class TestChangePassword:
             (DEMO_PASSWORD, "new-password-1", "new-password-2", "两次输入的新密码不一致"),
             (DEMO_PASSWORD, DEMO_PASSWORD, None, "不能与当前密码相同"),
             (DEMO_PASSWORD, "y" * 200, None, "不能超过 128 位"),
+            (DEMO_PASSWORD, "password123", None, "这个新密码太常见"),
+            (DEMO_PASSWORD, "Qwerty123", None, "这个新密码太常见"),
+            (DEMO_PASSWORD, "woaini1314", None, "这个新密码太常见"),
+            (DEMO_PASSWORD, "88888888", None, "这个新密码太常见"),
+            (DEMO_PASSWORD, "hn1003hn1003", None, "不能是工号"),
+            (DEMO_PASSWORD, "HN1003@2026", None, "不能是工号"),
+            (DEMO_PASSWORD, "Liaohe2026!", None, "拼音"),
         ],
     )
     def test_errors(self, client, current, new, confirm, message):
@@ -229,11 +245,20 @@ def test_cli_create_user_and_set_password(client, runner):
         (["--employee-no", "HN1003", "--name", "x", "--station", "海南一号站", "--password", "long-enough-1"], "已存在"),
         (["--employee-no", "HN9002", "--name", "x", "--station", "不存在站", "--password", "long-enough-1"], "找不到站"),
         (["--employee-no", "HN9003", "--name", "x", "--station", "海南一号站", "--password", "short"], "至少 8 位"),
+        (["--employee-no", "HN9004", "--name", "x", "--station", "海南一号站", "--password", "a123456789"], "太常见"),
+        (["--employee-no", "HN9005", "--name", "x", "--station", "海南一号站", "--password", "hn9005123"], "不能是工号"),
     ],
 )
 def test_cli_create_user_errors(runner, args, message):
     result = runner.invoke(args=["create-user", *args])
     assert result.exit_code != 0 and message in result.output
+
+
+@pytest.mark.parametrize("password, message", [("12345678", "太常见"), ("HN1003HN1003", "不能是工号"), ("short", "至少 8 位")])
+def test_cli_set_password_keeps_the_policy(runner, password, message):
+    result = runner.invoke(args=["set-password", "HN1003", "--password", password])
+    assert result.exit_code != 0 and message in result.output
+    assert get_user("HN1003").check_password(DEMO_PASSWORD)
 
 
 def test_cli_set_password_unknown_user(runner):

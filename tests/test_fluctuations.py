@@ -75,7 +75,8 @@ def test_who_may_acknowledge(app):
     with db.connection_context():
         alert = FluctuationAlert.get()
         contractor = well.contractor.employee_no
-    for employee_no, status in (("HN2001", 403), ("HN1002" if contractor != "HN1002" else "HN1005", 403)):
+    # Another station's leader: 404, as for an unknown alert; a colleague who may not act on it: 403.
+    for employee_no, status in (("HN2001", 404), ("HN1002" if contractor != "HN1002" else "HN1005", 403)):
         client = app.test_client()
         login(client, employee_no)
         assert client.post(f"/wells/alerts/{alert.id}/acknowledge", data={"note": "x"}).status_code == status

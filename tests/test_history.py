@@ -238,7 +238,7 @@ def test_empty_history(worker):
     assert "近 30 天没有读数" in page and "这口井还没有巡检、检查或隐患记录" in page
 
 
-@pytest.mark.parametrize("employee_no, status", [("HN1003", 200), ("HN1001", 200), ("HN0001", 200), ("HN2003", 403), ("HN2001", 403)])
+@pytest.mark.parametrize("employee_no, status", [("HN1003", 200), ("HN1001", 200), ("HN0001", 200), ("HN2003", 404), ("HN2001", 404)])
 def test_scope_is_the_well_pages(app, employee_no, status):
     client = app.test_client()
     login(client, employee_no)

@@ -221,9 +221,9 @@ def _target(kind, where):
         ("HN1001", "png", "海1-01", 200),
         ("HN1001", "pdf", "海南一号站", 200),
         ("HN1001", "regenerate", "海1-01", 302),
-        ("HN1001", "png", "海2-01", 403),
-        ("HN1001", "pdf", "海南二号站", 403),
-        ("HN1001", "regenerate", "海2-01", 403),
+        ("HN1001", "png", "海2-01", 404),  # another station's: like an unknown id
+        ("HN1001", "pdf", "海南二号站", 404),
+        ("HN1001", "regenerate", "海2-01", 404),
         ("HN1001", "png", "other", 404),
         ("HN1001", "pdf", "other", 404),
         ("HN1001", "regenerate", "other", 404),

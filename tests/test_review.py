@@ -68,12 +68,13 @@ def test_baseline_is_the_median_of_the_last_week(app, leader):
 def test_scope(app, synced):
     other = app.test_client()
     login(other, "HN2001")
-    assert other.get(f"/review/patrols/{synced['normal']}").status_code == 403
-    assert other.post(f"/review/patrols/{synced['normal']}", data={"decision": "approve"}).status_code == 403
+    # Another station's records and station answer like unknown ids (docs/decisions.md).
+    assert other.get(f"/review/patrols/{synced['normal']}").status_code == 404
+    assert other.post(f"/review/patrols/{synced['normal']}", data={"decision": "approve"}).status_code == 404
     with db.connection_context():
         station1 = Station.get(Station.name == "海南一号站")
-    assert other.get(f"/review/?station={station1.id}").status_code == 403
-    assert other.post("/review/bulk-approve", data={"station": station1.id}).status_code == 403
+    assert other.get(f"/review/?station={station1.id}").status_code == 404
+    assert other.post("/review/bulk-approve", data={"station": station1.id}).status_code == 404
     assert other.get("/review/patrols/999999").status_code == 404
     worker = synced["worker"]
     assert worker.get("/review/").status_code == 403
@@ -166,8 +167,8 @@ def test_check_review_scope(app, checks_synced):
     other = app.test_client()
     login(other, "HN2001")
     target = f"/review/checks/{checks_synced['normal']}"
-    assert other.get(target).status_code == 403
-    assert other.post(target, data={"decision": "approve"}).status_code == 403
+    assert other.get(target).status_code == 404  # another station's: like an unknown id
+    assert other.post(target, data={"decision": "approve"}).status_code == 404
     assert other.get("/review/checks/999999").status_code == 404
     assert checks_synced["worker"].get(target).status_code == 403
     with db.connection_context():

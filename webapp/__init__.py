@@ -2,23 +2,23 @@
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, redirect, request
-from flask_login import LoginManager, login_url
+from flask_login import login_url
 from werkzeug.routing import IntegerConverter
 
-from models import Station, User, WorkArea, db
+from models import db
 
-from . import cli, errors, filters
+from . import cli, csrf, errors, filters, sessions
 from .access import MAX_ID
 from .config import make_config
 from .database import bind
 from .errors import error_response, wants_json
 from .htmx import htmx, is_htmx
 
-login_manager = LoginManager()
+# current_user comes from the server-side session named by the login cookie (webapp/sessions.py).
+login_manager = sessions.SessionLoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录。"
 login_manager.login_message_category = "info"
-login_manager.session_protection = "basic"
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -31,11 +31,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "connect-src 'self'",
         "media-src 'self' blob:",
         "object-src 'none'",
-        "base-uri 'self'",
+        "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'none'",
     ]
 )
+
+
+HSTS = "max-age=31536000; includeSubDomains"  # a year, subdomains too (ASVS 5.0 V3.4.1)
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -56,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     bind(app.config["DATABASE_URL"])
     htmx.init_app(app)
     login_manager.init_app(app)
+    sessions.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -66,8 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.before_request
     def refuse_cross_site_writes():
-        # Time-limited CSRF tokens would expire while a worker is offline for a
-        # shift, so unsafe requests are checked by where they come from instead.
+        # Defence in depth with the per-session CSRF token (webapp/csrf.py), and the only
+        # check for the JSON API: an outbox offline for a shift has no fresh token to send.
         if request.method not in UNSAFE_METHODS:
             return None
         site = request.headers.get("Sec-Fetch-Site")
@@ -77,6 +81,8 @@ def create_app(config: dict | None = None) -> Flask:
         if origin is not None and urlsplit(origin).netloc != request.host:
             abort(403, description="拒绝跨站请求。")
         return None
+
+    csrf.init_app(app)  # after the origin check, so a cross-site request still answers 403
 
     @app.before_request
     def open_connection():
@@ -96,30 +102,15 @@ def create_app(config: dict | None = None) -> Flask:
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(self), microphone=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        # Behind HTTPS (JINGZHAN_SECURE_COOKIES=1 says a TLS proxy is in front) browsers must never fall back to
+        # plain HTTP; over plain HTTP the header would be ignored, and it would lock out a test server on a LAN.
+        if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     return app
-
-
-@login_manager.user_loader
-def load_user(session_id: str):
-    """Find the user of a session; a disabled user or a changed password ends it."""
-    user_id, _, tag = session_id.partition(".")
-    if not user_id.isdigit():
-        return None
-    # One query for the user with their station and work area, which every page shows.
-    user = (
-        User.select(User, Station, WorkArea)
-        .join(Station)
-        .switch(User)
-        .join(WorkArea)
-        .where(User.id == int(user_id))
-        .first()
-    )
-    if user is None or not user.is_enabled or user.session_tag != tag:
-        return None
-    return user
-
 
 
 @login_manager.unauthorized_handler

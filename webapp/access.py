@@ -1,13 +1,51 @@
-"""Who may see what: role gates and scoped lookups that raise 403/404 for ids in URLs."""
-from functools import wraps
+"""Who may see what: role gates and scoped lookups that raise 403/404 for ids in URLs.
 
-from flask import abort
+The rule (docs/decisions.md, docs/security.md): an id naming something outside the user's station answers 404,
+exactly like an id that does not exist, so nobody can learn what other stations hold by counting ids; 403 is for
+what the user can already see but may not do (a role the user lacks, a colleague's commitment), and for a scanned
+label, whose unguessable token proves the worker stands at the well. Every refusal is logged ("jingzhan.access").
+"""
+import logging
+from functools import wraps
+from typing import NoReturn
+
+from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from models import Station, Well
 
-
 MAX_ID = 2**63 - 1  # the database's integer: a larger id is simply not found
+
+log = logging.getLogger("jingzhan.access")
+
+
+def _loggable(value, limit: int = 100) -> str:
+    """Text from the URL as one log line: control characters escaped (no forged lines), length capped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value)[:limit])
+
+
+def deny(status: int, reason: str, *, target: str = "", description: str | None = None) -> NoReturn:
+    """Refuse the request with status (403 or 404) and log who asked for what: user, route, object and why."""
+    log_denial(status, reason, target=target)
+    abort(status, description=description)
+
+
+def log_denial(status: int, reason: str, *, target: str = "") -> None:
+    """One line on the "jingzhan.access" log for a refused request (once per request)."""
+    if g.get("access_denial_logged"):
+        return
+    g.access_denial_logged = True
+    try:
+        user = current_user
+        who = f"{user.id}/{user.employee_no}" if user and user.is_authenticated else "anonymous"
+    except Exception:
+        who = "unknown"
+    asked = [f"{key}={_loggable(value)}" for key, value in sorted((request.view_args or {}).items())]
+    if request.args.get("station"):
+        asked.append(f"?station={_loggable(request.args['station'], 20)}")
+    log.warning("access denied: status=%s reason=%s user=%s route=%s %s %s object=[%s]%s", status, reason, who,
+                request.method, request.endpoint, _loggable(request.path, 200), " ".join(asked),
+                f" target={target}" if target else "")
 
 
 def parse_id(value) -> int | None:
@@ -37,7 +75,7 @@ def role_required(*roles: str):
         @login_required
         def wrapped(*args, **kwargs):
             if not current_user.has_role(*roles):
-                abort(403)
+                deny(403, "role", target="/".join(roles))
             return view(*args, **kwargs)
 
         return wrapped
@@ -77,12 +115,14 @@ def branch_asked(user, values) -> Station:
 
 
 def require_station(user, station) -> None:
-    """The one scope rule for ids in URLs: 404 outside the user's work area (nothing is confirmed), 403 for
-    another station of it, unless the user is an admin of the work area."""
-    if station is None or station.work_area_id != user.work_area_id:
-        abort(404)
+    """The one scope rule for ids in URLs: the user's own station, or any of the work area for its admin; anything
+    else answers 404 like an unknown id (another station's or work area's object is not confirmed to exist)."""
+    if station is None:
+        deny(404, "unknown")
+    if station.work_area_id != user.work_area_id:
+        deny(404, "other_work_area", target=f"station={station.id}")
     if station.id != user.station_id and not user.has_role("admin"):
-        abort(403)
+        deny(404, "other_station", target=f"station={station.id}")
 
 
 def get_station(station_id: int, user) -> Station:
@@ -99,24 +139,30 @@ def may_open(user, well: Well) -> bool:
 
 def get_well(user, *, well_id: int | None = None, qr_token: str | None = None) -> Well:
     """A well the user may open, by id or label token: one of their station (an admin: of the work area), or one
-    they hold as 承包井. 404 if unknown; 403 for another station's or another work area's well (a label's token
-    cannot be guessed, so saying whose it is gives nothing away and tells the scanning worker what is wrong)."""
+    they hold as 承包井. By id, any other well answers 404 like an unknown one. By a scanned label's token, another
+    station's or work area's well is 403 with whose it is: the token cannot be guessed, so the answer gives nothing
+    away and tells the worker standing at that well what is wrong."""
     query = Well.select(Well, Station).join(Station)
     if qr_token is not None:
         well = query.where(Well.qr_token == qr_token).first()
     else:
         well = query.where(Well.id == well_id).first()
     if well is None:
-        abort(404)
+        deny(404, "unknown")
     if well.station.work_area_id != user.work_area_id:
-        abort(403, description="此井不属于您所在的作业区。")
+        if qr_token is None:
+            deny(404, "other_work_area", target=f"well={well.id}")
+        deny(403, "other_work_area", target=f"well={well.id}", description="此井不属于您所在的作业区。")
     if not may_open(user, well):
-        abort(403, description=f"{well.code} 属于{well.station.name}，不是您所在的站。")
+        if qr_token is None:
+            deny(404, "other_station", target=f"well={well.id}")
+        deny(403, "other_station", target=f"well={well.id}",
+             description=f"{well.code} 属于{well.station.name}，不是您所在的站。")
     return well
 
 
 def get_managed_well(well_id: int, user) -> Well:
-    """A well the user manages (admin: the work area's, else their station's); 404 outside the work area, else 403."""
+    """A well the user manages (admin: the work area's, else their station's); any other answers 404."""
     well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
     require_station(user, well.station if well else None)
     return well

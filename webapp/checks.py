@@ -3,6 +3,7 @@ import json
 
 from models import SENSES, CheckTemplate, Equipment, EquipmentCheck, Station, Well, db
 
+from .access import MAX_ID
 from .patrols import Context, RecordError, _number, _text, find_corrected
 from .photos import check_photos, photo_list
 
@@ -113,6 +114,7 @@ def find_equipment(user, data: dict) -> tuple[Equipment, str]:
         raise RecordError("invalid_value", "缺少识别方式（扫码或手工输入）。", "method")
     equipment = (
         Equipment.select(Equipment, Station).join(Station).where(Equipment.id == equipment_id).first()
+        if abs(equipment_id) <= MAX_ID else None  # beyond the database's integer: not found
     )
     if equipment is None or equipment.station.work_area_id != user.work_area_id:
         raise RecordError("unknown_equipment", "找不到这台设备。", "equipment_id")
@@ -169,7 +171,8 @@ def create_equipment_check(ctx: Context, data: dict) -> EquipmentCheck:
     """Handler of the `equipment_check` record type."""
     equipment, method = find_equipment(ctx.user, data)
     template_id = data.get("template_id")
-    template = CheckTemplate.get_or_none(CheckTemplate.id == template_id) if isinstance(template_id, int) else None
+    template = (CheckTemplate.get_or_none(CheckTemplate.id == template_id)
+                if isinstance(template_id, int) and abs(template_id) <= MAX_ID else None)
     if template is None or template.kind != equipment.kind:
         raise RecordError("unknown_template", f"没有{equipment.kind_label}的检查模板。", "template_id")
     results, abnormal, photos = clean_results(template_items(template), data.get("items"))

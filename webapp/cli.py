@@ -1,5 +1,6 @@
-"""Command-line tools: schema upgrade, demo data and user accounts (`jingzhan --help`)."""
+"""Command-line tools: schema upgrade, demo data, user accounts, backup and restore (`jingzhan --help`)."""
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -68,9 +69,13 @@ def seed_demo_command(if_empty, history_days):
         click.echo(f"  {employee_no}  {label}")
 
 
-def _validate_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.BadParameter(f"密码至少 {MIN_PASSWORD_LENGTH} 位。")
+def _validate_password(password: str, employee_no: str = "") -> str:
+    from .passwords import password_problem
+
+    problem = password_problem(password, employee_no=employee_no.strip(),
+                               context_words=current_app.config["PASSWORD_CONTEXT_WORDS"])
+    if problem:
+        raise click.BadParameter(problem)
     return password
 
 
@@ -85,7 +90,7 @@ def _validate_password(password: str) -> str:
 @click.password_option("--password", help="密码（不填则提示输入）")
 @with_appcontext
 def create_user_command(employee_no, name, station_name, roles, post, gender, party_member, password):
-    _validate_password(password)
+    _validate_password(password, employee_no)
     employee_no = employee_no.strip().upper()
     with db.connection_context():
         station = Station.get_or_none(Station.name == station_name.strip())
@@ -109,7 +114,7 @@ def create_user_command(employee_no, name, station_name, roles, post, gender, pa
 @click.password_option("--password", help="新密码（不填则提示输入）")
 @with_appcontext
 def set_password_command(employee_no, password):
-    _validate_password(password)
+    _validate_password(password, employee_no)
     with db.connection_context():
         user = User.get_or_none(User.employee_no == employee_no.strip().upper())
         if user is None:
@@ -135,8 +140,45 @@ def disable_user_command(employee_no, enable):
     click.echo(f"已{'恢复' if enable else '停用'} {user.employee_no} {user.name}。")
 
 
+@click.command("backup", help="在线备份 SQLite 数据库到 PATH（应用可照常写入）；PostgreSQL 请用 pg_dump。")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="PATH 已存在时覆盖它。")
+@with_appcontext
+def backup_command(path, force):
+    from .backup import BackupError, backup
+
+    try:
+        result = backup(current_app.config["DATABASE_URL"], path, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts = "，".join(f"{name} {count}" for name, count in result["counts"].items())
+    click.echo(f"已备份到 {result['path']}（{result['bytes'] / 1e6:.1f} MB，结构版本 {result['version']}，"
+               f"完整性检查 {result['integrity']}；{counts}）。")
+
+
+@click.command("restore", help="用备份文件 PATH 替换 SQLite 数据库（先检查备份；请先停止应用）；PostgreSQL 请用 pg_restore。")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="数据库已有数据时也覆盖（覆盖前另存一份现有数据）。")
+@with_appcontext
+def restore_command(path, force):
+    from .backup import BackupError, restore
+
+    try:
+        result = restore(current_app.config["DATABASE_URL"], path, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if result["saved"]:
+        click.echo(f"原有数据已另存为 {result['saved']}。")
+    counts = "，".join(f"{name} {count}" for name, count in result["counts"].items())
+    click.echo(f"已从 {path} 恢复到 {result['path']}（结构版本 {result['version']}，完整性检查 {result['integrity']}；{counts}）。")
+    if result["needs_upgrade"]:
+        click.echo("备份的结构版本较旧：请执行 jingzhan db upgrade。")
+    click.echo("注意：恢复点就是备份的时刻，之后才同步到服务器的记录不在其中（手机收到确认后已从待同步队列删除）。")
+
+
 def init_app(app):
-    for command in (db_group, seed_demo_command, create_user_command, set_password_command, disable_user_command):
+    for command in (db_group, seed_demo_command, create_user_command, set_password_command, disable_user_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)
 
 

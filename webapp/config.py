@@ -50,15 +50,39 @@ class Config:
         # Phones in the field use HTTPS (camera and service worker need it); plain
         # http on 127.0.0.1 for local trials keeps cookies usable.
         self.SESSION_COOKIE_SECURE = _flag("JINGZHAN_SECURE_COOKIES")
+        # Flask-Login's own remember cookie is not used (the login session is server-side, webapp/sessions.py);
+        # its flags stay strict in case anything ever sets it.
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.SESSION_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
-        self.REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+        # The login cookie holds only the id of a server-side session. "__Host-" (Secure, Path=/, no Domain)
+        # when served over HTTPS, so a sibling subdomain cannot plant or overwrite it.
+        self.AUTH_COOKIE_NAME = "__Host-jingzhan_login" if self.SESSION_COOKIE_SECURE else "jingzhan_login"
+        # Idle timeout: longer than a 12-hour shift worked offline, so a phone is not logged out by its own shift.
+        self.SESSION_IDLE_HOURS = float(os.environ.get("JINGZHAN_SESSION_IDLE_HOURS", "14"))
+        # Absolute lifetime: with "在本机保持登录" (the default) 30 days; without, 24 hours and a browser-session
+        # cookie.
+        self.SESSION_REMEMBER_DAYS = float(os.environ.get("JINGZHAN_SESSION_REMEMBER_DAYS", "30"))
+        self.SESSION_HOURS = float(os.environ.get("JINGZHAN_SESSION_HOURS", "24"))
+        # last_seen_at is written at most this often, so reading pages does not write on every request.
+        self.SESSION_TOUCH_SECONDS = 60
         self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+        # Per account: this many wrong passwords in a row lock it for LOGIN_LOCK_MINUTES.
         self.LOGIN_MAX_FAILURES = 5
         self.LOGIN_LOCK_MINUTES = 15
+        # Per client address (request.remote_addr; behind a proxy, see docs/decisions.md): this many failed logins
+        # within the window answer 429 until the oldest leaves it. Counted in the database, so every worker agrees.
+        self.LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("JINGZHAN_LOGIN_ADDRESS_MAX_FAILURES", "20"))
+        self.LOGIN_ADDRESS_WINDOW_MINUTES = int(os.environ.get("JINGZHAN_LOGIN_ADDRESS_WINDOW_MINUTES", "15"))
+        # Login attempts are kept a day (throttling needs minutes); auth events a year, for review.
+        self.LOGIN_ATTEMPT_KEEP_HOURS = 24
+        self.AUTH_EVENT_KEEP_DAYS = 365
+        # Words of this deployment a password must not be built from (pinyin of the plant and work area), besides
+        # the common-password list and the user's own 工号 (webapp/passwords.py).
+        self.PASSWORD_CONTEXT_WORDS = tuple(os.environ.get(
+            "JINGZHAN_PASSWORD_CONTEXT_WORDS", "hainan jinhai liaohe youtian caiyou zuoyequ jingzhantong").split())
         # A check-in further than this from the well's registered position is flagged for the leader.
         self.PRESENCE_MAX_DISTANCE_M = float(os.environ.get("JINGZHAN_PRESENCE_DISTANCE_M", "200"))
         # 重点井波动: (kind, threshold) per reading against the median of the last 7 days; "relative" is a

@@ -1,4 +1,5 @@
 """Binding the models' database to DATABASE_URL: SQLite for one work area, PostgreSQL to scale out."""
+import logging
 from urllib.parse import urlsplit
 
 from peewee import ImproperlyConfigured
@@ -19,6 +20,13 @@ DRIVER_HINTS = {
     "postgres": "psycopg2（请执行 pip install 'jingzhan[postgres]' 或 pip install psycopg2-binary）",
     "psycopg3": "psycopg 3（请执行 pip install 'psycopg[binary]'）",
 }
+
+
+log = logging.getLogger("jingzhan.database")
+
+# SQLite 3.7.0–3.51.2 can corrupt a WAL database when two connections write or checkpoint at the same moment (the
+# "WAL-reset bug", fixed in 3.51.3); several gunicorn workers are exactly that.
+WAL_RESET_FIXED = (3, 51, 3)
 
 
 class DatabaseConfigError(RuntimeError):
@@ -49,8 +57,30 @@ def open_database(url: str):
         raise DatabaseConfigError(f"未安装数据库驱动 {DRIVER_HINTS.get(scheme, scheme)}。") from exc
     except Exception as exc:  # driver-specific connection errors
         raise DatabaseConfigError(f"无法连接数据库（{scheme}）：{exc}") from exc
-    database.close()
+    try:
+        if scheme == "sqlite":
+            check_sqlite_version(database)
+    finally:
+        database.close()
     return database
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """"3.40.1" → (3, 40, 1); anything that is not a number counts as 0."""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split(".")[:3])
+
+
+def check_sqlite_version(database) -> str:
+    """Log the SQLite library in use at start-up, and warn when it has the WAL-reset bug while WAL is on."""
+    version = database.execute_sql("SELECT sqlite_version()").fetchone()[0]
+    journal_mode = str(database.execute_sql("PRAGMA journal_mode").fetchone()[0]).lower()
+    log.info("SQLite %s, journal_mode=%s", version, journal_mode)
+    if journal_mode == "wal" and version_tuple(version) < WAL_RESET_FIXED:
+        log.warning(
+            "SQLite %s 早于 3.51.3：WAL 模式下多个连接同时写入或检查点时，极少数情况下会损坏数据库（WAL-reset bug）。"
+            "请升级 SQLite 库（系统的 libsqlite3，或安装自带新版 SQLite 的 pysqlite3-binary），"
+            "升级前请定时执行 jingzhan backup（见 docs/security.md）。", version)
+    return version
 
 
 def bind(url: str):

@@ -56,4 +56,13 @@ def init_app(app):
     # Unhandled exceptions reach this as InternalServerError (Flask logs them first).
     @app.errorhandler(HTTPException)
     def handle_http(exc):
-        return error_response(exc.code or 500, exc.description)
+        if exc.code == 403:  # every refusal is logged, also those a view decides itself with abort(403)
+            from .access import log_denial
+
+            log_denial(403, "forbidden")
+        response = error_response(exc.code or 500, exc.description)
+        # Keep what the exception says besides its page: `Allow` on a 405 (RFC 9110), `Retry-After` on a 429 …
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from models import Equipment, Hazard, HazardStep, Station, User, Well
 
+from .access import MAX_ID
 from .patrols import Context, RecordError, _text
 from .photos import check_photos, photo_list
 
@@ -23,14 +24,15 @@ def _place(user, data):
     if equipment_id is not None:
         if isinstance(equipment_id, bool) or not isinstance(equipment_id, int):
             raise RecordError("invalid_value", "设备编号无效。", "equipment_id")
-        equipment = Equipment.select(Equipment, Station).join(Station).where(Equipment.id == equipment_id).first()
+        equipment = (Equipment.select(Equipment, Station).join(Station).where(Equipment.id == equipment_id).first()
+                     if abs(equipment_id) <= MAX_ID else None)
         if equipment is None or equipment.station.work_area_id != user.work_area_id:
             raise RecordError("unknown_equipment", "找不到这台设备。", "equipment_id")
         well_id = equipment.well_id if well_id is None else well_id
     if well_id is not None:
         if isinstance(well_id, bool) or not isinstance(well_id, int):
             raise RecordError("invalid_value", "井编号无效。", "well_id")
-        well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
+        well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
         if well is None or well.station.work_area_id != user.work_area_id:
             raise RecordError("unknown_well", "找不到这口井。", "well_id")
     station_id = equipment.station_id if equipment else well.station_id if well else user.station_id
@@ -48,7 +50,7 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
     if not description:
         raise RecordError("missing_description", "请描述隐患。", "description")
     severity = data.get("severity", "general")
-    if severity not in Hazard.SEVERITIES:
+    if not isinstance(severity, str) or severity not in Hazard.SEVERITIES:
         raise RecordError("invalid_value", "隐患级别只能是一般、较大或重大。", "severity")
     photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS)
     check_photos(ctx.user, photos)
@@ -92,7 +94,7 @@ def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, s
         if hazard.status not in ("reported", "assigned"):
             raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不能再分派。", "action")
         assignee_id = data.get("assignee_id")
-        assignee = User.get_or_none(User.id == assignee_id) if isinstance(assignee_id, int) else None
+        assignee = User.get_or_none(User.id == assignee_id) if isinstance(assignee_id, int) and abs(assignee_id) <= MAX_ID else None
         if assignee is None or assignee.station_id != hazard.station_id or not assignee.is_enabled:
             raise RecordError("invalid_assignee", "请选择本站的整改责任人。", "assignee_id")
         deadline = _parse_deadline(data.get("deadline"))

@@ -166,6 +166,14 @@ def _v12_party_work(migrator):
     ensure_default_rules()  # version 1 of the 3K+行为 rules, as a new database gets it
 
 
+def _v13_server_sessions(migrator):
+    """Server-side login sessions (revocable, replacing the cookie bound to the password hash), login attempts per
+    client address (throttling shared by every server process) and the auth event log."""
+    from models import AuthEvent, LoginAttempt, UserSession
+
+    db.create_tables([UserSession, LoginAttempt, AuthEvent])
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -181,6 +189,7 @@ STEPS = [
     (10, "patrol.clock_time", _v10_patrol_clock_time),
     (11, "equipment check review; handovers; production plans", _v11_check_review_handover_plans),
     (12, "activities, attendance, suggestions, pioneer projects, model posts, 3K+行为 rules and deductions", _v12_party_work),
+    (13, "server-side sessions, login attempts per address, auth events", _v13_server_sessions),
 ]
 
 def _columns(table: str) -> set[str]:

@@ -6,6 +6,7 @@ from peewee import fn
 
 from models import Commitment, CommitmentProgress, Pairing, Station, User, Well, WellContract, db, utcnow
 
+from .access import MAX_ID
 from .patrols import Context, RecordError, _number, _text
 from .photos import check_photos, photo_list
 
@@ -185,7 +186,9 @@ def rate_commitment(secretary: User, commitment: Commitment, rating: str) -> Non
 def create_commitment_progress(ctx: Context, data: dict) -> CommitmentProgress:
     """Handler of the `commitment_progress` record type (践诺记录, offline too)."""
     commitment_id = data.get("commitment_id")
-    commitment = Commitment.get_or_none(Commitment.id == commitment_id) if isinstance(commitment_id, int) and not isinstance(commitment_id, bool) else None
+    commitment = (Commitment.get_or_none(Commitment.id == commitment_id)
+                  if isinstance(commitment_id, int) and not isinstance(commitment_id, bool) and abs(commitment_id) <= MAX_ID
+                  else None)
     if commitment is None or commitment.member_id != ctx.user.id:
         raise RecordError("unknown_commitment", "找不到您的这条承诺。", "commitment_id")
     if commitment.status != "approved":

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from models import Patrol, Station, Well, WellOperation
 
+from .access import MAX_ID
 from .fluctuations import detect as detect_fluctuations
 from .text import clean_text
 
@@ -171,9 +172,10 @@ def find_well(user, data: dict) -> tuple[Well, str]:
     if isinstance(well_id, bool) or not isinstance(well_id, int):
         raise RecordError("invalid_value", "缺少井的编号。", "well_id")
     method = data.get("method")
-    if method not in Patrol.METHODS:
+    if not isinstance(method, str) or method not in Patrol.METHODS:
         raise RecordError("invalid_value", "缺少识别方式（扫码或手工输入）。", "method")
-    well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
+    # An id beyond the database's integer is simply not found (the driver would fail on it).
+    well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
     if well is None or well.station.work_area_id != user.work_area_id:
         raise RecordError("unknown_well", "找不到这口井。", "well_id")
     if well.station_id != user.station_id and not user.has_role("admin"):

@@ -47,7 +47,9 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(BytesIO(data))
+            # Only these decoders ever see the bytes: Pillow's other format plugins never parse an upload.
+            # (MPO, the multi-picture JPEG of some phones, is opened by the JPEG decoder.)
+            image = Image.open(BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError("too_many_pixels", "照片像素太多，无法处理。") from None
     except (UnidentifiedImageError, OSError, ValueError):

@@ -41,14 +41,25 @@ class BatchError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+# Times a phone can mean (years 2000–2199 in any zone); anything else is refused, so the arithmetic on them
+# (clock offsets, shifts) cannot overflow.
+EARLIEST_TIME, LATEST_TIME = datetime(1999, 12, 31), datetime(2200, 1, 2)
+
+
 def parse_time(value) -> datetime:
-    """An ISO 8601 time with its offset, as naive UTC; a time without an offset is refused."""
+    """An ISO 8601 time with its offset, as naive UTC; a time without an offset, or outside 2000–2199, is refused."""
     if not isinstance(value, str) or len(value) > 40:
         raise ValueError(value)
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError(value)
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        utc = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # "0001-01-01T00:00:00+14:00" is before year 1 in UTC
+        raise ValueError(value) from None
+    if not EARLIEST_TIME <= utc < LATEST_TIME:
+        raise ValueError(value)
+    return utc
 
 
 def canonical_json(value) -> str:
@@ -87,7 +98,7 @@ def _check_envelope(record):
         parsed = None
     if parsed is None or str(parsed) != raw.lower():
         raise RecordError("invalid_uuid", "记录编号（uuid）无效。", "uuid")
-    if record.get("type") not in HANDLERS:
+    if not isinstance(record.get("type"), str) or record["type"] not in HANDLERS:
         raise RecordError("unknown_type", f"未知的记录类型：{str(record.get('type'))[:32]}", "type")
     try:
         device_time = parse_time(record.get("created_at"))

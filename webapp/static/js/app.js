@@ -1,8 +1,86 @@
 // app.js — page-wide wiring: service worker and its updates, the sync indicator, the offline banner,
-// warming the offline copy of the station's wells, and the warning before logging out with records unsent.
+// warming the offline copy of the station's wells, the warning before logging out with records unsent,
+// and the CSRF token on every form post and htmx request.
 import { counts, currentUserId, hasSigningKey, startOutbox, storeSigningKey } from "./outbox.js";
 
 const WARM_EVERY_MS = 30 * 60 * 1000;
+// "__Host-" when served over HTTPS (webapp/csrf.py).
+const CSRF_COOKIES = ["__Host-jingzhan_csrf", "jingzhan_csrf"];
+const CSRF_FIELD = "csrf_token";
+const CSRF_HEADER = "X-CSRF-Token";
+
+function csrfCookie() {
+  const pairs = document.cookie.split("; ");
+  for (const name of CSRF_COOKIES) {
+    const pair = pairs.find((c) => c.startsWith(`${name}=`));
+    if (pair) return decodeURIComponent(pair.slice(name.length + 1));
+  }
+  return null;
+}
+
+/** The session's CSRF token: the cookie the server keeps current, else the one this page was rendered with. */
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return csrfCookie() || (meta ? meta.content : null);
+}
+
+function sameOrigin(url) {
+  try {
+    return new URL(url, location.href).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+// A page from the offline copy carries the token of the session it was rendered in; after a new login the
+// cookie holds the current one, so it is copied in when the form is sent (capture: before htmx and the
+// page's own handlers, and before a handler that defers the post with form.submit()).
+function stampCsrf() {
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const form = event.target;
+      if (!(form instanceof HTMLFormElement)) return;
+      const method = (event.submitter && event.submitter.getAttribute("formmethod")) || form.method;
+      if (method.toLowerCase() !== "post" || !sameOrigin(form.action)) return;
+      const token = csrfToken();
+      if (!token) return;
+      let field = form.querySelector(`input[name="${CSRF_FIELD}"]`);
+      if (!field) {
+        field = document.createElement("input");
+        field.type = "hidden";
+        field.name = CSRF_FIELD;
+        form.prepend(field);
+      }
+      field.value = token;
+    },
+    true
+  );
+  document.addEventListener("htmx:configRequest", (event) => {
+    const token = csrfToken();
+    if (event.detail.verb !== "get" && token && sameOrigin(event.detail.path)) event.detail.headers[CSRF_HEADER] = token;
+  });
+  // htmx does not swap a 400: show the server's "页面已过期" notice instead of failing silently.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const xhr = event.detail.xhr;
+    if (!xhr || !xhr.getResponseHeader("X-CSRF-Expired")) return;
+    event.detail.shouldSwap = false;
+    const old = document.getElementById("expired-toast");
+    if (old) old.remove();
+    const holder = document.createElement("template");
+    holder.innerHTML = xhr.responseText;
+    document.body.append(holder.content);
+  });
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-reload]")) location.reload();
+  });
+}
+
+/** Logged in but no token cookie (a page from the offline copy after the browser restarted): ask for one. */
+function refreshCsrfCookie() {
+  if (!currentUserId() || csrfCookie() || !navigator.onLine) return;
+  fetch("/api/v1/me", { credentials: "same-origin", redirect: "manual" }).catch(() => {});
+}
 
 function showConnectivity() {
   let banner = document.querySelector(".offline-banner");
@@ -137,8 +215,11 @@ window.addEventListener("online", showConnectivity);
 window.addEventListener("offline", showConnectivity);
 document.addEventListener("outbox:change", (event) => renderSyncStatus(event.detail));
 window.addEventListener("online", () => warmOfflineCopy());
+window.addEventListener("online", refreshCsrfCookie);
 showConnectivity();
+stampCsrf();
 guardLogout();
+refreshCsrfCookie();
 if (currentUserId()) {
   startOutbox();
   keepSigningKey().catch((error) => console.warn("signing key", error));

@@ -1,0 +1,121 @@
+"""Checking a login: throttling per client address, lockout per account, the password, and the events they leave.
+
+Both counts live in the database (`login_attempt`, `user.failed_logins`), so every server process sees the same
+numbers. An unknown 工号 and a wrong password read alike and cost the same time (a dummy hash is checked).
+"""
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models import AuthEvent, LoginAttempt, User, db, utcnow
+
+BAD_CREDENTIALS = "工号或密码不正确，请重新输入。"
+DISABLED = "该账号已停用，请联系作业区管理员。"
+MAX_PASSWORD = 128
+PRUNE_BATCH = 500
+# Checked when the 工号 is unknown, so a wrong 工号 costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@dataclass
+class LoginResult:
+    """The user logged in, or the Chinese reason and the HTTP status to show it with."""
+
+    user: User | None = None
+    error: str | None = None
+    status: int = 200
+    retry_after: int | None = None  # seconds, for a throttled address
+
+
+def address_wait_minutes(address: str, now: datetime | None = None) -> int | None:
+    """Minutes until this address may try again, or None when it is not throttled (one query)."""
+    now = now or utcnow()
+    config = current_app.config
+    window = timedelta(minutes=config["LOGIN_ADDRESS_WINDOW_MINUTES"])
+    # The LIMIT-th most recent failure in the window: once it leaves the window, fewer than LIMIT remain.
+    nth = (LoginAttempt.select(LoginAttempt.at)
+           .where((LoginAttempt.address == address) & (LoginAttempt.succeeded == False)  # noqa: E712
+                  & (LoginAttempt.at > now - window))
+           .order_by(LoginAttempt.at.desc())
+           .offset(config["LOGIN_ADDRESS_MAX_FAILURES"] - 1)
+           .first())
+    if nth is None:
+        return None
+    return max(1, math.ceil((nth.at + window - now).total_seconds() / 60))
+
+
+def _prune(now: datetime) -> None:
+    """Drop login attempts older than throttling needs and auth events past their keeping time, a batch at a time."""
+    config = current_app.config
+    for model, cutoff in ((LoginAttempt, now - timedelta(hours=config["LOGIN_ATTEMPT_KEEP_HOURS"])),
+                          (AuthEvent, now - timedelta(days=config["AUTH_EVENT_KEEP_DAYS"]))):
+        old = model.select(model.id).where(model.at < cutoff).limit(PRUNE_BATCH)
+        model.delete().where(model.id.in_(old)).execute()
+
+
+def _failed(employee_no: str, address: str, reason: str, now: datetime, user: User | None = None) -> LoginResult:
+    with db.atomic():
+        LoginAttempt.create(address=address, at=now, employee_no=employee_no[:40], succeeded=False)
+        AuthEvent.record("login_failed", user=user, employee_no=employee_no, address=address, detail=reason, now=now)
+        _prune(now)
+    return LoginResult(error=BAD_CREDENTIALS, status=422)
+
+
+def _count_wrong_password(user: User, address: str, now: datetime) -> None:
+    """One more wrong password for the account; at the limit it is locked for a while (counted in SQL, so two
+    processes failing at once both count)."""
+    config = current_app.config
+    with db.atomic():
+        User.update(failed_logins=User.failed_logins + 1).where(User.id == user.id).execute()
+        failures = User.select(User.failed_logins).where(User.id == user.id).first().failed_logins
+        if failures >= config["LOGIN_MAX_FAILURES"]:
+            minutes = config["LOGIN_LOCK_MINUTES"]
+            User.update(failed_logins=0, locked_until=now + timedelta(minutes=minutes)).where(
+                User.id == user.id).execute()
+            AuthEvent.record("account_locked", user=user, address=address, now=now,
+                             detail=f"{failures} 次密码错误，锁定 {minutes} 分钟")
+
+
+def attempt(employee_no: str, password: str, address: str) -> LoginResult:
+    """Check a login from address: throttled address (429), locked account, wrong or unknown credentials (422),
+    disabled account (422, only after the right password), or the user, with every outcome recorded."""
+    now = utcnow()
+    wait = address_wait_minutes(address, now)
+    if wait is not None:
+        config = current_app.config
+        since = now - timedelta(minutes=config["LOGIN_ADDRESS_WINDOW_MINUTES"])
+        # One event per address and window, so a flood of refused attempts does not flood the log.
+        if not AuthEvent.select().where((AuthEvent.event == "login_throttled") & (AuthEvent.address == address)
+                                        & (AuthEvent.at > since)).exists():
+            detail = f"{config['LOGIN_ADDRESS_WINDOW_MINUTES']} 分钟内失败 ≥ {config['LOGIN_ADDRESS_MAX_FAILURES']} 次"
+            AuthEvent.record("login_throttled", employee_no=employee_no, address=address, now=now, detail=detail)
+        return LoginResult(error=f"尝试次数过多，请 {wait} 分钟后再试。", status=429, retry_after=60 * wait)
+    if len(password) > MAX_PASSWORD:
+        return _failed(employee_no, address, "password_too_long", now)
+    user = User.get_or_none(User.employee_no == employee_no)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return _failed(employee_no, address, "unknown_user", now)
+    if user.locked_until and user.locked_until > now:
+        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+        result = _failed(employee_no, address, "locked", now, user)
+        result.error = f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试，或联系作业区管理员。"
+        return result
+    if not user.check_password(password):
+        _count_wrong_password(user, address, now)
+        return _failed(employee_no, address, "wrong_password", now, user)
+    # Only someone who knows the password learns that the account is disabled.
+    if not user.is_enabled:
+        result = _failed(employee_no, address, "disabled", now, user)
+        result.error = DISABLED
+        return result
+    with db.atomic():
+        if user.failed_logins or user.locked_until:
+            User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+            user.failed_logins, user.locked_until = 0, None
+        LoginAttempt.create(address=address, at=now, employee_no=employee_no[:40], succeeded=True)
+        AuthEvent.record("login_succeeded", user=user, address=address, now=now)
+    return LoginResult(user=user)
