@@ -300,6 +300,13 @@ def test_new_version_waits_for_the_user_and_keeps_the_queue(page, context, live_
     toast = page.locator("#update-toast")
     expect(toast).to_contain_text("井站通有新版本")
     expect(sync_status(page)).to_have_text("待同步 1 条")  # the old version still runs the page
+    # Never old pages with new assets: until the user switches, the old shell stays and the old worker controls.
+    waiting = page.evaluate("""async () => {
+        const registration = await navigator.serviceWorker.getRegistration();
+        return {names: await caches.keys(), waiting: !!registration.waiting,
+                controlledByActive: navigator.serviceWorker.controller.scriptURL === registration.active.scriptURL};
+    }""")
+    assert set(old_shell) <= set(waiting["names"]) and waiting["waiting"] and waiting["controlledByActive"]
     toast.get_by_role("button", name="立即更新").tap()
     expect(toast).to_have_count(0)  # the page reloaded under the new version
     expect(sync_status(page)).to_have_text("待同步 1 条")
