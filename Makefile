@@ -33,8 +33,10 @@ seed-demo: $(VENV)/.installed-run
 browser-deps:
 	@scripts/ensure-browser-deps.sh
 
+# The model, route and fault tests on both cores (each test has its own database), then the browser tests in turn.
 test: $(VENV)/.installed-test browser-deps test-js security
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not e2e" -n 2
+	$(BIN)/python -m pytest -m e2e
 
 # The phone's outbox (static/js/outbox.js) under faults, in Node's own test runner (no npm packages).
 test-js:
