@@ -270,3 +270,11 @@ def test_user_roles_reject_unknown(app, dbconn):
     user = User.get(User.employee_no == "HN1003")
     with pytest.raises(ValueError):
         user.grant("king")
+
+
+def test_a_background_fetch_without_a_session_leaves_the_flash_alone(client):
+    """The service worker's warm-up after a logout must not eat "您已退出登录" or add "请先登录。"."""
+    response = client.get("/wells/", headers={"Sec-Fetch-Mode": "same-origin", "Sec-Fetch-Dest": "empty"})
+    assert response.status_code == 401 and "Set-Cookie" not in response.headers
+    navigation = client.get("/wells/", headers={"Sec-Fetch-Mode": "navigate"})
+    assert navigation.status_code == 302 and "/login" in navigation.headers["Location"]

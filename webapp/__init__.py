@@ -123,5 +123,9 @@ def unauthorized():
         response = error_response(401)
         response.headers["HX-Redirect"] = target
         return response
+    if request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate":
+        # A background fetch (the service worker warming the offline copy): no flash, so the session — and a
+        # message waiting for the login page, such as "您已退出登录" — is left as it is.
+        return error_response(401)
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(target)
