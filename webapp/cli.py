@@ -140,6 +140,11 @@ def disable_user_command(employee_no, enable):
     click.echo(f"已{'恢复' if enable else '停用'} {user.employee_no} {user.name}。")
 
 
+def _counts(result: dict) -> str:
+    """The row counts of a backup or restore, as one line."""
+    return "，".join(f"{name} {count}" for name, count in result["counts"].items())
+
+
 @click.command("backup", help="在线备份 SQLite 数据库到 PATH（应用可照常写入）；PostgreSQL 请用 pg_dump。")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="PATH 已存在时覆盖它。")
@@ -151,7 +156,7 @@ def backup_command(path, force):
         result = backup(current_app.config["DATABASE_URL"], path, force=force)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    counts = "，".join(f"{name} {count}" for name, count in result["counts"].items())
+    counts = _counts(result)
     click.echo(f"已备份到 {result['path']}（{result['bytes'] / 1e6:.1f} MB，结构版本 {result['version']}，"
                f"完整性检查 {result['integrity']}；{counts}）。")
 
@@ -169,7 +174,7 @@ def restore_command(path, force):
         raise click.ClickException(str(exc)) from exc
     if result["saved"]:
         click.echo(f"原有数据已另存为 {result['saved']}。")
-    counts = "，".join(f"{name} {count}" for name, count in result["counts"].items())
+    counts = _counts(result)
     click.echo(f"已从 {path} 恢复到 {result['path']}（结构版本 {result['version']}，完整性检查 {result['integrity']}；{counts}）。")
     if result["needs_upgrade"]:
         click.echo("备份的结构版本较旧：请执行 jingzhan db upgrade。")
