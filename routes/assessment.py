@@ -38,7 +38,7 @@ from webapp.assessment import (
     year_sheets,
 )
 from webapp.exports import CSV_MIMETYPE, XLSX_MIMETYPE, to_csv, to_xlsx
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.htmx import render
 from webapp.party import manages_branch, secretary_of
 from webapp.printing import send_download

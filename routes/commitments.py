@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from models import Commitment, CommitmentProgress, Station, User
 from webapp.access import require_station, role_required
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.party import (
     PartyError,
     draft_commitment,

@@ -7,7 +7,8 @@ from peewee import JOIN
 
 from models import Equipment, Hazard, HazardStep, Station, User, Well, db, utcnow
 from webapp.access import get_station, requested_id, require_station, stations_in_scope
-from webapp.hazards import apply_step, is_overdue, today_in
+from webapp.hazards import apply_step, is_overdue
+from webapp.periods import today_in
 from webapp.htmx import render
 from webapp.patrols import RecordError
 

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from models import Pairing, User, Well, WellContract
 from webapp.access import parse_id, requested_id, role_required
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.party import PartyError, assign_contract, branch_members, set_pairing
 
 bp = Blueprint("party", __name__, url_prefix="/party")

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from models import ModelPost, User
 from webapp.access import branch_asked, parse_id, require_station, role_required, stations_in_scope
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.party import PartyError, branch_members
 from webapp.party import manages_branch
 from webapp.pioneer import MAX_POST_TITLE, assign_post, current_posts, end_post

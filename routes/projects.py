@@ -6,7 +6,7 @@ from peewee import JOIN
 from models import Milestone, PioneerProject, Station, User, Well
 from webapp import pioneer
 from webapp.access import branch_asked, require_station, stations_in_scope
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.htmx import is_htmx, render
 from webapp.party import PartyError, branch_members, manages_branch
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from models import utcnow
 from webapp.access import field_stations, role_required, station_asked
 from webapp.exports import CSV_MIMETYPE, XLSX_MIMETYPE, to_csv, to_xlsx
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.htmx import is_htmx, render
 from webapp.patrols import READINGS
 from webapp.printing import send_download

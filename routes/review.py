@@ -10,7 +10,8 @@ from peewee import fn
 from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
 from webapp.access import field_stations, require_station, role_required, station_asked
 from webapp.checks import template_items
-from webapp.hazards import is_overdue, today_in
+from webapp.hazards import is_overdue
+from webapp.periods import today_in
 from webapp.htmx import render
 from webapp.patrols import FLAG_LABELS, OPERATIONS, READINGS
 from webapp.review import approvable, bulk_approve as approve_all, decide as record_decision, shift_checks, shift_choice, shift_patrols

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from models import Suggestion
 from webapp.access import branch_asked, require_station, role_required, stations_in_scope
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.htmx import is_htmx, render
 from webapp.party import PartyError, secretary_of
 from webapp.reports import ReportError, parse_month

@@ -5,7 +5,8 @@ from peewee import JOIN
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, utcnow
 from webapp.access import get_station, get_well, may_open, requested_id, stations_in_scope
-from webapp.hazards import is_overdue, today_in
+from webapp.hazards import is_overdue
+from webapp.periods import today_in
 from webapp.htmx import render
 from webapp.patrols import CHOICES, OPERATIONS, READINGS
 from webapp.text import clean_line

@@ -39,7 +39,7 @@ from webapp.assessment import (
     score_members,
     year_report,
 )
-from webapp.hazards import today_in
+from webapp.periods import today_in
 from webapp.shifts import parse_shifts
 
 TZ = "Asia/Shanghai"

@@ -6,7 +6,7 @@ import pytest
 from models import Commitment, Pairing, User, Well, WellContract, db
 from tests.conftest import get_user, get_well, login
 from tests.test_sync import batch, now_iso, post
-from webapp.hazards import today_in
+from webapp.periods import today_in
 
 
 def year():

@@ -6,7 +6,7 @@ from playhouse.test_utils import count_queries
 
 from models import Milestone, ModelPost, PioneerProject, User, db
 from tests.conftest import get_user, get_well, login
-from webapp.hazards import today_in
+from webapp.periods import today_in
 
 HTMX = {"HX-Request": "true"}
 

@@ -29,7 +29,7 @@ LATE_GRACE = timedelta(hours=12)  # an offline check-in must reach the server wi
 # kind: (field, label, unit, upper limit) of what each attendee is credited with
 CREDITS = {"training": ("hours", "学时", "学时", 24), "volunteer": ("days", "献工天数", "天", 7)}
 OPEN_TO_STAFF = ("training", "volunteer")  # kinds that may invite colleagues who are not party members
-SHEET_LABELS = {"present": "出席", "excused": "请假", "absent": "缺席", "waiting": "未签到"}
+SHEET_LABELS = {**Attendance.STATUSES, "waiting": "未签到"}
 EXPIRED = "签到码已过期，请扫描现场大屏上的最新二维码。"
 INVALID_CODE = "签到码无效：请扫描活动现场大屏上的签到二维码。"
 

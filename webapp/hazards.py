@@ -1,8 +1,7 @@
 """Hazards (隐患) and their closed loop (闭环式销项): reported → assigned → rectified → verified → closed."""
 import json
 import uuid as uuid_module
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from models import Equipment, Hazard, HazardStep, Station, User, Well
 
@@ -159,10 +158,6 @@ def create_hazard_step(ctx: Context, data: dict) -> HazardStep:
     if hazard is None or hazard.station.work_area_id != ctx.user.work_area_id:
         raise RecordError("unknown_hazard", "找不到这条隐患。", "hazard_uuid")
     return apply_step(ctx.user, hazard, data.get("action"), data, at=ctx.device_time, step_uuid=ctx.uuid)
-
-
-def today_in(tz_name: str) -> date:
-    return datetime.now(timezone.utc).astimezone(ZoneInfo(tz_name)).date()
 
 
 def is_overdue(hazard: Hazard, today: date) -> bool:

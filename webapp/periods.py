@@ -38,6 +38,11 @@ def local_today(moment: datetime, tz: str) -> date:
     return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
 
 
+def today_in(tz: str) -> date:
+    """The work area's date now."""
+    return local_today(datetime.now(timezone.utc).replace(tzinfo=None), tz)
+
+
 def month_of(moment: datetime, tz: str) -> str:
     """'YYYY-MM' of a naive-UTC moment in the work area's zone."""
     day = local_today(moment, tz)
