@@ -134,7 +134,14 @@ export class FakeServer {
     this.maxRecords = Infinity;
     this.requests = [];
     this.userId = 7;
-    this.refuse = (record) => (record.data && record.data.bad ? { code: "out_of_range", message: "油压应在 0–40 之间。", field: "oil_pressure_mpa" } : null);
+    this.refuse = (record) => {
+      if (record.data && record.data.bad) return { code: "out_of_range", message: "油压应在 0–40 之间。", field: "oil_pressure_mpa" };
+      // As webapp/photos.py check_photos: every photo a record names must be on the server first.
+      if (((record.data && record.data.photos) || []).some((uuid) => !this.photos.has(uuid))) {
+        return { code: "photo_missing", message: "有照片还没有上传，稍后会自动重试。", field: "photos" };
+      }
+      return null;
+    };
   }
 
   nextFault() {

@@ -379,3 +379,46 @@ test("the harness itself: the fake clock runs due timers only", LIMIT, async () 
   await idle();
   assert.ok(new FakeServer().fetch);
 });
+
+test("a record saved while a batch is on the wire is sent by the same sync, with no retry or page load", LIMIT, () =>
+  withPhone({}, async (phone) => {
+    const [first] = await saveOffline(phone, 1);
+    let second = null;
+    const deliver = phone.server.fetch;
+    // The worker saves the next record while the first batch is on the wire, after the sync read the outbox.
+    globalThis.fetch = async (url, options) => {
+      if (!second) second = await phone.outbox.saveRecord("patrol", patrol(2));
+      return deliver(url, options);
+    };
+    // The clock does not move: the offline save's retry timer never fires, only the one sync runs.
+    await syncAll(phone);
+    assert.deepEqual(phone.stored(), []);
+    assert.deepEqual(phone.server.rows.map((r) => r.uuid), [first.uuid, second.uuid]);
+  }));
+
+test("the status line hears of a saved record before saveRecord returns", LIMIT, () =>
+  withPhone({}, async (phone) => {
+    phone.server.fault = "offline";
+    phone.events.length = 0;
+    await phone.outbox.saveRecord("patrol", patrol(1));
+    assert.equal(phone.events.at(0).pending, 1);
+    await phone.settle(); // the failed sync's retry is on the fake clock, not a real timer
+  }));
+
+test("a photo and its record saved while a batch is on the wire: the photo is uploaded before the record", LIMIT, () =>
+  withPhone({}, async (phone) => {
+    await saveOffline(phone, 1);
+    let second = null;
+    const deliver = phone.server.fetch;
+    globalThis.fetch = async (url, options) => {
+      if (!second && url === "/api/v1/sync") {
+        const photo = await phone.outbox.savePhoto(new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: "image/jpeg" }));
+        second = await phone.outbox.saveRecord("hazard", { note: "井口渗漏", photos: [photo] });
+      }
+      return deliver(url, options);
+    };
+    await syncAll(phone);
+    assert.deepEqual(phone.stored(), [], "nothing refused for a photo the phone had");
+    assert.equal(phone.server.rows.at(-1).uuid, second.uuid);
+    assert.equal(phone.server.photos.size, 1);
+  }));

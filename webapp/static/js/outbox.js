@@ -12,6 +12,7 @@ let syncing = false;
 let needsLogin = false;
 let retryMs = 0;
 let retryTimer = null;
+let syncAgain = false;
 let batchSize = BATCH;
 
 function openDb() {
@@ -91,8 +92,9 @@ export async function counts() {
   };
 }
 
+/** Tell the page the outbox changed; resolves once the listeners (the sync status line) have the new counts. */
 function notify() {
-  counts().then((c) => document.dispatchEvent(new CustomEvent("outbox:change", { detail: c })));
+  return counts().then((c) => document.dispatchEvent(new CustomEvent("outbox:change", { detail: c })));
 }
 
 /** Keep a photo (already compressed on the phone) until it is uploaded; returns its uuid. */
@@ -159,7 +161,8 @@ export async function saveRecord(type, data, meta = {}) {
     throw new Error(`记录未保存：${error && error.message ? error.message : error}`);
   }
   askPersistentStorage();
-  notify();
+  // The status line says "待同步" before the caller says "saved": "已全部同步" is then never a stale word.
+  await notify();
   syncNow();
   return record;
 }
@@ -229,23 +232,34 @@ async function sendBatch(records) {
 /** Send this user's pending records, oldest first, until none are left or the network fails. */
 export async function syncNow() {
   const me = currentUserId();
-  if (syncing || !me) return;
+  if (!me) return;
+  if (syncing) {
+    // A record or photo saved while a sync runs: that sync may already have read the outbox, so run once more.
+    syncAgain = true;
+    return;
+  }
   syncing = true;
+  syncAgain = false;
+  let drained = false;
   notify();
   try {
-    // Photos go first: a record is sent only after the photos it refers to are on the server.
-    try {
-      if ((await uploadPhotos(me)) === "login") {
-        needsLogin = true;
-        return;
-      }
-    } catch {
-      scheduleRetry();
-      return;
-    }
     for (;;) {
       const pending = (await allRecords()).filter((r) => r.user_id === me && r.state === "pending").slice(0, batchSize);
-      if (!pending.length) break;
+      // Photos go first: a record is sent only after the photos it refers to are on the server. They are read
+      // after the records: a photo is saved before the record that uses it, so every photo of these is seen.
+      try {
+        if ((await uploadPhotos(me)) === "login") {
+          needsLogin = true;
+          return;
+        }
+      } catch {
+        scheduleRetry();
+        return;
+      }
+      if (!pending.length) {
+        drained = true;
+        break;
+      }
       let response;
       try {
         response = await sendBatch(pending);
@@ -282,6 +296,8 @@ export async function syncNow() {
     syncing = false;
     notify();
   }
+  // Stopped by the network or the session, the retry or the next login picks the new record up.
+  if (drained && syncAgain) await syncNow();
 }
 
 /** Keep the key the server issued to this user, for signing records exported to a file. */
