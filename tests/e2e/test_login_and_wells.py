@@ -1,7 +1,6 @@
 """Field flows on a phone: log in, find a well by search, filter and QR label, the 扫码 tab, logout, offline."""
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from models import Station, User, Well
@@ -107,8 +106,6 @@ def test_manual_well_code_on_scan_tab(page, live_server, live_db, sign_in):
     expect(page.get_by_role("heading", level=1)).to_contain_text("海1-07")
 
 
-@pytest.mark.xfail(strict=False, reason="KNOWN BUG (issue 8 follow-up): in the full CI run the service worker's warm-up "
-                   "after logout still replaces the 您已退出登录 flash with 请先登录; passes alone")
 def test_logout_from_me_tab(page, live_server, live_db, sign_in):
     sign_in("HN1003")
 

@@ -8,6 +8,7 @@ const SHELL = `jingzhan-shell-${VERSION}`;
 const PAGES = `jingzhan-pages-${VERSION}`;
 const DOWNLOAD_PATTERN = /\.(xlsx|csv|pdf)$/;
 const NETWORK_TIMEOUT_MS = 4000;
+const WARM_FETCH_TIMEOUT_MS = 20000;
 const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|suggestions\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64})$/;
 
 self.addEventListener("install", (event) => {
@@ -27,18 +28,33 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// One warm-up at a time, shared by every page that asks for it; a logout bumps the generation, which stops the
+// running one and keeps nothing more of the previous user's pages.
+let warming = null;
+let generation = 0;
+
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "skip-waiting") self.skipWaiting();
   if (message.type === "warm") {
-    // Tell the page how it went: it asks again on its next load if the copy is incomplete.
-    event.waitUntil(
-      warm()
+    if (!warming) {
+      const user = message.user;
+      warming = warm(generation)
         .catch(() => false)
-        .then((ok) => event.source && event.source.postMessage({ type: "warmed", ok }))
-    );
+        // Tell every open page how it went (the page that asked may be gone): a page asks again if it is incomplete.
+        .then(async (ok) => {
+          for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "warmed", ok, user });
+        })
+        .finally(() => {
+          warming = null;
+        });
+    }
+    event.waitUntil(warming);
   }
-  if (message.type === "forget-pages") event.waitUntil(caches.delete(PAGES));
+  if (message.type === "forget-pages") {
+    generation += 1;
+    event.waitUntil(caches.delete(PAGES));
+  }
 });
 
 function withTimeout(promise, ms) {
@@ -94,38 +110,57 @@ async function staticFile(request) {
   return response;
 }
 
+class WarmStopped extends Error {}
+
 /** Fetch the station's well directory and every well's label page into the offline copy; true when all of it came. */
-async function warm() {
-  const response = await fetch("/api/v1/wells", { credentials: "same-origin", redirect: "manual" });
-  if (!response.ok) return false;
-  await keep(new Request("/api/v1/wells"), response.clone());
-  const { wells } = await response.json();
-  await keep(new Request("/api/v1/check-templates"), await fetch("/api/v1/check-templates", { credentials: "same-origin" }));
-  // The wells first: they are what a worker needs at the wellhead.
-  const urls = [...wells.map((w) => `/w/${w.qr_token}`), "/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES];
-  const pictures = new Set();
-  let complete = true;
-  for (const url of urls) {
-    try {
-      const page = await fetch(url, { credentials: "same-origin", redirect: "manual" });
-      await keep(new Request(url), page.clone());
-      complete = complete && page.ok;
-      // Procedures have pictures: keep those too, so a procedure reads the same at the wellhead.
-      if (url.startsWith("/procedures/") && page.ok) {
-        for (const match of (await page.text()).matchAll(/\/photos\/[0-9a-f-]{36}\.jpg/g)) pictures.add(match[0]);
+async function warm(started) {
+  // A fetch of the warm-up: stops the warm-up at a logout or when the session is gone; a hung request gives up.
+  const get = async (url) => {
+    if (started !== generation) throw new WarmStopped();
+    const response = await withTimeout(fetch(url, { credentials: "same-origin", redirect: "manual" }), WARM_FETCH_TIMEOUT_MS);
+    if (response.status === 401 || response.type === "opaqueredirect" || started !== generation) throw new WarmStopped();
+    return response;
+  };
+  const store = async (url, response) => {
+    if (started === generation) await keep(new Request(url), response.clone());
+  };
+  try {
+    const response = await get("/api/v1/wells");
+    if (!response.ok) return false;
+    await store("/api/v1/wells", response);
+    const { wells } = await response.json();
+    await store("/api/v1/check-templates", await get("/api/v1/check-templates"));
+    // The wells first: they are what a worker needs at the wellhead.
+    const urls = [...wells.map((w) => `/w/${w.qr_token}`), "/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES];
+    const pictures = new Set();
+    let complete = true;
+    for (const url of urls) {
+      try {
+        const page = await get(url);
+        await store(url, page);
+        complete = complete && page.ok;
+        // Procedures have pictures: keep those too, so a procedure reads the same at the wellhead.
+        if (url.startsWith("/procedures/") && page.ok) {
+          for (const match of (await page.text()).matchAll(/\/photos\/[0-9a-f-]{36}\.jpg/g)) pictures.add(match[0]);
+        }
+      } catch (error) {
+        if (error instanceof WarmStopped) throw error;
+        complete = false; // one page failed (or the network went): keep going with the rest
       }
-    } catch {
-      complete = false; // one page failed (or the network went): keep going with the rest
     }
-  }
-  for (const url of pictures) {
-    try {
-      await keep(new Request(url), await fetch(url, { credentials: "same-origin", redirect: "manual" }));
-    } catch {
-      complete = false;
+    for (const url of pictures) {
+      try {
+        await store(url, await get(url));
+      } catch (error) {
+        if (error instanceof WarmStopped) throw error;
+        complete = false;
+      }
     }
+    return complete;
+  } catch (error) {
+    if (error instanceof WarmStopped) return false;
+    throw error;
   }
-  return complete;
 }
 
 /** Photos never change under their uuid: the copy kept for offline is as good as the server's. */

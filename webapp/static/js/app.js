@@ -4,6 +4,7 @@
 import { counts, currentUserId, hasSigningKey, startOutbox, storeSigningKey } from "./outbox.js";
 
 const WARM_EVERY_MS = 30 * 60 * 1000;
+const WARM_RETRY_MS = 15 * 1000;
 // "__Host-" when served over HTTPS (webapp/csrf.py).
 const CSRF_COOKIES = ["__Host-jingzhan_csrf", "jingzhan_csrf"];
 const CSRF_FIELD = "csrf_token";
@@ -175,11 +176,23 @@ async function warmOfflineCopy(force = false) {
   navigator.serviceWorker.controller.postMessage({ type: "warm", user: me });
 }
 
+let warmRetryMs = 0;
+let warmRetryTimer = null;
+
 function rememberWarmed(event) {
   const me = currentUserId();
-  // Only a complete copy counts: an interrupted one is fetched again on the next page.
-  if (me && event.data && event.data.type === "warmed" && event.data.ok) {
+  const data = event.data || {};
+  if (!me || data.type !== "warmed" || String(data.user) !== String(me)) return;
+  if (data.ok) {
+    warmRetryMs = 0;
     localStorage.setItem(`jingzhan-warmed-${me}`, String(Date.now()));
+  } else if (!warmRetryTimer) {
+    // Only a complete copy counts: an interrupted one is fetched again soon, less often each time.
+    warmRetryMs = Math.min(warmRetryMs ? warmRetryMs * 2 : WARM_RETRY_MS, WARM_EVERY_MS);
+    warmRetryTimer = setTimeout(() => {
+      warmRetryTimer = null;
+      warmOfflineCopy(true);
+    }, warmRetryMs);
   }
 }
 
