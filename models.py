@@ -53,10 +53,19 @@ class BaseModel(Model):
         return {getattr(row, group_field.column_name): row for row in rows}
 
 
+class Plant(BaseModel):
+    """采油厂: the level above the work areas. Its admins (plant_admin) see every work area's overview and nothing
+    more; everyone else works inside one work area and sees nothing of the others."""
+
+    name = CharField(max_length=60, unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
 class WorkArea(BaseModel):
     """作业区 and its 党总支."""
 
     name = CharField(max_length=60, unique=True)
+    plant = ForeignKeyField(Plant, null=True, backref="work_areas", on_delete="RESTRICT")
     party_org_name = CharField(max_length=80)
     timezone = CharField(max_length=64, default="Asia/Shanghai")
     # Shifts in the work area's time zone, "HH:MM-HH:MM" separated by spaces, e.g. 2 × 12 h or 3 × 8 h.
@@ -88,6 +97,7 @@ ROLES = {
     "leader": "站长",
     "secretary": "支部书记",
     "admin": "作业区管理员",
+    "plant_admin": "采油厂管理员",
 }
 
 
@@ -113,6 +123,8 @@ class User(UserMixin, BaseModel):
     card_token = CharField(max_length=64, null=True, unique=True)
     avatar = CharField(max_length=36, null=True)  # uuid of a Photo
     card_public = CharField(max_length=120, default="")  # the optional fields shown on the public card
+    # Set with a password someone else chose (a printed one-time password): the user must choose their own first.
+    must_change_password = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -717,11 +729,16 @@ class ScoreRules(BaseModel):
     """《3K+行为》 rules, one row per version: JSON rows of rule → source → points. A month is scored by the version
     in force on its first day (the newest with valid_from ≤ that day), so a change never rescores the past."""
 
-    version = IntegerField(unique=True)
+    # NULL: the defaults every work area starts from (version 1); a work area's own versions carry its id.
+    work_area = ForeignKeyField(WorkArea, null=True, backref="+", on_delete="CASCADE")
+    version = IntegerField()
     valid_from = DateField()
     rules = TextField()
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("work_area", "version"), True),)
 
 
 class Deduction(BaseModel):
@@ -817,7 +834,7 @@ class SchemaVersion(BaseModel):
 
 
 MODELS = [
-    WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
+    Plant, WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
     Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
     Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,

@@ -258,7 +258,7 @@ def undo():
 @role_required("admin")
 def rules():
     """The rules editor: the last saved version's rows; saving makes a new version from a month not yet past."""
-    versions = rule_versions()
+    versions = rule_versions(current_user.work_area_id)
     today = _today()
     latest = latest_version(versions)
     errors, typed = [], None

@@ -1,17 +1,43 @@
 """Login with 工号 and password, logout, and changing one's password."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models import AuthEvent, User, db
 from webapp import logins, sessions
+from webapp.errors import error_response, wants_json
+from webapp.htmx import is_background_fetch, is_htmx
 from webapp.passwords import password_problem
 from webapp.text import clean_line
 
 bp = Blueprint("auth", __name__)
 
 MAX_FIELD = 128
+# What a user who must replace a password someone else chose may still open.
+OPEN_BEFORE_OWN_PASSWORD = {"auth.change_password", "auth.logout", "auth.login", "static", "pwa.service_worker",
+                            "pwa.offline", "pwa.manifest", "api.health", "api.me"}
+
+
+@bp.before_app_request
+def require_own_password():
+    """A printed one-time password (onboarding, a reset by the admin) opens only the page to choose one's own."""
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if request.endpoint in OPEN_BEFORE_OWN_PASSWORD:
+        return None
+    message = "请先设置您自己的密码：初始密码只能用来登录一次。"
+    if wants_json():
+        return make_response(jsonify({"error": {"code": "password_change_required", "message": message}}), 403)
+    if is_background_fetch():
+        return error_response(403, message)
+    target = url_for("auth.change_password")
+    if is_htmx():
+        response = error_response(403, message)
+        response.headers["HX-Redirect"] = target
+        return response
+    flash(message, "info")
+    return redirect(target)
 
 
 def safe_next(target: str | None) -> str:
@@ -84,7 +110,8 @@ def change_password():
             remember = sessions.request_session().persistent
             with db.atomic():
                 user.set_password(new)
-                user.save(only=[User.password_hash])  # ends every session of the user, this one included
+                user.must_change_password = False
+                user.save(only=[User.password_hash, User.must_change_password])  # ends every session, this one too
                 AuthEvent.record("password_changed", user=user, address=request.remote_addr or "")
             # This device goes on with a new session; the others must log in with the new password.
             sessions.log_in(user, remember=remember)

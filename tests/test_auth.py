@@ -278,3 +278,73 @@ def test_a_background_fetch_without_a_session_leaves_the_flash_alone(client):
     assert response.status_code == 401 and "Set-Cookie" not in response.headers
     navigation = client.get("/wells/", headers={"Sec-Fetch-Mode": "navigate"})
     assert navigation.status_code == 302 and "/login" in navigation.headers["Location"]
+
+
+BACKGROUND = {"Sec-Fetch-Mode": "same-origin", "Sec-Fetch-Dest": "empty"}
+
+
+def test_the_warm_up_racing_a_logout_leaves_its_message_for_the_login_page(client):
+    """After logout the service worker may still fetch pages: none of them may swallow 您已退出登录."""
+    login(client, "HN1003")
+    client.post("/logout")
+    for path in ("/", "/me", "/wells/", "/no-such-page"):
+        assert client.get(path, headers=BACKGROUND).status_code in (401, 404)
+    page = client.get("/login", headers={"Sec-Fetch-Mode": "navigate"}).get_data(as_text=True)
+    assert "您已退出登录" in page and "请先登录" not in page
+
+
+def test_a_page_kept_for_offline_carries_no_message_and_leaves_it_for_the_user(client):
+    login(client, "HN1003")
+    client.post("/logout")
+    login(client, "HN1003")  # the login page's message is still waiting: the next page the user opens shows it
+    kept = client.get("/me", headers=BACKGROUND).get_data(as_text=True)
+    assert 'role="status">' not in kept.replace('id="sync-status"', "")
+    shown = client.get("/me", headers={"Sec-Fetch-Mode": "navigate"}).get_data(as_text=True)
+    assert "flash" in shown
+
+
+class TestPasswordSomeoneElseChose:
+    """A printed one-time password (onboarding) or a temporary one an admin set opens only /password."""
+
+    NEW = "wellhead-walk-42"
+
+    @pytest.fixture
+    def temporary(self, runner):
+        result = runner.invoke(args=["set-password", "HN1003", "--password", "given-by-admin-7", "--temporary"])
+        assert result.exit_code == 0, result.output
+        return "given-by-admin-7"
+
+    def test_every_page_and_api_call_waits_for_the_users_own_password(self, client, temporary):
+        assert login(client, "HN1003", temporary).status_code == 302
+        response = client.get("/", headers={"Sec-Fetch-Mode": "navigate"})
+        assert response.status_code == 302 and response.headers["Location"] == "/password"
+        page = client.get("/password").get_data(as_text=True)
+        assert "请先设置您自己的密码" in page and "初始密码" in page
+        for path in ("/api/v1/wells", "/api/v1/signing-key"):
+            answer = client.get(path)
+            assert answer.status_code == 403 and answer.json["error"]["code"] == "password_change_required"
+        sync = client.post("/api/v1/sync", json={"records": []})
+        assert sync.status_code == 403 and sync.json["error"]["code"] == "password_change_required"
+        htmx = client.get("/wells/", headers={"HX-Request": "true"})
+        assert htmx.status_code == 403 and htmx.headers["HX-Redirect"] == "/password"
+        assert client.get("/api/v1/me").status_code == 200  # the app shell still knows who is logged in
+
+    def test_choosing_ones_own_opens_the_app(self, client, temporary):
+        login(client, "HN1003", temporary)
+        response = client.post("/password", data={"current_password": temporary, "new_password": self.NEW,
+                                                   "confirm_password": self.NEW})
+        assert response.status_code == 302
+        assert User.get(User.employee_no == "HN1003").must_change_password is False
+        assert client.get("/", headers={"Sec-Fetch-Mode": "navigate"}).status_code == 200
+
+    def test_a_wrong_new_password_keeps_the_gate_shut(self, client, temporary):
+        login(client, "HN1003", temporary)
+        response = client.post("/password", data={"current_password": temporary, "new_password": "123",
+                                                   "confirm_password": "123"})
+        assert response.status_code == 422
+        assert client.get("/").headers["Location"] == "/password"
+
+    def test_set_password_without_temporary_is_the_users_own(self, client, runner):
+        runner.invoke(args=["set-password", "HN1003", "--password", "given-by-admin-7"])
+        login(client, "HN1003", "given-by-admin-7")
+        assert client.get("/", headers={"Sec-Fetch-Mode": "navigate"}).status_code == 200

@@ -7,6 +7,20 @@ from models import Equipment, Patrol, SchemaVersion, Station, User, UserRole, We
 from webapp import migrations
 
 
+class WorkAreaV1(Model):
+    """The work_area table before plants (version 14); later columns that steps check for are left as they are."""
+
+    name = CharField(max_length=60, unique=True)
+    party_org_name = CharField(max_length=80)
+    timezone = CharField(max_length=64, default="Asia/Shanghai")
+    shifts = CharField(max_length=120, default="08:00-20:00 20:00-08:00")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        database = db
+        table_name = "work_area"
+
+
 class UserV1(Model):
     """The user table as schema version 1 created it (before login throttling)."""
 
@@ -32,11 +46,11 @@ def build_v1():
     """An empty database brought to schema version 1, holding one work area, station and user."""
     with db.atomic():
         # In this order: the later tables refer to "user", which UserV1 creates.
-        db.create_tables([WorkArea, Station])
-        db.create_tables([UserV1])
+        db.create_tables([WorkAreaV1])
+        db.create_tables([Station, UserV1])
         db.create_tables([UserRole, Well, Equipment, SchemaVersion])
         SchemaVersion.create(version=1, name="baseline")
-        area = WorkArea.create(name="测试作业区", party_org_name="测试党总支")
+        area = WorkAreaV1.create(name="测试作业区", party_org_name="测试党总支")
         station = Station.create(work_area=area, name="测试站", branch_name="测试站党支部")
         UserV1.create(work_area=area, station=station, employee_no="T001", name="测试员", password_hash="x")
 
@@ -75,12 +89,15 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
             "升级到版本 11：equipment check review; handovers; production plans",
             "升级到版本 12：activities, attendance, suggestions, pioneer projects, model posts, 3K+行为 rules and deductions",
             "升级到版本 13：server-side sessions, login attempts per address, auth events",
+            "升级到版本 14：plants above work areas; 3K+行为 rules per work area; user.must_change_password",
         ]
         assert migrations.current_version() == migrations.LATEST
         assert Patrol.select().count() == 0
         user = User.get(User.employee_no == "T001")
         assert (user.name, user.station.name, user.failed_logins, user.locked_until) == ("测试员", "测试站", 0, None)
         assert WorkArea.select().count() == 1
+        # The existing work area joins a plant (to be renamed); its users keep their passwords as they were.
+        assert WorkArea.get().plant.name == "采油厂" and user.must_change_password is False
 
 
 def test_upgraded_schema_matches_a_fresh_one(empty_app, tmp_path):
@@ -96,6 +113,24 @@ def test_upgraded_schema_matches_a_fresh_one(empty_app, tmp_path):
         fresh_indexes = {t: sorted(tuple(i.columns) for i in db.get_indexes(t)) for t in db.get_tables()}
     assert upgraded == fresh
     assert upgraded_indexes == fresh_indexes
+
+
+def test_rules_an_admin_saved_before_plants_stay_with_that_work_area(empty_app):
+    """Upgrading to 14: a version saved by the work area's admin becomes that work area's; a new work area of the
+    same database starts from the shared defaults only."""
+    from models import ScoreRules
+    from webapp.assessment import rule_versions
+
+    with db.connection_context():
+        build_v1()
+        migrations.upgrade(steps=migrations.STEPS[:-1], latest=13)
+        admin = User.select(User.id).where(User.employee_no == "T001").get()  # the columns of version 13 only
+        ScoreRules.create(version=2, valid_from=utcnow().date(), rules="[]", created_by=admin.id)
+        migrations.upgrade()
+        area = WorkArea.get()
+        other = WorkArea.create(name="第二作业区", party_org_name="第二党总支", plant=area.plant)
+        assert [v.version for v in rule_versions(area.id)] == [1, 2]
+        assert [v.version for v in rule_versions(other.id)] == [1]
 
 
 def test_steps_run_in_order_once_each(empty_app):

@@ -119,6 +119,8 @@ def test_clean_import_creates_everything_and_new_users_log_in(admin, app):
         other = app.test_client()
         assert login(other, employee_no, password).status_code == 302
         assert login(app.test_client(), employee_no, "demo-pass-2026").status_code != 302
+        # The printed password opens only the page to choose one's own.
+        assert other.get("/").headers["Location"] == "/password"
 
     token = re.search(r"/admin/onboarding/result/([^/\"]+)/passwords.xlsx", html).group(1)
     sheet = load_workbook(io.BytesIO(admin.get(f"/admin/onboarding/result/{token}/passwords.xlsx").data)).active

@@ -91,6 +91,6 @@ def test_the_rules_saved_last_apply_from_their_month(dbconn):
     rows = json.dumps([], ensure_ascii=False)
     ScoreRules.create(version=2, valid_from=later, rules=rows)
     ScoreRules.create(version=3, valid_from=today, rules=rows)
-    versions = rule_versions()
+    versions = rule_versions(1)
     assert in_force(versions, today).version == 3 and in_force(versions, later).version == 3
     assert in_force(versions, today - timedelta(days=1)).version == 1

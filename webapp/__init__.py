@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, redirect, request
 from flask_login import login_url
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from models import db
@@ -12,7 +13,7 @@ from .access import MAX_ID
 from .config import make_config
 from .database import bind
 from .errors import error_response, wants_json
-from .htmx import htmx, is_htmx
+from .htmx import htmx, is_background_fetch, is_htmx, page_flashes
 
 # current_user comes from the server-side session named by the login cookie (webapp/sessions.py).
 login_manager = sessions.SessionLoginManager()
@@ -55,9 +56,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
     app.config.update(make_config(config))
     app.json.ensure_ascii = False
+    if hops := app.config.get("PROXY_HOPS"):
+        # Behind nginx (deploy/): the client's address and scheme come from X-Forwarded-For/-Proto, as set by that
+        # many proxies; without it those headers are ignored (login throttling counts per real address).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     bind(app.config["DATABASE_URL"])
     htmx.init_app(app)
+    app.jinja_env.globals.update(page_flashes=page_flashes)
     login_manager.init_app(app)
     sessions.init_app(app)
     filters.init_app(app)
@@ -123,7 +129,7 @@ def unauthorized():
         response = error_response(401)
         response.headers["HX-Redirect"] = target
         return response
-    if request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate":
+    if is_background_fetch():
         # A background fetch (the service worker warming the offline copy): no flash, so the session — and a
         # message waiting for the login page, such as "您已退出登录" — is left as it is.
         return error_response(401)

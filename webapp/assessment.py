@@ -376,17 +376,23 @@ def _rule_set(row: ScoreRules) -> RuleSet:
 
 
 def ensure_default_rules() -> bool:
-    """Version 1 of the rules, in force from 2000, for a database that has none; True if it was made."""
-    if ScoreRules.select().exists():
+    """Version 1 of the rules, in force from 2000, shared by every work area, for a database that has none; True if
+    it was made."""
+    if ScoreRules.select().where(ScoreRules.work_area.is_null()).exists():
         return False
     ScoreRules.create(version=1, valid_from=DEFAULT_VALID_FROM,
                       rules=json.dumps([r.as_json() for r in DEFAULT_RULES], ensure_ascii=False))
     return True
 
 
-def rule_versions() -> list[RuleSet]:
-    """Every version, oldest first (one query)."""
-    return [_rule_set(row) for row in ScoreRules.select().order_by(ScoreRules.valid_from, ScoreRules.version)]
+def _versions_of(work_area_id: int):
+    """The rows a work area is scored by: the shared defaults and its own versions (never another work area's)."""
+    return ScoreRules.select().where(ScoreRules.work_area.is_null() | (ScoreRules.work_area == work_area_id))
+
+
+def rule_versions(work_area_id: int) -> list[RuleSet]:
+    """Every version of a work area, oldest first (one query)."""
+    return [_rule_set(row) for row in _versions_of(work_area_id).order_by(ScoreRules.valid_from, ScoreRules.version)]
 
 
 def in_force(versions: list[RuleSet], day: date) -> RuleSet:
@@ -466,8 +472,8 @@ def save_rules(valid_from: date, rules: list[Rule], user) -> ScoreRules:
     """A new version from valid_from (the first of a month); months before it keep the version they had."""
     with db.atomic():
         ensure_default_rules()  # the defaults become version 1, so the months before keep them
-        latest = ScoreRules.select(fn.MAX(ScoreRules.version)).scalar() or 0
-        return ScoreRules.create(version=latest + 1, valid_from=valid_from, created_by=user.id,
+        latest = _versions_of(user.work_area_id).select(fn.MAX(ScoreRules.version)).scalar() or 0
+        return ScoreRules.create(work_area=user.work_area_id, version=latest + 1, valid_from=valid_from, created_by=user.id,
                                  rules=json.dumps([r.as_json() for r in rules], ensure_ascii=False))
 
 
@@ -553,7 +559,7 @@ def score_members(members: list[User], months, clock: Clock) -> dict[int, Member
     """Every member's score for the months, each month by the rules in force on its first day. Queries: one for the
     rules, one per source the rules use (coverage: two, attendance and commitments shared), one for deductions."""
     months = sorted(set(months))
-    versions = rule_versions()
+    versions = rule_versions(members[0].work_area_id) if members else []
     rule_sets = {month_text(*m): in_force(versions, date(*m, 1)) for m in months}
     if not members or not months:
         return {m.id: MemberScore(m, []) for m in members}

@@ -1,5 +1,7 @@
-"""Command-line tools: schema upgrade, demo data, user accounts, backup and restore (`jingzhan --help`)."""
+"""Command-line tools: schema upgrade, demo data, user accounts, backup and restore, photo storage
+(`jingzhan --help`)."""
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ from . import migrations
 from .database import DatabaseConfigError
 
 MIN_PASSWORD_LENGTH = 8
+PHOTO_BACKUP_DIR = "jingzhan-photos"  # beside the backups: one content-addressed folder that every backup shares
 
 
 @click.group("db", help="数据库结构版本。")
@@ -112,14 +115,16 @@ def create_user_command(employee_no, name, station_name, roles, post, gender, pa
 @click.command("set-password", help="为员工设置新密码（其他已登录设备随之退出）。")
 @click.argument("employee_no")
 @click.password_option("--password", help="新密码（不填则提示输入）")
+@click.option("--temporary", is_flag=True, help="临时密码：员工登录后须先改成自己的密码")
 @with_appcontext
-def set_password_command(employee_no, password):
+def set_password_command(employee_no, password, temporary):
     _validate_password(password, employee_no)
     with db.connection_context():
         user = User.get_or_none(User.employee_no == employee_no.strip().upper())
         if user is None:
             raise click.ClickException(f"找不到工号 {employee_no}。")
         user.set_password(password)
+        user.must_change_password = temporary
         user.failed_logins = 0
         user.locked_until = None
         user.save()
@@ -145,45 +150,116 @@ def _counts(result: dict) -> str:
     return "，".join(f"{name} {count}" for name, count in result["counts"].items())
 
 
-@click.command("backup", help="在线备份 SQLite 数据库到 PATH（应用可照常写入）；PostgreSQL 请用 pg_dump。")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="PATH 已存在时覆盖它。")
-@with_appcontext
-def backup_command(path, force):
-    from .backup import BackupError, backup
+def _photo_store():
+    from .photo_store import PhotoStoreError, store_for
 
     try:
-        result = backup(current_app.config["DATABASE_URL"], path, force=force)
+        return store_for(current_app)
+    except PhotoStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _echo_photos(copied: dict | None, folder: Path, *, verb: str) -> None:
+    if copied is None:
+        return
+    click.echo(f"照片：{verb} {copied['copied']} 个文件，{copied['present']} 个已有（{folder}）。")
+    if copied["missing"]:
+        shown = "、".join(copied["missing"][:5]) + (" 等" if len(copied["missing"]) > 5 else "")
+        click.echo(f"警告：有 {len(copied['missing'])} 个照片文件哪里都找不到：{shown}", err=True)
+
+
+PHOTOS_OPTION = click.option("--photos", "photo_dir", type=click.Path(file_okay=False, path_type=Path),
+                             help=f"照片备份目录（默认为 PATH 所在目录下的 {PHOTO_BACKUP_DIR}，各次备份共用，每次只复制新照片）。")
+NO_PHOTOS_OPTION = click.option("--no-photos", is_flag=True, help="只处理数据库，不管照片。")
+
+
+@click.command("backup", help="在线备份 SQLite 数据库到 PATH（应用可照常写入），照片复制到照片备份目录；PostgreSQL 请用 pg_dump。")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="PATH 已存在时覆盖它。")
+@PHOTOS_OPTION
+@NO_PHOTOS_OPTION
+@with_appcontext
+def backup_command(path, force, photo_dir, no_photos):
+    from .backup import BackupError, backup, copy_photos
+    from .photo_store import DirectoryStore
+    from .photos import read_photo
+
+    photos, folder = None, photo_dir or path.parent / PHOTO_BACKUP_DIR
+    if not no_photos:
+        store, legacy = _photo_store(), Path(current_app.config["PHOTO_DIR"])
+        if folder.resolve() == legacy.resolve():
+            raise click.ClickException(f"照片备份目录不能是照片目录本身（{legacy}）：请用 --photos 指定别的目录。")
+        photos = partial(copy_photos, read=lambda uuid, sha256, thumb: read_photo(store, uuid, sha256, thumb, legacy),
+                         target=DirectoryStore(folder))
+    try:
+        result = backup(current_app.config["DATABASE_URL"], path, force=force, photos=photos)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     counts = _counts(result)
     click.echo(f"已备份到 {result['path']}（{result['bytes'] / 1e6:.1f} MB，结构版本 {result['version']}，"
                f"完整性检查 {result['integrity']}；{counts}）。")
+    _echo_photos(result["photos"], folder, verb="新复制")
 
 
 @click.command("restore", help="用备份文件 PATH 替换 SQLite 数据库（先检查备份；请先停止应用）；PostgreSQL 请用 pg_restore。")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="数据库已有数据时也覆盖（覆盖前另存一份现有数据）。")
+@PHOTOS_OPTION
+@NO_PHOTOS_OPTION
 @with_appcontext
-def restore_command(path, force):
-    from .backup import BackupError, restore
+def restore_command(path, force, photo_dir, no_photos):
+    from .backup import BackupError, copy_photos, restore
+    from .photo_store import DirectoryStore
+    from .photos import photo_key
 
+    photos, folder = None, photo_dir or path.parent / PHOTO_BACKUP_DIR
+    if not no_photos:
+        if folder.is_dir():
+            source = DirectoryStore(folder)
+            photos = partial(copy_photos, read=lambda uuid, sha256, thumb: source.get(photo_key(sha256, thumb)),
+                             target=_photo_store())
+        else:
+            click.echo(f"没有照片备份目录 {folder}：只恢复数据库，照片不动（可用 --photos 指定目录）。", err=True)
     try:
-        result = restore(current_app.config["DATABASE_URL"], path, force=force)
+        result = restore(current_app.config["DATABASE_URL"], path, force=force, photos=photos)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     if result["saved"]:
         click.echo(f"原有数据已另存为 {result['saved']}。")
     counts = _counts(result)
     click.echo(f"已从 {path} 恢复到 {result['path']}（结构版本 {result['version']}，完整性检查 {result['integrity']}；{counts}）。")
+    _echo_photos(result["photos"], folder, verb="放回照片存储")
     if result["needs_upgrade"]:
         click.echo("备份的结构版本较旧：请执行 jingzhan db upgrade。")
     click.echo("注意：恢复点就是备份的时刻，之后才同步到服务器的记录不在其中（手机收到确认后已从待同步队列删除）。")
 
 
+@click.group("photos", help="照片存储。")
+def photos_group():
+    pass
+
+
+@photos_group.command("migrate", help="把旧版本按 uuid 存放在照片目录里的文件移入按内容寻址的照片存储（可重复执行）。")
+@with_appcontext
+def photos_migrate():
+    from .photos import migrate_legacy
+
+    store, folder = _photo_store(), Path(current_app.config["PHOTO_DIR"])
+    with db.connection_context():
+        result = migrate_legacy(store, folder)
+    if not (result["moved"] or result["already"] or result["unknown"] or result["mismatched"]):
+        click.echo(f"{folder} 里没有旧版本的照片文件，无需迁移。")
+        return
+    click.echo(f"已移入 {result['moved']} 个文件，{result['already']} 个存储里已有（旧文件已删除）。")
+    for paths, why in ((result["unknown"], "没有对应的照片记录"), (result["mismatched"], "内容与记录的 sha256 不符")):
+        if paths:
+            shown = "、".join(str(p) for p in paths[:5]) + (" 等" if len(paths) > 5 else "")
+            click.echo(f"警告：{len(paths)} 个旧文件{why}，原样留下：{shown}", err=True)
+
+
 def init_app(app):
     for command in (db_group, seed_demo_command, create_user_command, set_password_command, disable_user_command,
-                    backup_command, restore_command):
+                    backup_command, restore_command, photos_group):
         app.cli.add_command(command)
 
 

@@ -174,6 +174,39 @@ def _v13_server_sessions(migrator):
     db.create_tables([UserSession, LoginAttempt, AuthEvent])
 
 
+def _v14_plants_and_work_area_separation(migrator):
+    """采油厂 above the work areas (existing work areas join one plant, to be renamed); 3K+行为 rule versions per
+    work area (versions an admin saved go to that admin's work area; version 1 stays the shared default); a flag
+    that makes a user replace a password someone else chose (printed one-time passwords)."""
+    from models import Plant, ScoreRules, User, WorkArea
+
+    db.create_tables([Plant])
+    steps = []
+    if "plant_id" not in _columns("work_area"):
+        steps.append(migrator.add_column("work_area", "plant_id", ForeignKeyField(Plant, null=True, field=Plant.id,
+                                                                                  on_delete="RESTRICT")))
+    if "must_change_password" not in _columns("user"):
+        steps.append(migrator.add_column("user", "must_change_password", BooleanField(default=False)))
+    if "work_area_id" not in _columns("score_rules"):
+        steps.append(migrator.add_column("score_rules", "work_area_id", ForeignKeyField(WorkArea, null=True, field=WorkArea.id,
+                                                                                        on_delete="CASCADE")))
+    for index in db.get_indexes("score_rules"):
+        if index.unique and index.columns == ["version"]:
+            steps.append(migrator.drop_index("score_rules", index.name))
+    migrate(*steps)
+    if not any(i.unique and i.columns == ["work_area_id", "version"] for i in db.get_indexes("score_rules")):
+        migrate(migrator.add_index("score_rules", ("work_area_id", "version"), True))
+    areas = list(WorkArea.select().order_by(WorkArea.id))
+    if areas and not Plant.select().exists():
+        plant = Plant.create(name="采油厂")
+        WorkArea.update(plant=plant).where(WorkArea.plant.is_null()).execute()
+    # Versions saved before this step were saved by a work area's admin: they are that work area's own now.
+    for rules in ScoreRules.select().where(ScoreRules.work_area.is_null() & (ScoreRules.version > 1)):
+        author = User.get_or_none(User.id == rules.created_by_id) if rules.created_by_id else None
+        owner = author.work_area_id if author else (areas[0].id if areas else None)
+        ScoreRules.update(work_area=owner).where(ScoreRules.id == rules.id).execute()
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -190,6 +223,7 @@ STEPS = [
     (11, "equipment check review; handovers; production plans", _v11_check_review_handover_plans),
     (12, "activities, attendance, suggestions, pioneer projects, model posts, 3K+行为 rules and deductions", _v12_party_work),
     (13, "server-side sessions, login attempts per address, auth events", _v13_server_sessions),
+    (14, "plants above work areas; 3K+行为 rules per work area; user.must_change_password", _v14_plants_and_work_area_separation),
 ]
 
 def _columns(table: str) -> set[str]:

@@ -455,7 +455,7 @@ def plan(area, rows: dict, *, write: bool = False) -> Plan:
             if write:
                 password = one_time_password()
                 user = User.create(work_area=area.id, station=station_ids[item["station"]], employee_no=item["employee_no"],
-                                   password_hash=generate_password_hash(password),
+                                   password_hash=generate_password_hash(password), must_change_password=True,
                                    **{k: _db_value(k, v) for k, v in values.items()})
                 user.grant(*item["roles"])
                 result.passwords.append((user.employee_no, user.name, password))
