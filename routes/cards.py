@@ -2,14 +2,15 @@
 import uuid
 from io import BytesIO
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from models import Photo, Station, User, db
 from webapp import badges, labels
 from webapp.access import require_station
 from webapp.party import OPTIONAL_PUBLIC, branch_members, card, commitment_lines, manages_branch, period_label, public_card
-from webapp.photos import PhotoError, photo_path, store_photo
+from webapp.photo_store import store_for
+from webapp.photos import PhotoError, read_photos, store_photo
 from webapp.pioneer import current_posts
 from webapp.printing import public_base_url, send_download
 
@@ -34,6 +35,11 @@ def _full(member: User, own: bool):
 def _post_lines(member_ids) -> dict[int, str]:
     """Per member, their current 示范岗 as one badge line."""
     return {member_id: "、".join(p.title for p in posts) for member_id, posts in current_posts(member_ids).items()}
+
+
+def _avatars(members) -> dict[str, bytes]:
+    """The card photos of these members, by avatar uuid."""
+    return read_photos([m.avatar for m in members], store_for(current_app), current_app.config["PHOTO_DIR"])
 
 
 def card_url(member: User) -> str | None:
@@ -77,7 +83,10 @@ def public_photo(token: str):
     member = User.get_or_none((User.card_token == token) & User.is_enabled) if 16 <= len(token) <= 64 else None
     if member is None or not member.avatar or "photo" not in member.public_fields:
         abort(404)
-    response = send_file(photo_path(current_app.config["PHOTO_DIR"], member.avatar), mimetype="image/jpeg")
+    data = _avatars([member]).get(member.avatar)
+    if data is None:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -130,7 +139,7 @@ def photo(user_id: int):
         flash("请选择照片。", "error")
     else:
         try:
-            stored, _ = store_photo(member, str(uuid.uuid4()), upload.read(), current_app.config["PHOTO_DIR"])
+            stored, _ = store_photo(member, str(uuid.uuid4()), upload.read(), store_for(current_app))
         except PhotoError as exc:
             flash(exc.message, "error")
         else:
@@ -150,7 +159,7 @@ def badge(user_id: int):
     if member.id != current_user.id and not manages_branch(current_user, member.station_id):
         abort(403)
     member.issue_card_token()
-    png = badges.badge_png(member, public_base_url(), current_app.config["PHOTO_DIR"], member.work_area.party_org_name,
+    png = badges.badge_png(member, public_base_url(), _avatars([member]).get(member.avatar), member.work_area.party_org_name,
                            commitment_lines([member.id]).get(member.id, ""), _post_lines([member.id]).get(member.id, ""))
     return send_download(png, "image/png", f"{member.name}-三亮卡.png")
 
@@ -168,6 +177,6 @@ def branch_badges(station_id: int):
     for member in members:
         member.issue_card_token()
     lines = commitment_lines([m.id for m in members])
-    pdf = badges.badges_pdf([(m, lines.get(m.id, "")) for m in members], public_base_url(), current_app.config["PHOTO_DIR"],
+    pdf = badges.badges_pdf([(m, lines.get(m.id, "")) for m in members], public_base_url(), _avatars(members),
                             station.work_area.party_org_name, _post_lines([m.id for m in members]))
     return send_download(pdf, "application/pdf", f"{station.branch_name}-三亮胸卡.pdf")

@@ -1,5 +1,6 @@
 """Data safety: `jingzhan backup` while the app writes, `jingzhan restore` with its checks, and the SQLite version
 warning at start-up."""
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -211,3 +212,76 @@ def test_the_warning_depends_on_the_version_and_wal(monkeypatch, caplog):
         with caplog.at_level(logging.INFO, logger="jingzhan.database"):
             database.check_sqlite_version(Fake(version, mode))
         assert any(r.levelno == logging.WARNING for r in caplog.records) == warns, version
+
+
+def test_backup_and_restore_carry_the_photos(app, runner, tmp_path):
+    """Photos live outside the database: a backup copies those its rows refer to (new-layout blobs and files of
+    older releases alike) into a shared, content-addressed folder beside it; a restore puts them back."""
+    sqlite_only(app)
+    from tests.conftest import login
+    from tests.test_photo_store import files_under, old_release_photo
+    from tests.test_photos import jpeg, upload
+    from webapp.photo_store import DirectoryStore
+    from webapp.photos import photo_key
+
+    client = app.test_client()
+    login(client, "HN1003")
+    _, new = upload(client, jpeg(640, 480))
+    old, old_photo, old_thumb = old_release_photo(app, "HN1003", jpeg(300, 500))  # not migrated yet
+    first = runner.invoke(args=["backup", str(tmp_path / "backups" / "day1.db")])
+    assert first.exit_code == 0, first.output
+    assert "照片：新复制 4 个文件，0 个已有" in first.output
+    folder = tmp_path / "backups" / "jingzhan-photos"
+    copies = DirectoryStore(folder)
+    old_sha = hashlib.sha256(old_photo).hexdigest()
+    assert copies.get(photo_key(old_sha)) == old_photo and copies.get(photo_key(old_sha, thumb=True)) == old_thumb
+    # The next backup into the same folder copies only what is new.
+    upload(client, jpeg(200, 100))
+    second = runner.invoke(args=["backup", str(tmp_path / "backups" / "day2.db")])
+    assert second.exit_code == 0 and "照片：新复制 2 个文件，4 个已有" in second.output
+    assert len(files_under(folder)) == 6
+    # Restore the first day into a fresh install: its database and its four photo files, nothing else.
+    restored_path = tmp_path / "restored" / "jingzhan.db"
+    restored_app = make_app(f"sqlite:///{restored_path}", tmp_path / "restored")
+    result = restored_app.test_cli_runner().invoke(args=["restore", str(tmp_path / "backups" / "day1.db")])
+    assert result.exit_code == 0, result.output
+    assert "照片：放回照片存储 4 个文件，0 个已有" in result.output
+    assert len(files_under(tmp_path / "restored" / "photos")) == 4
+    viewer = restored_app.test_client()
+    login(viewer, "HN1001")
+    for uid in (new, old):
+        with viewer.get(f"/photos/{uid}.jpg") as response:
+            assert response.status_code == 200, uid
+    with viewer.get(f"/photos/{old}/thumb.jpg") as response:
+        assert response.data == old_thumb
+
+
+def test_backup_photo_folder_choices(app, runner, tmp_path):
+    sqlite_only(app)
+    from models import Photo, db
+    from tests.conftest import login
+    from tests.test_photos import jpeg, upload
+    from webapp.photo_store import store_for
+    from webapp.photos import photo_key
+
+    client = app.test_client()
+    login(client, "HN1003")
+    _, uid = upload(client, jpeg(640, 480))
+    live = app.config["PHOTO_DIR"]
+    refused = runner.invoke(args=["backup", str(tmp_path / "a.db"), "--photos", str(live)])
+    assert refused.exit_code != 0 and "照片目录本身" in refused.output and not (tmp_path / "a.db").exists()
+    only_db = runner.invoke(args=["backup", str(tmp_path / "b.db"), "--no-photos"])
+    assert only_db.exit_code == 0 and "照片" not in only_db.output
+    assert not (tmp_path / "jingzhan-photos").exists()
+    chosen = runner.invoke(args=["backup", str(tmp_path / "c.db"), "--photos", str(tmp_path / "elsewhere")])
+    assert chosen.exit_code == 0 and len(list((tmp_path / "elsewhere").rglob("*.jpg"))) == 2
+    # A blob lost from the store is reported, and the backup is still made.
+    with db.connection_context():
+        sha256 = Photo.get(Photo.uuid == uid).sha256
+    store_for(app).delete(photo_key(sha256))
+    lossy = runner.invoke(args=["backup", str(tmp_path / "d.db")])
+    assert lossy.exit_code == 0 and "1 个照片文件哪里都找不到" in lossy.output and (tmp_path / "d.db").exists()
+    # A backup made without photos (or before they were backed up) still restores its database, with a note.
+    result = runner.invoke(args=["restore", str(tmp_path / "b.db"), "--force", "--photos", str(tmp_path / "none")])
+    assert result.exit_code == 0, result.output
+    assert "没有照片备份目录" in result.output

@@ -10,7 +10,15 @@ from PIL import Image
 from models import Photo, db
 from tests.conftest import login
 from tests.test_openapi import check
-from webapp.photos import photo_path
+from webapp.photo_store import DirectoryStore
+from webapp.photos import photo_key
+
+
+def stored_file(app, uid, thumb=False):
+    """The file that holds the photo with this uuid (or its thumbnail) in the app's directory store."""
+    with db.connection_context():
+        sha256 = Photo.get(Photo.uuid == uid).sha256
+    return DirectoryStore(app.config["PHOTO_DIR"]).path(photo_key(sha256, thumb))
 
 
 def jpeg(width=2400, height=1800, exif_gps=False):
@@ -54,9 +62,9 @@ def test_photo_is_reencoded_downscaled_and_thumbnailed(app, worker):
     assert response.status_code == 201
     check("/photos", "post", response)
     assert response.json["width"] == 1600 and response.json["height"] == 1200
-    with Image.open(photo_path(app.config["PHOTO_DIR"], uid)) as stored:
+    with Image.open(stored_file(app, uid)) as stored:
         assert stored.format == "JPEG" and max(stored.size) == 1600
-    with Image.open(photo_path(app.config["PHOTO_DIR"], uid, thumb=True)) as thumb:
+    with Image.open(stored_file(app, uid, thumb=True)) as thumb:
         assert max(thumb.size) == 320
 
 
@@ -64,9 +72,9 @@ def test_exif_gps_is_gone(app, worker):
     original = Image.open(io.BytesIO(jpeg(800, 600, exif_gps=True)))
     assert original.getexif().get(0x8825)
     _, uid = upload(worker, jpeg(800, 600, exif_gps=True))
-    with Image.open(photo_path(app.config["PHOTO_DIR"], uid)) as stored:
+    with Image.open(stored_file(app, uid)) as stored:
         assert not stored.getexif()
-    assert b"PhoneMaker" not in photo_path(app.config["PHOTO_DIR"], uid).read_bytes()
+    assert b"PhoneMaker" not in stored_file(app, uid).read_bytes()
 
 
 def test_same_uuid_twice_stores_one_file(app, worker):

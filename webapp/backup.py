@@ -4,16 +4,22 @@ A backup is copied in one step of the backup API, which reads inside one read tr
 keeps writing meanwhile, and the copy is the database as it stood at one moment. It is written beside its
 destination under a temporary name, checked (`PRAGMA integrity_check`) and only then renamed into place, so a
 file at the destination is always a whole, checked backup.
+
+Photos are not in the database (webapp/photo_store.py): `copy_photos` copies those the backup's photo rows refer
+to into a photo directory beside the backups, before the backup is renamed into place, and back into the photo
+store on restore. Blobs are named by their content, so one photo directory serves every backup made into the same
+folder and each backup copies only the photos that are new since the last.
 """
 import os
 import sqlite3
+import uuid as uuid_module
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import peewee
 
-from models import SchemaVersion
+from models import Photo, SchemaVersion
 
 # Peewee's driver (pysqlite3 when installed, which may bring a newer SQLite than the system's), else the stdlib's.
 driver = getattr(peewee, "sqlite3", None) or sqlite3
@@ -74,8 +80,39 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def backup(url: str, destination, *, force: bool = False) -> dict:
-    """Copy the live SQLite database at url to destination (a new file unless force) while the app keeps running."""
+def copy_photos(database, read, target) -> dict:
+    """Copy the photo and thumbnail of every row of the photo table in the SQLite file `database` into `target` (a
+    photo store) where it lacks them; read(uuid, sha256, thumb) gives their bytes, or None when they are nowhere.
+    Returns {"copied": n, "present": n, "missing": [keys]}."""
+    from .photos import photo_key
+
+    conn = _connect(Path(database), read_only=True)
+    try:
+        table = Photo._meta.table_name
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        rows = conn.execute(f'SELECT uuid, sha256 FROM "{table}"').fetchall() if table in tables else []  # nosec B608
+    finally:
+        conn.close()
+    result = {"copied": 0, "present": 0, "missing": []}
+    for raw_uuid, sha256 in rows:
+        uuid = str(uuid_module.UUID(str(raw_uuid)))  # SQLite holds Peewee's UUIDField as 32 hex digits
+        for thumb in (False, True):
+            key = photo_key(sha256, thumb)
+            if target.exists(key):
+                result["present"] += 1
+                continue
+            data = read(uuid, sha256, thumb)
+            if data is None:
+                result["missing"].append(key)
+                continue
+            target.put(key, data)
+            result["copied"] += 1
+    return result
+
+
+def backup(url: str, destination, *, force: bool = False, photos=None) -> dict:
+    """Copy the live SQLite database at url to destination (a new file unless force) while the app keeps running;
+    photos(copy), when given, copies the photos of the checked copy before it is renamed into place."""
     source_path = sqlite_file(url, postgres_hint=PG_DUMP)
     destination = Path(destination)
     if not source_path.exists():
@@ -102,14 +139,21 @@ def backup(url: str, destination, *, force: bool = False) -> dict:
     if checked != "ok":
         partial.unlink(missing_ok=True)
         raise BackupError(f"备份副本未通过完整性检查：{checked}")
+    try:
+        copied = photos(partial) if photos is not None else None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     _fsync(partial)
     os.replace(partial, destination)
-    return {"path": destination, "bytes": destination.stat().st_size, "integrity": checked, **summary}
+    return {"path": destination, "bytes": destination.stat().st_size, "integrity": checked, "photos": copied, **summary}
 
 
-def restore(url: str, backup_file, *, force: bool = False, latest: int | None = None) -> dict:
+def restore(url: str, backup_file, *, force: bool = False, latest: int | None = None, photos=None) -> dict:
     """Replace the database at url with backup_file, after checking the backup; a database holding data is only
-    overwritten with force, and is first saved beside itself (`<name>.before-restore-<UTC time>`)."""
+    overwritten with force, and is first saved beside itself (`<name>.before-restore-<UTC time>`). photos(backup_file),
+    when given, puts the backup's photos back into the photo store first (adding blobs only: the current
+    database's photos stay, and a refused restore leaves nothing a photo row misses)."""
     from . import migrations
 
     target_path = sqlite_file(url, postgres_hint=PG_RESTORE)
@@ -146,6 +190,7 @@ def restore(url: str, backup_file, *, force: bool = False, latest: int | None = 
                                       f"--force（覆盖前会把现有数据另存一份）。")
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
                 saved = backup(url, target_path.with_name(f"{target_path.name}.before-restore-{stamp}"))["path"]
+        copied = photos(backup_file) if photos is not None else None
         target_path.parent.mkdir(parents=True, exist_ok=True)
         target = _connect(target_path)
         try:
@@ -160,4 +205,4 @@ def restore(url: str, backup_file, *, force: bool = False, latest: int | None = 
     if after != "ok":
         raise BackupError(f"恢复后的数据库未通过完整性检查：{after}")
     return {"path": target_path, "saved": saved, "integrity": after, "needs_upgrade": summary["version"] < latest,
-            **summary}
+            "photos": copied, **summary}

@@ -1,11 +1,9 @@
 """Printable 三亮 badges: one credit-card badge (85.6 × 54 mm at 300 dpi) as PNG, a branch's badges as an A4 PDF."""
 import io
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
 from .labels import DPI, PAGE_SIZE, cjk_font, draw_centered, fitted, fitting_font, qr_image
-from .photos import photo_path
 
 BADGE_SIZE = (1011, 638)  # 85.6 × 54 mm at 300 dpi
 RED = (163, 20, 28)
@@ -21,10 +19,9 @@ def card_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/c/{token}"
 
 
-def _photo(member, photo_dir: Path) -> Image.Image:
-    path = photo_path(photo_dir, member.avatar) if member.avatar else None
-    if path is not None and path.exists():
-        with Image.open(path) as image:
+def _photo(member, avatar: bytes | None) -> Image.Image:
+    if avatar:
+        with Image.open(io.BytesIO(avatar)) as image:
             return ImageOps.fit(image.convert("RGB"), PHOTO_BOX)
     # No photo yet: the surname on a grey field.
     placeholder = Image.new("RGB", PHOTO_BOX, (225, 225, 225))
@@ -32,14 +29,15 @@ def _photo(member, photo_dir: Path) -> Image.Image:
     return placeholder
 
 
-def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "", post: str = "") -> Image.Image:
-    """One member's badge: photo, name, 党员, branch, the 亮身份 line, their 示范岗 if any, a one-line commitment,
-    and the card QR."""
+def badge_image(member, base_url: str, avatar: bytes | None, org_name: str, commitment: str = "",
+                post: str = "") -> Image.Image:
+    """One member's badge: photo (avatar: the card photo's bytes, or None), name, 党员, branch, the 亮身份 line,
+    their 示范岗 if any, a one-line commitment, and the card QR."""
     badge = Image.new("RGB", BADGE_SIZE, "white")
     draw = ImageDraw.Draw(badge)
     draw.rectangle([0, 0, BADGE_SIZE[0], HEADER], fill=RED)
     draw.text((36, 22), f"三亮卡 · {org_name}", font=fitting_font(f"三亮卡 · {org_name}", 48, BADGE_SIZE[0] - 72), fill="white")
-    badge.paste(_photo(member, photo_dir), (36, HEADER + 36))
+    badge.paste(_photo(member, avatar), (36, HEADER + 36))
     x = 36 + PHOTO_BOX[0] + 30
     text_width = BADGE_SIZE[0] - x - QR_SIZE - 40
     y = HEADER + 30
@@ -67,14 +65,15 @@ def badge_image(member, base_url: str, photo_dir: Path, org_name: str, commitmen
     return badge
 
 
-def badge_png(member, base_url: str, photo_dir: Path, org_name: str, commitment: str = "", post: str = "") -> bytes:
+def badge_png(member, base_url: str, avatar: bytes | None, org_name: str, commitment: str = "", post: str = "") -> bytes:
     out = io.BytesIO()
-    badge_image(member, base_url, photo_dir, org_name, commitment, post).save(out, "PNG", dpi=(DPI, DPI))
+    badge_image(member, base_url, avatar, org_name, commitment, post).save(out, "PNG", dpi=(DPI, DPI))
     return out.getvalue()
 
 
-def badges_pdf(members_with_commitments, base_url: str, photo_dir: Path, org_name: str, posts: dict | None = None) -> bytes:
-    """A branch's badges on A4 sheets, 2 × 5 a page, with thin cut lines; `posts` maps a member id to their 示范岗."""
+def badges_pdf(members_with_commitments, base_url: str, avatars: dict, org_name: str, posts: dict | None = None) -> bytes:
+    """A branch's badges on A4 sheets, 2 × 5 a page, with thin cut lines; `avatars` maps an avatar uuid to the
+    photo's bytes, `posts` a member id to their 示范岗."""
     per_page = SHEET_COLUMNS * SHEET_ROWS
     items = list(members_with_commitments)
     if not items:
@@ -87,7 +86,8 @@ def badges_pdf(members_with_commitments, base_url: str, photo_dir: Path, org_nam
             col, row = n % SHEET_COLUMNS, n // SHEET_COLUMNS
             x = SHEET_MARGIN + col * BADGE_SIZE[0]
             y = 150 + row * (BADGE_SIZE[1] + 20)
-            page.paste(badge_image(member, base_url, photo_dir, org_name, commitment, (posts or {}).get(member.id, "")), (x, y))
+            page.paste(badge_image(member, base_url, avatars.get(member.avatar), org_name, commitment,
+                                   (posts or {}).get(member.id, "")), (x, y))
             draw.rectangle([x, y, x + BADGE_SIZE[0], y + BADGE_SIZE[1]], outline=(160, 160, 160), width=2)
         pages.append(page)
     out = io.BytesIO()

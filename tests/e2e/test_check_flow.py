@@ -136,12 +136,13 @@ def test_procedure_with_its_picture_reads_offline(page, context, live_server, li
 
     from models import Photo, User
     from tests.e2e.conftest import wait_until
+    from webapp.photo_store import store_for
     from webapp.photos import store_photo
     from webapp.procedures import save_procedure
 
     with db.connection_context():
         admin = User.get(User.employee_no == "HN0001")
-        photo, _ = store_photo(admin, str(uuid.uuid4()), camera_photo(800, 600), live_app.config["PHOTO_DIR"])
+        photo, _ = store_photo(admin, str(uuid.uuid4()), camera_photo(800, 600), store_for(live_app))
         Photo.update(shared=True).where(Photo.id == photo.id).execute()
         save_procedure("operation:peng", "碰泵操作规程", "1. 下放光杆\n2. 轻碰泵", [str(photo.uuid)], admin)
     sign_in("HN1003")
