@@ -341,9 +341,46 @@ class WellOperation(BaseModel):
 SENSES = {"wang": "望", "wen": "闻", "ting": "听", "mo": "摸", "ce": "测"}
 
 
-class CheckTemplate(BaseModel):
+class AreaVersioned:
+    """Reference data versioned per work area (check templates, procedures): rows without a work area are the
+    shared defaults every work area starts from; an admin's edit makes a version of their work area only, which
+    from then on is current there and nowhere else. KEY names the field a version belongs to (kind, topic)."""
+
+    KEY = ""
+
+    @classmethod
+    def in_area(cls, work_area_id: int):
+        """The rows a work area may use: the shared ones and its own (never another work area's)."""
+        return cls.select().where(cls.work_area.is_null() | (cls.work_area == work_area_id))
+
+    @classmethod
+    def currents(cls, work_area_id: int) -> dict:
+        """{key: current row} for a work area: its own current version, else the shared one (one query)."""
+        chosen = {}
+        for row in cls.in_area(work_area_id).where(cls.is_current).order_by(cls.work_area.is_null(False)):
+            chosen[getattr(row, cls.KEY)] = row  # own rows come last and win
+        return chosen
+
+    @classmethod
+    def current(cls, key: str, work_area_id: int):
+        return cls.currents(work_area_id).get(key)
+
+    @classmethod
+    def new_version(cls, key: str, work_area_id: int, **fields):
+        """The work area's next version of key, current from now on there; earlier versions are kept."""
+        key_field = getattr(cls, cls.KEY)
+        with db.atomic():
+            latest = cls.in_area(work_area_id).where(key_field == key).select(fn.MAX(cls.version)).scalar() or 0
+            cls.update(is_current=False).where((key_field == key) & (cls.work_area == work_area_id)).execute()
+            return cls.create(work_area=work_area_id, version=latest + 1, is_current=True, **{cls.KEY: key}, **fields)
+
+
+class CheckTemplate(AreaVersioned, BaseModel):
     """The 望闻听摸测 check items of one equipment kind, one row per version (items as JSON)."""
 
+    KEY = "kind"
+
+    work_area = ForeignKeyField(WorkArea, null=True, backref="+", on_delete="CASCADE")
     kind = CharField(max_length=24)
     version = IntegerField()
     items = TextField()
@@ -352,11 +389,7 @@ class CheckTemplate(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("kind", "version"), True),)
-
-    @classmethod
-    def current(cls, kind: str):
-        return cls.get_or_none((cls.kind == kind) & cls.is_current)
+        indexes = ((("work_area", "kind", "version"), True),)
 
 
 class Photo(BaseModel):
@@ -459,9 +492,12 @@ class HazardStep(BaseModel):
         return self.ACTIONS.get(self.action, self.action)
 
 
-class Procedure(BaseModel):
+class Procedure(AreaVersioned, BaseModel):
     """操作规程: the procedure for an equipment kind or a well operation, one row per version."""
 
+    KEY = "topic"
+
+    work_area = ForeignKeyField(WorkArea, null=True, backref="+", on_delete="CASCADE")
     topic = CharField(max_length=40)  # "equipment:pumping_unit" or "operation:bie"
     version = IntegerField()
     title = CharField(max_length=80)
@@ -472,11 +508,7 @@ class Procedure(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("topic", "version"), True),)
-
-    @classmethod
-    def current(cls, topic: str):
-        return cls.get_or_none((cls.topic == topic) & cls.is_current)
+        indexes = ((("work_area", "topic", "version"), True),)
 
 
 class Commitment(BaseModel):

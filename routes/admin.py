@@ -8,6 +8,7 @@ from flask_login import current_user
 from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, WorkArea, db
 from webapp.access import role_required
 from webapp.checks import parse_template_rows, save_template, template_items
+from webapp.photo_store import store_for
 from webapp.photos import PhotoError, store_photo
 from webapp.procedures import MAX_BODY, MAX_TITLE, save_procedure, topics
 from webapp.shifts import parse_shifts
@@ -22,7 +23,7 @@ ITEM_FIELDS = ("code", "sense", "label", "hint", "unit", "normal_min", "normal_m
 @bp.route("/")
 @role_required("admin")
 def index():
-    templates = {t.kind: t for t in CheckTemplate.select().where(CheckTemplate.is_current)}
+    templates = CheckTemplate.currents(current_user.work_area_id)
     return render_template("admin/index.html", kinds=EQUIPMENT_KINDS, templates=templates)
 
 
@@ -59,7 +60,7 @@ def shifts():
 def edit_template(kind: str):
     if kind not in EQUIPMENT_KINDS:
         abort(404)
-    current = CheckTemplate.current(kind)
+    current = CheckTemplate.current(kind, current_user.work_area_id)
     errors = []
     if request.method == "POST":
         rows = _rows_from_form(request.form)
@@ -81,7 +82,7 @@ def edit_procedure(topic: str):
     names = topics()
     if topic not in names:
         abort(404)
-    current = Procedure.current(topic)
+    current = Procedure.current(topic, current_user.work_area_id)
     errors = []
     title = current.title if current else names[topic]
     body = current.body if current else ""
@@ -103,7 +104,7 @@ def edit_procedure(topic: str):
                 continue
             try:
                 photo, _ = store_photo(current_user._get_current_object(), str(uuid_module.uuid4()), upload.read(),
-                                       current_app.config["PHOTO_DIR"])
+                                       store_for(current_app))
             except PhotoError as exc:
                 errors.append(f"{upload.filename[:40]}：{exc.message}")
                 continue

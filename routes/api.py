@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 
 from models import EQUIPMENT_KINDS, ROLES, CheckTemplate, Equipment, Patrol, Well, db, utcnow
 from webapp.checks import template_items
+from webapp.photo_store import store_for
 from webapp.photos import MAX_UPLOAD_BYTES, PhotoError, store_photo
 from webapp.patrols import READINGS
 from webapp.sync import MAX_BATCH_BYTES, BatchError, sync_batch
@@ -83,7 +84,7 @@ def photos():
         return json_error(400, "missing_file", "没有收到照片文件。")
     try:
         photo, created = store_photo(current_user._get_current_object(), request.form.get("uuid", ""),
-                                     upload.read(), current_app.config["PHOTO_DIR"])
+                                     upload.read(), store_for(current_app))
     except PhotoError as exc:
         return json_error(exc.status, exc.code, exc.message)
     body = {"uuid": str(photo.uuid), "status": "created" if created else "duplicate",
@@ -95,7 +96,7 @@ def photos():
 @login_required
 def check_templates():
     """The current 望闻听摸测 template of every equipment kind (cached by the phone for checks offline)."""
-    templates = CheckTemplate.select().where(CheckTemplate.is_current).order_by(CheckTemplate.kind)
+    templates = [t for _, t in sorted(CheckTemplate.currents(current_user.work_area_id).items())]
     return jsonify(
         {
             "templates": [

@@ -2,7 +2,7 @@
 import json
 
 from flask import Blueprint, abort, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from models import Procedure
 from webapp.procedures import topics
@@ -13,7 +13,7 @@ bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 @bp.route("/")
 @login_required
 def index():
-    current = {p.topic: p for p in Procedure.select().where(Procedure.is_current)}
+    current = Procedure.currents(current_user.work_area_id)
     return render_template("procedures/index.html", topics=topics(), current=current)
 
 
@@ -23,6 +23,6 @@ def show(topic: str):
     names = topics()
     if topic not in names:
         abort(404)
-    procedure = Procedure.current(topic)
+    procedure = Procedure.current(topic, current_user.work_area_id)
     photos = json.loads(procedure.photos) if procedure else []
     return render_template("procedures/show.html", topic=topic, name=names[topic], procedure=procedure, photos=photos)

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from peewee import fn
 
 from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
 from webapp.access import field_stations, require_station, role_required, station_asked
@@ -14,7 +13,8 @@ from webapp.hazards import is_overdue
 from webapp.periods import today_in
 from webapp.htmx import render
 from webapp.patrols import FLAG_LABELS, OPERATIONS, READINGS
-from webapp.review import approvable, bulk_approve as approve_all, decide as record_decision, shift_checks, shift_choice, shift_patrols
+from webapp.review import (approvable, bulk_approve as approve_all, decide as record_decision, shift_checks, shift_choice,
+                           shift_patrols, station_overview)
 from webapp.shifts import coverage, parse_shifts, shift_table, window
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -62,32 +62,9 @@ def overview():
     tz = current_app.config["TIMEZONE"]
     shifts = parse_shifts(current_user.work_area.shifts)
     day, shift = shift_choice(shifts, tz, request.values)
-    start, end = window(day, shift, tz)
-    stations = field_stations(current_user)
-    ids = [s.id for s in stations]
-    wells = list(Well.select().where(Well.station.in_(ids)).order_by(Well.code))
-    patrols = list(Patrol.select(Patrol.id, Patrol.well, Patrol.station, Patrol.flags, Patrol.is_abnormal, Patrol.review_status)
-                   .where(Patrol.station.in_(ids) & (Patrol.clock_time >= start) & (Patrol.clock_time < end)))
-    hazards = list(Hazard.select(Hazard.id, Hazard.station, Hazard.status, Hazard.deadline)
-                   .where(Hazard.station.in_(ids) & (Hazard.status != "closed")))
-    alerts = (FluctuationAlert.select(Well.station, fn.COUNT(FluctuationAlert.id).alias("n")).join(Well)
-              .where(Well.station.in_(ids) & FluctuationAlert.acknowledged_at.is_null()).group_by(Well.station))
-    open_alerts = {a.well.station_id: a.n for a in alerts}
-    today, now = today_in(tz), utcnow()
-    rows = []
-    for station in stations:
-        table = shift_table([w for w in wells if w.station_id == station.id],
-                            [p for p in patrols if p.station_id == station.id], shift, start, end, now)
-        mine = [p for p in patrols if p.station_id == station.id]
-        open_hazards = [h for h in hazards if h.station_id == station.id]
-        rows.append({
-            "station": station, "wells": len(table), "coverage": coverage(table),
-            "done": sum(1 for r in table if r.status == "done"), "missed": sum(1 for r in table if r.status in ("missed", "overdue")),
-            "pending": sum(1 for p in mine if p.review_status == "pending"), "flagged": sum(1 for p in mine if p.flags),
-            "abnormal": sum(1 for p in mine if p.is_abnormal), "hazards": len(open_hazards),
-            "overdue": sum(1 for h in open_hazards if is_overdue(h, today)), "alerts": open_alerts.get(station.id, 0),
-        })
-    return render("review/overview.html", "review/_overview.html", rows=rows, day=day, shift=shift, shifts=shifts)
+    rows = station_overview(field_stations(current_user), day, shift, tz)
+    return render("review/overview.html", "review/_overview.html", rows=rows, day=day, shift=shift, shifts=shifts,
+                  link_stations=True)
 
 
 def get_patrol(patrol_id: int) -> Patrol:

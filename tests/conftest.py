@@ -12,6 +12,7 @@ from models import User, Well, db
 POSTGRES_URL = os.environ.get("JINGZHAN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 DEMO_PASSWORD = "demo-pass-2026"
+DEMO_AREA = 1  # the demo work area, the first of every test database
 _counter = itertools.count()
 
 pytest_plugins = ["tests.scope_objects"]  # the station2 fixture for the scope, matrix, header and CSRF tests

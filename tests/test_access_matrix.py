@@ -51,8 +51,9 @@ def unknown_args(args: dict) -> dict:
 
 
 # Routes whose path arguments are not a station's objects: an onboarding result is a one-hour file of the admin's
-# own session, a template is one of four kinds (tests/test_onboarding.py covers who may open them).
-NOT_STATION_OBJECTS = {"onboarding.result", "onboarding.passwords", "onboarding.template"}
+# own session, a template is one of four kinds (tests/test_onboarding.py covers who may open them); a work area's
+# overview is the plant admin's (tests/test_plant.py).
+NOT_STATION_OBJECTS = {"onboarding.result", "onboarding.passwords", "onboarding.template", "plant.area"}
 
 
 def station_routes(app):

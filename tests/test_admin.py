@@ -5,7 +5,7 @@ import json
 import pytest
 
 from models import CheckTemplate, Photo, Procedure, db
-from tests.conftest import login
+from tests.conftest import DEMO_AREA, login
 from tests.test_photos import jpeg
 
 
@@ -17,7 +17,7 @@ def admin(client):
 
 def form_from_template(kind, change=None):
     with db.connection_context():
-        items = json.loads(CheckTemplate.current(kind).items)
+        items = json.loads(CheckTemplate.current(kind, DEMO_AREA).items)
     data = {"rows": str(len(items) + 1)}
     for n, item in enumerate(items + [{}]):
         for field in ("code", "sense", "label", "hint", "unit", "normal_min", "normal_max", "limit_min", "limit_max"):
@@ -35,7 +35,7 @@ def test_admin_saves_a_new_template_version(admin):
     response = admin.post("/admin/templates/pumping_unit", data=form_from_template("pumping_unit", add_brake))
     assert response.status_code == 302
     with db.connection_context():
-        current = CheckTemplate.current("pumping_unit")
+        current = CheckTemplate.current("pumping_unit", DEMO_AREA)
         assert current.version == 2
         assert json.loads(current.items)[-1]["label"] == "刹车完好、无自溜"
         assert CheckTemplate.select().where(CheckTemplate.kind == "pumping_unit").count() == 2
@@ -47,7 +47,7 @@ def test_deleting_an_item(admin):
         data["items-0-delete"] = "1"
     admin.post("/admin/templates/motor", data=form_from_template("motor", drop_first))
     with db.connection_context():
-        assert "box" not in [i["code"] for i in json.loads(CheckTemplate.current("motor").items)]
+        assert "box" not in [i["code"] for i in json.loads(CheckTemplate.current("motor", DEMO_AREA).items)]
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_bad_template_rows_are_explained(admin, change, message):
     response = admin.post("/admin/templates/motor", data=form_from_template("motor", mutate))
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     with db.connection_context():
-        assert CheckTemplate.current("motor").version == 1
+        assert CheckTemplate.current("motor", DEMO_AREA).version == 1
 
 
 def test_template_needs_an_item(admin):
@@ -100,7 +100,7 @@ def test_procedure_versions_with_a_shared_picture(app, admin):
     )
     assert response.status_code == 302
     with db.connection_context():
-        current = Procedure.current("operation:bie")
+        current = Procedure.current("operation:bie", DEMO_AREA)
         assert current.version == 2 and current.title == "憋压操作规程（修订）"
         photo = Photo.get()
         assert photo.shared

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from models import CheckTemplate, Equipment, EquipmentCheck, Well, db
-from tests.conftest import get_well, login
+from models import CheckTemplate, Equipment, EquipmentCheck, User, Well, db
+from tests.conftest import DEMO_AREA, get_well, login
 from tests.test_photos import jpeg
 from tests.test_sync import batch, now_iso, post
 from webapp.checks import DEFAULT_TEMPLATES, save_template
@@ -19,7 +19,7 @@ def equipment_of(code, kind="pumping_unit"):
 
 def template_for(kind):
     with db.connection_context():
-        return CheckTemplate.current(kind)
+        return CheckTemplate.current(kind, DEMO_AREA)
 
 
 def all_ok(kind, **changes):
@@ -55,7 +55,7 @@ def result(client, record):
 
 def test_default_templates_cover_every_kind_and_all_five_senses(app, dbconn):
     for kind in DEFAULT_TEMPLATES:
-        template = CheckTemplate.current(kind)
+        template = CheckTemplate.current(kind, DEMO_AREA)
         assert template.version == 1
         senses = {i["sense"] for i in json.loads(template.items)}
         assert senses == {"wang", "wen", "ting", "mo", "ce"}, kind
@@ -162,8 +162,8 @@ def test_new_template_version_leaves_old_checks_on_theirs(app, worker):
     result(worker, check_record())
     with db.connection_context():
         items = DEFAULT_TEMPLATES["pumping_unit"] + [{"code": "brake", "sense": "wang", "label": "刹车完好", "hint": ""}]
-        new = save_template("pumping_unit", items, None)
-        assert new.version == 2 and CheckTemplate.current("pumping_unit").id == new.id
+        new = save_template("pumping_unit", items, User.get(User.employee_no == "HN0001"))
+        assert new.version == 2 and CheckTemplate.current("pumping_unit", DEMO_AREA).id == new.id
         assert EquipmentCheck.get().template.version == 1
     body = worker.get("/api/v1/check-templates").json
     pumping = next(t for t in body["templates"] if t["kind"] == "pumping_unit")

@@ -80,9 +80,10 @@ def test_seed_is_deterministic(empty_app):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     with db.connection_context():
         first = _snapshot()
-        from models import Commitment, CommitmentProgress, Pairing, WellContract
+        from models import Commitment, CommitmentProgress, Pairing, Plant, WellContract
 
-        for model in (CommitmentProgress, Commitment, Pairing, WellContract, Equipment, Well, UserRole, User, Station, WorkArea):
+        for model in (CommitmentProgress, Commitment, Pairing, WellContract, Equipment, Well, UserRole, User, Station, WorkArea,
+                      Plant):
             model.delete().execute()
         from webapp.demo import seed_demo
 

@@ -1,7 +1,7 @@
 """Equipment checks by 望闻听摸测: the default check templates per equipment kind and the `equipment_check` record."""
 import json
 
-from models import SENSES, CheckTemplate, Equipment, EquipmentCheck, Station, Well, db
+from models import SENSES, CheckTemplate, Equipment, EquipmentCheck, Station, Well
 
 from .access import MAX_ID
 from .patrols import Context, RecordError, _number, _text, find_corrected
@@ -94,7 +94,7 @@ def ensure_default_templates() -> int:
     """Create version 1 of every default template that has none yet; return how many were made."""
     made = 0
     for kind, items in DEFAULT_TEMPLATES.items():
-        if not CheckTemplate.select().where(CheckTemplate.kind == kind).exists():
+        if not CheckTemplate.select().where((CheckTemplate.kind == kind) & CheckTemplate.work_area.is_null()).exists():
             CheckTemplate.create(kind=kind, version=1, items=json.dumps(items, ensure_ascii=False), is_current=True)
             made += 1
     return made
@@ -171,7 +171,7 @@ def create_equipment_check(ctx: Context, data: dict) -> EquipmentCheck:
     """Handler of the `equipment_check` record type."""
     equipment, method = find_equipment(ctx.user, data)
     template_id = data.get("template_id")
-    template = (CheckTemplate.get_or_none(CheckTemplate.id == template_id)
+    template = (CheckTemplate.in_area(ctx.user.work_area_id).where(CheckTemplate.id == template_id).first()
                 if isinstance(template_id, int) and abs(template_id) <= MAX_ID else None)
     if template is None or template.kind != equipment.kind:
         raise RecordError("unknown_template", f"没有{equipment.kind_label}的检查模板。", "template_id")
@@ -188,11 +188,7 @@ def create_equipment_check(ctx: Context, data: dict) -> EquipmentCheck:
 
 def save_template(kind: str, items: list[dict], user) -> CheckTemplate:
     """A new current version of a kind's template; checks keep pointing at the version they used."""
-    with db.atomic():
-        latest = CheckTemplate.select().where(CheckTemplate.kind == kind).order_by(CheckTemplate.version.desc()).first()
-        CheckTemplate.update(is_current=False).where(CheckTemplate.kind == kind).execute()
-        return CheckTemplate.create(kind=kind, version=(latest.version + 1) if latest else 1,
-                                    items=json.dumps(items, ensure_ascii=False), is_current=True, created_by=user)
+    return CheckTemplate.new_version(kind, user.work_area_id, items=json.dumps(items, ensure_ascii=False), created_by=user)
 
 
 MAX_LABEL = 40

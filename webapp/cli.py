@@ -169,11 +169,13 @@ def _echo_photos(copied: dict | None, folder: Path, *, verb: str) -> None:
 
 
 PHOTOS_OPTION = click.option("--photos", "photo_dir", type=click.Path(file_okay=False, path_type=Path),
-                             help=f"照片备份目录（默认为 PATH 所在目录下的 {PHOTO_BACKUP_DIR}，各次备份共用，每次只复制新照片）。")
+                             help=f"照片备份目录（默认为 PATH 所在目录下的 {PHOTO_BACKUP_DIR}，"
+                                  "各次备份共用，每次只复制新照片）。")
 NO_PHOTOS_OPTION = click.option("--no-photos", is_flag=True, help="只处理数据库，不管照片。")
 
 
-@click.command("backup", help="在线备份 SQLite 数据库到 PATH（应用可照常写入），照片复制到照片备份目录；PostgreSQL 请用 pg_dump。")
+@click.command("backup", help="在线备份 SQLite 数据库到 PATH（应用可照常写入），照片复制到照片备份目录；"
+                              "PostgreSQL 请用 pg_dump。")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="PATH 已存在时覆盖它。")
 @PHOTOS_OPTION

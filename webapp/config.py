@@ -76,6 +76,10 @@ class Config:
         # within the window answer 429 until the oldest leaves it. Counted in the database, so every worker agrees.
         self.LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("JINGZHAN_LOGIN_ADDRESS_MAX_FAILURES", "20"))
         self.LOGIN_ADDRESS_WINDOW_MINUTES = int(os.environ.get("JINGZHAN_LOGIN_ADDRESS_WINDOW_MINUTES", "15"))
+        # Reverse proxies in front of the app (nginx: 1). With N > 0 the client's address and scheme are taken from
+        # the last N entries of X-Forwarded-For / X-Forwarded-Proto (werkzeug's ProxyFix, docs/deploy.md); with 0
+        # those headers are ignored, so a phone talking to the app directly cannot claim another address.
+        self.PROXY_HOPS = int(os.environ.get("JINGZHAN_PROXY_HOPS", "0"))
         # Login attempts are kept a day (throttling needs minutes); auth events a year, for review.
         self.LOGIN_ATTEMPT_KEEP_HOURS = 24
         self.AUTH_EVENT_KEEP_DAYS = 365
@@ -93,8 +97,15 @@ class Config:
             "current_up_a": ("relative", 0.20),
             "oil_pressure_mpa": ("relative", 0.30),
         }
-        # Photos from phones, re-encoded, one file and one thumbnail per uuid.
+        # Photos from phones, re-encoded, a photo and its thumbnail stored under the photo's sha256
+        # (webapp/photo_store.py): in PHOTO_DIR ("dir", the default) or in an S3-compatible bucket ("s3", needs
+        # `pip install 'jingzhan[s3]'`; credentials and region from the standard AWS_* variables). PHOTO_DIR is
+        # also where files of older releases, named by uuid, are read until `jingzhan photos migrate`.
         self.PHOTO_DIR = Path(os.environ.get("JINGZHAN_PHOTO_DIR", INSTANCE / "photos"))
+        self.PHOTO_STORE = os.environ.get("JINGZHAN_PHOTO_STORE", "dir").strip().lower()
+        self.PHOTO_S3_BUCKET = os.environ.get("JINGZHAN_PHOTO_S3_BUCKET", "")
+        self.PHOTO_S3_ENDPOINT = os.environ.get("JINGZHAN_PHOTO_S3_ENDPOINT", "")  # empty: AWS itself
+        self.PHOTO_S3_PREFIX = os.environ.get("JINGZHAN_PHOTO_S3_PREFIX", "photos/")
         self.TESTING = False
 
 

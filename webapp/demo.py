@@ -10,6 +10,7 @@ from models import (
     CommitmentProgress,
     Equipment,
     Pairing,
+    Plant,
     Station,
     User,
     UserRole,
@@ -45,6 +46,7 @@ STATION_POSTS = ["采油工", "采油工", "采油工", "集输工", "注水工"
 # Fixed demo logins, one per role; README and `seed-demo` list them.
 DEMO_LOGINS = [
     ("HN0001", "admin", "作业区管理员"),
+    ("HN0003", "plant_admin", "采油厂管理员（看各作业区概览、新建作业区）"),
     ("HN1001", "leader", "海南一号站 站长"),
     ("HN1002", "secretary", "海南一号站党支部 书记"),
     ("HN1003", "worker", "海南一号站 采油工（党员）"),
@@ -120,9 +122,10 @@ def _staff_rows(rng, names, station_index, station_id, work_area_id, password_ha
 
 
 def _roles_for(n: int, kind: str) -> list[str]:
-    """Everyone is staff (worker); the first two of each station lead it and its branch."""
+    """Everyone is staff (worker); the first two of each station lead it and its branch; in the office, the third
+    is the plant's admin (the demo plant has this one work area)."""
     if kind == "office":
-        return {0: ["admin", "worker"], 1: ["secretary", "worker"]}.get(n, ["worker"])
+        return {0: ["admin", "worker"], 1: ["secretary", "worker"], 2: ["plant_admin", "worker"]}.get(n, ["worker"])
     if n == 0:
         return ["leader", "worker"]
     if n == 1:
@@ -137,7 +140,8 @@ def seed_demo(password: str) -> dict:
     # One hash for the one shared demo password keeps seeding fast; real users get their own.
     password_hash = generate_password_hash(password)
     with db.atomic():
-        area = WorkArea.create(name="海南作业区", party_org_name="海南作业区党总支")
+        plant = Plant.create(name="演示采油厂")
+        area = WorkArea.create(name="海南作业区", party_org_name="海南作业区党总支", plant=plant)
         stations = []
         for index, spec in enumerate(STATIONS):
             name, kind, branch = spec[:3]

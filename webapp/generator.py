@@ -382,7 +382,7 @@ def generate(days: int, seed: int = 1, end: datetime | None = None, honour_inter
     for site in stations:
         for piece in site.equipment:
             if piece.kind not in templates:
-                template = CheckTemplate.current(piece.kind)
+                template = CheckTemplate.current(piece.kind, area.id)
                 templates[piece.kind] = template and (template.id, json.loads(template.items))
     last_day = end.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
     counts = dict.fromkeys(("patrols", "operations", "alerts", "checks", "hazards", "hazard_steps"), 0)

@@ -175,10 +175,11 @@ def _v13_server_sessions(migrator):
 
 
 def _v14_plants_and_work_area_separation(migrator):
-    """采油厂 above the work areas (existing work areas join one plant, to be renamed); 3K+行为 rule versions per
-    work area (versions an admin saved go to that admin's work area; version 1 stays the shared default); a flag
+    """采油厂 above the work areas (existing work areas join one plant, to be renamed); 3K+行为 rules, check
+    templates and procedures versioned per work area (versions an admin saved go to that admin's work area; the
+    built-in versions stay the shared defaults); a flag
     that makes a user replace a password someone else chose (printed one-time passwords)."""
-    from models import Plant, ScoreRules, User, WorkArea
+    from models import CheckTemplate, Plant, Procedure, ScoreRules, User, WorkArea
 
     db.create_tables([Plant])
     steps = []
@@ -190,21 +191,36 @@ def _v14_plants_and_work_area_separation(migrator):
     if "work_area_id" not in _columns("score_rules"):
         steps.append(migrator.add_column("score_rules", "work_area_id", ForeignKeyField(WorkArea, null=True, field=WorkArea.id,
                                                                                         on_delete="CASCADE")))
-    for index in db.get_indexes("score_rules"):
-        if index.unique and index.columns == ["version"]:
-            steps.append(migrator.drop_index("score_rules", index.name))
+    for table in ("check_template", "procedure"):
+        if "work_area_id" not in _columns(table):
+            steps.append(migrator.add_column(table, "work_area_id", ForeignKeyField(WorkArea, null=True, field=WorkArea.id,
+                                                                                    on_delete="CASCADE")))
+    # Versions were unique per key; now per work area and key.
+    old_unique = {"score_rules": ["version"], "check_template": ["kind", "version"], "procedure": ["topic", "version"]}
+    for table, columns in old_unique.items():
+        for index in db.get_indexes(table):
+            if index.unique and index.columns == columns:
+                steps.append(migrator.drop_index(table, index.name))
     migrate(*steps)
-    if not any(i.unique and i.columns == ["work_area_id", "version"] for i in db.get_indexes("score_rules")):
-        migrate(migrator.add_index("score_rules", ("work_area_id", "version"), True))
+    for table, columns in old_unique.items():
+        if not any(i.unique and i.columns == ["work_area_id", *columns] for i in db.get_indexes(table)):
+            migrate(migrator.add_index(table, ("work_area_id", *columns), True))
     areas = list(WorkArea.select().order_by(WorkArea.id))
     if areas and not Plant.select().exists():
         plant = Plant.create(name="采油厂")
         WorkArea.update(plant=plant).where(WorkArea.plant.is_null()).execute()
-    # Versions saved before this step were saved by a work area's admin: they are that work area's own now.
-    for rules in ScoreRules.select().where(ScoreRules.work_area.is_null() & (ScoreRules.version > 1)):
-        author = User.get_or_none(User.id == rules.created_by_id) if rules.created_by_id else None
-        owner = author.work_area_id if author else (areas[0].id if areas else None)
-        ScoreRules.update(work_area=owner).where(ScoreRules.id == rules.id).execute()
+    # Versions saved before this step were saved by a work area's admin: they are that work area's own now, and
+    # the newest built-in version of each template and procedure is current again for every other work area.
+    for model, key in ((ScoreRules, None), (CheckTemplate, "kind"), (Procedure, "topic")):
+        for row in model.select().where(model.work_area.is_null() & (model.version > 1)):
+            author = User.get_or_none(User.id == row.created_by_id) if row.created_by_id else None
+            owner = author.work_area_id if author else (areas[0].id if areas else None)
+            model.update(work_area=owner).where(model.id == row.id).execute()
+        if key:
+            field = getattr(model, key)
+            for (value,) in model.select(field).where(model.work_area.is_null()).distinct().tuples():
+                newest = model.select().where(model.work_area.is_null() & (field == value)).order_by(model.version.desc()).first()
+                model.update(is_current=True).where(model.id == newest.id).execute()
 
 
 # (version, name, step). Append only; never edit a step that has shipped. A step that
@@ -223,7 +239,8 @@ STEPS = [
     (11, "equipment check review; handovers; production plans", _v11_check_review_handover_plans),
     (12, "activities, attendance, suggestions, pioneer projects, model posts, 3K+行为 rules and deductions", _v12_party_work),
     (13, "server-side sessions, login attempts per address, auth events", _v13_server_sessions),
-    (14, "plants above work areas; 3K+行为 rules per work area; user.must_change_password", _v14_plants_and_work_area_separation),
+    (14, "plants above work areas; rules, templates and procedures per work area; user.must_change_password",
+     _v14_plants_and_work_area_separation),
 ]
 
 def _columns(table: str) -> set[str]:

@@ -1,7 +1,7 @@
 """Operating procedures (操作规程) per equipment kind and per well operation: versioned text with pictures."""
 import json
 
-from models import EQUIPMENT_KINDS, Procedure, db
+from models import EQUIPMENT_KINDS, Procedure
 
 from .patrols import OPERATIONS
 
@@ -41,7 +41,7 @@ def ensure_default_procedures() -> int:
     """Create version 1 of the built-in procedures that have none yet."""
     made = 0
     for topic, (title, body) in DEFAULTS.items():
-        if not Procedure.select().where(Procedure.topic == topic).exists():
+        if not Procedure.select().where((Procedure.topic == topic) & Procedure.work_area.is_null()).exists():
             Procedure.create(topic=topic, version=1, title=title, body=body, is_current=True)
             made += 1
     return made
@@ -49,8 +49,4 @@ def ensure_default_procedures() -> int:
 
 def save_procedure(topic: str, title: str, body: str, photos: list[str], user) -> Procedure:
     """A new current version; earlier versions are kept."""
-    with db.atomic():
-        latest = Procedure.select().where(Procedure.topic == topic).order_by(Procedure.version.desc()).first()
-        Procedure.update(is_current=False).where(Procedure.topic == topic).execute()
-        return Procedure.create(topic=topic, version=(latest.version + 1) if latest else 1, title=title, body=body,
-                                photos=json.dumps(photos), is_current=True, created_by=user)
+    return Procedure.new_version(topic, user.work_area_id, title=title, body=body, photos=json.dumps(photos), created_by=user)

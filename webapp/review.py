@@ -2,9 +2,13 @@
 the same rules for both kinds."""
 from datetime import date
 
-from models import Equipment, EquipmentCheck, Patrol, User, Well, db, utcnow
+from peewee import fn
 
-from .shifts import Shift, shift_at
+from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, User, Well, db, utcnow
+
+from .hazards import is_overdue
+from .periods import today_in
+from .shifts import Shift, coverage, shift_at, shift_table, window
 
 MAX_COMMENT = 300
 DECISIONS = {"approve": "approved", "return": "returned"}
@@ -72,3 +76,44 @@ def shift_choice(shifts: list[Shift], tz: str, values) -> tuple[date, Shift]:
         index = None
     shift = shifts[index] if index is not None and 0 <= index < len(shifts) else (current if day == today else shifts[0])
     return day, shift
+
+
+OVERVIEW_COUNTS = ("wells", "required", "covered", "done", "missed", "pending", "flagged", "abnormal", "hazards", "overdue",
+                   "alerts")
+
+
+def station_overview(stations, day: date, shift: Shift, tz: str) -> list[dict]:
+    """Per station, for one shift: coverage, records to review and open hazards (five queries for any number of
+    stations). What the work-area overview and the plant's overview show."""
+    start, end = window(day, shift, tz)
+    ids = [s.id for s in stations]
+    wells = list(Well.select().where(Well.station.in_(ids)).order_by(Well.code))
+    patrols = list(Patrol.select(Patrol.id, Patrol.well, Patrol.station, Patrol.flags, Patrol.is_abnormal, Patrol.review_status)
+                   .where(Patrol.station.in_(ids) & (Patrol.clock_time >= start) & (Patrol.clock_time < end)))
+    hazards = list(Hazard.select(Hazard.id, Hazard.station, Hazard.status, Hazard.deadline)
+                   .where(Hazard.station.in_(ids) & (Hazard.status != "closed")))
+    alerts = (FluctuationAlert.select(Well.station, fn.COUNT(FluctuationAlert.id).alias("n")).join(Well)
+              .where(Well.station.in_(ids) & FluctuationAlert.acknowledged_at.is_null()).group_by(Well.station))
+    open_alerts = {a.well.station_id: a.n for a in alerts}
+    today, now = today_in(tz), utcnow()
+    rows = []
+    for station in stations:
+        mine = [p for p in patrols if p.station_id == station.id]
+        table = shift_table([w for w in wells if w.station_id == station.id], mine, shift, start, end, now)
+        open_hazards = [h for h in hazards if h.station_id == station.id]
+        rows.append({
+            "station": station, "wells": len(table), "coverage": coverage(table),
+            "required": sum(r.required for r in table), "covered": sum(min(r.done, r.required) for r in table),
+            "done": sum(1 for r in table if r.status == "done"), "missed": sum(1 for r in table if r.status in ("missed", "overdue")),
+            "pending": sum(1 for p in mine if p.review_status == "pending"), "flagged": sum(1 for p in mine if p.flags),
+            "abnormal": sum(1 for p in mine if p.is_abnormal), "hazards": len(open_hazards),
+            "overdue": sum(1 for h in open_hazards if is_overdue(h, today)), "alerts": open_alerts.get(station.id, 0),
+        })
+    return rows
+
+
+def overview_totals(rows: list[dict]) -> dict:
+    """The station rows added up; coverage is of every patrol due, not an average of the stations' percentages."""
+    totals = {key: sum(r[key] for r in rows) for key in OVERVIEW_COUNTS}
+    totals["coverage"] = 100.0 * totals["covered"] / totals["required"] if totals["required"] else 100.0
+    return totals
