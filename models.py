@@ -393,7 +393,8 @@ class CheckTemplate(AreaVersioned, BaseModel):
 
 
 class Photo(BaseModel):
-    """A photo uploaded from a phone, re-encoded by the server; files live in PHOTO_DIR under its uuid."""
+    """A photo uploaded from a phone, re-encoded by the server; its bytes live in the photo store under sha256
+    (webapp/photo_store.py), shared by every row with the same bytes."""
 
     uuid = UUIDField(unique=True)
     author = ForeignKeyField(User, backref="photos", on_delete="RESTRICT")
