@@ -16,7 +16,7 @@ bp = Blueprint("auth", __name__)
 MAX_FIELD = 128
 # What a user who must replace a password someone else chose may still open.
 OPEN_BEFORE_OWN_PASSWORD = {"auth.change_password", "auth.logout", "auth.login", "static", "pwa.service_worker",
-                            "pwa.offline", "pwa.manifest", "api.health", "api.me"}
+                            "pwa.offline", "pwa.manifest", "api.health", "api.me", "api.signing_key"}
 
 
 @bp.before_app_request
@@ -36,8 +36,7 @@ def require_own_password():
         response = error_response(403, message)
         response.headers["HX-Redirect"] = target
         return response
-    flash(message, "info")
-    return redirect(target)
+    return redirect(target)  # the page itself says why (templates/auth/password.html)
 
 
 def safe_next(target: str | None) -> str:

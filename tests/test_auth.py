@@ -319,8 +319,8 @@ class TestPasswordSomeoneElseChose:
         response = client.get("/", headers={"Sec-Fetch-Mode": "navigate"})
         assert response.status_code == 302 and response.headers["Location"] == "/password"
         page = client.get("/password").get_data(as_text=True)
-        assert "请先设置您自己的密码" in page and "初始密码" in page
-        for path in ("/api/v1/wells", "/api/v1/signing-key"):
+        assert "您现在用的是别人告诉您的初始密码" in page
+        for path in ("/api/v1/wells", "/api/v1/check-templates"):
             answer = client.get(path)
             assert answer.status_code == 403 and answer.json["error"]["code"] == "password_change_required"
         sync = client.post("/api/v1/sync", json={"records": []})
