@@ -1,6 +1,5 @@
 """A new work area from nothing to printed labels and a logged-in worker, through the pages only (issue 9's goal:
 under 30 minutes for people; this run takes seconds, and docs/deploy.md lists the steps)."""
-import io
 import re
 import time
 
