@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-pages clean
+.PHONY: run prod test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-smoke bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,10 +57,20 @@ test-quick: $(VENV)/.installed-test
 test-postgres: $(VENV)/.installed-test
 	scripts/with-test-postgres.sh $(BIN)/python -m pytest -m "not e2e"
 
-# Benchmarks (not tests): results go to docs/performance.md by hand.
+# The production stack on this machine: PostgreSQL and gunicorn with deploy/gunicorn.conf.py on 127.0.0.1:8000
+# (Ctrl-C ends it; docs/deploy.md).
+prod: $(VENV)/.installed-test
+	@scripts/ensure-cjk-font.sh
+	scripts/prod-stack.sh
+
+# The benchmark suite (not tests; tens of minutes, bounded, stops by itself): docs/bench/*.json and the generated
+# block of docs/performance.md, with a throw-away PostgreSQL for its PostgreSQL parts. Nothing else should run.
 bench: $(VENV)/.installed-test browser-deps
-	cd bench && ../$(BIN)/python bench_sync.py && ../$(BIN)/python shell_size.py && ../$(BIN)/python scan_offline.py \
-		&& ../$(BIN)/python check_size.py && ../$(BIN)/python bench_pages.py
+	scripts/with-test-postgres.sh $(BIN)/python bench/run_all.py
+
+# The same at tiny sizes (a minute or two), into a temporary folder: proves the scripts run.
+bench-smoke: $(VENV)/.installed-test browser-deps
+	JINGZHAN_BENCH_OUT=$$(mktemp -d) $(BIN)/python bench/run_all.py --smoke
 
 # Page times and SQL queries at 10 k and 100 k patrols (databases cached in the temp folder); SIZES=10k,100k,1m for all.
 bench-pages: $(VENV)/.installed-test

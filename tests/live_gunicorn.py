@@ -57,6 +57,7 @@ class Gunicorn:
             "--workers", str(self.workers),
             "--timeout", str(self.timeout),
             "--graceful-timeout", "5",
+            "--no-control-socket",  # gunicorn 27's default socket is one per user: parallel servers would share it
             "--log-level", "info",
             "--error-logfile", str(self.log_path),
             *self.extra_args,

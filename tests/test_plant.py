@@ -104,7 +104,7 @@ def test_another_plants_work_area_is_unknown(app, plant_admin):
 
 
 # Routes whose answer does not depend on the work area: the public card (its token is the secret) and files.
-OPEN_TO_ALL = {"cards.public": 200, "cards.public_photo": 404, "static": 200, "procedures.show": 200}
+OPEN_TO_ALL = {"cards.public": 200, "cards.public_photo": 404, "static": 200, "procedures.show": 200, "pwa.icon": 200}
 # Keyed by an equipment kind or procedure topic, not an object: each admin edits their own work area's version
 # (test_an_edited_template_is_the_editors_work_areas_only).
 OWN_AREA_KEYED = {"admin.edit_template", "admin.edit_procedure"}
@@ -179,3 +179,23 @@ def test_an_edited_template_procedure_and_rules_are_the_editors_work_areas_only(
     record["data"]["template_id"] = mine.id
     [result] = post(worker, batch(record)).json["results"]
     assert result["status"] == "rejected" and result["error"]["code"] == "unknown_template"
+
+
+def test_the_command_line_opens_a_work_area_for_a_fresh_install(app, runner):
+    result = runner.invoke(args=["create-work-area", "海北作业区", "--plant", "新采油厂", "--admin-no", "hb0001",
+                                 "--admin-name", "赵管理"])
+    assert result.exit_code == 0, result.output
+    password = result.output.split("一次性初始密码：")[1].split()[0]
+    assert login(app.test_client(), "HB0001", password).status_code == 302
+    with db.connection_context():
+        assert WorkArea.get(WorkArea.name == "海北作业区").plant.name == "新采油厂"
+    again = runner.invoke(args=["create-work-area", "海北作业区", "--admin-no", "HB0002", "--admin-name", "钱"])
+    assert again.exit_code != 0 and "已有名为“海北作业区”的作业区" in again.output
+    runner.invoke(args=["create-work-area", "海东作业区", "--admin-no", "HD0001", "--admin-name", "孙管理"])
+    # Two work areas now have a 机关: create-user must be told which.
+    ambiguous = runner.invoke(args=["create-user", "--employee-no", "CY0001", "--name", "李四", "--station", "机关",
+                                    "--role", "plant_admin", "--password", "plant-admin-2026"])
+    assert ambiguous.exit_code != 0 and "--work-area" in ambiguous.output
+    chosen = runner.invoke(args=["create-user", "--employee-no", "CY0001", "--name", "李四", "--station", "机关",
+                                 "--work-area", "海北作业区", "--role", "plant_admin", "--password", "plant-admin-2026"])
+    assert chosen.exit_code == 0, chosen.output

@@ -86,19 +86,26 @@ def _validate_password(password: str, employee_no: str = "") -> str:
 @click.option("--employee-no", required=True, help="工号（登录名）")
 @click.option("--name", required=True, help="姓名")
 @click.option("--station", "station_name", required=True, help="所在站或机关的名称")
+@click.option("--work-area", "area_name", default="", help="所在作业区（几个作业区有同名的站时必填）")
 @click.option("--role", "roles", multiple=True, type=click.Choice(sorted(ROLES)), default=["worker"], show_default=True)
 @click.option("--post", default="", help="岗位")
 @click.option("--gender", type=click.Choice(["M", "F"]), default="M", show_default=True)
 @click.option("--party-member", is_flag=True, help="党员")
 @click.password_option("--password", help="密码（不填则提示输入）")
 @with_appcontext
-def create_user_command(employee_no, name, station_name, roles, post, gender, party_member, password):
+def create_user_command(employee_no, name, station_name, area_name, roles, post, gender, party_member, password):
     _validate_password(password, employee_no)
     employee_no = employee_no.strip().upper()
     with db.connection_context():
-        station = Station.get_or_none(Station.name == station_name.strip())
-        if station is None:
+        query = Station.select().join(WorkArea).where(Station.name == station_name.strip())
+        if area_name.strip():
+            query = query.where(WorkArea.name == area_name.strip())
+        stations = list(query)
+        if not stations:
             raise click.ClickException(f"找不到站：{station_name}")
+        if len(stations) > 1:
+            raise click.ClickException(f"有 {len(stations)} 个作业区都有“{station_name}”：请用 --work-area 指明。")
+        station = stations[0]
         if User.select().where(User.employee_no == employee_no).exists():
             raise click.ClickException(f"工号 {employee_no} 已存在。")
         with db.atomic():
@@ -110,6 +117,32 @@ def create_user_command(employee_no, name, station_name, roles, post, gender, pa
             user.save()
             user.grant(*roles)
     click.echo(f"已创建 {employee_no} {name}（{'、'.join(ROLES[r] for r in roles)}）。")
+
+
+@click.command("create-work-area", help="新建作业区（含机关）及其第一个管理员，打印管理员的一次性初始密码。")
+@click.argument("name")
+@click.option("--admin-no", required=True, help="管理员工号")
+@click.option("--admin-name", required=True, help="管理员姓名")
+@click.option("--plant", "plant_name", default="采油厂", show_default=True, help="所属采油厂（没有则新建）")
+@click.option("--party-org", default="", help="党总支名称（默认：作业区名称+党总支）")
+@click.option("--shifts", default="", help="班次，如 \"08:00-20:00 20:00-08:00\"")
+@with_appcontext
+def create_work_area_command(name, admin_no, admin_name, plant_name, party_org, shifts):
+    from models import Plant
+
+    from .plants import PlantError, create_work_area
+
+    with db.connection_context():
+        with db.atomic():
+            plant, _ = Plant.get_or_create(name=plant_name.strip() or "采油厂")
+            try:
+                created = create_work_area(plant.id, {"name": name, "party_org_name": party_org, "shifts": shifts,
+                                                      "admin_employee_no": admin_no, "admin_name": admin_name})
+            except PlantError as exc:
+                raise click.ClickException(str(exc)) from None
+    click.echo(f"已建立 {plant.name} · {created.area.name}（机关）。")
+    click.echo(f"管理员 {created.admin.employee_no} {created.admin.name} 的一次性初始密码：{created.password}")
+    click.echo("首次登录后须改成自己的密码；然后在“批量导入站、井、设备、员工”上传表格。")
 
 
 @click.command("set-password", help="为员工设置新密码（其他已登录设备随之退出）。")
@@ -260,7 +293,8 @@ def photos_migrate():
 
 
 def init_app(app):
-    for command in (db_group, seed_demo_command, create_user_command, set_password_command, disable_user_command,
+    for command in (db_group, seed_demo_command, create_user_command, create_work_area_command, set_password_command,
+                    disable_user_command,
                     backup_command, restore_command, photos_group):
         app.cli.add_command(command)
 
