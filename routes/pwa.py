@@ -3,8 +3,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, current_app, make_response, render_template, url_for
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, url_for
 
+from webapp.icons import ICONS, icon_png
 from webapp.procedures import topics
 
 bp = Blueprint("pwa", __name__)
@@ -64,3 +65,47 @@ def service_worker():
 @bp.route("/offline")
 def offline():
     return render_template("offline.html")
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """What makes the app installable: its name, colours, start page and icons (docs/decisions.md, issue 10)."""
+    icon = {name: url_for("pwa.icon", name=name) for name in ICONS}
+    body = {
+        "id": "/",
+        "name": "井站通",
+        "short_name": "井站通",
+        "description": "作业区巡井打卡、望闻听摸测设备检查、隐患上报与整改、三亮卡和党建工作，无信号也能用。",
+        "lang": "zh-CN",
+        "dir": "ltr",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": "#a3141c",
+        "background_color": "#ffffff",
+        "categories": ["business", "productivity", "utilities"],
+        "icons": [
+            {"src": icon["icon-192.png"], "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": icon["icon-512.png"], "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": icon["maskable-512.png"], "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
+        "shortcuts": [
+            {"name": "扫码巡井", "short_name": "扫码", "url": url_for("wells.scan"), "icons": [{"src": icon["icon-192.png"], "sizes": "192x192"}]},
+            {"name": "我的记录", "short_name": "记录", "url": url_for("patrols.index"), "icons": [{"src": icon["icon-192.png"], "sizes": "192x192"}]},
+        ],
+    }
+    response = jsonify(body)
+    response.headers["Content-Type"] = "application/manifest+json"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.route("/icons/<name>")
+def icon(name: str):
+    if name not in ICONS:
+        abort(404)
+    response = make_response(icon_png(name))
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "public, max-age=604800"
+    return response

@@ -18,6 +18,7 @@ WORK_AREA_WIDE = {
     "cards.public_photo": 404,  # only when the member opted in to show the photo
     "procedures.show": 200,  # operating procedures are the work area's
     "static": 200,
+    "pwa.icon": 200,  # the app's icons, the same for everyone
 }
 ADMIN_ONLY = {"admin.edit_procedure", "admin.edit_template"}
 

@@ -227,6 +227,12 @@ async function keepSigningKey() {
 window.addEventListener("online", showConnectivity);
 window.addEventListener("offline", showConnectivity);
 document.addEventListener("outbox:change", (event) => renderSyncStatus(event.detail));
+// The browser offers installation once per page load, maybe before the 我的 page's install.js runs: keep the offer.
+window.addEventListener("beforeinstallprompt", (event) => {
+  event.preventDefault();
+  window.jingzhanInstall = event;
+  document.dispatchEvent(new Event("install:ready"));
+});
 window.addEventListener("online", () => warmOfflineCopy());
 window.addEventListener("online", refreshCsrfCookie);
 showConnectivity();
