@@ -125,6 +125,7 @@ class User(UserMixin, BaseModel):
     card_public = CharField(max_length=120, default="")  # the optional fields shown on the public card
     # Set with a password someone else chose (a printed one-time password): the user must choose their own first.
     must_change_password = BooleanField(default=False)
+    notifications_seen_at = DateTimeField(null=True)  # the bell counts what came after (webapp/notifications.py)
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -858,6 +859,18 @@ class AuthEvent(BaseModel):
         return row
 
 
+class PushSubscription(BaseModel):
+    """A phone's Web Push subscription (optional channel, when the server has VAPID keys): where the browser's push
+    service accepts messages for it, and up to when the bell's items were sent (webapp/push.py)."""
+
+    user = ForeignKeyField(User, backref="push_subscriptions", on_delete="CASCADE")
+    endpoint = CharField(max_length=1000, unique=True)
+    p256dh = CharField(max_length=200)
+    auth = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow)
+    sent_until = DateTimeField(default=utcnow)  # items up to here were pushed (or were older than the subscription)
+
+
 class SchemaVersion(BaseModel):
     """Which schema migrations this database has been upgraded through."""
 
@@ -871,6 +884,6 @@ MODELS = [
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
     Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
     Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,
-    UserSession, LoginAttempt, AuthEvent,
+    UserSession, LoginAttempt, AuthEvent, PushSubscription,
     SchemaVersion,
 ]

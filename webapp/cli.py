@@ -145,6 +145,27 @@ def create_work_area_command(name, admin_no, admin_name, plant_name, party_org, 
     click.echo("首次登录后须改成自己的密码；然后在“批量导入站、井、设备、员工”上传表格。")
 
 
+@click.command("vapid-keys", help="生成 Web Push 的密钥对（写进环境变量 JINGZHAN_VAPID_PUBLIC_KEY / _PRIVATE_KEY）。")
+def vapid_keys_command():
+    from .push import vapid_keys
+
+    public, private = vapid_keys()
+    click.echo(f"JINGZHAN_VAPID_PUBLIC_KEY={public}")
+    click.echo(f"JINGZHAN_VAPID_PRIVATE_KEY={private}")
+
+
+@click.command("push-notifications", help="把各人铃铛里的新通知推送到已订阅的手机（由定时器每分钟执行）。")
+@with_appcontext
+def push_notifications_command():
+    from .push import configured, send_due
+
+    if not configured(current_app.config):
+        raise click.ClickException("没有配置 JINGZHAN_VAPID_PUBLIC_KEY / JINGZHAN_VAPID_PRIVATE_KEY，不推送。")
+    with db.connection_context():
+        counts = send_due(current_app._get_current_object())
+    click.echo("订阅 {subscriptions} 个，推送 {sent} 条，失效 {gone} 个，失败 {failed} 个。".format(**counts))
+
+
 @click.command("set-password", help="为员工设置新密码（其他已登录设备随之退出）。")
 @click.argument("employee_no")
 @click.password_option("--password", help="新密码（不填则提示输入）")
@@ -294,7 +315,7 @@ def photos_migrate():
 
 def init_app(app):
     for command in (db_group, seed_demo_command, create_user_command, create_work_area_command, set_password_command,
-                    disable_user_command,
+                    vapid_keys_command, push_notifications_command, disable_user_command,
                     backup_command, restore_command, photos_group):
         app.cli.add_command(command)
 

@@ -89,6 +89,11 @@ class Config:
             "JINGZHAN_PASSWORD_CONTEXT_WORDS", "hainan jinhai liaohe youtian caiyou zuoyequ jingzhantong").split())
         # A check-in further than this from the well's registered position is flagged for the leader.
         self.PRESENCE_MAX_DISTANCE_M = float(os.environ.get("JINGZHAN_PRESENCE_DISTANCE_M", "200"))
+        # Web Push (optional, webapp/push.py): a key pair from `jingzhan vapid-keys`, and a contact for the push
+        # services. Without the keys the bell inside the app is the only channel.
+        self.VAPID_PUBLIC_KEY = os.environ.get("JINGZHAN_VAPID_PUBLIC_KEY", "")
+        self.VAPID_PRIVATE_KEY = os.environ.get("JINGZHAN_VAPID_PRIVATE_KEY", "")
+        self.VAPID_SUBJECT = os.environ.get("JINGZHAN_VAPID_SUBJECT", "mailto:admin@localhost")
         # 重点井波动: (kind, threshold) per reading against the median of the last 7 days; "relative" is a
         # fraction of the baseline, "absolute" is in the reading's own unit (含水 in percentage points).
         self.FLUCTUATION_THRESHOLDS = {

@@ -223,6 +223,15 @@ def _v14_plants_and_work_area_separation(migrator):
                 model.update(is_current=True).where(model.id == newest.id).execute()
 
 
+def _v15_notifications(migrator):
+    """When each user last opened the bell's list; phones' Web Push subscriptions."""
+    from models import PushSubscription
+
+    if "notifications_seen_at" not in _columns("user"):
+        migrate(migrator.add_column("user", "notifications_seen_at", DateTimeField(null=True)))
+    db.create_tables([PushSubscription])
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -241,6 +250,7 @@ STEPS = [
     (13, "server-side sessions, login attempts per address, auth events", _v13_server_sessions),
     (14, "plants above work areas; rules, templates and procedures per work area; user.must_change_password",
      _v14_plants_and_work_area_separation),
+    (15, "user.notifications_seen_at; Web Push subscriptions", _v15_notifications),
 ]
 
 def _columns(table: str) -> set[str]:

@@ -184,3 +184,34 @@ self.addEventListener("fetch", (event) => {
     if (!url.pathname.startsWith("/api/")) event.respondWith(page(request));
   }
 });
+
+// Web Push (optional): show what the server sent, and open its page when tapped — never a page of another site.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(
+    self.registration.showNotification(data.title || "井站通", {
+      body: data.body || "",
+      tag: data.tag || undefined,
+      lang: "zh-CN",
+      icon: "/icons/icon-192.png",
+      data: { url: data.url || "/notifications/" },
+    })
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = new URL((event.notification.data && event.notification.data.url) || "/notifications/", self.location.origin);
+  if (url.origin !== self.location.origin) return;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((w) => w.url === url.href);
+      return open ? open.focus() : self.clients.openWindow(url.href);
+    })
+  );
+});

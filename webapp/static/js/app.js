@@ -5,6 +5,7 @@ import { counts, currentUserId, hasSigningKey, startOutbox, storeSigningKey } fr
 
 const WARM_EVERY_MS = 30 * 60 * 1000;
 const WARM_RETRY_MS = 15 * 1000;
+const BELL_EVERY_MS = 60 * 1000;
 // "__Host-" when served over HTTPS (webapp/csrf.py).
 const CSRF_COOKIES = ["__Host-jingzhan_csrf", "jingzhan_csrf"];
 const CSRF_FIELD = "csrf_token";
@@ -227,6 +228,32 @@ async function keepSigningKey() {
 window.addEventListener("online", showConnectivity);
 window.addEventListener("offline", showConnectivity);
 document.addEventListener("outbox:change", (event) => renderSyncStatus(event.detail));
+// The bell's badge: how many notifications came since the list was last opened (online, page visible).
+async function refreshBell() {
+  const bell = document.querySelector("[data-bell]");
+  if (!bell || !navigator.onLine || document.visibilityState !== "visible") return;
+  try {
+    const response = await fetch("/notifications/count", { credentials: "same-origin", redirect: "manual" });
+    if (!response.ok) return;
+    const { unread } = await response.json();
+    const badge = bell.querySelector("[data-bell-count]");
+    badge.textContent = unread > 99 ? "99+" : String(unread);
+    badge.hidden = !unread;
+    bell.setAttribute("aria-label", unread ? `通知，${unread} 条未读` : "通知");
+  } catch {
+    // offline or the server is away: the badge keeps what it said
+  }
+}
+if (currentUserId()) {
+  refreshBell();
+  setInterval(refreshBell, BELL_EVERY_MS);
+  document.addEventListener("visibilitychange", refreshBell);
+  // The list, once shown, is marked read (its own request): the badge follows at once.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.successful && (event.detail.pathInfo.requestPath || "").startsWith("/notifications/seen")) refreshBell();
+  });
+}
+
 // The browser offers installation once per page load, maybe before the 我的 page's install.js runs: keep the offer.
 window.addEventListener("beforeinstallprompt", (event) => {
   event.preventDefault();
