@@ -129,17 +129,19 @@ def test_deploy_files_agree_with_the_app():
 
 
 def test_systemd_units_verify(tmp_path):
-    """systemd's own check of the three units (unknown keys, bad values), with the program where they expect it."""
+    """systemd's own check of the units (unknown keys, bad values), with the program where they expect it."""
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze not installed")
     program = tmp_path / "opt" / "jingzhan"
     (program / ".venv" / "bin").mkdir(parents=True)
     (program / "deploy").mkdir()
-    for executable in (program / ".venv" / "bin" / "gunicorn", program / "deploy" / "backup.sh"):
+    for executable in (program / ".venv" / "bin" / "gunicorn", program / ".venv" / "bin" / "jingzhan",
+                       program / "deploy" / "backup.sh"):
         executable.write_text("#!/bin/sh\n")
         executable.chmod(0o755)
     units = []
-    for name in ("jingzhan.service", "jingzhan-backup.service", "jingzhan-backup.timer"):
+    for name in ("jingzhan.service", "jingzhan-backup.service", "jingzhan-backup.timer", "jingzhan-push.service",
+                 "jingzhan-push.timer"):
         unit = tmp_path / name
         unit.write_text((DEPLOY / name).read_text(encoding="utf-8").replace("/opt/jingzhan", str(program)))
         units.append(str(unit))
