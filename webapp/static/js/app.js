@@ -228,6 +228,10 @@ async function keepSigningKey() {
 window.addEventListener("online", showConnectivity);
 window.addEventListener("offline", showConnectivity);
 document.addEventListener("outbox:change", (event) => renderSyncStatus(event.detail));
+// Display settings of this phone (我的 → 显示): high contrast for sunlight, large text.
+for (const [key, name] of [["jingzhan-sunlight", "sunlight"], ["jingzhan-large-text", "large-text"]]) {
+  document.documentElement.classList.toggle(name, localStorage.getItem(key) === "on");
+}
 // The bell's badge: how many notifications came since the list was last opened (online, page visible).
 async function refreshBell() {
   const bell = document.querySelector("[data-bell]");

@@ -35,9 +35,27 @@ function directory() {
 }
 
 function feedback() {
-  // Chrome refuses (and logs) vibration before the user has touched the page.
+  // Chrome refuses (and logs) vibration and sound before the user has touched the page.
   const touched = !navigator.userActivation || navigator.userActivation.hasBeenActive;
   if (navigator.vibrate && touched) navigator.vibrate(80);
+  if (touched && window.AudioContext && localStorage.getItem("jingzhan-sound") !== "off") beep();
+}
+
+/** A short high beep (no sound file): heard over a pumping unit, over in a tenth of a second. */
+function beep() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const volume = audio.createGain();
+    tone.frequency.value = 1760;
+    volume.gain.value = 0.15;
+    tone.connect(volume).connect(audio.destination);
+    tone.onended = () => audio.close();
+    tone.start();
+    tone.stop(audio.currentTime + 0.1);
+  } catch {
+    // no sound on this phone: the vibration and the message are enough
+  }
 }
 
 // Where a recognised label leads: the well page, or — to correct a returned record — the patrol form or the
