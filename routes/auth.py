@@ -85,6 +85,13 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _too_many(checked, page):
+    """The password typed again too often wrongly: the account is locked for a while (logins.reconfirm)."""
+    response = make_response(page, 429)
+    response.headers["Retry-After"] = str(checked.retry_after)
+    return response
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
@@ -95,8 +102,11 @@ def change_password():
         new = request.form.get("new_password", "")
         confirm = request.form.get("confirm_password", "")
         # Checked exactly as typed: a longer text than any password may be is simply wrong, never cut short.
-        if len(current) > MAX_FIELD or not user.check_password(current):
-            errors["current_password"] = "当前密码不正确。"
+        checked = logins.reconfirm(user, current, request.remote_addr or "", "change_password")
+        if checked.user is None:
+            if checked.status == 429:
+                return _too_many(checked, render_template("auth/password.html", errors={"current_password": checked.error}))
+            errors["current_password"] = checked.error
         problem = password_problem(new, employee_no=user.employee_no, label="新密码",
                                    context_words=current_app.config["PASSWORD_CONTEXT_WORDS"])
         if problem:
@@ -127,7 +137,12 @@ def devices():
     error = None
     if request.method == "POST":
         password = request.form.get("password", "")
-        if len(password) > MAX_FIELD or not current_user.check_password(password):
+        checked = logins.reconfirm(current_user._get_current_object(), password, request.remote_addr or "", "end_sessions")
+        if checked.status == 429:
+            return _too_many(checked, render_template("auth/sessions.html", rows=sessions.live_sessions(current_user),
+                                                      current=current, error=checked.error,
+                                                      device_label=sessions.device_label))
+        if checked.user is None:
             error = "密码不正确。"
         else:
             count = sessions.end_other_sessions(current)

@@ -1,7 +1,7 @@
 """Login with 工号 and password: wrong input, lockout, disabled accounts, sessions, safe redirects."""
 import pytest
 
-from models import User
+from models import AuthEvent, User, db
 from tests.conftest import DEMO_PASSWORD, get_user, login
 
 BAD = "工号或密码不正确"
@@ -348,3 +348,22 @@ class TestPasswordSomeoneElseChose:
         runner.invoke(args=["set-password", "HN1003", "--password", "given-by-admin-7"])
         login(client, "HN1003", "given-by-admin-7")
         assert client.get("/", headers={"Sec-Fetch-Mode": "navigate"}).status_code == 200
+
+
+def test_the_password_typed_again_cannot_be_guessed_with_a_borrowed_session(client, app):
+    """Wrong current passwords on /password and /sessions count like wrong logins: the account locks (429)."""
+    login(client, "HN1003")
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for n in range(limit):
+        path, field = ("/password", "current_password") if n % 2 else ("/sessions", "password")
+        response = client.post(path, data={field: f"guess-{n}-wrong", "new_password": "x" * 12, "confirm_password": "x" * 12})
+        assert response.status_code == 422, (n, response.status_code)
+    locked = client.post("/password", data={"current_password": DEMO_PASSWORD, "new_password": "wellhead-walk-42",
+                                            "confirm_password": "wellhead-walk-42"})
+    assert locked.status_code == 429 and "密码错误次数过多" in locked.get_data(as_text=True) and locked.headers["Retry-After"]
+    assert client.post("/sessions", data={"password": DEMO_PASSWORD}).status_code == 429
+    with db.connection_context():
+        assert User.get(User.employee_no == "HN1003").check_password(DEMO_PASSWORD)  # nothing was changed
+        assert AuthEvent.select().where(AuthEvent.event == "password_recheck_failed").count() == limit
+    # And the lock holds at the login page too: the guesser cannot start over there.
+    assert login(app.test_client(), "HN1003").status_code == 422

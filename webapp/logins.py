@@ -119,3 +119,20 @@ def attempt(employee_no: str, password: str, address: str) -> LoginResult:
         LoginAttempt.create(address=address, at=now, employee_no=employee_no[:40], succeeded=True)
         AuthEvent.record("login_succeeded", user=user, address=address, now=now)
     return LoginResult(user=user)
+
+
+def reconfirm(user: User, password: str, address: str, purpose: str) -> LoginResult:
+    """The password typed again by a logged-in user (to change it, to log out other devices): wrong ones count
+    against the account as at login, so a borrowed session cannot be used to guess it; a locked account says so
+    (429) and is refused even the right password until the lock ends."""
+    now = utcnow()
+    if user.locked_until and user.locked_until > now:
+        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+        return LoginResult(error=f"密码错误次数过多，请 {minutes} 分钟后再试。", status=429, retry_after=60 * minutes)
+    if len(password) > MAX_PASSWORD or not user.check_password(password):
+        _count_wrong_password(user, address, now)
+        AuthEvent.record("password_recheck_failed", user=user, address=address, now=now, detail=purpose)
+        return LoginResult(error="当前密码不正确。", status=422)
+    if user.failed_logins:
+        User.update(failed_logins=0).where(User.id == user.id).execute()
+    return LoginResult(user=user)
