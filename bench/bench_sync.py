@@ -1,26 +1,63 @@
-"""POST /api/v1/sync of 500 patrols on SQLite: server time per batch, and the size of one patrol on the wire.
+"""Sync throughput: records a second through the real `POST /api/v1/sync` at batches of 1, 50 and 500 patrols, on
+SQLite and on PostgreSQL, against a floor — a bare Flask endpoint in the same process, on the same database, that
+takes the same JSON batch and stores the same patrols with one `Patrol.insert_many` and nothing else (no login, no
+validation, no receipts, no operations, no presence or fluctuation checks). Also the server time of a 500-patrol
+batch and the size of one patrol on the wire.
 
-Run: .venv/bin/python bench/bench_sync.py [runs]
+Both run through Flask's test client in this one process (no network, no HTTP server): the time of a batch is from
+the request's start to its answer, JSON parsing and the commit included. Batches of the two alternate, so a database
+that grows or a neighbour on the machine weigh on both alike; each measurement stops after a number of batches or
+a number of seconds, whichever comes first. The phone's worker is HN1003 of 海南一号站, each patrol of an oil well of
+its station, scanned, with GPS, ten readings and one operation (憋压), as bench/check_size.py's patrol.
+
+    .venv/bin/python bench/bench_sync.py --smoke
+    .venv/bin/python bench/bench_sync.py                          # SQLite, and PostgreSQL when its URL is set
+    scripts/with-test-postgres.sh .venv/bin/python bench/bench_sync.py
+
+Results: docs/bench/sync.json through bench/results.py.
 """
+import argparse
+import cProfile
 import gzip
 import json
+import os
+import pstats
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from common import demo_app, login
+from common import PASSWORD, ROOT, keep_smoke_apart, login
+from flask import Flask, jsonify, request
+from results import Target, is_smoke, write_result
 
-from models import Patrol, Station, Well, db
+from models import Patrol, Station, User, Well, db, utcnow
+from webapp import create_app, migrations
+from webapp.demo import seed_demo
+from webapp.sync import MAX_RECORDS
 
 TZ = timezone(timedelta(hours=8))
 READINGS = {"current_up_a": 42.5, "current_down_a": 38.1, "stroke_m": 3.0, "strokes_per_min": 4.5,
             "oil_pressure_mpa": 0.8, "casing_pressure_mpa": 1.2, "back_pressure_mpa": 0.6, "wellhead_temp_c": 38.0,
             "liquid_t_per_day": 12.4, "water_cut_pct": 86.5}
+BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+RATIO_GOAL = 0.5
+BATCH_GOAL_S = 1.0
+WIRE_GOAL = 2048
+# batch size → (most batches of each side, most seconds of each side)
+REAL = {1: (3000, 20.0), 50: (300, 20.0), 500: (30, 25.0)}
+SMOKE = {1: (20, 2.0), 50: (3, 2.0), 500: (1, 2.0)}
+WARM_UPS = 2  # batches of each side and size before the timed ones (1 in a smoke run)
 
 
-def patrol(well, at):
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def patrol(well, at: datetime) -> dict:
     return {
         "uuid": str(uuid.uuid4()),
         "type": "patrol",
@@ -35,29 +72,339 @@ def patrol(well, at):
     }
 
 
-def main(runs=5, size=500):
-    app, _ = demo_app()
-    client = app.test_client()
-    login(client)
+def floor_app(author_id: int, stations: dict[int, int]) -> Flask:
+    """The floor: a bare Flask endpoint that stores the batch's patrols with one insert_many, without looking at them."""
+    app = Flask("floor")
+
+    @app.before_request
+    def open_connection():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_connection(exc):
+        if not db.is_closed():
+            db.close()
+
+    @app.post("/floor/sync")
+    def sync():
+        payload = request.get_json()
+        received = utcnow()
+        rows = []
+        for record in payload["records"]:
+            data = record["data"]
+            device_time = datetime.fromisoformat(record["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)
+            position = data.get("position") or {}
+            rows.append({
+                "uuid": record["uuid"], "well": data["well_id"], "station": stations[data["well_id"]], "author": author_id,
+                "method": data["method"], "device_time": device_time, "received_at": received, "clock_offset_s": 0,
+                "clock_time": device_time, "latitude": position.get("latitude"), "longitude": position.get("longitude"),
+                "accuracy_m": position.get("accuracy"), "is_abnormal": data["abnormal"], "note": data["note"], "flags": "",
+                **{name: data["readings"].get(name) for name in READINGS},
+            })
+        with db.atomic():
+            Patrol.insert_many(rows).execute()
+        return jsonify({"server_time": received.isoformat(timespec="seconds") + "Z",
+                        "results": [{"uuid": row["uuid"], "status": "created"} for row in rows]})
+
+    return app
+
+
+def prepare(backend: str, folder: Path, postgres_url: str | None):
+    """A fresh database holding the demo work area and the app on it; returns (app, drop)."""
+    drop = lambda: None  # noqa: E731
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'sync.db'}"
+    else:
+        import psycopg2
+
+        admin = psycopg2.connect(postgres_url)
+        admin.autocommit = True
+        name = f"jz_sync_{os.getpid()}"
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{name}"')
+
+        def drop():
+            if not db.is_closed():
+                db.close()
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+        url = f"{postgres_url.rsplit('/', 1)[0]}/{name}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_PATH": folder})
     with db.connection_context():
-        wells = list(Well.select().join(Station).where(Station.name == "海南一号站").where(Well.kind == "oil"))
-    times = []
-    start = datetime.now(TZ) - timedelta(days=30)
-    for run in range(runs):
-        records = [patrol(wells[i % len(wells)], start + timedelta(minutes=run * size + i)) for i in range(size)]
-        body = json.dumps({"device_id": "bench", "sent_at": datetime.now(TZ).isoformat(timespec="seconds"), "records": records})
-        began = time.perf_counter()
-        response = client.post("/api/v1/sync", data=body, content_type="application/json")
-        times.append(time.perf_counter() - began)
-        statuses = {r["status"] for r in response.json["results"]}
-        assert response.status_code == 200 and statuses == {"created"}, (response.status_code, statuses)
-    with db.connection_context():
-        assert Patrol.select().count() == runs * size
-    one = json.dumps(records[0], ensure_ascii=False).encode()
-    print(f"sync of {size} patrols, {runs} runs: median {statistics.median(times) * 1000:.0f} ms, "
-          f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
-    print(f"one patrol on the wire: {len(one)} bytes JSON ({len(gzip.compress(one))} bytes gzipped)")
+        migrations.upgrade()
+        seed_demo(PASSWORD)
+        version = (db.execute_sql("select sqlite_version()").fetchone()[0] if backend == "sqlite"
+                   else db.execute_sql("show server_version").fetchone()[0])
+    return app, drop, version
+
+
+def profile_shares(profiler: cProfile.Profile) -> dict:
+    """Where one batch's time went, as shares of the profiled total: the database driver's own calls, peewee building
+    the SQL text, and our functions (each one's cumulative time)."""
+    stats = pstats.Stats(profiler).stats
+    total = max((ct for (_f, _l, name), (_cc, _nc, _tt, ct, _callers) in stats.items() if name == "sync"), default=0) \
+        or sum(tt for (_cc, _nc, tt, _ct, _callers) in stats.values())
+    driver = sum(tt for (file, _line, name), (_cc, _nc, tt, _ct, _callers) in stats.items()
+                 if file == "~" and ("sqlite3." in name or "psycopg2." in name))
+    building = max((ct for (file, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.items()
+                    if file.endswith("peewee.py") and name == "sql"), default=0)
+    ours = {}
+    for (file, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.items():
+        if file.startswith(str(ROOT / "webapp")) or file.startswith(str(ROOT / "routes")):
+            module = Path(file).stem
+            if name not in ("sync", "sync_batch", "<listcomp>", "_sync_one") and ct / total >= 0.03:
+                ours[f"{module}.{name}"] = round(ct / total, 3)
+    return {"profiled_s": round(total, 3), "driver": round(driver / total, 3), "peewee_sql_building": round(building / total, 3),
+            "functions": dict(sorted(ours.items(), key=lambda kv: -kv[1]))}
+
+
+class Statements:
+    """Counts the SQL statements run (peewee's query hooks)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, event):
+        self.count += 1
+
+
+def run_backend(backend: str, args, plan: dict) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix=f"jingzhan-bench-sync-{backend}-"))
+    app, drop, version = prepare(backend, folder, args.postgres_url)
+    try:
+        ours = app.test_client()
+        login(ours)
+        with db.connection_context():
+            worker = User.get(User.employee_no == "HN1003")
+            wells = list(Well.select().join(Station).where((Station.name == "海南一号站") & (Well.kind == "oil"))
+                         .order_by(Well.code))
+            stations = {w.id: w.station_id for w in Well.select(Well.id, Well.station)}
+        floor = floor_app(worker.id, stations).test_client()
+        statements = Statements()
+        db.obj.query_hooks.append(statements)
+        moment = [datetime.now(TZ) - timedelta(days=60)]
+
+        def body(size: int) -> str:
+            records = []
+            for i in range(size):
+                moment[0] += timedelta(seconds=30)
+                records.append(patrol(wells[i % len(wells)], moment[0]))
+            sent_at = datetime.now(TZ).isoformat(timespec="seconds")
+            return json.dumps({"device_id": "bench", "sent_at": sent_at, "records": records})
+
+        def post(client, url, size) -> tuple[float, int]:
+            data = body(size)
+            before = statements.count
+            began = time.perf_counter()
+            response = client.post(url, data=data, content_type="application/json")
+            elapsed = time.perf_counter() - began
+            answer = response.get_json()
+            statuses = {r["status"] for r in answer["results"]} if response.status_code == 200 else {response.status_code}
+            if response.status_code != 200 or statuses != {"created"} or len(answer["results"]) != size:
+                raise SystemExit(f"{backend} {url} batch of {size}: {response.status_code} {statuses}")
+            return elapsed, statements.count - before
+
+        sides = {"ours": (ours, "/api/v1/sync"), "floor": (floor, "/floor/sync")}
+        results = {"database_version": version, "sizes": {}}
+        for size, (most, seconds) in plan.items():
+            for client, url in sides.values():
+                for _ in range(args.warm_ups):
+                    post(client, url, size)
+            times = {side: [] for side in sides}
+            queries = {side: [] for side in sides}
+            spent = dict.fromkeys(sides, 0.0)
+            while min(len(t) for t in times.values()) < most and max(spent.values()) < seconds:
+                for side, (client, url) in sides.items():
+                    elapsed, count = post(client, url, size)
+                    times[side].append(elapsed)
+                    queries[side].append(count)
+                    spent[side] += elapsed
+            row = {}
+            for side in sides:
+                row[side] = {
+                    "batches": len(times[side]), "records": len(times[side]) * size, "seconds": round(spent[side], 3),
+                    "records_per_s": round(len(times[side]) * size / spent[side], 1),
+                    "batch_ms": {"median": round(statistics.median(times[side]) * 1000, 2),
+                                 "min": round(min(times[side]) * 1000, 2), "max": round(max(times[side]) * 1000, 2)},
+                    "statements_per_batch": round(statistics.mean(queries[side]), 1),
+                }
+            row["ratio"] = round(row["ours"]["records_per_s"] / row["floor"]["records_per_s"], 3)
+            results["sizes"][size] = row
+            log(f"{backend:>10} batch {size:>3}: ours {row['ours']['records_per_s']:>8.1f} records/s "
+                f"({row['ours']['batch_ms']['median']:.1f} ms a batch, {row['ours']['statements_per_batch']} statements), "
+                f"floor {row['floor']['records_per_s']:>8.1f} records/s ({row['floor']['batch_ms']['median']:.1f} ms, "
+                f"{row['floor']['statements_per_batch']} statements): {row['ratio']:.0%}")
+        db.obj.query_hooks.remove(statements)
+        # One more batch of the largest size under the profiler (not timed above): where our time goes.
+        largest = max(plan)
+        data = body(largest)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        ours.post("/api/v1/sync", data=data, content_type="application/json")
+        profiler.disable()
+        results["profile"] = {"batch": largest, **profile_shares(profiler)}
+        with db.connection_context():
+            stored = Patrol.select().count()
+        expected = largest + sum((r["ours"]["batches"] + r["floor"]["batches"] + 2 * args.warm_ups) * s
+                                 for s, r in results["sizes"].items())
+        if stored != expected:
+            raise SystemExit(f"{backend}: {stored} patrols stored, {expected} sent")
+        results["patrols_stored"] = stored
+        one = json.dumps(patrol(wells[0], datetime.now(TZ)), ensure_ascii=False).encode()
+        results["wire"] = {"json_bytes": len(one), "gzip_bytes": len(gzip.compress(one))}
+        return results
+    finally:
+        if not db.is_closed():
+            db.close()
+        drop()
+
+
+def why(run: dict, size: int) -> str:
+    """Why ours is slower than the floor, from the statement counts and the profile of a batch."""
+    row = run["sizes"][size]
+    per_record = (row["ours"]["statements_per_batch"] - (run["sizes"].get(1, row)["ours"]["statements_per_batch"]
+                                                         if size > 1 else 0)) / max(size - (1 if size > 1 else 0), 1)
+    text = (f"ours runs {row['ours']['statements_per_batch']:g} SQL statements a batch ({per_record:.1f} a record: receipt "
+            "lookup, savepoint and its release, well, previous check-in, patrol, operation, receipt, and for a key well its "
+            f"recent patrols and alerts), the floor {row['floor']['statements_per_batch']:g}")
+    profile = run.get("profile")
+    if profile:
+        functions = ", ".join(f"{name} {share:.0%}" for name, share in list(profile["functions"].items())[:5])
+        text += (f"; in a profiled batch of {profile['batch']} the database driver takes {profile['driver']:.0%} of the time, "
+                 f"peewee building SQL text {profile['peewee_sql_building']:.0%} (our functions, cumulative: {functions})")
+    return text
+
+
+def make_targets(runs: dict, skipped: dict) -> list[Target]:
+    out = []
+    sizes = sorted({s for run in runs.values() for s in run["sizes"]}) or sorted(REAL)
+    for backend, label in BACKENDS.items():
+        run = runs.get(backend)
+        for size in sizes:
+            what = f"sync throughput, batches of {size}, {label}"
+            goal = f"≥ {RATIO_GOAL:.0%} of the floor's records/s (bare endpoint, one insert_many)"
+            if run is None:
+                out.append(Target(what, goal, "—", None, skipped.get(backend, "not measured")))
+                continue
+            row = run["sizes"][size]
+            ours, floor = row["ours"], row["floor"]
+            measured = (f"{row['ratio']:.0%}: {ours['records_per_s']:,.0f} records/s against {floor['records_per_s']:,.0f} "
+                        f"({ours['batch_ms']['median']:.1f} ms against {floor['batch_ms']['median']:.1f} ms a batch)")
+            met = row["ratio"] >= RATIO_GOAL
+            note = "" if met else f"by {(RATIO_GOAL - row['ratio']) * 100:.0f} points: " + why(run, size)
+            out.append(Target(what, goal, measured, met, note, row["ratio"],
+                              {"ours_records_per_s": ours["records_per_s"], "floor_records_per_s": floor["records_per_s"]}))
+    for backend, label in BACKENDS.items():
+        run = runs.get(backend)
+        what = f"POST /api/v1/sync of 500 patrols, server time, {label}"
+        goal = f"< {BATCH_GOAL_S:g} s"
+        if run is None or 500 not in run["sizes"]:
+            out.append(Target(what, goal, "—", None, skipped.get(backend, "batches of 500 not measured")))
+            continue
+        ms = run["sizes"][500]["ours"]["batch_ms"]
+        met = ms["median"] < BATCH_GOAL_S * 1000
+        out.append(Target(what, goal, f"median {ms['median']:.0f} ms ({ms['min']:.0f}–{ms['max']:.0f} ms over "
+                                      f"{run['sizes'][500]['ours']['batches']} batches)", met,
+                          "" if met else f"by {ms['median'] - BATCH_GOAL_S * 1000:.0f} ms: " + why(run, 500), ms["median"]))
+    wire = next((run["wire"] for run in runs.values()), None)
+    if wire:
+        met = wire["json_bytes"] < WIRE_GOAL
+        out.append(Target("one patrol on the wire", "< 2 KB", f"{wire['json_bytes']} B JSON ({wire['gzip_bytes']} B gzipped), "
+                          "10 readings, GPS and one operation", met, "" if met else f"by {wire['json_bytes'] - WIRE_GOAL} B",
+                          wire["json_bytes"]))
+    return out
+
+
+def section(runs: dict, skipped: dict, plan: dict, warm_ups: int) -> str:
+    lines = [
+        "`bench/bench_sync.py`: patrols of 海南一号站's oil wells by its worker HN1003 (scanned, GPS, ten readings, one "
+        "operation), posted through Flask's test client in one process — no network, no HTTP server. **Ours** is the "
+        "real `POST /api/v1/sync` (the session's login; per record the receipt lookup, a savepoint, validation, the well, "
+        "the worker's previous check-in, the patrol, its operation, its receipt and for a key well the fluctuation check; "
+        "one transaction per batch); **the floor** is a bare Flask endpoint in the same "
+        "process on the same database that stores the same patrols with one `Patrol.insert_many` and no checks. "
+        "Batches of the two alternate after "
+        f"{warm_ups} warm-up batch(es) each; a measurement stops at "
+        + ", ".join(f"{most} batches or {seconds:g} s (batches of {size})" for size, (most, seconds) in plan.items())
+        + ". Records/s = records ÷ the summed time of the batches.",
+        "",
+    ]
+    if runs:
+        lines += ["| database | batch | ours records/s | floor records/s | ours ÷ floor | ours ms a batch (median) | "
+                  "floor ms a batch | SQL statements a batch, ours / floor |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for backend, run in runs.items():
+            for size, row in run["sizes"].items():
+                ours, floor = row["ours"], row["floor"]
+                lines.append(f"| {BACKENDS[backend]} {run['database_version']} | {size} | {ours['records_per_s']:,.0f} | "
+                             f"{floor['records_per_s']:,.0f} | {row['ratio']:.0%} | {ours['batch_ms']['median']:.1f} | "
+                             f"{floor['batch_ms']['median']:.1f} | {ours['statements_per_batch']:g} / "
+                             f"{floor['statements_per_batch']:g} |")
+    for backend, run in runs.items():
+        profile = run.get("profile")
+        if profile:
+            lines.append(f"\n{BACKENDS[backend]}, one batch of {profile['batch']} under cProfile: the driver's calls "
+                         f"{profile['driver']:.0%}, peewee building SQL {profile['peewee_sql_building']:.0%}; our functions "
+                         "(cumulative): " + ", ".join(f"`{n}` {v:.0%}" for n, v in profile["functions"].items()) + ".")
+    for backend, reason in skipped.items():
+        lines.append(f"\n{BACKENDS[backend]}: not measured — {reason}.")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="a few batches of each size, SQLite only")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both",
+                        help="both (default): PostgreSQL too when --postgres-url or JINGZHAN_TEST_POSTGRES_URL is set")
+    parser.add_argument("--postgres-url", default=os.environ.get("JINGZHAN_TEST_POSTGRES_URL"),
+                        help="admin URL of a throw-away PostgreSQL server (default: $JINGZHAN_TEST_POSTGRES_URL)")
+    parser.add_argument("--sizes", default="1,50,500", help=f"records per batch, comma-separated (at most {MAX_RECORDS})")
+    parser.add_argument("--seconds", type=float, default=None, help="seconds of batches per side and size at most")
+    parser.add_argument("--batches", type=int, default=None, help="batches per side and size at most")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        keep_smoke_apart()
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error("--sizes: whole numbers")
+    if not sizes or any(not 1 <= s <= MAX_RECORDS for s in sizes):
+        parser.error(f"--sizes: from 1 to {MAX_RECORDS}")
+    table = SMOKE if args.smoke else REAL
+    args.warm_ups = 1 if args.smoke else WARM_UPS
+    plan = {}
+    for size in sizes:
+        most, seconds = table.get(size, (max(2, table[50][0] * 50 // size), table[50][1]))
+        plan[size] = (args.batches or most, args.seconds or seconds)
+    backends, skipped = [], {}
+    if args.backend in ("sqlite", "both"):
+        backends.append("sqlite")
+    if args.smoke:
+        skipped["postgresql"] = "smoke run: SQLite only"
+    elif args.backend in ("postgresql", "both"):
+        if args.postgres_url:
+            backends.append("postgresql")
+        elif args.backend == "postgresql":
+            parser.error("PostgreSQL needs --postgres-url or JINGZHAN_TEST_POSTGRES_URL")
+        else:
+            skipped["postgresql"] = "JINGZHAN_TEST_POSTGRES_URL is not set (run under scripts/with-test-postgres.sh)"
+    if "sqlite" not in backends:
+        skipped["sqlite"] = "not asked for in this run (--backend postgresql)"
+    began = time.perf_counter()
+    runs = {backend: run_backend(backend, args, plan) for backend in backends}
+    targets = make_targets(runs, skipped)
+    path = write_result("sync", params={"sizes": sizes, "plan": {s: {"batches": b, "seconds": t} for s, (b, t) in plan.items()},
+                                        "warm_ups": args.warm_ups, "backends": backends, "smoke": is_smoke() or args.smoke,
+                                        "seconds": round(time.perf_counter() - began, 1)},
+                        results={"runs": runs, "skipped": skipped}, targets=targets,
+                        section=section(runs, skipped, plan, args.warm_ups))
+    for t in targets:
+        print(f"{'—' if t.met is None else ('ok' if t.met else 'MISSED'):>6}  {t.what}: {t.measured}")
+    log(f"results: {path} ({time.perf_counter() - began:.0f} s)")
+    return 0
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    sys.exit(main())

@@ -13,8 +13,14 @@ valid record exactly once, no refused one, no other row.
     scripts/with-test-postgres.sh .venv/bin/python bench/load_sync.py --backend both
     .venv/bin/python bench/load_sync.py --backend postgresql --postgres-url postgresql://postgres@127.0.0.1:5432/postgres
 
-Results: a table on stdout and the raw numbers in --json (default docs/load-sync.json, one entry per backend and
-think time; a new run replaces the entry it repeats).
+    .venv/bin/python bench/load_sync.py --smoke                       # 8 phones, 2 workers, 4 s, SQLite only
+
+While the phones sync, the memory of every gunicorn worker is sampled from /proc/<pid>/status (VmRSS, twice a
+second) and its peak (VmHWM) read again at the end, before the server stops.
+
+Results: a table on stdout, the raw numbers in --json (default docs/load-sync.json, one entry per backend and
+think time; a new run replaces the entry it repeats; a smoke run writes it to the temporary folder) and
+docs/bench/load.json (bench/results.py: targets and the section of docs/performance.md).
 Exit status 1 when a guarantee failed (a 5xx, a lost or doubled record, "database is locked").
 """
 import argparse
@@ -38,10 +44,70 @@ sys.path.insert(0, str(ROOT))
 
 import requests
 
+from common import keep_smoke_apart
+from results import Target, is_smoke, write_result
 from tests.live_gunicorn import Gunicorn, Phone, demo_people, patrol
 
 PASSWORD = "load-pass-2026"
 BAD_READING = {"oil_pressure_mpa": 99}
+BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# Our choice, not the issue's: a worker should stay under 150 MB at its peak, so that the four workers of
+# deploy/ and their master fit in well under 1 GB beside the database on a small server.
+WORKER_RSS_GOAL_MB = 150
+
+
+def _status_kb(pid: int, field: str) -> int | None:
+    """A memory figure (kB) from /proc/<pid>/status: VmRSS now, VmHWM its peak; None once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class MemorySampler:
+    """Samples the resident memory of gunicorn's master and workers while the load runs (a worker that is replaced
+    keeps its own entry), and reads each worker's peak (VmHWM) at the end."""
+
+    def __init__(self, server: Gunicorn, every_s: float = 0.5):
+        self.server, self.every_s = server, every_s
+        self.peak_kb: dict[int, int] = {}  # pid → largest VmRSS sampled or VmHWM read
+        self.start_kb: dict[int, int] = {}
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self, field: str = "VmRSS") -> None:
+        for pid in self.server.worker_pids():
+            kb = _status_kb(pid, field)
+            if kb is not None:
+                self.start_kb.setdefault(pid, kb)
+                self.peak_kb[pid] = max(kb, self.peak_kb.get(pid, 0))
+
+    def _run(self) -> None:
+        while not self.stop_event.wait(self.every_s):
+            self.sample()
+
+    def start(self) -> "MemorySampler":
+        self.sample()
+        self.thread.start()
+        return self
+
+    def finish(self) -> dict:
+        self.stop_event.set()
+        self.thread.join(timeout=5)
+        self.sample("VmHWM")  # the kernel's own peak of each worker still running
+        master = _status_kb(self.server.process.pid, "VmHWM")
+        peaks = [kb / 1024 for kb in self.peak_kb.values()]
+        return {
+            "workers_seen": len(self.peak_kb),
+            "worker_peak_rss_mb": {str(pid): round(kb / 1024, 1) for pid, kb in sorted(self.peak_kb.items())},
+            "worker_rss_at_start_mb": {str(pid): round(kb / 1024, 1) for pid, kb in sorted(self.start_kb.items())},
+            "peak_rss_mb_max": round(max(peaks), 1) if peaks else None,
+            "peak_rss_mb_mean": round(statistics.fmean(peaks), 1) if peaks else None,
+            "master_peak_rss_mb": round(master / 1024, 1) if master else None,
+        }
 
 
 def prepare_database(backend, folder, postgres_url):
@@ -194,6 +260,7 @@ def run_backend(backend, args):
             sims = [SimulatedPhone(phone, wells, random.Random(args.seed * 1000 + i), args.lose_answer, args.bad_batch)
                     for i, (phone, (_, wells)) in enumerate(zip(phones, people, strict=True))]
             print(f"[{backend}] {len(sims)} phones logged in in {login_s:.1f} s; syncing for {args.duration} s …", flush=True)
+            memory = MemorySampler(server).start()
             started = time.monotonic()
             deadline = started + args.duration
             threads = [threading.Thread(target=s.run, args=(deadline, args.think), daemon=True) for s in sims]
@@ -205,10 +272,13 @@ def run_backend(backend, args):
             stuck = sum(t.is_alive() for t in threads)
             with ThreadPoolExecutor(max_workers=20) as pool:
                 list(pool.map(lambda s: s.drain(), sims))
+            rss = memory.finish()
             log = server.log()
         finally:
             server.stop()
-        return reconcile(backend, url, folder, args, sims, before, elapsed, login_s, stuck, log)
+        report = reconcile(backend, url, folder, args, sims, before, elapsed, login_s, stuck, log)
+        report["memory"] = rss
+        return report
     finally:
         from models import db
 
@@ -301,6 +371,9 @@ def table(reports):
         ("latency p50 / p95 / p99 / max", lambda r: " / ".join(f"{r['latency_ms'][k]:.0f}" for k in ("p50", "p95", "p99", "max")) + " ms"),
         ("lost / doubled / refused but stored", lambda r: f"{r['reconciliation']['lost']} / {r['reconciliation']['created_twice'] + r['reconciliation']['rows_not_sent_by_phones']} / {r['reconciliation']['refused_but_stored']}"),
         ('"database is locked" / tracebacks', lambda r: f"{r['server_log']['database_is_locked']} / {r['server_log']['tracebacks']}"),
+        ("peak RSS per worker, max / mean (master)",
+         lambda r: f"{r['memory']['peak_rss_mb_max']} / {r['memory']['peak_rss_mb_mean']} MB "
+                   f"({r['memory']['master_peak_rss_mb']} MB)"),
         ("guarantees hold", lambda r: "yes" if r["guarantees_hold"] else "NO"),
     ]
     lines = ["| | " + " | ".join(r["backend"] for r in reports) + " |", "|---|" + "---|" * len(reports)]
@@ -311,6 +384,7 @@ def table(reports):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="8 phones, 2 workers, 4 s, SQLite only")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--duration", type=float, default=120, help="seconds of syncing (default 120)")
     parser.add_argument("--phones", type=int, default=200)
@@ -321,18 +395,30 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres-url", default=os.environ.get("JINGZHAN_TEST_POSTGRES_URL"),
                         help="admin URL of a throw-away cluster (default: $JINGZHAN_TEST_POSTGRES_URL)")
-    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "load-sync.json")
+    parser.add_argument("--json", type=Path, default=None, help="raw results (default docs/load-sync.json; a smoke run: "
+                                                                "the temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, server logs)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        keep_smoke_apart()
+        args.backend, args.phones, args.workers, args.duration, args.think = "sqlite", 8, 2, 4.0, 0.5
+    args.json = args.json or (Path(tempfile.gettempdir()) / "jingzhan-load-sync-smoke.json" if args.smoke
+                              else ROOT / "docs" / "load-sync.json")
     if not 1 <= args.duration <= 3600:
         parser.error("--duration must be between 1 and 3600 seconds")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    skipped = {}
     if "postgresql" in backends and not args.postgres_url:
         if args.backend == "postgresql":
             parser.error("PostgreSQL needs --postgres-url or JINGZHAN_TEST_POSTGRES_URL "
                          "(scripts/with-test-postgres.sh .venv/bin/python bench/load_sync.py --backend postgresql)")
         print("PostgreSQL skipped: run under scripts/with-test-postgres.sh or pass --postgres-url.", file=sys.stderr)
         backends.remove("postgresql")
+        skipped["postgresql"] = "JINGZHAN_TEST_POSTGRES_URL is not set (run under scripts/with-test-postgres.sh)"
+    for backend in BACKENDS:
+        if backend not in backends:
+            skipped.setdefault(backend, "smoke run: SQLite only" if args.smoke else f"not asked for (--backend {args.backend})")
+    began = time.monotonic()
     reports = [run_backend(b, args) for b in backends]
     saved = {}
     if args.json.exists():
@@ -344,7 +430,70 @@ def main(argv=None):
     args.json.write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n")
     print(table(reports))
     print(f"raw results: {args.json}")
+    path = write_result(
+        "load",
+        params={"backends": backends, "phones": args.phones, "gunicorn_workers": args.workers, "duration_s": args.duration,
+                "think_s": args.think, "records_per_batch": "1-20", "lose_answer": args.lose_answer,
+                "bad_batch": args.bad_batch, "seed": args.seed, "smoke": args.smoke or is_smoke(),
+                "seconds": round(time.monotonic() - began, 1)},
+        results={"runs": {r["backend"]: r for r in reports}, "skipped": skipped, "raw": str(args.json)},
+        targets=make_targets(reports, skipped, args), section=section(reports, skipped, args))
+    print(f"results: {path}")
     return 0 if all(r["guarantees_hold"] for r in reports) else 1
+
+
+def make_targets(reports, skipped, args) -> list[Target]:
+    by_backend = {r["backend"]: r for r in reports}
+    out = []
+    for backend, label in BACKENDS.items():
+        r = by_backend.get(backend)
+        what = f"sync under load, {label}: every record stored once"
+        goal = "0 lost, 0 stored twice, 0 refused-but-stored, 0 5xx, 0 \"database is locked\""
+        if r is None:
+            out.append(Target(what, goal, "—", None, skipped.get(backend, "not measured")))
+        else:
+            rec = r["reconciliation"]
+            measured = (f"{r['records_sent']['valid']:,} records from {r['settings']['phones']} phones in {r['elapsed_s']} s: "
+                        f"{rec['lost']} lost, {rec['created_twice'] + rec['rows_not_sent_by_phones']} doubled, "
+                        f"{rec['refused_but_stored']} refused-but-stored, {r['server_errors_5xx']} 5xx, "
+                        f"{r['server_log']['database_is_locked']} locked")
+            problems = {k: v for k, v in (("lost", rec["lost"]), ("5xx", r["server_errors_5xx"]),
+                                           ("unacknowledged after the drain", rec["left_unacknowledged_after_drain"]),
+                                           ("unexpected rejections", sum(r["unexpected_rejections"].values())),
+                                           ("tracebacks", r["server_log"]["tracebacks"])) if v}
+            note = "" if r["guarantees_hold"] else "see docs/load-sync.json: " + json.dumps(problems, ensure_ascii=False)
+            out.append(Target(what, goal, measured, r["guarantees_hold"], note))
+    for backend, label in BACKENDS.items():
+        r = by_backend.get(backend)
+        what = f"peak memory of a gunicorn worker under load, {label}"
+        goal = f"< {WORKER_RSS_GOAL_MB} MB RSS (our choice: 4 workers and the master well under 1 GB)"
+        if r is None or r["memory"]["peak_rss_mb_max"] is None:
+            out.append(Target(what, goal, "—", None, skipped.get(backend, "no worker was sampled")))
+            continue
+        m = r["memory"]
+        met = m["peak_rss_mb_max"] < WORKER_RSS_GOAL_MB
+        out.append(Target(what, goal, f"max {m['peak_rss_mb_max']} MB, mean {m['peak_rss_mb_mean']} MB over "
+                                       f"{m['workers_seen']} workers (master {m['master_peak_rss_mb']} MB)", met,
+                          "" if met else f"by {m['peak_rss_mb_max'] - WORKER_RSS_GOAL_MB:.0f} MB", m["peak_rss_mb_max"]))
+    return out
+
+
+def section(reports, skipped, args) -> str:
+    lines = [
+        f"`bench/load_sync.py`: {args.phones} simulated phones, each its own worker logged in through the login page, post "
+        f"batches of 1–20 patrols to a real gunicorn ({args.workers} sync workers) on 127.0.0.1 for {args.duration:g} s with "
+        f"a think time of {args.think:g} s × 0.5–1.5, then drain what they still hold; {args.lose_answer:.0%} of answers are "
+        f"thrown away (the resend must come back `duplicate`) and {args.bad_batch:.0%} of batches carry a record the server "
+        "must refuse; then the database is reconciled against what the phones sent. The clients run on the same cores as "
+        "the server and the database. Worker memory: VmRSS of each worker sampled twice a second and its VmHWM read at the "
+        "end (/proc). Raw numbers: `docs/load-sync.json`.",
+        "",
+    ]
+    if reports:
+        lines.append(table(reports))
+    for backend, reason in skipped.items():
+        lines.append(f"\n{BACKENDS[backend]}: not measured — {reason}.")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from peewee import fn
 from playhouse.test_utils import count_queries
 
 from webapp.assessment import month_of
@@ -244,3 +245,41 @@ def test_seed_demo_history_and_party_work(empty_app, days):
     with db.connection_context():
         made = [model.select().exists() for model in (Patrol, Activity, Suggestion, PioneerProject, ModelPost, Deduction)]
         assert made[:5] == [days > 0] * 5 and not (made[5] and not days)
+
+
+def test_more_work_areas_with_a_year_of_party_work(app, login_as):
+    """add_work_areas makes work areas like the demo's under its plant; generate and generate_party_history fill
+    several at once (every quarter's commitments rated), and each work area's pages show only its own records."""
+    from webapp.generator import add_work_areas, generate, generate_party_history
+
+    with db.connection_context():
+        demo = WorkArea.get()
+        ids = [demo.id, *add_work_areas(2, seed=5, wells_per_station=6)]
+        areas = {a.id: a for a in WorkArea.select()}
+        assert len(ids) == 3 and {areas[i].plant_id for i in ids} == {demo.plant_id}
+        new = ids[1]
+        stations = list(Station.select().where(Station.work_area == new).order_by(Station.sort_order))
+        assert [s.kind for s in stations] == ["office"] + ["station"] * 4
+        staff = list(User.select().where(User.work_area == new))
+        assert len(staff) == 135 and sum(u.is_party_member for u in staff) == 48
+        roles = {(r.user_id, r.role) for r in UserRole.select().join(User).where(User.work_area == new)}
+        assert not any(role == "plant_admin" for _user, role in roles)
+        wells = list(Well.select().join(Station).where(Station.work_area == new))
+        assert len(wells) == 4 * 6 and all(w.contractor_id for w in wells if w.is_key_well)
+        end = utcnow().replace(microsecond=0)
+        counts = generate(3, seed=2, end=end, areas=ids)
+        party = generate_party_history(200, seed=2, end=end, areas=ids, all_quarters=True)
+        by_area = dict(Patrol.select(Station.work_area, fn.COUNT(Patrol.id)).join(Station).group_by(Station.work_area).tuples())
+        rated = list(Commitment.select().where(Commitment.rating.is_null(False)))
+        members = {u.id: u for u in User.select().where(User.is_party_member)}
+        leader_no = User.get((User.station == stations[1]) & (User.post == "站长")).employee_no
+
+    assert counts["patrols"] == sum(by_area.values()) and set(by_area) == set(ids)
+    assert party["activities"] == 3 * 5 * (7 * 5 + 1) and party["commitments_rated"] == len(rated) > 0
+    assert party["attendance"] > 0 and party["commitment_progress"] > 0
+    assert all(c.station_id == members[c.member_id].station_id and c.rated_at <= end for c in rated)
+    assert len({c.period for c in rated}) >= 2  # more than the quarter just ended
+    leader = login_as(leader_no)
+    page = leader.get("/review/")
+    assert page.status_code == 200 and stations[1].name in page.get_data(as_text=True)
+    assert "海南一号站" not in page.get_data(as_text=True)

@@ -3,12 +3,16 @@ operations, 望闻听摸测 equipment checks, hazards with their closed-loop ste
 
 It adds rows to a database that already holds a work area (the demo's): bulk `insert_many` in chunks, one
 transaction per batch of days, so a million patrols take minutes on SQLite. The same seed, end time and
-database give the same rows.
+database give the same rows. add_work_areas puts more work areas under the demo's plant (each with its office and
+four stations, 135 staff, wells, equipment and 承包井), and generate / generate_party_history take the work areas
+to fill (default: the first one, the demo's).
 
 The demo's history (generate_history) also has the branches' party work (generate_party_history): activities with
-their attendance, suggestions and their decisions, pioneer projects with milestones, 示范岗 and rated commitments.
+their attendance, suggestions and their decisions, pioneer projects with milestones, 示范岗 and rated commitments
+(with all_quarters, every quarter's commitments rated, for a history of a year or more). All of it in bulk.
 
-Run: .venv/bin/python bench/generate.py PATH.db --patrols 100000   (PATH.db is created with the demo if missing);
+Run: .venv/bin/python bench/generate.py PATH.db --patrols 100000   (PATH.db is created with the demo if missing;
+a postgresql://… URL instead of PATH.db fills that database); --areas 5 spreads the patrols over five work areas.
 `jingzhan seed-demo --history-days 14` gives the demo two weeks of history (what `make run` does).
 """
 import argparse
@@ -16,6 +20,7 @@ import json
 import math
 import random
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -41,21 +46,24 @@ from models import (
     ModelPost,
     Patrol,
     PioneerProject,
+    Plant,
     Station,
     Suggestion,
     User,
     UserRole,
     Well,
+    WellContract,
     WellOperation,
     WorkArea,
     db,
+    new_token,
     utcnow,
 )
 from .patrols import READINGS
 from .shifts import parse_shifts, window
 
 # Bump when the generated data changes shape, so cached benchmark databases are rebuilt.
-VERSION = 1
+VERSION = 2
 WELLS_PER_STATION = 40
 MISSED = 0.01  # share of due patrols never made (漏巡)
 MANUAL = 0.03  # typed the 井号 instead of scanning
@@ -119,16 +127,18 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-def _insert(model, rows: list, returning: bool = False) -> list:
-    """Insert rows in chunks small enough for SQLite's parameter limit; with returning, the (id, uuid) of each."""
+def _insert(model, rows: list, returning=False) -> list:
+    """Insert rows in chunks small enough for SQLite's parameter limit; with returning (True: id and uuid, or a tuple of
+    fields), those fields of each inserted row, in any order."""
     if not rows:
         return []
     size = max(1, 30000 // len(rows[0]))
+    fields = (model.id, model.uuid) if returning is True else returning
     out = []
     for chunk in chunked(rows, size):
         query = model.insert_many(chunk)
-        if returning:
-            out.extend(query.returning(model.id, model.uuid).tuples().execute())
+        if fields:
+            out.extend(query.returning(*fields).tuples().execute())
         else:
             query.execute()
     return out
@@ -136,8 +146,13 @@ def _insert(model, rows: list, returning: bool = False) -> list:
 
 def _ids(rows: list, inserted: list) -> list[int]:
     """The ids of rows in their order, from the (id, uuid) pairs that RETURNING gave in any order."""
-    by_uuid = {row_uuid: row_id for row_id, row_uuid in inserted}
-    return [by_uuid[row["uuid"]] for row in rows]
+    return _ids_by(rows, inserted, "uuid")
+
+
+def _ids_by(rows: list, inserted: list, key: str) -> list[int]:
+    """The ids of rows in their order, from the (id, key) pairs that RETURNING gave in any order."""
+    by_key = {row_key: row_id for row_id, row_key in inserted}
+    return [by_key[row[key]] for row in rows]
 
 
 def top_up_wells(per_station: int = WELLS_PER_STATION, seed: int = 1) -> int:
@@ -178,17 +193,106 @@ def top_up_wells(per_station: int = WELLS_PER_STATION, seed: int = 1) -> int:
     return added
 
 
-def patrols_per_day(honour_intervals: bool = False) -> float:
-    """How many patrols a day the generator makes for the wells now in the database."""
-    area = WorkArea.select().order_by(WorkArea.id).first()
-    shifts = parse_shifts(area.shifts)
-    wells = Well.select(Well.patrol_interval_hours).join(Station).where((Station.work_area == area) & (Station.kind == "station"))
-    return (1 - MISSED) * sum(_rounds(w.patrol_interval_hours, s, honour_intervals) for w in wells for s in shifts)
+AREA_NUMBERS = "一二三四五六七八九十"
 
 
-def days_for(patrols: int, honour_intervals: bool = False) -> int:
+def add_work_areas(count: int, seed: int = 1, wells_per_station: int = WELLS_PER_STATION) -> list[int]:
+    """Add `count` work areas under the first work area's plant, each shaped like the demo's: an office and four
+    stations with their 党支部, 135 staff (48 party members, the same roles, the demo's password), wells_per_station
+    wells a station with their equipment, and 承包井 held by the party members since 1 January. Returns the new work
+    areas' ids (history comes from generate / generate_party_history). Call with a connection open."""
+    from .demo import _Names, OIL_WELL_EQUIPMENT, STATION_EQUIPMENT, STATIONS, _roles_for, _staff_rows
+
+    first = WorkArea.select().order_by(WorkArea.id).first()
+    template = User.select(User.password_hash).where(User.work_area == first).order_by(User.id).first()
+    plant = first.plant_id or Plant.create(name="生成采油厂").id
+    taken = {name for (name,) in WorkArea.select(WorkArea.name).tuples()}
+    numbers = [n for n in range(1, count + len(taken) + 2) if f"模拟{n:03d}作业区" not in taken][:count]
+    contract_start = date(utcnow().year, 1, 1)
+    created = []
+    with db.atomic():
+        for number in numbers:
+            rng = random.Random(f"area/{seed}/{number}")
+            names = _Names(rng)
+            name = f"模拟{number:03d}作业区"
+            area = WorkArea.create(name=name, party_org_name=f"{name}党总支", plant=plant)
+            stations = []
+            for index, spec in enumerate(STATIONS):
+                station_name = f"{name}机关" if spec[1] == "office" else f"{name}{AREA_NUMBERS[index - 1]}号站"
+                branch = f"{station_name}党支部"
+                stations.append(Station.create(work_area=area, name=station_name, kind=spec[1], branch_name=branch,
+                                               sort_order=index))
+            for index, (station, spec) in enumerate(zip(stations, STATIONS, strict=True)):
+                rows = _staff_rows(rng, names, index, station.id, area.id, template.password_hash, spec)
+                for row in rows:
+                    row["employee_no"] = f"G{number:03d}{row['employee_no'][2:]}"  # HN1003 → G0011003
+                User.insert_many(rows).execute()
+                ids = {u.employee_no: u.id for u in User.select(User.id, User.employee_no).where(User.station == station)}
+                roles = [{"user": ids[row["employee_no"]], "role": role} for n, row in enumerate(rows)
+                         for role in _roles_for(n, spec[1]) if role != "plant_admin"]
+                UserRole.insert_many(roles).execute()
+                if spec[1] == "station":
+                    members = [ids[row["employee_no"]] for row in rows if row["is_party_member"]]
+                    _area_wells(rng, station, index, number, wells_per_station, members, contract_start,
+                                OIL_WELL_EQUIPMENT, STATION_EQUIPMENT)
+            created.append(area.id)
+    return created
+
+
+def _area_wells(rng, station, index: int, number: int, per_station: int, members: list[int], contract_start: date,
+                well_equipment, station_equipment) -> None:
+    """A generated station's wells (one in seven injection, about 18 % of the oil wells key wells), their equipment and
+    the station's, and the 承包井: the party members take three wells each in turn, key wells first."""
+    base_lat, base_lon = 40.6 + 0.05 * (number % 10), 121.5 + 0.05 * (number // 10 % 10)
+    rows = []
+    for n in range(1, per_station + 1):
+        kind = "injection" if n % 7 == 0 else "oil"
+        is_key = kind == "oil" and rng.random() < 0.18
+        rows.append({
+            "station": station.id, "code": f"模{number}-{index}-{n:02d}", "kind": kind, "is_key_well": is_key,
+            "qr_token": f"gen{rng.getrandbits(96):024x}",
+            "latitude": round(base_lat + index * 0.01 + rng.uniform(-0.004, 0.004), 6),
+            "longitude": round(base_lon + index * 0.01 + rng.uniform(-0.004, 0.004), 6),
+            "patrol_interval_hours": 4 if is_key else (12 if kind == "injection" else 8), "contractor": None,
+        })
+    for i, row in enumerate(sorted(rows, key=lambda r: not r["is_key_well"])[:len(members) * 3]):
+        row["contractor"] = members[i % len(members)]
+    Well.insert_many(rows).execute()
+    wells = list(Well.select().where(Well.station == station).order_by(Well.code))
+    WellContract.insert_many([{"well": w.id, "member": w.contractor_id, "start_date": contract_start}
+                              for w in wells if w.contractor_id]).execute()
+    equipment = []
+    for well in wells:
+        for kind, label, models in (well_equipment if well.kind == "oil" else well_equipment[3:4]):
+            equipment.append({"station": station.id, "well": well.id, "kind": kind, "name": f"{well.code} {label}",
+                              "model": rng.choice(models), "installed_on": date(rng.randint(2006, 2020), rng.randint(1, 12), 1)})
+    for kind, label, model in station_equipment:
+        equipment.append({"station": station.id, "well": None, "kind": kind, "name": label, "model": model})
+    _insert(Equipment, equipment)
+
+
+def _areas(areas) -> list[WorkArea]:
+    """The work areas asked for (ids or rows), in id order; None: the first work area (the demo's)."""
+    if areas is None:
+        return [WorkArea.select().order_by(WorkArea.id).first()]
+    ids = [a.id if isinstance(a, WorkArea) else a for a in areas]
+    return list(WorkArea.select().where(WorkArea.id.in_(ids)).order_by(WorkArea.id))
+
+
+def patrols_per_day(honour_intervals: bool = False, areas=None) -> float:
+    """How many patrols a day the generator makes for the wells now in the database (of the work areas asked for)."""
+    total = 0.0
+    for area in _areas(areas):
+        shifts = parse_shifts(area.shifts)
+        wells = (Well.select(Well.patrol_interval_hours).join(Station)
+                 .where((Station.work_area == area) & (Station.kind == "station")))
+        total += (1 - MISSED) * sum(_rounds(w.patrol_interval_hours, s, honour_intervals) for w in wells for s in shifts)
+    return total
+
+
+def days_for(patrols: int, honour_intervals: bool = False, areas=None) -> int:
     """Days of history that give at least `patrols` patrols (the last day, today, is only partly over)."""
-    return math.ceil(patrols / patrols_per_day(honour_intervals)) + 1
+    return math.ceil(patrols / patrols_per_day(honour_intervals, areas)) + 1
 
 
 def _rounds(interval_hours: int, shift, honour_intervals: bool) -> int:
@@ -369,39 +473,44 @@ class _Batch:
         self.clear()
 
 
-def generate(days: int, seed: int = 1, end: datetime | None = None, honour_intervals: bool = False, progress=None) -> dict:
+def generate(days: int, seed: int = 1, end: datetime | None = None, honour_intervals: bool = False, progress=None,
+             areas=None) -> dict:
     """Add `days` days of history (the last one being today, up to `end`, naive UTC, default now) for every well of
-    the work area's production stations; returns the counts of what was added. Call with a connection open."""
+    the production stations of the work areas (ids; default the first work area); returns the counts of what was
+    added. Call with a connection open."""
     end = (end or utcnow()).replace(microsecond=0)
-    area = WorkArea.select().order_by(WorkArea.id).first()
-    shifts, tz = parse_shifts(area.shifts), area.timezone
     rng = random.Random(f"{seed}/{end.isoformat()}/{days}")
-    stations = [_Station(s, rng) for s in Station.select().where((Station.work_area == area) & (Station.kind == "station"))
-                .order_by(Station.sort_order, Station.id)]
-    templates = {}
-    for site in stations:
-        for piece in site.equipment:
-            if piece.kind not in templates:
-                template = CheckTemplate.current(piece.kind, area.id)
-                templates[piece.kind] = template and (template.id, json.loads(template.items))
-    last_day = end.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+    plans = []  # per work area: its shifts, time zone, last day, stations and check templates
+    for area in _areas(areas):
+        shifts, tz = parse_shifts(area.shifts), area.timezone
+        stations = [_Station(s, rng) for s in Station.select().where((Station.work_area == area) & (Station.kind == "station"))
+                    .order_by(Station.sort_order, Station.id)]
+        templates = {}
+        for site in stations:
+            for piece in site.equipment:
+                if piece.kind not in templates:
+                    template = CheckTemplate.current(piece.kind, area.id)
+                    templates[piece.kind] = template and (template.id, json.loads(template.items))
+        last_day = end.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+        plans.append((shifts, tz, last_day, stations, templates))
     counts = dict.fromkeys(("patrols", "operations", "alerts", "checks", "hazards", "hazard_steps"), 0)
     batch = _Batch()
     began = time.perf_counter()
     pragmas = _fast_writes()
     try:
         for offset in range(days - 1, -1, -1):
-            day = last_day - timedelta(days=offset)
-            ordinal = day.toordinal()
-            for shift in shifts:
-                start, _stop = window(day, shift, tz)
-                if start >= end:
-                    continue
-                turn = ordinal * len(shifts) + shift.index
-                for site in stations:
-                    _shift(rng, batch, site, shift, start, end, turn, honour_intervals)
-                    if shift.index == 0:
-                        _checks_and_hazards(rng, batch, site, ordinal, start, shift, end, turn, templates)
+            for shifts, tz, last_day, stations, templates in plans:
+                day = last_day - timedelta(days=offset)
+                ordinal = day.toordinal()
+                for shift in shifts:
+                    start, _stop = window(day, shift, tz)
+                    if start >= end:
+                        continue
+                    turn = ordinal * len(shifts) + shift.index
+                    for site in stations:
+                        _shift(rng, batch, site, shift, start, end, turn, honour_intervals)
+                        if shift.index == 0:
+                            _checks_and_hazards(rng, batch, site, ordinal, start, shift, end, turn, templates)
             if len(batch.patrols) >= BATCH_PATROLS:
                 batch.flush(counts)
                 if progress:
@@ -677,37 +786,73 @@ class _Branch:
             or [u for u in self.members if u.id != self.secretary.id] or self.members
 
 
-def generate_party_history(days: int, seed: int = 1, end: datetime | None = None) -> dict:
-    """`days` days of the branches' party work up to `end` (naive UTC, default now) for every station of the work area:
-    per branch, a 三会一课, a 主题党日, a study session, a training (hours) and volunteer work (days) for every 30 days,
-    held on past days with the party members' attendance (most scanned in, a few 请假 with a reason, now and then one
-    absent, who may be docked); one activity still to come; suggestions by the staff, the older ones mostly decided by
-    the secretary; a pioneer project with its milestones; two 示范岗; and one or two commitments of the quarter just
-    ended, rated so that KO points exist. Returns the counts added; nothing for days < 1. Call with a connection open.
-    The same seed, end and database give the same rows (but for each activity's random check-in code secret)."""
+def generate_party_history(days: int, seed: int = 1, end: datetime | None = None, areas=None,
+                           all_quarters: bool = False) -> dict:
+    """`days` days of the branches' party work up to `end` (naive UTC, default now) for every station of the work areas
+    (ids; default the first work area): per branch, a 三会一课, a 主题党日, a study session, a training (hours) and
+    volunteer work (days) for every 30 days, held on past days with the party members' attendance (most scanned in, a
+    few 请假 with a reason, now and then one absent, who may be docked); one activity still to come; suggestions by the
+    staff, the older ones mostly decided by the secretary; a pioneer project with its milestones; two 示范岗; and one
+    or two commitments of the quarter just ended, rated so that KO points exist — with all_quarters instead every
+    ordinary member's commitments of every quarter ended in the period, rated after it (for a history of years).
+    Written in bulk. Returns the counts added; nothing for days < 1. Call with a connection open. The same seed, end
+    and database give the same rows (but for each activity's random check-in code secret)."""
     counts = dict.fromkeys(PARTY_COUNTS, 0)
     if days < 1:
         return counts
     end = (end or utcnow()).replace(microsecond=0)
-    area = WorkArea.select().order_by(WorkArea.id).first()
-    tz = area.timezone
-    today = end.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
     rng = random.Random(f"party/{seed}")
     with db.atomic():
-        for station in Station.select().where(Station.work_area == area).order_by(Station.sort_order, Station.id):
-            branch = _Branch(station)
-            if branch.secretary is None:
-                continue
-            if branch.members:
-                _party_activities(rng, branch, days, today, end, tz, counts)
-                _pioneer_project(rng, branch, days, today, tz, counts)
-                _model_posts(rng, branch, days, today, counts)
-                _rated_commitments(rng, branch, days, today, end, tz, counts)
-            _suggestions(rng, branch, days, today, end, tz, counts)
+        for area in _areas(areas):
+            tz = area.timezone
+            today = end.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+            rows = _PartyRows()
+            for station in Station.select().where(Station.work_area == area).order_by(Station.sort_order, Station.id):
+                branch = _Branch(station)
+                if branch.secretary is None:
+                    continue
+                if branch.members:
+                    _party_activities(rng, branch, days, today, end, tz, rows)
+                    _pioneer_project(rng, branch, days, today, tz, counts)
+                    _model_posts(rng, branch, days, today, counts)
+                    if all_quarters:
+                        _quarter_commitments(rng, branch, days, today, end, tz, rows)
+                    else:
+                        _rated_commitments(rng, branch, days, today, end, tz, counts)
+                _suggestions(rng, branch, days, today, end, tz, rows)
+            rows.flush(counts)
     return counts
 
 
-def _party_activities(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, counts: dict) -> None:
+class _PartyRows:
+    """Party rows of a work area waiting to be written in bulk; attendance and progress point at their activity or
+    commitment by position until those are inserted."""
+
+    def __init__(self):
+        self.activities, self.invitees, self.attendance, self.deductions = [], [], [], []  # invitees, attendance: (i, row)
+        self.suggestions, self.commitments, self.progress = [], [], []  # progress: (commitment index, row)
+
+    def flush(self, counts: dict) -> None:
+        activity_ids = _ids_by(self.activities, _insert(Activity, self.activities, (Activity.id, Activity.code_secret)),
+                               "code_secret")
+        _insert(ActivityInvitee, [dict(row, activity=activity_ids[i]) for i, row in self.invitees])
+        _insert(Attendance, [dict(row, activity=activity_ids[i]) for i, row in self.attendance])
+        _insert(Deduction, self.deductions)
+        _insert(Suggestion, self.suggestions)
+        key = (Commitment.id, Commitment.member, Commitment.period, Commitment.category)
+        inserted = {(member, period, category): row_id
+                    for row_id, member, period, category in _insert(Commitment, self.commitments, key)}
+        commitment_ids = [inserted[(c["member"], c["period"], c["category"])] for c in self.commitments]
+        _insert(CommitmentProgress, [dict(row, commitment=commitment_ids[i]) for i, row in self.progress])
+        for name, rows in (("activities", self.activities), ("invitees", self.invitees), ("attendance", self.attendance),
+                           ("deductions", self.deductions), ("suggestions", self.suggestions),
+                           ("commitments_rated", [c for c in self.commitments if c["rating"]]),
+                           ("commitment_progress", self.progress)):
+            counts[name] += len(rows)
+        self.__init__()
+
+
+def _party_activities(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, rows: _PartyRows) -> None:
     """The five kinds on different past days of each 30 days (today only when there is no past day), and one to come."""
     past_days = list(range(1, days)) or [0]  # days before today
     plan = []
@@ -723,68 +868,71 @@ def _party_activities(rng, branch: _Branch, days: int, today: date, end: datetim
         plan += [(kind, topic, credit, offset) for (kind, topic, credit), offset in zip(topics, offsets, strict=True)]
     kind, topic = rng.choice(UPCOMING)
     plan.append((kind, topic, None, -rng.randint(2, 6)))
+    wells = None
     for kind, topic, credit, offset in sorted(plan, key=lambda p: -p[3]):
         place, hour, length = ACTIVITY_TIMES[kind]
         if branch.station.kind == "office":
             place = place.replace("站部", "机关")
         if kind == "volunteer":
             length = 3.5 if credit < 1 else 9.0
-            well = rng.choice(list(branch.station.wells.order_by(Well.code)) or [None])
+            if wells is None:
+                wells = list(branch.station.wells.order_by(Well.code)) or [None]
+            well = rng.choice(wells)
             place = f"{well.code} 井场" if well else "机关院区"
         elif kind == "training":
             length = credit + (1 if credit > 4 else 0)  # a lunch break in a day's training
         starts_at = _at(today - timedelta(days=offset), hour, tz)
         ends_at = starts_at + timedelta(hours=length)
         scheduled = starts_at - timedelta(days=rng.uniform(2, 7)) if offset > 0 else end - timedelta(hours=rng.uniform(2, 30))
-        activity = Activity.create(
-            station=branch.station, kind=kind, topic=topic, place=place, starts_at=starts_at, ends_at=ends_at,
-            hours=credit if kind == "training" else None, days=credit if kind == "volunteer" else None,
-            organiser=branch.secretary.id, note="请提前 10 分钟到场，扫现场大屏上的二维码签到。" if offset < 0 else "",
-            created_at=min(scheduled, end).replace(microsecond=0),
-        )
-        ActivityInvitee.insert_many([{"activity": activity.id, "user": m.id} for m in branch.members]).execute()
-        counts["activities"] += 1
-        counts["invitees"] += len(branch.members)
+        activity = {
+            "station": branch.station.id, "kind": kind, "topic": topic, "place": place, "starts_at": starts_at,
+            "ends_at": ends_at, "hours": credit if kind == "training" else None, "days": credit if kind == "volunteer" else None,
+            "code_secret": new_token(), "organiser": branch.secretary.id,
+            "note": "请提前 10 分钟到场，扫现场大屏上的二维码签到。" if offset < 0 else "",
+            "created_at": min(scheduled, end).replace(microsecond=0),
+        }
+        rows.activities.append(activity)
+        index = len(rows.activities) - 1
+        rows.invitees += [(index, {"user": m.id}) for m in branch.members]
         if ends_at <= end:
-            _attendance(rng, activity, branch, end, tz, counts)
+            _attendance(rng, index, activity, branch, end, tz, rows)
 
 
-def _attendance(rng, activity: Activity, branch: _Branch, end: datetime, tz: str, counts: dict) -> None:
+def _attendance(rng, index: int, activity: dict, branch: _Branch, end: datetime, tz: str, rows: _PartyRows) -> None:
     """The attendance of a past activity: a few excused (请假, asked for beforehand), now and then one absent, and the
     rest present — scanned in around the start, or marked by the organiser."""
-    organiser = activity.organiser_id
+    organiser = activity["organiser"]
     others = [m for m in branch.members if m.id != organiser]
     excused = {m.id for m in rng.sample(others, min(len(others), rng.choice((0, 1, 1, 2))))}
     rest = [m for m in others if m.id not in excused]
     absent = rest[rng.randrange(len(rest))] if rest and rng.random() < ABSENT else None
-    rows = []
     for member in branch.members:
-        row = {"activity": activity.id, "user": member.id, "status": "present", "method": "scan", "reason": "",
+        row = {"user": member.id, "status": "present", "method": "scan", "reason": "",
                "uuid": None, "device_time": None, "recorded_by": None}
         if member.id in excused:
             row.update(status="excused", method="marked", reason=rng.choice(EXCUSES), recorded_by=organiser,
-                       received_at=_later(activity.starts_at, -rng.uniform(2, 30)))
+                       received_at=_later(activity["starts_at"], -rng.uniform(2, 30)))
         elif absent is not None and member.id == absent.id:
             continue
         elif rng.random() < MARKED:
-            row.update(method="marked", recorded_by=organiser, received_at=_later(activity.starts_at, rng.uniform(0.1, 0.5)))
+            row.update(method="marked", recorded_by=organiser, received_at=_later(activity["starts_at"], rng.uniform(0.1, 0.5)))
         else:
-            device_time = _later(activity.starts_at, rng.uniform(-25, 8) / 60)
+            device_time = _later(activity["starts_at"], rng.uniform(-25, 8) / 60)
             delay = rng.uniform(1, 2) * 3600 if rng.random() < SCAN_OFFLINE else rng.uniform(2, 90)
             row.update(uuid=_uuid(rng), device_time=device_time,
                        received_at=min(device_time + timedelta(seconds=round(delay)), end))
-        rows.append(row)
-    Attendance.insert_many(rows).execute()
-    counts["attendance"] += len(rows)
-    if absent is not None and absent.id != branch.secretary.id and activity.kind not in ("training", "volunteer") \
+        rows.attendance.append((index, row))
+    if absent is not None and absent.id != branch.secretary.id and activity["kind"] not in ("training", "volunteer") \
             and rng.random() < 0.5:
-        Deduction.create(member=absent.id, station=branch.station, month=_month(activity.starts_at, tz),
-                         points=ABSENCE_POINTS, reason=f"无故缺席{activity.kind_label}（{activity.topic}）",
-                         recorded_by=branch.secretary.id, recorded_at=min(_later(activity.ends_at, rng.uniform(16, 40)), end))
-        counts["deductions"] += 1
+        label = Activity.KINDS.get(activity["kind"], activity["kind"])
+        rows.deductions.append({
+            "member": absent.id, "station": branch.station.id, "month": _month(activity["starts_at"], tz),
+            "points": ABSENCE_POINTS, "reason": f"无故缺席{label}（{activity['topic']}）",
+            "recorded_by": branch.secretary.id,
+            "recorded_at": min(_later(activity["ends_at"], rng.uniform(16, 40)), end), "corrects": None})
 
 
-def _suggestions(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, counts: dict) -> None:
+def _suggestions(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, rows: _PartyRows) -> None:
     """About two suggestions a branch in five days, by its staff (the first by an ordinary party member), written
     during the day; most of those older than a few hours have been adopted or declined by the secretary, with a note."""
     authors = [u for u in branch.members + branch.others if u.id != branch.secretary.id]
@@ -799,14 +947,59 @@ def _suggestions(rng, branch: _Branch, days: int, today: date, end: datetime, tz
         written = min(written, _later(end, -rng.uniform(0.2, 2)))
         decided_at = _later(written, rng.uniform(4, 72))
         decides, adopts = rng.random() < 0.85, rng.random() < 0.65
-        row = {"uuid": _uuid(rng), "author": author.id, "station": branch.station, "title": title, "body": body,
+        row = {"uuid": _uuid(rng), "author": author.id, "station": branch.station.id, "title": title, "body": body,
                "device_time": written, "received_at": min(_later(written, rng.uniform(0.001, 0.2)), end),
                "status": "submitted", "decided_by": None, "decided_at": None, "decision_note": ""}
         if decides and decided_at < end:
             row.update(status="adopted" if adopts else "declined", decided_by=branch.secretary.id, decided_at=decided_at,
                        decision_note=adopted_note if adopts else declined_note)
-        Suggestion.create(**row)
-        counts["suggestions"] += 1
+        rows.suggestions.append(row)
+
+
+def _quarters(first_day: date, last_day: date) -> list[tuple[int, int, date, date]]:
+    """(year, quarter, first day, last day) of every quarter that overlaps first_day … last_day."""
+    out = []
+    year, quarter = first_day.year, (first_day.month - 1) // 3 + 1
+    while True:
+        start = date(year, 3 * quarter - 2, 1)
+        if start > last_day:
+            return out
+        stop = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) - timedelta(days=1)
+        out.append((year, quarter, start, stop))
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+
+
+RATING_SHARES = (("excellent", 0.3), ("good", 0.6), ("fair", 0.08), ("poor", 0.02))
+
+
+def _quarter_commitments(rng, branch: _Branch, days: int, today: date, end: datetime, tz: str, rows: _PartyRows) -> None:
+    """Every ordinary member's one or two commitments of each quarter of the period, of the one before it (rated early
+    in the period) and of the one running now, approved at its start, with their progress; the ended ones rated by the
+    secretary 3–20 days after."""
+    members = [m for m in branch.ordinary if m.id != branch.secretary.id]
+    first_day = today - timedelta(days=days - 1)
+    for year, quarter, start, stop in _quarters(first_day - timedelta(days=92), today):
+        span = (stop - start).days
+        for member in members:
+            for category, content, target, quantity, unit, progress in rng.sample(QUARTER_COMMITMENTS, rng.choice((1, 2))):
+                created_at = _at(start + timedelta(days=rng.randint(2, 10)), rng.uniform(9, 17), tz)
+                rated_at = _at(stop + timedelta(days=rng.randint(3, 20)), rng.uniform(9, 17), tz)
+                rating = rng.choices([r for r, _ in RATING_SHARES], [w for _, w in RATING_SHARES])[0]
+                rated = stop < today and rated_at < end
+                rows.commitments.append({
+                    "member": member.id, "station": branch.station.id, "period": f"{year}Q{quarter}", "category": category,
+                    "content": content, "target": target, "target_quantity": quantity, "unit": unit, "status": "approved",
+                    "reviewer": branch.secretary.id, "review_comment": "",
+                    "reviewed_at": min(_later(created_at, rng.uniform(4, 48)), end),
+                    "rating": rating if rated else None, "rated_by": branch.secretary.id if rated else None,
+                    "rated_at": rated_at if rated else None, "created_at": min(created_at, end)})
+                index = len(rows.commitments) - 1
+                for n, (text, amount) in enumerate(progress):
+                    at = _at(start + timedelta(days=(n + 1) * span // (len(progress) + 1)), rng.uniform(9, 18), tz)
+                    if at < end:
+                        rows.progress.append((index, {"uuid": _uuid(rng), "author": member.id, "text": text,
+                                                      "quantity": amount, "photos": "[]", "device_time": at,
+                                                      "received_at": min(_later(at, rng.uniform(0.01, 2)), end)}))
 
 
 def _pioneer_project(rng, branch: _Branch, days: int, today: date, tz: str, counts: dict) -> None:
@@ -890,56 +1083,106 @@ def generate_history(days: int, seed: int = 1) -> dict:
     return {**counts, **generate_party_history(days, seed=seed, end=end)}
 
 
-def build_database(path: Path, patrols: int, seed: int = 1, password: str = "bench-pass-2026",
-                   wells_per_station: int = WELLS_PER_STATION, honour_intervals: bool = False, progress=None) -> dict:
-    """A new SQLite database at path: the demo work area, wells topped up to wells_per_station, and about
-    `patrols` patrols of history ending now. Returns what was made and how long it took."""
+def build(url: str, patrols: int, seed: int = 1, password: str = "bench-pass-2026",
+          wells_per_station: int = WELLS_PER_STATION, honour_intervals: bool = False, progress=None, *, areas: int = 1,
+          party: bool = True, days: int | None = None, instance: Path | None = None) -> dict:
+    """Fill the empty database at url (SQLite or PostgreSQL): the demo work area and areas − 1 more under its plant
+    (add_work_areas), wells topped up to wells_per_station, about `patrols` patrols of history ending now spread over
+    them (or `days` days of it), and with party the branches' party work of the same days, every quarter's commitments
+    rated. Returns what was made and how long each part took."""
     from . import create_app, migrations
     from .demo import seed_demo
 
-    path = Path(path)
-    if path.exists():
-        raise FileExistsError(path)
-    create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench", "INSTANCE_PATH": path.parent})
+    instance = Path(instance) if instance else Path(url[len("sqlite:///"):]).parent if url.startswith("sqlite:///") \
+        else Path(tempfile.gettempdir())
+    create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_PATH": instance})
     began = time.perf_counter()
     with db.connection_context():
         migrations.upgrade()
         seed_demo(password)
+        extra = add_work_areas(areas - 1, seed, wells_per_station) if areas > 1 else []
         added_wells = top_up_wells(wells_per_station, seed)
-        days = days_for(patrols, honour_intervals)
-        counts = generate(days, seed=seed, honour_intervals=honour_intervals, progress=progress)
-        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        ids = [WorkArea.select().order_by(WorkArea.id).first().id, *extra]
+        days = days or days_for(patrols, honour_intervals, ids)
+        end = utcnow().replace(microsecond=0)
+        set_up = time.perf_counter()
+        counts = generate(days, seed=seed, end=end, honour_intervals=honour_intervals, progress=progress, areas=ids)
+        history = time.perf_counter()
+        if party:
+            counts.update(generate_party_history(days, seed=seed, end=end, areas=ids, all_quarters=True))
+        if isinstance(db.obj, SqliteDatabase):
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            size = Path(url[len("sqlite:///"):]).stat().st_size
+        else:
+            size = db.execute_sql("SELECT pg_database_size(current_database())").fetchone()[0]
         wells = Well.select().count()
-    return {"days": days, "wells": wells, "wells_added": added_wells, "seconds": round(time.perf_counter() - began, 1),
-            "bytes": path.stat().st_size, **counts}
+    done = time.perf_counter()
+    return {"days": days, "work_areas": len(ids), "wells": wells, "wells_added": added_wells,
+            "seconds": round(done - began, 1), "seconds_setup": round(set_up - began, 1),
+            "seconds_history": round(history - set_up, 1), "seconds_party": round(done - history, 1),
+            "bytes": size, **counts}
+
+
+def build_database(path: Path, patrols: int, seed: int = 1, password: str = "bench-pass-2026",
+                   wells_per_station: int = WELLS_PER_STATION, honour_intervals: bool = False, progress=None, *,
+                   areas: int = 1, party: bool = True) -> dict:
+    """A new SQLite database at path, filled by build: the demo work area (and areas − 1 more), wells topped up to
+    wells_per_station, and about `patrols` patrols of history ending now. Returns what was made and how long it took."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(path)
+    return build(f"sqlite:///{path}", patrols, seed, password, wells_per_station, honour_intervals, progress,
+                 areas=areas, party=party)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Generate patrol history into a 井站通 SQLite database.")
-    parser.add_argument("database", type=Path, help="SQLite file; created with the demo work area if missing")
+    parser = argparse.ArgumentParser(description="Generate history into a 井站通 database (SQLite file or PostgreSQL URL).")
+    parser.add_argument("database", help="SQLite file (created with the demo work area if missing), or a postgresql://… "
+                                         "URL of a database (filled with the demo work area if it has no tables)")
     parser.add_argument("--patrols", type=int, default=100_000, help="about how many patrols (picks the number of days)")
     parser.add_argument("--days", type=int, help="days of history instead of --patrols")
+    parser.add_argument("--areas", type=int, default=1,
+                        help="work areas to fill: the demo's and N − 1 more like it under its plant (added to an existing "
+                             "database until it has N; all of its work areas get the history)")
+    parser.add_argument("--no-party", dest="party", action="store_false",
+                        help="no party work (activities and attendance, suggestions, rated commitments)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--wells-per-station", type=int, default=WELLS_PER_STATION)
     parser.add_argument("--intervals", action="store_true", help="patrol each well as often as its patrol interval asks")
     parser.add_argument("--password", default="bench-pass-2026", help="password of the demo users of a new database")
     args = parser.parse_args(argv)
+    if args.areas < 1:
+        parser.error("--areas must be at least 1")
 
     def progress(counts, seconds):
         print(f"  {counts['patrols']:>9,} patrols, {counts['checks']:>7,} checks, {counts['hazards']:>5,} hazards"
               f"  {seconds:6.1f} s", file=sys.stderr)
 
-    if not args.database.exists():
-        summary = build_database(args.database, args.patrols, args.seed, args.password, args.wells_per_station,
-                                 args.intervals, progress)
-    else:
-        from . import create_app
+    url = args.database if "://" in args.database else f"sqlite:///{Path(args.database).resolve()}"
+    from . import create_app
 
-        create_app({"DATABASE_URL": f"sqlite:///{args.database}", "SECRET_KEY": "bench", "INSTANCE_PATH": args.database.parent})
+    instance = Path(url[len("sqlite:///"):]).parent if url.startswith("sqlite:///") else Path(tempfile.gettempdir())
+    fresh = url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists()
+    if not fresh:
+        create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_PATH": instance})
         with db.connection_context():
+            fresh = "work_area" not in db.get_tables()
+    if fresh:
+        summary = build(url, args.patrols, args.seed, args.password, args.wells_per_station, args.intervals, progress,
+                        areas=args.areas, party=args.party, days=args.days, instance=instance)
+    else:
+        with db.connection_context():
+            ids = [area.id for area in WorkArea.select(WorkArea.id).order_by(WorkArea.id)]
+            if args.areas > len(ids):
+                ids += add_work_areas(args.areas - len(ids), args.seed, args.wells_per_station)
             top_up_wells(args.wells_per_station, args.seed)
-            days = args.days or days_for(args.patrols, args.intervals)
-            summary = {"days": days, **generate(days, args.seed, honour_intervals=args.intervals, progress=progress)}
+            days = args.days or days_for(args.patrols, args.intervals, ids)
+            end = utcnow().replace(microsecond=0)
+            summary = {"days": days, "work_areas": len(ids),
+                       **generate(days, args.seed, end=end, honour_intervals=args.intervals, progress=progress, areas=ids)}
+            if args.party:  # a seed of its own, so that its check-in uuids differ from those of an earlier run
+                party_seed = args.seed * 1_000_003 + int(end.timestamp())
+                summary.update(generate_party_history(days, seed=party_seed, end=end, areas=ids, all_quarters=True))
     print(json.dumps(summary, ensure_ascii=False))
 
 
