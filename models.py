@@ -323,7 +323,9 @@ class Patrol(BaseModel):
     REVIEW_STATUSES = {"pending": "待审核", "approved": "已审核", "returned": "已退回"}
 
     class Meta:
-        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "clock_time"), False))
+        # (well, clock_time): the 3K+行为 coverage of contracted wells over a month (webapp/assessment.py).
+        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "clock_time"), False),
+                   (("well", "clock_time"), False))
 
     @property
     def flag_list(self) -> list[str]:
