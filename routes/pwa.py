@@ -26,9 +26,12 @@ SHELL_FILES = [
     "js/rectify.js",
     "js/progress.js",
     "js/suggestion-form.js",
+    "js/install.js",
     "vendor/htmx-2.0.11.min.js",
     "vendor/jsQR-1.4.0.min.js",
 ]
+# Scripts of pages that are never kept offline (the 通知 page is no-store): not worth a phone's first download.
+ONLINE_ONLY = ["js/push.js"]
 
 
 def static_version() -> str:

@@ -230,7 +230,6 @@ def test_photo_fallback_decodes_a_label_and_refuses_other_codes(page, live_serve
     refuse_camera(page)
     page.goto("/scan")
     expect(page.locator("[data-scan-status]")).to_contain_text("无法打开摄像头")
-    wait_until(page, "() => typeof window.jsQR === 'function'")
     page.set_input_files("[data-scan-photo]", files=[{"name": "x.png", "mimeType": "image/png", "buffer": qr_png("https://example.com/hello")}])
     expect(page.locator("[data-scan-status]")).to_contain_text("这不是井站通的井口标签")
     label = qr_png(f"{live_server}/w/{camera_well['token']}")

@@ -3,7 +3,9 @@
 // and the CSRF token on every form post and htmx request.
 import { counts, currentUserId, hasSigningKey, startOutbox, storeSigningKey } from "./outbox.js";
 
-const WARM_EVERY_MS = 30 * 60 * 1000;
+// The offline copy is refreshed once in a shift of 8 hours (and after every login): each refresh is about 1 MB of
+// well pages, and every 30 minutes it was most of a worker's month of mobile data (bench/client_pages.py).
+const WARM_EVERY_MS = 8 * 60 * 60 * 1000;
 const WARM_RETRY_MS = 15 * 1000;
 const BELL_EVERY_MS = 60 * 1000;
 // "__Host-" when served over HTTPS (webapp/csrf.py).

@@ -1,9 +1,21 @@
 // scanner.js — live QR scanning from the camera: startScanner(video, onCode). Uses the browser's
-// BarcodeDetector where there is one, else the vendored jsQR (window.jsQR); also decodes a still photo.
+// BarcodeDetector where there is one, else the vendored jsQR (window.jsQR), loaded only then: a phone with a
+// detector never downloads it for the page (the service worker still keeps it, for offline); also decodes a photo.
 const FRAME_MS = 120;
 const MAX_WIDTH = 640;
+const JSQR_URL = "/static/vendor/jsQR-1.4.0.min.js";
 
-function decoder() {
+function loadJsQR() {
+  if (window.jsQR) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const script = Object.assign(document.createElement("script"), { src: JSQR_URL });
+    script.onload = resolve;
+    script.onerror = () => reject(new Error("无法加载二维码识别程序，请刷新页面再试。"));
+    document.head.append(script);
+  });
+}
+
+async function decoder() {
   if ("BarcodeDetector" in window) {
     const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
     return async (source) => {
@@ -11,6 +23,7 @@ function decoder() {
       return codes.length ? codes[0].rawValue : null;
     };
   }
+  await loadJsQR();
   const canvas = document.createElement("canvas");
   const context = canvas.getContext("2d", { willReadFrequently: true });
   return async (source) => {
@@ -35,7 +48,7 @@ export async function decodeFile(file) {
   canvas.width = Math.round(bitmap.width * scale);
   canvas.height = Math.round(bitmap.height * scale);
   canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  return decoder()(canvas);
+  return (await decoder())(canvas);
 }
 
 /** Show the back camera in video and call onCode(text) for the first QR code seen. */
@@ -48,7 +61,7 @@ export async function startScanner(video, onCode, { deviceId = null } = {}) {
   video.setAttribute("playsinline", "");
   video.muted = true;
   await video.play();
-  const decode = decoder();
+  const decode = await decoder();
   const track = stream.getVideoTracks()[0];
   let stopped = false;
   let timer = null;
