@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run prod test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-smoke bench-pages clean
+.PHONY: run prod test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-smoke bench-pages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench-smoke: $(VENV)/.installed-test browser-deps
 # Page times and SQL queries at 10 k and 100 k patrols (databases cached in the temp folder); SIZES=10k,100k,1m for all.
 bench-pages: $(VENV)/.installed-test
 	cd bench && ../$(BIN)/python bench_pages.py --explain $(if $(SIZES),--sizes $(SIZES))
+
+# The user guide's screenshots (docs/guide/img) from a fresh demo database; about a minute, stops by itself.
+screenshots: $(VENV)/.installed-test browser-deps
+	@scripts/ensure-browser-deps.sh --screenshots
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
