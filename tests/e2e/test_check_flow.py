@@ -89,6 +89,7 @@ def test_hazard_loop_on_the_pages(page, desk, live_server, sign_in, camera_well)
     page.get_by_label("隐患描述").fill("井口法兰渗漏")
     page.get_by_role("button", name="保存上报").tap()
     expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
+    expect(page.locator("[data-saved]")).to_have_text("✔ 隐患已上报到服务器。")  # the form follows the outbox
 
     leader = desk("HN1001")
     leader.goto("/hazards/")

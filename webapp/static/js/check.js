@@ -178,7 +178,9 @@ async function start() {
   );
   const answers = {};
   let index = 0;
-  document.querySelector("[data-check-title]").textContent = `${well ? `${well.code} · ` : ""}${equipment.name} 检查`;
+  // Equipment at a well is named after it ("海1-02 抽油机"): the well code is not said twice.
+  const prefix = well && !equipment.name.startsWith(well.code) ? `${well.code} · ` : "";
+  document.querySelector("[data-check-title]").textContent = `${prefix}${equipment.name} 检查`;
   const procedure = document.querySelector("[data-procedure-link]");
   procedure.href = `/procedures/equipment:${equipment.kind}`;
   procedure.hidden = false;

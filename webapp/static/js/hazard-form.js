@@ -1,8 +1,28 @@
 // hazard-form.js — reporting a hazard on its own: saved into the outbox with its photos (offline too).
-import { saveRecord } from "./outbox.js";
+import { recordState, saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
 const form = document.querySelector("[data-hazard-form]");
+
+let following = null;
+
+/** Say what became of the report: kept on the phone, sent, or refused — and keep saying it as the outbox syncs. */
+function follow(record) {
+  const saved = form.querySelector("[data-saved]");
+  const show = async () => {
+    const state = await recordState(record.uuid);
+    saved.textContent = {
+      pending: "✔ 隐患已保存在手机上，联网后自动上报。",
+      rejected: "隐患被服务器退回，请到“记录”查看原因。",
+    }[state] || "✔ 隐患已上报到服务器。";
+    saved.dataset.state = state || "synced";
+    saved.hidden = false;
+  };
+  if (following) document.removeEventListener("outbox:change", following);
+  following = show;
+  document.addEventListener("outbox:change", show);
+  return show();
+}
 
 if (form) {
   const place = form.querySelector("#h-place");
@@ -23,7 +43,7 @@ if (form) {
     }
     const option = place.selectedOptions[0];
     try {
-      await saveRecord(
+      const record = await saveRecord(
         "hazard",
         {
           well_id: place.value ? Number(place.value) : null,
@@ -33,9 +53,7 @@ if (form) {
         },
         { well_code: option && option.dataset.code ? option.dataset.code : "", what: "隐患" }
       );
-      const saved = form.querySelector("[data-saved]");
-      saved.textContent = "✔ 隐患已保存，联网后自动上报。";
-      saved.hidden = false;
+      follow(record);
       description.value = "";
       photos.length = 0;
       form.querySelector("[data-hazard-previews]").replaceChildren();
