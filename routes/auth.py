@@ -16,7 +16,8 @@ bp = Blueprint("auth", __name__)
 MAX_FIELD = 128
 # What a user who must replace a password someone else chose may still open.
 OPEN_BEFORE_OWN_PASSWORD = {"auth.change_password", "auth.logout", "auth.login", "static", "pwa.service_worker",
-                            "pwa.offline", "pwa.manifest", "api.health", "api.me", "api.signing_key"}
+                            "pwa.offline", "pwa.manifest", "pwa.icon", "api.health", "api.me", "api.signing_key",
+                            "notifications.count"}
 
 
 @bp.before_app_request

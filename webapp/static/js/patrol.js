@@ -100,7 +100,7 @@ async function submit(event) {
   const { data, errors } = readForm();
   const formError = form.querySelector("[data-form-error]");
   if (errors.length) {
-    formError.textContent = `有 ${errors.length} 处需要修改，请看标红的项。`;
+    formError.textContent = `有 ${errors.length} 处需要修改，请看下面标出原因的项。`;
     formError.hidden = false;
     errors[0].focus();
     return;
