@@ -31,10 +31,12 @@ def detect(patrol: Patrol, well, thresholds: dict) -> list[FluctuationAlert]:
     if not metrics:
         return []
     since = patrol.device_time - timedelta(days=BASELINE_DAYS)
-    history = list(
-        Patrol.select().where((Patrol.well == well.id) & (Patrol.id != patrol.id) & (Patrol.device_time >= since)
-                              & (Patrol.device_time < patrol.device_time))
-    )
+    # Only the readings compared, as plain tuples: building whole Patrol objects was most of a sync batch's time.
+    columns = [getattr(Patrol, m) for m in metrics]
+    rows = (Patrol.select(*columns).where((Patrol.well == well.id) & (Patrol.id != patrol.id)
+                                          & (Patrol.device_time >= since) & (Patrol.device_time < patrol.device_time))
+            .tuples())
+    history = [dict(zip(metrics, row, strict=True)) for row in rows]
     open_metrics = {a.metric for a in FluctuationAlert.select(FluctuationAlert.metric)
                     .where((FluctuationAlert.well == well.id) & FluctuationAlert.acknowledged_at.is_null())}
     alerts = []
@@ -42,7 +44,7 @@ def detect(patrol: Patrol, well, thresholds: dict) -> list[FluctuationAlert]:
         if metric in open_metrics:
             continue
         kind, threshold = thresholds[metric]
-        values = [getattr(p, metric) for p in history if getattr(p, metric) is not None]
+        values = [row[metric] for row in history if row[metric] is not None]
         alert, base = is_fluctuation(getattr(patrol, metric), values, kind, threshold)
         if alert:
             alerts.append(FluctuationAlert.create(well=well.id, patrol=patrol.id, metric=metric,

@@ -196,16 +196,20 @@ def presence_flags(ctx: Context, well: Well, method, lat, lon, distance) -> list
         flags.append("far")
     if abs(ctx.clock_offset_s) > CLOCK_FLAG_SECONDS:
         flags.append("clock")
+    # Only the three values needed, as a tuple (a whole Patrol and Well per record was a good part of a sync batch).
     previous = (
-        Patrol.select(Patrol, Well)
+        Patrol.select(Patrol.device_time, Well.latitude, Well.longitude)
         .join(Well)
         .where((Patrol.author == ctx.user.id) & (Patrol.device_time <= ctx.device_time) & (Patrol.well != well.id))
         .order_by(Patrol.device_time.desc())
+        .limit(1)
+        .tuples()
         .first()
     )
-    if previous and None not in (previous.well.latitude, well.latitude):
-        hours = max((ctx.device_time - previous.device_time).total_seconds(), 1) / 3600
-        km = distance_m(previous.well.latitude, previous.well.longitude, well.latitude, well.longitude) / 1000
+    if previous and None not in (previous[1], well.latitude):
+        previous_time, previous_lat, previous_lon = previous
+        hours = max((ctx.device_time - previous_time).total_seconds(), 1) / 3600
+        km = distance_m(previous_lat, previous_lon, well.latitude, well.longitude) / 1000
         if km / hours > MAX_SPEED_KMH:
             flags.append("too_fast")
     return flags
