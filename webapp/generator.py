@@ -60,7 +60,7 @@ from models import (
     utcnow,
 )
 from .patrols import READINGS
-from .shifts import parse_shifts, window
+from .shifts import parse_shifts, shift_at, window
 
 # Bump when the generated data changes shape, so cached benchmark databases are rebuilt.
 VERSION = 2
@@ -491,7 +491,9 @@ def generate(days: int, seed: int = 1, end: datetime | None = None, honour_inter
                 if piece.kind not in templates:
                     template = CheckTemplate.current(piece.kind, area.id)
                     templates[piece.kind] = template and (template.id, json.loads(template.items))
-        last_day = end.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+        # The day of the shift under way, not the calendar date: just after midnight the night shift that is on
+        # belongs to yesterday, and must be part of the history too.
+        last_day, _shift_now = shift_at(end, shifts, tz)
         plans.append((shifts, tz, last_day, stations, templates))
     counts = dict.fromkeys(("patrols", "operations", "alerts", "checks", "hazards", "hazard_steps"), 0)
     batch = _Batch()

@@ -205,21 +205,24 @@ def _v14_plants_and_work_area_separation(migrator):
     for table, columns in old_unique.items():
         if not any(i.unique and i.columns == ["work_area_id", *columns] for i in db.get_indexes(table)):
             migrate(migrator.add_index(table, ("work_area_id", *columns), True))
-    areas = list(WorkArea.select().order_by(WorkArea.id))
+    areas = list(WorkArea.select(WorkArea.id).order_by(WorkArea.id))
     if areas and not Plant.select().exists():
         plant = Plant.create(name="采油厂")
         WorkArea.update(plant=plant).where(WorkArea.plant.is_null()).execute()
     # Versions saved before this step were saved by a work area's admin: they are that work area's own now, and
     # the newest built-in version of each template and procedure is current again for every other work area.
     for model, key in ((ScoreRules, None), (CheckTemplate, "kind"), (Procedure, "topic")):
-        for row in model.select().where(model.work_area.is_null() & (model.version > 1)):
-            author = User.get_or_none(User.id == row.created_by_id) if row.created_by_id else None
+        for row in model.select(model.id, model.created_by).where(model.work_area.is_null() & (model.version > 1)):
+            # Only the columns this step knows: later steps add more to the model (never select whole rows here).
+            author = (User.select(User.id, User.work_area).where(User.id == row.created_by_id).first()
+                      if row.created_by_id else None)
             owner = author.work_area_id if author else (areas[0].id if areas else None)
             model.update(work_area=owner).where(model.id == row.id).execute()
         if key:
             field = getattr(model, key)
             for (value,) in model.select(field).where(model.work_area.is_null()).distinct().tuples():
-                newest = model.select().where(model.work_area.is_null() & (field == value)).order_by(model.version.desc()).first()
+                newest = (model.select(model.id).where(model.work_area.is_null() & (field == value))
+                          .order_by(model.version.desc()).first())
                 model.update(is_current=True).where(model.id == newest.id).execute()
 
 
