@@ -27,6 +27,7 @@ SHELL_FILES = [
     "js/progress.js",
     "js/suggestion-form.js",
     "js/install.js",
+    "js/settings.js",
     "vendor/htmx-2.0.11.min.js",
     "vendor/jsQR-1.4.0.min.js",
 ]
