@@ -15,9 +15,10 @@ import time
 import urllib.parse
 import urllib.request
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from tests.e2e.conftest import CHROMIUM_ARGS, write_y4m  # noqa: F401  (write_y4m re-exported for scan_offline)
+from tests.e2e.conftest import serve as serve_app
 
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # deploy/nginx.conf.example: gzip (nginx's default level 1) for /static/ and /sw.js only; pages and JSON go uncompressed.
@@ -76,18 +77,9 @@ class NginxGzip:
             return [row for row in self.log if row[0] >= began]
 
 
-@contextlib.contextmanager
 def serve(app):
-    """Serve a WSGI app on 127.0.0.1 (free port) in a thread; yields the base URL; stops and joins the thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """The e2e harness's server (tests/e2e/conftest.py), without request lines."""
+    return serve_app(app, request_handler=_Quiet)
 
 
 def http_login(base: str, employee_no: str, password: str) -> list[dict]:

@@ -463,25 +463,18 @@ def build_demo(folder: Path):
     return app, stage
 
 
-@contextlib.contextmanager
 def serve(app):
-    """The app on 127.0.0.1 (a free port) in a thread, as tests/e2e/conftest.py serves it; stopped at the end."""
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    """The app served as the browser tests serve it (tests/e2e/conftest.py), logging only the server's errors."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    from tests.e2e.conftest import serve as serve_app
 
     class Quiet(WSGIRequestHandler):
         def log(self, type, message, *args):
             if type == "error":
                 logging.getLogger("screenshots.server").warning(message, *args)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return serve_app(app, request_handler=Quiet)
 
 
 def small_png(png: bytes) -> bytes:

@@ -93,10 +93,13 @@ def _own_items(user, since, tz, link) -> list[Item]:
                      & ~fn_exists(corrected_check, corrected_check.corrects == EquipmentCheck.id)).limit(LIMIT)):
         items.append(Item(f"returned-check:{c.id}", "returned", c.reviewed_at, f"设备检查被退回：{c.equipment.name}",
                           f"批注：{c.review_comment[:60]}", link("patrols.index")))
-    for h in (Hazard.select().where((Hazard.assignee == user.id) & (Hazard.status == "assigned")).limit(LIMIT)):
-        step = (HazardStep.select(HazardStep.at).where((HazardStep.hazard == h.id) & (HazardStep.action.in_(("assign", "return"))))
-                .order_by(HazardStep.at.desc()).first())
-        at = step.at if step else h.reported_at
+    hazards = list(Hazard.select().where((Hazard.assignee == user.id) & (Hazard.status == "assigned")).limit(LIMIT))
+    # When each was last handed to the user (assigned, or returned for more work): one query for all of them.
+    handed = dict(HazardStep.select(HazardStep.hazard, fn.MAX(HazardStep.at))
+                  .where(HazardStep.hazard.in_([h.id for h in hazards]) & HazardStep.action.in_(("assign", "return")))
+                  .group_by(HazardStep.hazard).tuples()) if hazards else {}
+    for h in hazards:
+        at = handed.get(h.id) or h.reported_at
         if at >= since:
             items.append(Item(f"assigned:{h.id}:{at.isoformat()}", "assigned", at, "隐患分派给您整改",
                               f"{h.description[:40]}（期限 {h.deadline.isoformat() if h.deadline else '未定'}）",

@@ -3,6 +3,7 @@
 Every test under tests/e2e gets the `e2e` marker (`pytest -m "not e2e"` skips them). The browser is
 Debian's Chromium (TESTING.md): CHROMIUM_PATH overrides /usr/bin/chromium.
 """
+import contextlib
 import logging
 import os
 import re
@@ -51,13 +52,11 @@ class _RequestHandler(WSGIRequestHandler):
 _served_apps = {}
 
 
-@pytest.fixture
-def live_server(templates, tmp_path):
-    """Base URL of the app served from a fresh copy of the demo SQLite database, on a free port."""
-    url, drop = templates["sqlite"](tmp_path, True)
-    app = make_app(url, tmp_path)
-    _served_apps["current"] = app
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_RequestHandler)
+@contextlib.contextmanager
+def serve(app, request_handler=_RequestHandler):
+    """Serve a WSGI app on 127.0.0.1 (a free port) in a thread; yields the base URL; stops and joins the thread.
+    The one way the browser tests, the client benchmarks and the screenshot script serve the app."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=request_handler)
     # A short poll interval keeps shutdown() quick; new connections wake the loop anyway.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -67,6 +66,18 @@ def live_server(templates, tmp_path):
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(templates, tmp_path):
+    """Base URL of the app served from a fresh copy of the demo SQLite database, on a free port."""
+    url, drop = templates["sqlite"](tmp_path, True)
+    app = make_app(url, tmp_path)
+    _served_apps["current"] = app
+    try:
+        with serve(app) as base:
+            yield base
+    finally:
         if not db.is_closed():
             db.close()
         drop()
