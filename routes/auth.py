@@ -23,9 +23,10 @@ OPEN_BEFORE_OWN_PASSWORD = {"auth.change_password", "auth.logout", "auth.login",
 @bp.before_app_request
 def require_own_password():
     """A printed one-time password (onboarding, a reset by the admin) opens only the page to choose one's own."""
-    if not current_user.is_authenticated or not current_user.must_change_password:
-        return None
+    # The endpoint first: static files and the service worker never load the session for this.
     if request.endpoint in OPEN_BEFORE_OWN_PASSWORD:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
         return None
     message = "请先设置您自己的密码：初始密码只能用来登录一次。"
     if wants_json():

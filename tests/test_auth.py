@@ -367,3 +367,15 @@ def test_the_password_typed_again_cannot_be_guessed_with_a_borrowed_session(clie
         assert AuthEvent.select().where(AuthEvent.event == "password_recheck_failed").count() == limit
     # And the lock holds at the login page too: the guesser cannot start over there.
     assert login(app.test_client(), "HN1003").status_code == 422
+
+
+def test_static_files_do_not_load_the_session(client):
+    """The password gate runs before every request: for static files it must not cost a database query."""
+    from playhouse.test_utils import count_queries
+
+    login(client, "HN1003")
+    with count_queries() as counter:
+        response = client.get("/static/css/app.css")
+        assert response.status_code == 200
+        response.close()
+    assert counter.count == 0
