@@ -38,7 +38,7 @@ def sync_status(page):
     return page.locator("#sync-status")
 
 
-def wait_offline_ready(page, wells, timeout_s=60):
+def wait_offline_ready(page, wells, timeout_s=120):
     """Wait until the service worker reports a complete offline copy (the station's wells, pages, procedures)."""
     wait_until(page, "() => Object.keys(localStorage).some((k) => k.startsWith('jingzhan-warmed-'))", timeout_s=timeout_s)
     cached = page.evaluate(
