@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run prod test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-smoke bench-pages screenshots clean
+.PHONY: run prod test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-smoke bench-pages screenshots translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,10 +76,16 @@ bench-smoke: $(VENV)/.installed-test browser-deps
 bench-pages: $(VENV)/.installed-test
 	cd bench && ../$(BIN)/python bench_pages.py --explain $(if $(SIZES),--sizes $(SIZES))
 
+# The English catalogue (docs/i18n.md): messages.po rewritten from the code, then what is still missing or unwrapped.
+translations: $(VENV)/.installed-run
+	$(BIN)/python scripts/i18n.py update
+	$(BIN)/python scripts/i18n.py check
+
 # The user guide's screenshots (docs/guide/img) from a fresh demo database; about a minute, stops by itself.
 screenshots: $(VENV)/.installed-test browser-deps
 	@scripts/ensure-browser-deps.sh --screenshots
-	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/screenshots.py --language zh
+	$(BIN)/python scripts/screenshots.py --language en
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

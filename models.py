@@ -4,6 +4,7 @@ import logging
 import secrets
 from datetime import datetime, timezone
 
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import UserMixin
 from peewee import (
     BooleanField,
@@ -76,7 +77,7 @@ class WorkArea(BaseModel):
 class Station(BaseModel):
     """A station (站) or the work-area office (机关), each with its 党支部."""
 
-    KINDS = {"office": "机关", "station": "站"}
+    KINDS = {"office": _l("机关"), "station": _l("站")}
 
     work_area = ForeignKeyField(WorkArea, backref="stations", on_delete="CASCADE")
     name = CharField(max_length=60)
@@ -89,22 +90,22 @@ class Station(BaseModel):
 
     @property
     def kind_label(self) -> str:
-        return self.KINDS.get(self.kind, self.kind)
+        return str(self.KINDS.get(self.kind, self.kind))
 
 
 ROLES = {
-    "worker": "岗位员工",
-    "leader": "站长",
-    "secretary": "支部书记",
-    "admin": "作业区管理员",
-    "plant_admin": "采油厂管理员",
+    "worker": _l("岗位员工"),
+    "leader": _l("站长"),
+    "secretary": _l("支部书记"),
+    "admin": _l("作业区管理员"),
+    "plant_admin": _l("采油厂管理员"),
 }
 
 
 class User(UserMixin, BaseModel):
     """An employee; logs in with 工号 (employee_no)."""
 
-    GENDERS = {"M": "男", "F": "女"}
+    GENDERS = {"M": _l("男"), "F": _l("女")}
 
     work_area = ForeignKeyField(WorkArea, backref="users", on_delete="CASCADE")
     station = ForeignKeyField(Station, backref="staff", on_delete="RESTRICT")
@@ -126,6 +127,7 @@ class User(UserMixin, BaseModel):
     # Set with a password someone else chose (a printed one-time password): the user must choose their own first.
     must_change_password = BooleanField(default=False)
     notifications_seen_at = DateTimeField(null=True)  # the bell counts what came after (webapp/notifications.py)
+    language = CharField(max_length=8, default="")  # "" follows the browser; else a key of webapp.i18n.LANGUAGES
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -187,18 +189,18 @@ class User(UserMixin, BaseModel):
         """Give the user these roles (ignores ones already held)."""
         for role in roles:
             if role not in ROLES:
-                raise ValueError(f"未知角色：{role}")
+                raise ValueError(gettext("未知角色：%(role)s", role=role))
             if role not in self.roles:
                 UserRole.create(user=self, role=role)
                 self._roles.add(role)
 
     @property
     def role_labels(self) -> list[str]:
-        return [label for key, label in ROLES.items() if key in self.roles]
+        return [str(label) for key, label in ROLES.items() if key in self.roles]
 
     @property
     def gender_label(self) -> str:
-        return self.GENDERS.get(self.gender, "")
+        return str(self.GENDERS.get(self.gender, ""))
 
 
 class UserRole(BaseModel):
@@ -214,7 +216,7 @@ class UserRole(BaseModel):
 class Well(BaseModel):
     """A well (井) with its QR label token."""
 
-    KINDS = {"oil": "采油井", "injection": "注水井"}
+    KINDS = {"oil": _l("采油井"), "injection": _l("注水井")}
 
     station = ForeignKeyField(Station, backref="wells", on_delete="RESTRICT")
     code = CharField(max_length=30)
@@ -232,7 +234,7 @@ class Well(BaseModel):
 
     @property
     def kind_label(self) -> str:
-        return self.KINDS.get(self.kind, self.kind)
+        return str(self.KINDS.get(self.kind, self.kind))
 
     def regenerate_token(self) -> str:
         """Give the well a new label token; the old label stops working."""
@@ -242,13 +244,13 @@ class Well(BaseModel):
 
 
 EQUIPMENT_KINDS = {
-    "pumping_unit": "抽油机",
-    "motor": "电机",
-    "gearbox": "减速箱",
-    "wellhead": "井口",
-    "control_cabinet": "配电柜",
-    "heater": "加热炉",
-    "pump": "机泵",
+    "pumping_unit": _l("抽油机"),
+    "motor": _l("电机"),
+    "gearbox": _l("减速箱"),
+    "wellhead": _l("井口"),
+    "control_cabinet": _l("配电柜"),
+    "heater": _l("加热炉"),
+    "pump": _l("机泵"),
 }
 
 
@@ -265,7 +267,7 @@ class Equipment(BaseModel):
 
     @property
     def kind_label(self) -> str:
-        return EQUIPMENT_KINDS.get(self.kind, self.kind)
+        return str(EQUIPMENT_KINDS.get(self.kind, self.kind))
 
 
 class SyncReceipt(BaseModel):
@@ -284,7 +286,7 @@ class SyncReceipt(BaseModel):
 class Patrol(BaseModel):
     """巡检打卡: one patrol check-in at a well, with its readings and proof of presence. Append-only."""
 
-    METHODS = {"scan": "扫码", "manual": "手工输入井号"}
+    METHODS = {"scan": _l("扫码"), "manual": _l("手工输入井号")}
 
     uuid = UUIDField(unique=True)
     well = ForeignKeyField(Well, backref="patrols", on_delete="RESTRICT")
@@ -320,7 +322,7 @@ class Patrol(BaseModel):
     review_comment = TextField(default="")
     corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
 
-    REVIEW_STATUSES = {"pending": "待审核", "approved": "已审核", "returned": "已退回"}
+    REVIEW_STATUSES = {"pending": _l("待审核"), "approved": _l("已审核"), "returned": _l("已退回")}
 
     class Meta:
         # (well, clock_time): the 3K+行为 coverage of contracted wells over a month (webapp/assessment.py).
@@ -341,7 +343,7 @@ class WellOperation(BaseModel):
     values = TextField(default="{}")
 
 
-SENSES = {"wang": "望", "wen": "闻", "ting": "听", "mo": "摸", "ce": "测"}
+SENSES = {"wang": _l("望"), "wen": _l("闻"), "ting": _l("听"), "mo": _l("摸"), "ce": _l("测")}
 
 
 class AreaVersioned:
@@ -446,8 +448,9 @@ class EquipmentCheck(BaseModel):
 class Hazard(BaseModel):
     """隐患: found, assigned, rectified, verified and closed — each step kept as a HazardStep."""
 
-    SEVERITIES = {"general": "一般", "major": "较大", "serious": "重大"}
-    STATUSES = {"reported": "待分派", "assigned": "整改中", "rectified": "待验收", "verified": "已验收", "closed": "已销项"}
+    SEVERITIES = {"general": _l("一般"), "major": _l("较大"), "serious": _l("重大")}
+    STATUSES = {"reported": _l("待分派"), "assigned": _l("整改中"), "rectified": _l("待验收"), "verified": _l("已验收"),
+                "closed": _l("已销项")}
 
     uuid = UUIDField(unique=True)
     station = ForeignKeyField(Station, backref="hazards", on_delete="RESTRICT")
@@ -468,17 +471,18 @@ class Hazard(BaseModel):
 
     @property
     def status_label(self) -> str:
-        return self.STATUSES.get(self.status, self.status)
+        return str(self.STATUSES.get(self.status, self.status))
 
     @property
     def severity_label(self) -> str:
-        return self.SEVERITIES.get(self.severity, self.severity)
+        return str(self.SEVERITIES.get(self.severity, self.severity))
 
 
 class HazardStep(BaseModel):
     """One transition of a hazard's closed loop, with who, when, what was said and the photos."""
 
-    ACTIONS = {"report": "上报", "assign": "分派", "rectify": "整改", "verify": "验收通过", "return": "退回重改", "close": "销项"}
+    ACTIONS = {"report": _l("上报"), "assign": _l("分派"), "rectify": _l("整改"), "verify": _l("验收通过"), "return": _l("退回重改"),
+               "close": _l("销项")}
 
     uuid = UUIDField(unique=True)
     hazard = ForeignKeyField(Hazard, backref="steps", on_delete="CASCADE")
@@ -493,7 +497,7 @@ class HazardStep(BaseModel):
 
     @property
     def action_label(self) -> str:
-        return self.ACTIONS.get(self.action, self.action)
+        return str(self.ACTIONS.get(self.action, self.action))
 
 
 class Procedure(AreaVersioned, BaseModel):
@@ -518,9 +522,10 @@ class Procedure(AreaVersioned, BaseModel):
 class Commitment(BaseModel):
     """承诺: a party member's commitment for a period, approved by the branch, kept with progress and rating."""
 
-    CATEGORIES = {"safety": "安全生产", "study": "学习提升", "service": "服务群众", "energy": "节能降耗", "other": "其他"}
-    STATUSES = {"draft": "草稿", "submitted": "待审核", "approved": "已公开承诺", "returned": "已退回"}
-    RATINGS = {"excellent": "优秀", "good": "合格", "fair": "基本合格", "poor": "不合格"}
+    CATEGORIES = {"safety": _l("安全生产"), "study": _l("学习提升"), "service": _l("服务群众"), "energy": _l("节能降耗"),
+                  "other": _l("其他")}
+    STATUSES = {"draft": _l("草稿"), "submitted": _l("待审核"), "approved": _l("已公开承诺"), "returned": _l("已退回")}
+    RATINGS = {"excellent": _l("优秀"), "good": _l("合格"), "fair": _l("基本合格"), "poor": _l("不合格")}
 
     member = ForeignKeyField(User, backref="commitments", on_delete="CASCADE")
     station = ForeignKeyField(Station, backref="commitments", on_delete="RESTRICT")  # the member's branch
@@ -541,15 +546,15 @@ class Commitment(BaseModel):
 
     @property
     def status_label(self) -> str:
-        return self.STATUSES.get(self.status, self.status)
+        return str(self.STATUSES.get(self.status, self.status))
 
     @property
     def category_label(self) -> str:
-        return self.CATEGORIES.get(self.category, self.category)
+        return str(self.CATEGORIES.get(self.category, self.category))
 
     @property
     def rating_label(self) -> str:
-        return self.RATINGS.get(self.rating, "") if self.rating else ""
+        return str(self.RATINGS.get(self.rating, "")) if self.rating else ""
 
 
 class CommitmentProgress(BaseModel):
@@ -568,7 +573,7 @@ class CommitmentProgress(BaseModel):
 class Pairing(BaseModel):
     """联系点和联系人: a colleague paired with a member, or the committee member who is the member's contact person."""
 
-    KINDS = {"colleague": "结对同事", "contact": "联系人"}
+    KINDS = {"colleague": _l("结对同事"), "contact": _l("联系人")}
 
     member = ForeignKeyField(User, backref="pairings", on_delete="CASCADE")
     partner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
@@ -591,7 +596,8 @@ class WellContract(BaseModel):
 class FluctuationAlert(BaseModel):
     """重点井波动: a key well's reading far from its recent baseline, open until someone records the action taken."""
 
-    METRICS = {"liquid_t_per_day": "产液量", "water_cut_pct": "含水", "current_up_a": "上行电流", "oil_pressure_mpa": "油压"}
+    METRICS = {"liquid_t_per_day": _l("产液量"), "water_cut_pct": _l("含水"), "current_up_a": _l("上行电流"),
+               "oil_pressure_mpa": _l("油压")}
 
     well = ForeignKeyField(Well, backref="alerts", on_delete="CASCADE")
     patrol = ForeignKeyField(Patrol, backref="alerts", on_delete="CASCADE")
@@ -605,7 +611,7 @@ class FluctuationAlert(BaseModel):
 
     @property
     def metric_label(self) -> str:
-        return self.METRICS.get(self.metric, self.metric)
+        return str(self.METRICS.get(self.metric, self.metric))
 
 
 class Handover(BaseModel):
@@ -647,8 +653,9 @@ class Activity(BaseModel):
     Members check in by scanning its rotating code (webapp/activities.py); the branch is the organising station's."""
 
     KINDS = {
-        "member_meeting": "支部党员大会", "committee": "支委会", "group_meeting": "党小组会", "party_lecture": "党课",
-        "theme_day": "主题党日", "study": "学习", "training": "培训", "volunteer": "义务献工",
+        "member_meeting": _l("支部党员大会"), "committee": _l("支委会"), "group_meeting": _l("党小组会"),
+        "party_lecture": _l("党课"), "theme_day": _l("主题党日"), "study": _l("学习"), "training": _l("培训"),
+        "volunteer": _l("义务献工"),
     }
     THREE_MEETINGS_ONE_LESSON = ("member_meeting", "committee", "group_meeting", "party_lecture")
 
@@ -668,7 +675,7 @@ class Activity(BaseModel):
 
     @property
     def kind_label(self) -> str:
-        return self.KINDS.get(self.kind, self.kind)
+        return str(self.KINDS.get(self.kind, self.kind))
 
 
 class ActivityInvitee(BaseModel):
@@ -684,7 +691,7 @@ class ActivityInvitee(BaseModel):
 class Attendance(BaseModel):
     """One person at one activity: present (scanned, or marked by the organiser), or excused (请假) with a reason."""
 
-    STATUSES = {"present": "出席", "excused": "请假", "absent": "缺席"}
+    STATUSES = {"present": _l("出席"), "excused": _l("请假"), "absent": _l("缺席")}
 
     activity = ForeignKeyField(Activity, backref="attendance", on_delete="CASCADE")
     user = ForeignKeyField(User, backref="attendance", on_delete="CASCADE")
@@ -703,7 +710,7 @@ class Attendance(BaseModel):
 class Suggestion(BaseModel):
     """合理化建议: any employee's suggestion (offline too); the branch adopts it or not, with a note."""
 
-    STATUSES = {"submitted": "待处理", "adopted": "已采纳", "declined": "未采纳"}
+    STATUSES = {"submitted": _l("待处理"), "adopted": _l("已采纳"), "declined": _l("未采纳")}
 
     uuid = UUIDField(unique=True)
     author = ForeignKeyField(User, backref="suggestions", on_delete="RESTRICT")
@@ -719,13 +726,13 @@ class Suggestion(BaseModel):
 
     @property
     def status_label(self) -> str:
-        return self.STATUSES.get(self.status, self.status)
+        return str(self.STATUSES.get(self.status, self.status))
 
 
 class PioneerProject(BaseModel):
     """党员先锋工程: a project led by a party member, pushed forward milestone by milestone (节点式推进)."""
 
-    STATUSES = {"active": "推进中", "done": "已完成", "cancelled": "已取消"}
+    STATUSES = {"active": _l("推进中"), "done": _l("已完成"), "cancelled": _l("已取消")}
 
     station = ForeignKeyField(Station, backref="projects", on_delete="RESTRICT")
     title = CharField(max_length=80)

@@ -105,7 +105,7 @@ def compress_in_chromium(original: bytes, runs: int) -> list[dict]:
         with serve(NginxGzip(app)) as base, sync_playwright() as p:
             browser = launch(p)
             try:
-                page = browser.new_page(base_url=base)
+                page = browser.new_page(base_url=base, locale="zh-CN")
                 page.set_default_timeout(60_000)
                 browser_login(page, base, "HN1003", PASSWORD)
                 encoded = base64.b64encode(original).decode()

@@ -13,6 +13,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated names: " + ", ".join(b[0] for b in BENCHES))
     args = parser.parse_args(argv)
     only = {n for n in args.only.split(",") if n}
+    if args.smoke and not os.environ.get("JINGZHAN_BENCH_OUT"):  # a smoke run never writes into docs/bench
+        os.environ["JINGZHAN_BENCH_OUT"] = tempfile.mkdtemp(prefix="jingzhan-bench-smoke-")
     failed = []
     for name, script, real_args, limit in BENCHES:
         if only and name not in only:

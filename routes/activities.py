@@ -5,6 +5,7 @@ from datetime import timedelta
 from io import BytesIO
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Activity, ActivityInvitee, Attendance, Station, User, utcnow
@@ -126,7 +127,7 @@ def create():
             activity = save_activity(current_user._get_current_object(), station, request.form, now=utcnow(), tz_name=_tz())
         except ActivityError as exc:
             return _form_page(station, None, request.form.to_dict(), set(request.form.getlist("invitees")), exc.errors, 422)
-        flash(f"已安排{activity.kind_label}：{activity.topic}。", "success")
+        flash(gettext("已安排%(kind)s：%(topic)s。", kind=activity.kind_label, topic=activity.topic), "success")
         return redirect(url_for("activities.show", activity_id=activity.id))
     start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     form = {"kind": "theme_day", "starts_at": _local(start), "ends_at": _local(start + timedelta(hours=2))}
@@ -146,7 +147,7 @@ def update(activity_id: int):
         except ActivityError as exc:
             return _form_page(activity.station, activity, request.form.to_dict(), set(request.form.getlist("invitees")),
                               exc.errors, 422)
-        flash("活动已修改。", "success")
+        flash(gettext("活动已修改。"), "success")
         return redirect(url_for("activities.show", activity_id=activity.id))
     form = {"kind": activity.kind, "topic": activity.topic, "place": activity.place, "note": activity.note,
             "starts_at": _local(activity.starts_at), "ends_at": _local(activity.ends_at),
@@ -165,7 +166,7 @@ def cancel(activity_id: int):
     except ActivityError as exc:
         flash(exc.errors["form"], "error")
     else:
-        flash(f"已取消：{activity.topic}。", "success")
+        flash(gettext("已取消：%(topic)s。", topic=activity.topic), "success")
     return redirect(url_for("activities.show", activity_id=activity.id))
 
 
@@ -251,16 +252,16 @@ def checkin(activity_id: int, step: int, code: str):
     if request.method == "POST":
         activity = Activity.select(Activity, Station).join(Station).where(Activity.id == activity_id).first()
         if activity is None or activity.station.work_area_id != user.work_area_id:
-            return _checkin_page(None, "找不到这项活动。", status=404)
+            return _checkin_page(None, gettext("找不到这项活动。"), status=404)
         if not may_attend(user, activity):  # scope first, like every id in a URL; the record's own checks follow
-            return _checkin_page(None, "您不在本次活动的参加人员之中，请联系活动组织人。", status=403)
+            return _checkin_page(None, gettext("您不在本次活动的参加人员之中，请联系活动组织人。"), status=403)
         # The page is online: the check-in is made now, on the server's clock (a time from the form is not trusted).
         record = {"uuid": request.form.get("uuid", ""), "type": "attendance", "created_at": _now_iso(),
                   "data": {"activity_id": activity_id, "step": step, "code": code}}
         payload = {"device_id": "web", "sent_at": _now_iso(), "records": [record]}
         result = sync_batch(user, payload, settings=current_app.config)["results"][0]
         if result["status"] != "rejected":  # a second tap is a duplicate of the first
-            flash("签到成功。", "success")
+            flash(gettext("签到成功。"), "success")
             return redirect(url_for("activities.show", activity_id=activity_id))
         return _checkin_page(None, result["error"]["message"], status=422)
     try:

@@ -3,6 +3,7 @@ import json
 import uuid as uuid_module
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user
 
 from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, WorkArea, db
@@ -32,7 +33,7 @@ def _rows_from_form(form) -> list[dict]:
     return [{field: form.get(f"items-{n}-{field}", "") for field in ITEM_FIELDS} for n in range(count)]
 
 
-SHIFT_PRESETS = {"08:00-20:00 20:00-08:00": "两班倒（8 点交班）", "08:00-16:00 16:00-00:00 00:00-08:00": "三班倒（8 点交班）"}
+SHIFT_PRESETS = {"08:00-20:00 20:00-08:00": _l("两班倒（8 点交班）"), "08:00-16:00 16:00-00:00 00:00-08:00": _l("三班倒（8 点交班）")}
 
 
 @bp.route("/shifts", methods=["GET", "POST"])
@@ -49,7 +50,7 @@ def shifts():
             error = str(exc)
         else:
             WorkArea.update(shifts=spec).where(WorkArea.id == area.id).execute()
-            flash("已保存班次设置；看板和交接班从现在起按新班次计算。", "success")
+            flash(gettext("已保存班次设置；看板和交接班从现在起按新班次计算。"), "success")
             return redirect(url_for("admin.shifts"))
     return render_template("admin/shifts.html", spec=spec, presets=SHIFT_PRESETS, error=error,
                            current=parse_shifts(area.shifts)), (422 if error else 200)
@@ -67,7 +68,8 @@ def edit_template(kind: str):
         items, errors = parse_template_rows(rows)
         if not errors:
             template = save_template(kind, items, current_user._get_current_object())
-            flash(f"已保存{EQUIPMENT_KINDS[kind]}检查模板第 {template.version} 版；已有的检查记录仍按原版本保存。", "success")
+            flash(gettext("已保存%(kind)s检查模板第 %(version)s 版；已有的检查记录仍按原版本保存。", kind=EQUIPMENT_KINDS[kind],
+                          version=template.version), "success")
             return redirect(url_for("admin.edit_template", kind=kind))
     else:
         rows = template_items(current) if current else []
@@ -92,13 +94,13 @@ def edit_procedure(topic: str):
         body = clean_text(request.form.get("body"))
         photos = [p for p in photos if p not in request.form.getlist("remove_photo")]
         if not title:
-            errors.append("请填写标题。")
+            errors.append(gettext("请填写标题。"))
         elif len(title) > MAX_TITLE:
-            errors.append(f"标题不能超过 {MAX_TITLE} 字。")
+            errors.append(gettext("标题不能超过 %(max)s 字。", max=MAX_TITLE))
         if not body:
-            errors.append("请填写规程内容。")
+            errors.append(gettext("请填写规程内容。"))
         elif len(body) > MAX_BODY:
-            errors.append(f"规程内容不能超过 {MAX_BODY} 字。")
+            errors.append(gettext("规程内容不能超过 %(max)s 字。", max=MAX_BODY))
         for upload in request.files.getlist("photos"):
             if not upload or not upload.filename:
                 continue
@@ -106,14 +108,14 @@ def edit_procedure(topic: str):
                 photo, _ = store_photo(current_user._get_current_object(), str(uuid_module.uuid4()), upload.read(),
                                        store_for(current_app))
             except PhotoError as exc:
-                errors.append(f"{upload.filename[:40]}：{exc.message}")
+                errors.append(gettext("%(file)s：%(error)s", file=upload.filename[:40], error=exc.message))
                 continue
             Photo.update(shared=True).where(Photo.id == photo.id).execute()
             photos.append(str(photo.uuid))
         if not errors:
             with db.atomic():
                 procedure = save_procedure(topic, title, body, photos, current_user._get_current_object())
-            flash(f"已保存《{procedure.title}》第 {procedure.version} 版。", "success")
+            flash(gettext("已保存《%(title)s》第 %(version)s 版。", title=procedure.title, version=procedure.version), "success")
             return redirect(url_for("procedures.show", topic=topic))
     return render_template("admin/procedure.html", topic=topic, name=names[topic], current=current, title=title,
                            body=body, photos=photos, errors=errors), (422 if errors else 200)

@@ -1,5 +1,6 @@
 """The JSON API used by the phone (`/api/v1`, described in openapi.yaml)."""
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import EQUIPMENT_KINDS, ROLES, CheckTemplate, Equipment, Patrol, Well, db, utcnow
@@ -57,13 +58,13 @@ def signing_key():
 def sync():
     """Receive a batch of field records from the outbox; answer each record created, duplicate or rejected."""
     if request.content_length is not None and request.content_length > MAX_BATCH_BYTES:
-        return json_error(413, "too_large", f"一次同步的内容不能超过 {MAX_BATCH_BYTES // 1024 // 1024} MB，请分批同步。")
+        return json_error(413, "too_large", gettext("一次同步的内容不能超过 %(size)s MB，请分批同步。", size=MAX_BATCH_BYTES // 1024 // 1024))
     request.max_content_length = MAX_BATCH_BYTES
     if not request.is_json:
-        return json_error(415, "unsupported_media_type", "请以 application/json 格式提交。")
+        return json_error(415, "unsupported_media_type", gettext("请以 application/json 格式提交。"))
     payload = request.get_json(silent=True)
     if payload is None:
-        return json_error(400, "invalid_json", "请求内容不是有效的 JSON。")
+        return json_error(400, "invalid_json", gettext("请求内容不是有效的 JSON。"))
     try:
         answer = sync_batch(current_user._get_current_object(), payload, settings=current_app.config)
     except BatchError as exc:
@@ -77,11 +78,11 @@ def photos():
     """Upload one photo by its uuid (before the record that refers to it); the same uuid again changes nothing."""
     # Form overhead on top of the photo itself.
     if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES + 64 * 1024:
-        return json_error(413, "too_large", f"照片不能超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB。")
+        return json_error(413, "too_large", gettext("照片不能超过 %(size)s MB。", size=MAX_UPLOAD_BYTES // 1024 // 1024))
     request.max_content_length = MAX_UPLOAD_BYTES + 64 * 1024
     upload = request.files.get("file")
     if upload is None:
-        return json_error(400, "missing_file", "没有收到照片文件。")
+        return json_error(400, "missing_file", gettext("没有收到照片文件。"))
     try:
         photo, created = store_photo(current_user._get_current_object(), request.form.get("uuid", ""),
                                      upload.read(), store_for(current_app))
@@ -100,7 +101,7 @@ def check_templates():
     return jsonify(
         {
             "templates": [
-                {"id": t.id, "kind": t.kind, "kind_label": EQUIPMENT_KINDS.get(t.kind, t.kind), "version": t.version,
+                {"id": t.id, "kind": t.kind, "kind_label": str(EQUIPMENT_KINDS.get(t.kind, t.kind)), "version": t.version,
                  "items": template_items(t)}
                 for t in templates
             ]

@@ -2,6 +2,7 @@
 and the year's figures of a branch (page, .xlsx, CSV)."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 
@@ -126,7 +127,7 @@ def _breakdown(member: User):
 def me():
     """My points for a month (?month=) or a quarter or year, down to the records, and my rank."""
     if not current_user.is_party_member:
-        abort(404, description="《3K+行为》量化考核面向党员。")
+        abort(404, description=gettext("《3K+行为》量化考核面向党员。"))
     return _breakdown(current_user._get_current_object())
 
 
@@ -173,8 +174,9 @@ def board_view():
 def _quick_periods() -> list[tuple[str, str]]:
     today = _today()
     previous = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return [(f"{today.year}-{today.month:02d}", "本月"), (f"{previous[0]}-{previous[1]:02d}", "上月"),
-            (f"{today.year}Q{(today.month - 1) // 3 + 1}", "本季度"), (str(today.year), "本年"), (str(today.year - 1), "上年")]
+    return [(f"{today.year}-{today.month:02d}", gettext("本月")), (f"{previous[0]}-{previous[1]:02d}", gettext("上月")),
+            (f"{today.year}Q{(today.month - 1) // 3 + 1}", gettext("本季度")), (str(today.year), gettext("本年")),
+            (str(today.year - 1), gettext("上年"))]
 
 
 def _deductions_page(branch: Station, month: str, status: int = 200, error: str | None = None, form: dict | None = None):
@@ -203,7 +205,7 @@ def deductions():
     except AssessmentError as exc:
         return _deductions_page(branch, open_months(_today())[0], status=422, error=str(exc))
     if len(period.months) != 1:
-        return _deductions_page(branch, open_months(_today())[0], status=422, error="请选择一个月份。")
+        return _deductions_page(branch, open_months(_today())[0], status=422, error=gettext("请选择一个月份。"))
     return _deductions_page(branch, period.text)
 
 
@@ -233,7 +235,8 @@ def add_deduction():
         form = {k: request.form.get(k, "")[:MAX_REASON + 10] for k in ("member", "points", "reason")}
         return _deductions_page(branch, month if month in open_months(_today()) else open_months(_today())[0],
                                 status=422, error=str(exc), form=form)
-    flash(f"已记录：{member.name} {deduction.month} 扣 {deduction.points:g} 分。", "success")
+    flash(gettext("已记录：%(name)s %(month)s 扣 %(points)s 分。", name=member.name, month=deduction.month,
+                  points=format(deduction.points, "g")), "success")
     return redirect(url_for("assessment.deductions", station=branch.id, month=deduction.month))
 
 
@@ -250,7 +253,7 @@ def undo():
         undo_deduction(deduction, request.form.get("reason", ""), current_user._get_current_object(), _today())
     except AssessmentError as exc:
         return _deductions_page(member.station, deduction.month, status=422, error=str(exc))
-    flash(f"已撤销第 {deduction.id} 号扣分（{member.name} {deduction.month}）。", "success")
+    flash(gettext("已撤销第 %(id)s 号扣分（%(name)s %(month)s）。", id=deduction.id, name=member.name, month=deduction.month), "success")
     return redirect(url_for("assessment.deductions", station=member.station_id, month=deduction.month))
 
 
@@ -266,7 +269,9 @@ def rules():
         valid_from, new_rules, errors, typed = parse_rules(request.form, today)
         if not errors:
             row = save_rules(valid_from, new_rules, current_user._get_current_object())
-            flash(f"已保存考核规则第 {row.version} 版，自 {valid_from:%Y年%m月} 起计分；之前的月份仍按原规则。", "success")
+            flash(gettext("已保存考核规则第 %(version)s 版，自 %(month)s 起计分；之前的月份仍按原规则。", version=row.version,
+                          month=gettext("%(year)s年%(month)s月", year=valid_from.year, month=format(valid_from.month, "02d"))),
+                  "success")
             return redirect(url_for("assessment.rules"))
     if typed is None:
         typed = rules_form(latest, today)
@@ -321,4 +326,5 @@ def year_export(fmt: str):
         abort(422, description=str(exc))
     write, mimetype = WRITERS[fmt]
     report = year_report(stations, year_number, current_app.config["TIMEZONE"])
-    return send_download(write(year_sheets(report, label)), mimetype, f"{label}-{year_number}年党建工作量.{fmt}")
+    return send_download(write(year_sheets(report, label)), mimetype,
+                         gettext("%(scope)s-%(year)s年党建工作量.%(ext)s", scope=label, year=year_number, ext=fmt))

@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
 from models import AuthEvent, User, db
@@ -28,7 +29,7 @@ def require_own_password():
         return None
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None
-    message = "请先设置您自己的密码：初始密码只能用来登录一次。"
+    message = gettext("请先设置您自己的密码：初始密码只能用来登录一次。")
     if wants_json():
         return make_response(jsonify({"error": {"code": "password_change_required", "message": message}}), 403)
     if is_background_fetch():
@@ -65,7 +66,7 @@ def login():
         password = request.form.get("password", "")
         remember = bool(request.form.get("remember"))
         if not employee_no or not password:
-            error, status = "请输入工号和密码。", 422
+            error, status = gettext("请输入工号和密码。"), 422
         else:
             result = logins.attempt(employee_no, password, request.remote_addr or "")
             if result.user is not None:
@@ -83,7 +84,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     sessions.log_out()
-    flash("您已退出登录。", "info")
+    flash(gettext("您已退出登录。"), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -109,14 +110,14 @@ def change_password():
             if checked.status == 429:
                 return _too_many(checked, render_template("auth/password.html", errors={"current_password": checked.error}))
             errors["current_password"] = checked.error
-        problem = password_problem(new, employee_no=user.employee_no, label="新密码",
+        problem = password_problem(new, employee_no=user.employee_no, label=gettext("新密码"),
                                    context_words=current_app.config["PASSWORD_CONTEXT_WORDS"])
         if problem:
             errors["new_password"] = problem
         elif new == current:
-            errors["new_password"] = "新密码不能与当前密码相同。"
+            errors["new_password"] = gettext("新密码不能与当前密码相同。")
         if new != confirm:
-            errors["confirm_password"] = "两次输入的新密码不一致。"
+            errors["confirm_password"] = gettext("两次输入的新密码不一致。")
         if not errors:
             remember = sessions.request_session().persistent
             with db.atomic():
@@ -126,7 +127,7 @@ def change_password():
                 AuthEvent.record("password_changed", user=user, address=request.remote_addr or "")
             # This device goes on with a new session; the others must log in with the new password.
             sessions.log_in(user, remember=remember)
-            flash("密码已修改，其他设备上的登录已失效。", "success")
+            flash(gettext("密码已修改，其他设备上的登录已失效。"), "success")
             return redirect(url_for("home.me"))
     return render_template("auth/password.html", errors=errors), (422 if errors else 200)
 
@@ -145,10 +146,11 @@ def devices():
                                                       current=current, error=checked.error,
                                                       device_label=sessions.device_label))
         if checked.user is None:
-            error = "密码不正确。"
+            error = gettext("密码不正确。")
         else:
             count = sessions.end_other_sessions(current)
-            flash(f"已让其他 {count} 台设备退出登录。" if count else "没有其他设备在登录。", "success")
+            flash(ngettext("已让其他 %(num)s 台设备退出登录。", "已让其他 %(num)s 台设备退出登录。", count) if count
+                  else gettext("没有其他设备在登录。"), "success")
             return redirect(url_for("auth.devices"))
     rows = sessions.live_sessions(current_user)
     return render_template("auth/sessions.html", rows=rows, current=current, error=error,

@@ -3,6 +3,7 @@ import uuid
 from io import BytesIO
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Photo, Station, User, db
@@ -34,7 +35,7 @@ def _full(member: User, own: bool):
 
 def _post_lines(member_ids) -> dict[int, str]:
     """Per member, their current 示范岗 as one badge line."""
-    return {member_id: "、".join(p.title for p in posts) for member_id, posts in current_posts(member_ids).items()}
+    return {member_id: gettext("、").join(p.title for p in posts) for member_id, posts in current_posts(member_ids).items()}
 
 
 def _avatars(members) -> dict[str, bytes]:
@@ -112,7 +113,7 @@ def settings():
     user = current_user._get_current_object()
     user.card_public = " ".join(chosen)
     user.save(only=[User.card_public])
-    flash("已保存公开卡片的显示设置。", "success")
+    flash(gettext("已保存公开卡片的显示设置。"), "success")
     return redirect(url_for("cards.mine"))
 
 
@@ -123,7 +124,7 @@ def reissue():
     if not user.is_party_member:
         abort(403)
     user.issue_card_token(reissue=True)
-    flash("已重新生成三亮卡二维码：旧二维码已失效，请重新打印胸卡。", "success")
+    flash(gettext("已重新生成三亮卡二维码：旧二维码已失效，请重新打印胸卡。"), "success")
     return redirect(url_for("cards.mine"))
 
 
@@ -136,7 +137,7 @@ def photo(user_id: int):
         abort(403)
     upload = request.files.get("photo")
     if upload is None or not upload.filename:
-        flash("请选择照片。", "error")
+        flash(gettext("请选择照片。"), "error")
     else:
         try:
             stored, _ = store_photo(member, str(uuid.uuid4()), upload.read(), store_for(current_app))
@@ -148,7 +149,7 @@ def photo(user_id: int):
                 Photo.update(shared=True).where(Photo.id == stored.id).execute()
                 member.avatar = str(stored.uuid)
                 member.save(only=[User.avatar])
-            flash("照片已更新。", "success")
+            flash(gettext("照片已更新。"), "success")
     return redirect(url_for("cards.mine") if member.id == current_user.id else url_for("cards.show", user_id=member.id))
 
 
@@ -161,7 +162,7 @@ def badge(user_id: int):
     member.issue_card_token()
     png = badges.badge_png(member, public_base_url(), _avatars([member]).get(member.avatar), member.work_area.party_org_name,
                            commitment_lines([member.id]).get(member.id, ""), _post_lines([member.id]).get(member.id, ""))
-    return send_download(png, "image/png", f"{member.name}-三亮卡.png")
+    return send_download(png, "image/png", gettext("%(name)s-三亮卡.png", name=member.name))
 
 
 @bp.route("/cards/branch/<int:station_id>/badges.pdf")
@@ -179,4 +180,4 @@ def branch_badges(station_id: int):
     lines = commitment_lines([m.id for m in members])
     pdf = badges.badges_pdf([(m, lines.get(m.id, "")) for m in members], public_base_url(), _avatars(members),
                             station.work_area.party_org_name, _post_lines([m.id for m in members]))
-    return send_download(pdf, "application/pdf", f"{station.branch_name}-三亮胸卡.pdf")
+    return send_download(pdf, "application/pdf", gettext("%(branch)s-三亮胸卡.pdf", branch=station.branch_name))

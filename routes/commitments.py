@@ -2,6 +2,7 @@
 import json
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Commitment, CommitmentProgress, Station, User
@@ -53,9 +54,9 @@ def index():
         else:
             if form.get("submit"):
                 submit_commitment(current_user._get_current_object(), commitment)
-                flash("承诺已提交支部审核。", "success")
+                flash(gettext("承诺已提交支部审核。"), "success")
             else:
-                flash("承诺草稿已保存。", "success")
+                flash(gettext("承诺草稿已保存。"), "success")
             return redirect(url_for("commitments.index"))
     mine = list(Commitment.select().where(Commitment.member == current_user.id).order_by(Commitment.period.desc(), Commitment.id.desc()))
     totals = progress_totals([c.id for c in mine])
@@ -85,7 +86,7 @@ def submit(commitment_id: int):
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash("承诺已提交支部审核。", "success")
+        flash(gettext("承诺已提交支部审核。"), "success")
     return redirect(url_for("commitments.show", commitment_id=commitment.id))
 
 
@@ -110,7 +111,7 @@ def review(commitment_id: int):
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash("已公开承诺。" if commitment.status == "approved" else "已退回修改。", "success")
+        flash(gettext("已公开承诺。") if commitment.status == "approved" else gettext("已退回修改。"), "success")
     return redirect(_back(commitment))
 
 
@@ -130,5 +131,5 @@ def rate(commitment_id: int):
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"已评定：{commitment.rating_label}。", "success")
+        flash(gettext("已评定：%(rating)s。", rating=commitment.rating_label), "success")
     return redirect(_back(commitment))

@@ -2,6 +2,7 @@
 import json
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Handover, Station, User, utcnow
@@ -52,10 +53,10 @@ def create():
     summary = shift_summary(station, day, shift, tz, now)
     reasons, missing = clean_reasons(summary, request.form)
     if missing:
-        error = "请写明这些井未按时巡检的原因：" + "、".join(missing)
+        error = gettext("请写明这些井未按时巡检的原因：%(wells)s", wells=gettext("、").join(missing))
         return _page(station, day, shift, shifts, status=422, error=error, form=request.form)
     hand_over(station, day, shift, current_user, summary, reasons, request.form.get("note"))
-    flash("已交班，等待接班人确认。", "success")
+    flash(gettext("已交班，等待接班人确认。"), "success")
     return redirect(url_for("handover.index", station=station.id, date=day.isoformat(), shift=shift.index))
 
 
@@ -65,6 +66,6 @@ def take_over(handover_id: int):
     handover = Handover.select(Handover, Station).join(Station).where(Handover.id == handover_id).first()
     require_station(current_user, handover.station if handover else None)
     error = confirm(handover, current_user, request.form.get("note"))
-    flash(error or "已接班确认。", "error" if error else "success")
+    flash(error or gettext("已接班确认。"), "error" if error else "success")
     return redirect(url_for("handover.index", station=handover.station_id, date=handover.day.isoformat(),
                             shift=handover.shift_index))

@@ -2,6 +2,7 @@
 import uuid as uuid_module
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from peewee import JOIN
 
@@ -14,7 +15,7 @@ from webapp.patrols import RecordError
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
 
-FILTERS = {"open": "未销项", "overdue": "已超期", "closed": "已销项", "all": "全部"}
+FILTERS = {"open": _l("未销项"), "overdue": _l("已超期"), "closed": _l("已销项"), "all": _l("全部")}
 WEB_ACTIONS = ("assign", "verify", "return", "close")
 
 

@@ -1,9 +1,11 @@
 """The home page of each role, the 记录 tab and the 我的 tab."""
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, refresh
 from flask_login import current_user, login_required
 from peewee import Case, fn
 
 from models import Station, User, Well
+from webapp.i18n import LANGUAGES
 
 bp = Blueprint("home", __name__)
 
@@ -78,4 +80,19 @@ def index():
 @bp.route("/me")
 @login_required
 def me():
-    return render_template("home/me.html", user=current_user, station=current_user.station)
+    return render_template("home/me.html", user=current_user, station=current_user.station, languages=LANGUAGES)
+
+
+@bp.route("/me/language", methods=["POST"])
+@login_required
+def set_language():
+    """The user's language (issue 10.4): one of LANGUAGES, or "" to follow the browser."""
+    choice = request.form.get("language", "")
+    if choice and choice not in LANGUAGES:
+        flash(gettext("没有这种语言。"), "error")
+        return redirect(url_for("home.me"), 303)
+    User.update(language=choice).where(User.id == current_user.id).execute()
+    current_user.language = choice
+    refresh()  # the locale of this request was chosen before the change
+    flash(gettext("语言已更改。"), "success")
+    return redirect(url_for("home.me"), 303)

@@ -2,6 +2,7 @@
 import json
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from webapp.access import role_required
@@ -24,13 +25,13 @@ def create():
     error = None
     results = None
     if upload is None or not upload.filename:
-        error = "请选择要导入的记录文件（.json）。"
+        error = gettext("请选择要导入的记录文件（.json）。")
     else:
         try:
             payload = json.loads(upload.read().decode("utf-8"))
             results = import_file(current_user._get_current_object(), payload, settings=current_app.config)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            error = "文件无法读取：不是有效的 JSON 文本。"
+            error = gettext("文件无法读取：不是有效的 JSON 文本。")
         except BatchError as exc:
             error = exc.message
     status = 422 if error else 200

@@ -1,5 +1,6 @@
 """Well QR labels for leaders and admins: the station list, PNG and PDF downloads, regenerating a label."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from models import Well
@@ -45,9 +46,9 @@ def station_pdf(station_id: int):
     station = get_station(station_id, current_user)
     wells = list(Well.select().where(Well.station == station).order_by(Well.code))
     if not wells:
-        abort(404, description=f"{station.name}没有井，没有可打印的标签。")
+        abort(404, description=gettext("%(station)s没有井，没有可打印的标签。", station=station.name))
     pdf = labels.station_labels_pdf(station, wells, public_base_url())
-    return send_download(pdf, "application/pdf", f"{station.name}井口标签.pdf")
+    return send_download(pdf, "application/pdf", gettext("%(station)s井口标签.pdf", station=station.name))
 
 
 @bp.route("/wells/<int:well_id>/regenerate", methods=["POST"])
@@ -55,5 +56,5 @@ def station_pdf(station_id: int):
 def regenerate(well_id: int):
     well = get_managed_well(well_id, current_user)
     well.regenerate_token()
-    flash(f"已重新生成 {well.code} 的标签，旧标签已失效，请打印新标签贴上。", "success")
+    flash(gettext("已重新生成 %(code)s 的标签，旧标签已失效，请打印新标签贴上。", code=well.code), "success")
     return redirect(url_for("labels.index", _anchor=f"well-{well.id}"))

@@ -1,6 +1,7 @@
 """The bell: the user's notifications (a view of the records, webapp/notifications.py), and the optional Web Push
 subscription of this phone."""
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from webapp import push
@@ -45,7 +46,7 @@ def count():
 @login_required
 def subscription():
     if not push.configured(current_app.config):
-        return jsonify({"error": {"code": "push_off", "message": "服务器没有开通推送通知。"}}), 404
+        return jsonify({"error": {"code": "push_off", "message": gettext("服务器没有开通推送通知。")}}), 404
     body = request.get_json(silent=True)
     if request.method == "DELETE":
         push.unsubscribe(current_user, (body or {}).get("endpoint") if isinstance(body, dict) else None)

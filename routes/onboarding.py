@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 
 from webapp import onboarding
@@ -56,7 +57,8 @@ def index():
 def template(kind: str):
     if kind not in onboarding.SPECS:
         abort(404)
-    return send_download(onboarding.template_xlsx(kind), XLSX_MIMETYPE, f"{onboarding.KIND_LABELS[kind]}导入模板.xlsx")
+    filename = gettext("%(sheet)s导入模板.xlsx", sheet=onboarding.KIND_LABELS[kind])
+    return send_download(onboarding.template_xlsx(kind), XLSX_MIMETYPE, filename)
 
 
 @bp.route("/preview", methods=["POST"])
@@ -70,12 +72,12 @@ def preview():
             continue
         files.append((kind, upload.filename[:80]))
         if not upload.filename.lower().endswith(".xlsx"):
-            problems.append(onboarding.Problem(kind, 0, "不是 .xlsx 文件（请在 Excel 或 WPS 中“另存为 Excel 工作簿 .xlsx”）"))
+            problems.append(onboarding.Problem(kind, 0, onboarding.not_xlsx()))
             continue
         rows[kind], found = onboarding.parse_upload(kind, upload.read())
         problems += found
     if not files:
-        return _page(problems=[onboarding.Problem("", 0, "请至少选择一个文件。")], status=422)
+        return _page(problems=[onboarding.Problem("", 0, gettext("请至少选择一个文件。"))], status=422)
     result = onboarding.plan(current_user.work_area, rows)
     problems = sorted(problems + result.problems, key=lambda p: (onboarding.KINDS.index(p.kind), p.row))
     if problems:
@@ -96,7 +98,7 @@ def apply():
     store = _store()
     payload = store.get(token) if token and token == session.get(PREVIEW_KEY) else None
     if payload is None or payload.get("user") != current_user.id:
-        return _page(problems=[onboarding.Problem("", 0, "预览已过期或不属于您，请重新上传文件。")], status=422)
+        return _page(problems=[onboarding.Problem("", 0, gettext("预览已过期或不属于您，请重新上传文件。"))], status=422)
     try:
         result = onboarding.apply(current_user.work_area, payload["rows"])
     except onboarding.ImportRefused as refused:
@@ -133,7 +135,7 @@ def result(token: str):
 def passwords(token: str):
     payload = _result(token)
     data = onboarding.passwords_xlsx(current_user.work_area.name, payload["passwords"])
-    return send_download(data, XLSX_MIMETYPE, "新账号初始密码.xlsx")
+    return send_download(data, XLSX_MIMETYPE, gettext("新账号初始密码.xlsx"))
 
 
 @bp.route("/result/<token>/clear", methods=["POST"])

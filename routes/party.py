@@ -1,5 +1,6 @@
 """The branch secretary's contact pairing admin: 承包井 and paired colleagues / contact persons, kept with dates."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from models import Pairing, User, Well, WellContract
@@ -56,7 +57,8 @@ def contract():
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"{well.code} 的承包党员已改为 {member.name if member else '（无）'}。", "success")
+        flash(gettext("%(well)s 的承包党员已改为 %(member)s。", well=well.code, member=member.name if member else gettext("（无）")),
+              "success")
     return redirect(url_for("party.contacts") + f"#well-{well.id}")
 
 
@@ -73,5 +75,5 @@ def pairing():
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash("已更新联系点和联系人。", "success")
+        flash(gettext("已更新联系点和联系人。"), "success")
     return redirect(url_for("party.contacts") + f"#member-{member.id}")

@@ -51,6 +51,8 @@ def create():
         areas = plant_overview(plant.id, current_app.config["TIMEZONE"], utcnow())
         page = render_template("plant/index.html", plant=plant, areas=areas, form=request.form, error=str(exc))
         return _no_store(make_response(page, 422))
-    AuthEvent.record("work_area_created", user=current_user._get_current_object(), address=request.remote_addr or "",
-                     detail=f"{created.area.name} · 管理员 {created.admin.employee_no}")
+    # The detail is a stored record of the audit log, written once in the source language.
+    AuthEvent.record(  # i18n: data
+        "work_area_created", user=current_user._get_current_object(), address=request.remote_addr or "",
+        detail=f"{created.area.name} · 管理员 {created.admin.employee_no}")
     return _no_store(make_response(render_template("plant/created.html", plant=plant, created=created)))

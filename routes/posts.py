@@ -1,5 +1,6 @@
 """党员示范岗: the branch secretary assigns model posts to members; ending one keeps it, with its dates, as history."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from models import ModelPost, User
@@ -48,7 +49,7 @@ def create():
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"{member.name} 已设为“{post.title}”。", "success")
+        flash(gettext("%(name)s 已设为“%(post)s”。", name=member.name, post=post.title), "success")
     return _back(member.station_id, member.id)
 
 
@@ -65,5 +66,5 @@ def end(post_id: int):
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"已撤销 {post.member.name} 的“{post.title}”。", "success")
+        flash(gettext("已撤销 %(name)s 的“%(post)s”。", name=post.member.name, post=post.title), "success")
     return _back(post.member.station_id, post.member_id)

@@ -1,5 +1,6 @@
 """党员先锋工程: the branch's projects, each led by a party member and pushed milestone by milestone (节点式推进)."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 
@@ -68,7 +69,7 @@ def create():
             project = pioneer.create_project(current_user._get_current_object(), station.id, form, _today())
         except PartyError as exc:
             return _form_page(station, 422, form=form, error=str(exc), project=None)
-        flash("先锋工程已创建，请添加节点。", "success")
+        flash(gettext("先锋工程已创建，请添加节点。"), "success")
         return redirect(url_for("projects.show", project_id=project.id))
     return _form_page(station, form=form, error=None, project=None)
 
@@ -85,7 +86,7 @@ def update(project_id: int):
             pioneer.update_project(current_user._get_current_object(), project, form, _today())
         except PartyError as exc:
             return _form_page(project.station, 422, form=form, error=str(exc), project=project)
-        flash("已保存。", "success")
+        flash(gettext("已保存。"), "success")
         return redirect(url_for("projects.show", project_id=project.id))
     form = {"title": project.title, "goal": project.goal, "leader_id": str(project.leader_id),
             "well_id": str(project.well_id or ""), "starts_on": project.starts_on.isoformat(),
@@ -128,7 +129,7 @@ def set_status(project_id: int):
     except PartyError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"项目状态：{PioneerProject.STATUSES[project.status]}。", "success")
+        flash(gettext("项目状态：%(status)s。", status=PioneerProject.STATUSES[project.status]), "success")
     return redirect(url_for("projects.show", project_id=project.id))
 
 
@@ -145,7 +146,7 @@ def add_milestone(project_id: int):
         return _show(project, 422, error=str(exc), error_for="new", form=form)
     if is_htmx():
         return _show(project)
-    flash("节点已添加。", "success")
+    flash(gettext("节点已添加。"), "success")
     return redirect(url_for("projects.show", project_id=project.id) + "#milestones")
 
 
@@ -166,5 +167,5 @@ def complete_milestone(milestone_id: int):
         return _show(project, 422, error=str(exc), error_for=milestone.id, form=request.form.to_dict())
     if is_htmx():
         return _show(project)
-    flash(f"节点“{milestone.title}”已完成。", "success")
+    flash(gettext("节点“%(title)s”已完成。", title=milestone.title), "success")
     return redirect(url_for("projects.show", project_id=project.id) + f"#milestone-{milestone.id}")

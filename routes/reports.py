@@ -1,6 +1,7 @@
 """Station reports for leaders: the single-well daily report with production against plan, the monthly patrol
 summary, their .xlsx/.csv exports, and the month's plan (配产)."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from models import utcnow
@@ -78,7 +79,8 @@ def daily_export(fmt: str):
         abort(422, description=exc.message)
     write, mimetype = WRITERS[fmt]
     data = write(daily_sheets(daily_report(station, day, shifts, tz), tz))
-    return send_download(data, mimetype, f"{station.name}-单井日报-{day.isoformat()}.{fmt}")
+    name = gettext("%(station)s-单井日报-%(day)s", station=station.name, day=day.isoformat())
+    return send_download(data, mimetype, f"{name}.{fmt}")
 
 
 @bp.route("/plan", methods=["POST"])
@@ -97,7 +99,7 @@ def plan():
         return _daily_page(station, day_text, status=422, plan_form=form, plan_errors=errors,
                            partial="reports/_production.html")
     save_plan(station, values["month"], values["liquid_t_per_day"], values["oil_t_per_day"], current_user.id)
-    message = f"已保存 {station.name} {values['month']} 的配产。"
+    message = gettext("已保存 %(station)s %(month)s 的配产。", station=station.name, month=values["month"])
     if is_htmx():
         return _daily_page(station, day_text, plan_saved=message, partial="reports/_production.html")
     flash(message, "success")
@@ -139,4 +141,5 @@ def monthly_export(fmt: str):
         abort(422, description=exc.message)
     write, mimetype = WRITERS[fmt]
     data = write(monthly_sheets(monthly_report(station, year, month, shifts, tz), tz))
-    return send_download(data, mimetype, f"{station.name}-巡检月报-{month_text(year, month)}.{fmt}")
+    name = gettext("%(station)s-巡检月报-%(month)s", station=station.name, month=month_text(year, month))
+    return send_download(data, mimetype, f"{name}.{fmt}")

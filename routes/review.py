@@ -4,6 +4,7 @@ import statistics
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
@@ -166,5 +167,9 @@ def bulk_approve():
     start, end = window(day, shift, tz)
     patrols = approve_all(Patrol, shift_patrols(station.id, start, end), current_user)
     checks = approve_all(EquipmentCheck, shift_checks(station.id, start, end), current_user)
-    flash(f"已批量审核 {patrols} 条正常、无标记的巡检" + (f"和 {checks} 条设备检查。" if checks else "。"), "success")
+    if checks:
+        flash(gettext("已批量审核 %(patrols)s 条正常、无标记的巡检和 %(checks)s 条设备检查。", patrols=patrols, checks=checks),
+              "success")
+    else:
+        flash(gettext("已批量审核 %(patrols)s 条正常、无标记的巡检。", patrols=patrols), "success")
     return redirect(url_for("review.dashboard", station=station.id, date=day.isoformat(), shift=shift.index))

@@ -1,5 +1,7 @@
 """合理化建议: the phone's form (offline), the author's list in 我的, and the branch's decisions."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from models import Suggestion
@@ -12,7 +14,7 @@ from webapp.suggestions import MAX_BODY, MAX_NOTE, MAX_TITLE, branch_suggestions
 
 bp = Blueprint("suggestions", __name__, url_prefix="/suggestions")
 
-FILTERS = {"all": "全部", **Suggestion.STATUSES}
+FILTERS = {"all": _l("全部"), **Suggestion.STATUSES}
 
 
 def get_suggestion(suggestion_id: int) -> Suggestion:
@@ -85,7 +87,7 @@ def decision(suggestion_id: int):
     if is_htmx():
         return render("suggestions/show.html", "suggestions/_suggestion.html", s=get_suggestion(suggestion_id),
                       **_decision_context())
-    flash(f"已处理：{suggestion.status_label}。", "success")
+    flash(gettext("已处理：%(decision)s。", decision=suggestion.status_label), "success")
     if secretary_of(current_user, suggestion.station_id):
         return redirect(url_for("suggestions.branch") + f"#suggestion-{suggestion.id}")
     return redirect(url_for("suggestions.show", suggestion_id=suggestion.id))

@@ -1,5 +1,6 @@
 """The station's well list (htmx search and filters), the well page, and the 扫码 tab."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required
 from peewee import JOIN
 
@@ -14,7 +15,7 @@ from webapp.text import clean_line
 bp = Blueprint("wells", __name__)
 
 MAX_QUERY = 30
-KIND_FILTERS = {"": "全部", "oil": "采油井", "injection": "注水井", "key": "重点井"}
+KIND_FILTERS = {"": _l("全部"), "oil": _l("采油井"), "injection": _l("注水井"), "key": _l("重点井")}
 
 
 def filter_wells(station: Station, q: str, kind: str):
@@ -114,11 +115,11 @@ def acknowledge(alert_id: int):
         abort(403)
     note = clean_line(request.form.get("note"), 300)
     if not note:
-        flash("请写明采取的措施。", "error")
+        flash(gettext("请写明采取的措施。"), "error")
     elif alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at, alert.action_note = current_user.id, utcnow(), note
         alert.save()
-        flash(f"已处理 {well.code} 的{alert.metric_label}波动。", "success")
+        flash(gettext("已处理 %(code)s 的%(metric)s波动。", code=well.code, metric=alert.metric_label), "success")
     return redirect(url_for("wells.show", well_id=well.id) + "#alerts")
 
 
@@ -149,7 +150,7 @@ def scan():
     if request.method == "POST":
         code = clean_line(request.form.get("code"), MAX_QUERY)
         if not code:
-            error = "请输入井号。"
+            error = gettext("请输入井号。")
         else:
             well = (
                 Well.select(Well, Station)
@@ -158,9 +159,9 @@ def scan():
                 .first()
             )
             if well is None:
-                error = f"本作业区没有井号为「{code}」的井，请核对后重新输入。"
+                error = gettext("本作业区没有井号为「%(code)s」的井，请核对后重新输入。", code=code)
             elif not may_open(current_user, well):
-                error = f"{well.code} 属于{well.station.name}，不是您所在的站。"
+                error = gettext("%(code)s 属于%(station)s，不是您所在的站。", code=well.code, station=well.station.name)
             else:
                 return redirect(url_for("wells.scanned", qr_token=well.qr_token, via="manual"))
     return render_template("wells/scan.html", error=error, code=code), (422 if error else 200)

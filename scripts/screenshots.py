@@ -45,6 +45,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DEFAULT_OUT = ROOT / "docs" / "guide" / "img"
+# The language of the shots: zh for docs/guide.zh.md (docs/guide/img), en for docs/guide.en.md (docs/guide/img/en).
+LANGUAGE = "zh"
+LOCALES = {"zh": "zh-CN", "en": "en-GB"}
+CATALOGUE = ROOT / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+_english: dict[str, str] = {}
 PHONE = {"width": 412, "height": 915}
 DESKTOP = {"width": 1280, "height": 800}
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
@@ -117,6 +122,22 @@ def top_of(page, selector: str, margin: int = 64):
     )
 
 
+def T(text: str) -> str:
+    """An interface text as the page shows it in the language of the shots (the catalogue's English for en)."""
+    if LANGUAGE == "zh":
+        return text
+    if not _english:
+        from babel.messages.pofile import read_po
+
+        with CATALOGUE.open("rb") as handle:
+            _english.update({m.id: m.string for m in read_po(handle) if isinstance(m.id, str) and m.string})
+    return _english[text]
+
+
+def output_folder(language: str) -> Path:
+    return DEFAULT_OUT if language == "zh" else DEFAULT_OUT / language
+
+
 # The worker, on a phone ---------------------------------------------------------------------------------------
 
 def worker_home(page, s):
@@ -130,7 +151,7 @@ def worker_scan(page, s):
     page.route("**/api/v1/wells", lambda route: held.append(route))
     try:
         goto(page, "/scan")
-        _expect()(page.locator("[data-scan-status]")).to_have_text("请把井口二维码放进取景框")
+        _expect()(page.locator("[data-scan-status]")).to_have_text(T("请把井口二维码放进取景框"))
         page.wait_for_function("() => document.querySelector('[data-scan-video]').readyState >= 2")
         page.wait_for_timeout(500)  # a decoded frame or two
         yield
@@ -148,16 +169,16 @@ def worker_well(page, s):
 
 def worker_patrol_filled(page, s):
     goto(page, f"/w/{s['token']}")
-    page.get_by_role("button", name="沿用上次读数").click()
+    page.get_by_role("button", name=T("沿用上次读数")).click()
     top_of(page, "#patrol")
 
 
 def worker_patrol_saved(page, s):
     goto(page, f"/w/{s['token']}")
-    page.get_by_role("button", name="沿用上次读数").click()
-    page.get_by_role("button", name="保存打卡").click()
-    _expect()(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
-    _expect()(page.locator("#sync-status")).to_have_text("已全部同步")
+    page.get_by_role("button", name=T("沿用上次读数")).click()
+    page.get_by_role("button", name=T("保存打卡")).click()
+    _expect()(page.locator("[data-saved]")).to_contain_text(T("已同步到服务器"))
+    _expect()(page.locator("#sync-status")).to_have_text(T("已全部同步"))
     top_of(page, "[data-saved]", margin=420)
 
 
@@ -168,7 +189,7 @@ def _open_check(page, s):
 
 def worker_check(page, s):
     _open_check(page, s)
-    page.locator(".check-item").first.get_by_role("button", name="正常", exact=True).click()
+    page.locator(".check-item").first.get_by_role("button", name=T("正常"), exact=True).click()
 
 
 def worker_check_abnormal(page, s):
@@ -179,32 +200,32 @@ def worker_check_abnormal(page, s):
         for item in page.locator(".check-item").all():
             value = item.locator("input[type=number]")
             if value.count():
-                low = float(re.search(r"正常范围 ([\d.-]+)", item.inner_text()).group(1))
+                low = float(re.search(r"-?\d+(?:\.\d+)?", item.locator("[id^=range-]").inner_text()).group(0))
                 value.fill(str(low + 1))
             elif not marked and "漏" in item.locator("legend").inner_text():
-                item.get_by_role("button", name="⚠ 异常").click()
-                item.get_by_label("异常情况").fill("盘根盒渗油，井口有油迹")
+                item.get_by_role("button", name=T("⚠ 异常")).click()
+                item.get_by_label(T("异常情况")).fill("盘根盒渗油，井口有油迹")
                 marked = True
             else:
-                item.get_by_role("button", name="正常", exact=True).click()
-        button = page.get_by_role("button", name=re.compile("下一步|保存检查"))
-        last = button.inner_text() == "保存检查"
+                item.get_by_role("button", name=T("正常"), exact=True).click()
+        button = page.get_by_role("button", name=re.compile(f"^({re.escape(T('下一步'))}|{re.escape(T('保存检查'))})$"))
+        last = button.inner_text() == T("保存检查")
         button.click()
         if last:
             break
     _expect()(page.locator("[data-check-saved]")).to_be_visible()
-    _expect()(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+    _expect()(page.locator("[data-saved]")).to_contain_text(T("已同步到服务器"))
 
 
 def worker_hazard(page, s):
     goto(page, "/hazards/new")
-    page.get_by_label("位置").select_option(label=CAMERA_WELL)
-    page.get_by_label("隐患描述").fill("井场东侧护栏立柱锈断，护栏倾斜")
-    page.get_by_text("较大", exact=True).click()
+    page.get_by_label(T("位置")).select_option(label=CAMERA_WELL)
+    page.get_by_label(T("隐患描述")).fill("井场东侧护栏立柱锈断，护栏倾斜")
+    page.get_by_text(T("较大"), exact=True).click()
     yield
-    page.get_by_role("button", name="保存上报").click()  # the leader assigns it in leader-hazard-assign
+    page.get_by_role("button", name=T("保存上报")).click()  # the leader assigns it in leader-hazard-assign
     _expect()(page.locator("[data-saved]")).to_be_visible()
-    _expect()(page.locator("#sync-status")).to_have_text("已全部同步")
+    _expect()(page.locator("#sync-status")).to_have_text(T("已全部同步"))
 
 
 def worker_records(page, s):
@@ -225,15 +246,15 @@ def worker_offline(page, s):
     goto(page, f"/w/{s['token']}")
     page.context.set_offline(True)
     try:
-        page.get_by_role("button", name="沿用上次读数").click()
-        page.get_by_role("button", name="保存打卡").click()
-        _expect()(page.locator("[data-saved]")).to_contain_text("待同步")
+        page.get_by_role("button", name=T("沿用上次读数")).click()
+        page.get_by_role("button", name=T("保存打卡")).click()
+        _expect()(page.locator("[data-saved]")).to_contain_text(T("待同步"))
         _expect()(page.locator(".offline-banner")).to_be_visible()
         page.evaluate("window.scrollTo(0, 0)")
         yield
     finally:
         page.context.set_offline(False)
-    _expect()(page.locator("#sync-status")).to_have_text("已全部同步")  # back online: sent once
+    _expect()(page.locator("#sync-status")).to_have_text(T("已全部同步"))  # back online: sent once
 
 
 def worker_outbox(page, s):
@@ -243,9 +264,9 @@ def worker_outbox(page, s):
     context.set_offline(True)
     held = False
     try:
-        page.get_by_role("button", name="沿用上次读数").click()
-        page.get_by_role("button", name="保存打卡").click()
-        _expect()(page.locator("[data-saved]")).to_contain_text("待同步")
+        page.get_by_role("button", name=T("沿用上次读数")).click()
+        page.get_by_role("button", name=T("保存打卡")).click()
+        _expect()(page.locator("[data-saved]")).to_contain_text(T("待同步"))
         context.route("**/api/v1/sync", lambda route: route.abort("internetdisconnected"))
         held = True
         context.set_offline(False)  # only to load the page: the record cannot leave yet
@@ -258,7 +279,7 @@ def worker_outbox(page, s):
         if held:
             context.unroute("**/api/v1/sync")
         context.set_offline(False)
-    _expect()(page.locator("#sync-status")).to_have_text("已全部同步")
+    _expect()(page.locator("#sync-status")).to_have_text(T("已全部同步"))
 
 
 # The station leader, on a desktop and a phone -----------------------------------------------------------------
@@ -286,18 +307,18 @@ def leader_hazards(page, s):
 def leader_hazard_assign(page, s):
     """The hazard the worker reported (待分派), else the station's first open one: assignee and deadline filled in."""
     goto(page, "/hazards/")
-    items = page.locator(".hazard-list li", has_text="待分派")
+    items = page.locator(".hazard-list li", has_text=T("待分派"))
     if not items.count():
         items = page.locator(".hazard-list li")
     goto(page, items.first.locator("a").get_attribute("href"))
-    select = page.get_by_label("整改责任人")
+    select = page.get_by_label(T("整改责任人"))
     option = select.locator("option", has_text=s["worker_name"])
     if option.count():
         select.select_option(value=option.first.get_attribute("value"))
     else:
         select.select_option(index=1)
-    page.get_by_label("整改期限").fill((s["today"] + timedelta(days=3)).isoformat())
-    page.get_by_label("要求（选填）").fill("先设警示带，三天内更换立柱并拍照")
+    page.get_by_label(T("整改期限")).fill((s["today"] + timedelta(days=3)).isoformat())
+    page.get_by_label(T("要求（选填）")).fill("先设警示带，三天内更换立柱并拍照")
     top_of(page, "h1")
 
 
@@ -499,7 +520,7 @@ class Browsers:
         key = (who, device)
         if key not in self.contexts:
             options = {
-                "base_url": self.base, "locale": "zh-CN", "timezone_id": "Asia/Shanghai", "device_scale_factor": 1,
+                "base_url": self.base, "locale": LOCALES[LANGUAGE], "timezone_id": "Asia/Shanghai", "device_scale_factor": 1,
                 # A page that controls its own network is simpler to hold still: no service worker (the offline
                 # banner and the outbox work without it).
                 "service_workers": "block", "reduced_motion": "reduce",
@@ -517,9 +538,9 @@ class Browsers:
             context.set_default_timeout(STEP_TIMEOUT_MS)
             page = context.new_page()
             goto(page, "/login")
-            page.get_by_label("工号").fill(who)
-            page.get_by_label("密码").fill(self.password)
-            page.get_by_role("button", name="登录", exact=True).click()
+            page.get_by_label(T("工号")).fill(who)
+            page.get_by_label(T("密码")).fill(self.password)
+            page.get_by_role("button", name=T("登录"), exact=True).click()
             page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
             self.contexts[key] = context
         return self.contexts[key].pages[0]
@@ -622,11 +643,18 @@ def run(names: list[str], out: Path, deadline: float) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Take the user guide's screenshots from a fresh demo database.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for the PNGs (default {DEFAULT_OUT.relative_to(ROOT)})")
+    parser.add_argument("--language", choices=sorted(LOCALES), default="zh",
+                        help="the pages' language: zh (default) for guide.zh.md, en for guide.en.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"folder for the PNGs (default {DEFAULT_OUT.relative_to(ROOT)}, and its en/ for English)")
     parser.add_argument("--only", default="", help="comma-separated shot names (default: all); see --list")
     parser.add_argument("--timeout", type=float, default=300, help="global time bound in seconds (default 300)")
     parser.add_argument("--list", action="store_true", help="print the shots and exit")
     args = parser.parse_args(argv)
+    global LANGUAGE
+    LANGUAGE = args.language
+    default_out = output_folder(args.language)
+    args.out = args.out or default_out
     if args.list:
         for shot in SHOTS:
             print(f"{shot.name:26} {shot.who} {shot.device:7} {shot.what}")
@@ -648,8 +676,8 @@ def main(argv=None) -> int:
         status = run(names, args.out, time.monotonic() + args.timeout)
     finally:
         watchdog.cancel()
-    if status == 0 and names == NAMES and args.out.resolve() == DEFAULT_OUT:
-        for old in sorted(DEFAULT_OUT.glob("*.png")):  # a shot renamed or dropped from the table
+    if status == 0 and names == NAMES and args.out.resolve() == default_out:
+        for old in sorted(default_out.glob("*.png")):  # a shot renamed or dropped from the table
             if old.stem not in NAMES:
                 print(f"removed {old.relative_to(ROOT)} (no longer in SHOTS)")
                 old.unlink()

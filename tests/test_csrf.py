@@ -64,7 +64,7 @@ def unsafe_routes(app, ids):
 
 def refused(response) -> bool:
     return response.status_code == 400 and response.headers.get("X-CSRF-Expired") == "1" \
-        and EXPIRED_MESSAGE in response.get_data(as_text=True)
+        and str(EXPIRED_MESSAGE) in response.get_data(as_text=True)
 
 
 def token_of(client) -> str:

@@ -104,7 +104,8 @@ def test_another_plants_work_area_is_unknown(app, plant_admin):
 
 
 # Routes whose answer does not depend on the work area: the public card (its token is the secret) and files.
-OPEN_TO_ALL = {"cards.public": 200, "cards.public_photo": 404, "static": 200, "procedures.show": 200, "pwa.icon": 200}
+OPEN_TO_ALL = {"cards.public": 200, "cards.public_photo": 404, "static": 200, "procedures.show": 200, "pwa.icon": 200,
+               "pwa.script_messages": 200}
 # Keyed by an equipment kind or procedure topic, not an object: each admin edits their own work area's version
 # (test_an_edited_template_is_the_editors_work_areas_only).
 OWN_AREA_KEYED = {"admin.edit_template", "admin.edit_procedure"}

@@ -19,6 +19,7 @@ WORK_AREA_WIDE = {
     "procedures.show": 200,  # operating procedures are the work area's
     "static": 200,
     "pwa.icon": 200,  # the app's icons, the same for everyone
+    "pwa.script_messages": 200,  # the scripts' English texts, the same for everyone
 }
 ADMIN_ONLY = {"admin.edit_procedure", "admin.edit_template"}
 

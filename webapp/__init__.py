@@ -2,13 +2,14 @@
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, redirect, request
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from models import db
 
-from . import cli, csrf, errors, filters, sessions
+from . import cli, csrf, errors, filters, i18n, sessions
 from .access import MAX_ID
 from .config import make_config
 from .database import bind
@@ -18,7 +19,8 @@ from .htmx import htmx, is_background_fetch, is_htmx, page_flashes
 # current_user comes from the server-side session named by the login cookie (webapp/sessions.py).
 login_manager = sessions.SessionLoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录。"
+login_manager.login_message = _l("请先登录。")  # flashed as str() at request time (unauthorized())
+login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -64,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     bind(app.config["DATABASE_URL"])
     htmx.init_app(app)
     app.jinja_env.globals.update(page_flashes=page_flashes)
+    i18n.init_app(app)
     login_manager.init_app(app)
     sessions.init_app(app)
     filters.init_app(app)
@@ -82,10 +85,10 @@ def create_app(config: dict | None = None) -> Flask:
             return None
         site = request.headers.get("Sec-Fetch-Site")
         if site is not None and site not in ("same-origin", "none"):
-            abort(403, description="拒绝跨站请求。")
+            abort(403, description=gettext("拒绝跨站请求。"))
         origin = request.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc != request.host:
-            abort(403, description="拒绝跨站请求。")
+            abort(403, description=gettext("拒绝跨站请求。"))
         return None
 
     csrf.init_app(app)  # after the origin check, so a cross-site request still answers 403
@@ -133,5 +136,5 @@ def unauthorized():
         # A background fetch (the service worker warming the offline copy): no flash, so the session — and a
         # message waiting for the login page, such as "您已退出登录" — is left as it is.
         return error_response(401)
-    flash(login_manager.login_message, login_manager.login_message_category)
+    flash(str(login_manager.login_message), login_manager.login_message_category)
     return redirect(target)

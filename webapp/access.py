@@ -10,6 +10,7 @@ from functools import wraps
 from typing import NoReturn
 
 from flask import abort, g, request
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Station, Well
@@ -152,12 +153,12 @@ def get_well(user, *, well_id: int | None = None, qr_token: str | None = None) -
     if well.station.work_area_id != user.work_area_id:
         if qr_token is None:
             deny(404, "other_work_area", target=f"well={well.id}")
-        deny(403, "other_work_area", target=f"well={well.id}", description="此井不属于您所在的作业区。")
+        deny(403, "other_work_area", target=f"well={well.id}", description=gettext("此井不属于您所在的作业区。"))
     if not may_open(user, well):
         if qr_token is None:
             deny(404, "other_station", target=f"well={well.id}")
         deny(403, "other_station", target=f"well={well.id}",
-             description=f"{well.code} 属于{well.station.name}，不是您所在的站。")
+             description=gettext("%(code)s 属于%(station)s，不是您所在的站。", code=well.code, station=well.station.name))
     return well
 
 

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext, lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 from models import Activity, ActivityInvitee, Attendance, Station, User, db
@@ -27,11 +28,11 @@ MAX_DURATION = timedelta(days=7)
 SCHEDULE_RANGE = timedelta(days=366)  # how far ahead an activity may be scheduled
 LATE_GRACE = timedelta(hours=12)  # an offline check-in must reach the server within this after the activity ends
 # kind: (field, label, unit, upper limit) of what each attendee is credited with
-CREDITS = {"training": ("hours", "学时", "学时", 24), "volunteer": ("days", "献工天数", "天", 7)}
+CREDITS = {"training": ("hours", _l("学时"), _l("学时"), 24), "volunteer": ("days", _l("献工天数"), _l("天"), 7)}
 OPEN_TO_STAFF = ("training", "volunteer")  # kinds that may invite colleagues who are not party members
-SHEET_LABELS = {**Attendance.STATUSES, "waiting": "未签到"}
-EXPIRED = "签到码已过期，请扫描现场大屏上的最新二维码。"
-INVALID_CODE = "签到码无效：请扫描活动现场大屏上的签到二维码。"
+SHEET_LABELS = {**Attendance.STATUSES, "waiting": _l("未签到")}
+EXPIRED = _l("签到码已过期，请扫描现场大屏上的最新二维码。")
+INVALID_CODE = _l("签到码无效：请扫描活动现场大屏上的签到二维码。")
 
 
 class ActivityError(Exception):
@@ -92,33 +93,33 @@ def to_utc(value: str, tz_name: str) -> datetime:
 def _line(form, field, label, max_length, errors) -> str:
     raw = form.get(field) or ""
     if len(raw) > max_length:
-        errors[field] = f"{label}不能超过 {max_length} 字。"
+        errors[field] = gettext("%(label)s不能超过 %(max)s 字。", label=label, max=max_length)
     value = clean_line(raw, max_length)
     if not value and field not in errors:
-        errors[field] = f"请填写{label}。"
+        errors[field] = gettext("请填写%(label)s。", label=label)
     return value
 
 
 def _times(form, now, tz_name, errors):
     times = {}
-    for field, label in (("starts_at", "开始时间"), ("ends_at", "结束时间")):
+    for field, label in (("starts_at", gettext("开始时间")), ("ends_at", gettext("结束时间"))):
         raw = form.get(field) or ""
         if not raw.strip():
-            errors[field] = f"请填写{label}。"
+            errors[field] = gettext("请填写%(label)s。", label=label)
             continue
         try:
             times[field] = to_utc(raw, tz_name)
         except ValueError:
-            errors[field] = f"{label}格式不对，请按“年-月-日 时:分”填写。"
+            errors[field] = gettext("%(label)s格式不对，请按“年-月-日 时:分”填写。", label=label)
     start, end = times.get("starts_at"), times.get("ends_at")
     if start and start < open_since(local_today(now, tz_name), tz_name):
-        errors["starts_at"] = "开始时间不能早于上月 1 日：" + SETTLED
+        errors["starts_at"] = gettext("开始时间不能早于上月 1 日：%(reason)s", reason=SETTLED)
     elif start and start > now + SCHEDULE_RANGE:
-        errors["starts_at"] = "开始时间最多安排到一年以后。"
+        errors["starts_at"] = gettext("开始时间最多安排到一年以后。")
     if start and end and end <= start:
-        errors["ends_at"] = "结束时间须晚于开始时间。"
+        errors["ends_at"] = gettext("结束时间须晚于开始时间。")
     elif start and end and end - start > MAX_DURATION:
-        errors["ends_at"] = "一次活动最长 7 天。"
+        errors["ends_at"] = gettext("一次活动最长 7 天。")
     return start, end
 
 
@@ -130,16 +131,17 @@ def _credits(form, kind, errors) -> dict:
         values[field] = None
         if kind != credit_kind:
             if raw:
-                errors[field] = f"只有{Activity.KINDS[credit_kind]}填写{label}。"
+                errors[field] = gettext("只有%(kind)s填写%(label)s。", kind=Activity.KINDS[credit_kind], label=label)
             continue
         try:
             number = float(raw) if raw and len(raw) <= 20 else None
         except ValueError:
             number = math.nan
         if number is None:
-            errors[field] = f"请填写{label}。"
+            errors[field] = gettext("请填写%(label)s。", label=label)
         elif not math.isfinite(number) or not 0 < round(number, 1) <= high:
-            errors[field] = f"{label}应大于 0，最多 {high} {unit}（精确到 0.1）。"
+            errors[field] = gettext("%(label)s应大于 0，最多 %(high)s %(unit)s（精确到 0.1）。", label=label, high=high,
+                                    unit=str(unit).lower())
         else:
             values[field] = round(number, 1)
     return values
@@ -151,9 +153,9 @@ def _invitees(form, station, kind, errors) -> list[int]:
     raw = form.getlist("invitees")
     chosen = {parse_id(v) for v in raw} - {None}
     if len(chosen) != len(set(raw)) or chosen - allowed:
-        errors["invitees"] = "参加人员只能是本支部党员；培训和义务献工还可以选本站其他员工。"
+        errors["invitees"] = gettext("参加人员只能是本支部党员；培训和义务献工还可以选本站其他员工。")
     elif not chosen:
-        errors["invitees"] = "请至少选择一名参加人员。"
+        errors["invitees"] = gettext("请至少选择一名参加人员。")
     return sorted(chosen)
 
 
@@ -162,14 +164,14 @@ def clean_activity(form, station: Station, *, now: datetime, tz_name: str) -> tu
     errors: dict = {}
     kind = form.get("kind", "")
     if kind not in Activity.KINDS:
-        errors["kind"] = "请选择活动类型。"
-    topic = _line(form, "topic", "活动主题", MAX_TOPIC, errors)
-    place = _line(form, "place", "活动地点", MAX_PLACE, errors)
+        errors["kind"] = gettext("请选择活动类型。")
+    topic = _line(form, "topic", gettext("活动主题"), MAX_TOPIC, errors)
+    place = _line(form, "place", gettext("活动地点"), MAX_PLACE, errors)
     starts_at, ends_at = _times(form, now, tz_name, errors)
     credits = _credits(form, kind, errors)
     note = form.get("note") or ""
     if len(note) > MAX_NOTE:
-        errors["note"] = f"备注不能超过 {MAX_NOTE} 字。"
+        errors["note"] = gettext("备注不能超过 %(max)s 字。", max=MAX_NOTE)
     invitees = _invitees(form, station, kind, errors)
     if errors:
         raise ActivityError(errors)
@@ -187,9 +189,9 @@ def save_activity(organiser, station: Station, form, *, now: datetime, tz_name: 
                   activity: Activity | None = None) -> Activity:
     """Schedule a new activity of the branch, or change one (its invitees become exactly those ticked)."""
     if activity is not None and activity.cancelled_at is not None:
-        raise ActivityError({"form": "活动已取消，不能再修改。"})
+        raise ActivityError({"form": gettext("活动已取消，不能再修改。")})
     if activity is not None and settled(activity, now, tz_name):
-        raise ActivityError({"form": SETTLED})
+        raise ActivityError({"form": str(SETTLED)})
     fields, invitees = clean_activity(form, station, now=now, tz_name=tz_name)
     with db.atomic():
         if activity is None:
@@ -210,7 +212,7 @@ def save_activity(organiser, station: Station, form, *, now: datetime, tz_name: 
 def cancel_activity(activity: Activity, now: datetime, tz_name: str) -> None:
     """Cancel (not delete): the activity stays on the lists as 已取消 and its code stops working."""
     if settled(activity, now, tz_name):
-        raise ActivityError({"form": SETTLED})
+        raise ActivityError({"form": str(SETTLED)})
     if activity.cancelled_at is None:
         activity.cancelled_at = now
         activity.save(only=[Activity.cancelled_at])
@@ -244,28 +246,28 @@ def mark_attendance(actor, activity: Activity, member: User, status: str, reason
     """The organiser marks someone present by hand (method "marked") or excused (请假) with a reason — never
     themself (their own presence is scanned like anyone's), and not once the activity's month is settled."""
     if activity.cancelled_at is not None:
-        raise ActivityError({"form": "活动已取消。"})
+        raise ActivityError({"form": gettext("活动已取消。")})
     if settled(activity, now, tz_name):
-        raise ActivityError({"form": SETTLED})
+        raise ActivityError({"form": str(SETTLED)})
     if member.id == actor.id:
-        raise ActivityError({"form": "本人的出席请扫码签到，或由其他管理人员登记。"})
+        raise ActivityError({"form": gettext("本人的出席请扫码签到，或由其他管理人员登记。")})
     if status not in ("present", "excused"):
-        raise ActivityError({"status": "请选择“出席”或“请假”。"})
+        raise ActivityError({"status": gettext("请选择“出席”或“请假”。")})
     reason = clean_text(reason or "")
     if status == "excused" and not reason:
-        raise ActivityError({"reason": f"请写明{member.name}的请假原因。"})
+        raise ActivityError({"reason": gettext("请写明%(name)s的请假原因。", name=member.name)})
     if len(reason) > MAX_REASON:
-        raise ActivityError({"reason": f"请假原因不能超过 {MAX_REASON} 字。"})
+        raise ActivityError({"reason": gettext("请假原因不能超过 %(max)s 字。", max=MAX_REASON)})
     if status == "present" and now < check_in_opens(activity):
-        raise ActivityError({"status": "活动还没有开始，不能登记出席。"})
+        raise ActivityError({"status": gettext("活动还没有开始，不能登记出席。")})
     if not may_attend(member, activity):
-        raise ActivityError({"form": f"{member.name}不是本次活动的参加人员。"})
+        raise ActivityError({"form": gettext("%(name)s不是本次活动的参加人员。", name=member.name)})
     fields = {"status": status, "method": "marked", "reason": reason if status == "excused" else "",
               "recorded_by": actor.id, "received_at": now}
     with db.atomic():
         row = Attendance.get_or_none((Attendance.activity == activity) & (Attendance.user == member))
         if row is not None and row.method == "scan" and row.status == "present":
-            raise ActivityError({"form": f"{member.name}已扫码签到，无需登记。"})
+            raise ActivityError({"form": gettext("%(name)s已扫码签到，无需登记。", name=member.name)})
         if row is None:
             return Attendance.create(activity=activity, user=member, **fields)
         Attendance.update(**fields).where(Attendance.id == row.id).execute()
@@ -281,23 +283,23 @@ def _whole(value, low: int, high: int, code: str, message: str, field: str) -> i
 def verify_scan(user, activity_id, step, code, at: datetime) -> Activity:
     """The activity whose code was scanned, if the code is right for a step near `at` (the server's clock), the
     activity is open then, and the user may attend; else RecordError with the reason in Chinese."""
-    activity_id = _whole(activity_id, 1, MAX_ID, "invalid_value", "活动编号无效。", "activity_id")
-    step = _whole(step, 0, MAX_STEP, "invalid_code", INVALID_CODE, "step")
+    activity_id = _whole(activity_id, 1, MAX_ID, "invalid_value", gettext("活动编号无效。"), "activity_id")
+    step = _whole(step, 0, MAX_STEP, "invalid_code", str(INVALID_CODE), "step")
     if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
-        raise RecordError("invalid_code", INVALID_CODE, "code")
+        raise RecordError("invalid_code", str(INVALID_CODE), "code")
     activity = Activity.select(Activity, Station).join(Station).where(Activity.id == activity_id).first()
     if activity is None or activity.station.work_area_id != user.work_area_id:
-        raise RecordError("unknown_activity", "找不到这项活动。", "activity_id")
+        raise RecordError("unknown_activity", gettext("找不到这项活动。"), "activity_id")
     if not hmac.compare_digest(code, step_code(activity, step)):
-        raise RecordError("invalid_code", INVALID_CODE, "code")
+        raise RecordError("invalid_code", str(INVALID_CODE), "code")
     if activity.cancelled_at is not None:
-        raise RecordError("activity_cancelled", f"“{activity.topic}”已取消，无需签到。", "activity_id")
+        raise RecordError("activity_cancelled", gettext("“%(topic)s”已取消，无需签到。", topic=activity.topic), "activity_id")
     if abs(step - time_step(at)) > TOLERANCE_STEPS:
-        raise RecordError("code_expired", EXPIRED, "code")
+        raise RecordError("code_expired", str(EXPIRED), "code")
     if not is_open(activity, at):
-        raise RecordError("not_open", "不在签到时间内：签到从活动开始前 30 分钟开放，到活动结束为止。", "activity_id")
+        raise RecordError("not_open", gettext("不在签到时间内：签到从活动开始前 30 分钟开放，到活动结束为止。"), "activity_id")
     if not may_attend(user, activity):
-        raise RecordError("not_invited", "您不在本次活动的参加人员之中，请联系活动组织人。", "activity_id")
+        raise RecordError("not_invited", gettext("您不在本次活动的参加人员之中，请联系活动组织人。"), "activity_id")
     return activity
 
 
@@ -308,7 +310,7 @@ def create_attendance(ctx: Context, data: dict) -> Attendance:
     earlier who scans after all becomes present."""
     activity = verify_scan(ctx.user, data.get("activity_id"), data.get("step"), data.get("code"), ctx.clock_time)
     if ctx.received_at > activity.ends_at + LATE_GRACE:
-        raise RecordError("checkin_closed", "签到已截止：活动结束 12 小时后不再接受扫码签到，请联系活动组织人登记。",
+        raise RecordError("checkin_closed", gettext("签到已截止：活动结束 12 小时后不再接受扫码签到，请联系活动组织人登记。"),
                           "activity_id")
     mine = (Attendance.activity == activity.id) & (Attendance.user == ctx.user.id)
     row = Attendance.get_or_none(mine)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from peewee import JOIN, Case, IntegrityError, fn
 
 from models import (
@@ -46,9 +48,9 @@ from .periods import SETTLED, month_of, month_start, next_month, open_months
 from .shifts import Shift, shift_table
 from .text import clean_line, clean_text
 
-DIMENSIONS = {"kpi": "关键指标（KPI）", "ko": "关键目标（KO）", "ksa": "知识技能（KSA）", "behaviour": "行为表现"}
+DIMENSIONS = {"kpi": _l("关键指标（KPI）"), "ko": _l("关键目标（KO）"), "ksa": _l("知识技能（KSA）"), "behaviour": _l("行为表现")}
 # 四比 → the dimension each compares, in the board's column order (docs/decisions.md says why).
-FOUR_COMPARISONS = (("kpi", "比业绩"), ("behaviour", "比作风"), ("ko", "比形象"), ("ksa", "比成效"))
+FOUR_COMPARISONS = (("kpi", _l("比业绩")), ("behaviour", _l("比作风")), ("ko", _l("比形象")), ("ksa", _l("比成效")))
 ALERT_HOURS = 24  # a fluctuation alert acknowledged within this many hours of being raised counts as in time
 MAX_DEDUCTION = 20  # points of one deduction
 MAX_REASON = 200
@@ -86,7 +88,7 @@ def parse_period(text: str, today: date) -> Period:
     text = (text or "").strip()
     match = PERIOD.match(text)
     if not match:
-        raise AssessmentError("期间格式不对：月份如“2026-11”，季度如“2026Q4”，年度如“2026”。")
+        raise AssessmentError(gettext("期间格式不对：月份如“2026-11”，季度如“2026Q4”，年度如“2026”。"))
     year, month, quarter = int(match.group(1)), match.group(2), match.group(3)
     current = (today.year, today.month)
     if month:
@@ -94,16 +96,16 @@ def parse_period(text: str, today: date) -> Period:
             year, month = parse_month(f"{year}-{int(month):02d}", today)
         except ReportError as exc:
             raise AssessmentError(exc.message) from None
-        return Period(month_text(year, month), f"{year}年{month}月", ((year, month),))
+        return Period(month_text(year, month), gettext("%(year)s年%(month)s月", year=year, month=month), ((year, month),))
     if year < EARLIEST.year:
-        raise AssessmentError("期间太早：请选择 2000 年以后的期间。")
+        raise AssessmentError(gettext("期间太早：请选择 2000 年以后的期间。"))
     wanted = range(3 * int(quarter) - 2, 3 * int(quarter) + 1) if quarter else range(1, 13)
     months = tuple((year, m) for m in wanted if (year, m) <= current)
     if not months:
-        raise AssessmentError(f"不能查看未来的期间（本月是 {month_text(*current)}）。")
+        raise AssessmentError(gettext("不能查看未来的期间（本月是 %(month)s）。", month=month_text(*current)))
     if quarter:
-        return Period(f"{year}Q{quarter}", f"{year}年第{quarter}季度", months)
-    return Period(str(year), f"{year}年", months)
+        return Period(f"{year}Q{quarter}", gettext("%(year)s年第%(quarter)s季度", year=year, quarter=quarter), months)
+    return Period(str(year), gettext("%(year)s年", year=year), months)
 
 
 def this_month(today: date) -> Period:
@@ -227,7 +229,8 @@ def _coverage(scope: Scope) -> Collected:
     sums: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     for (member_id, month, well_id), (required, done) in sorted(counts.items(), key=lambda kv: (kv[0][:2], wells[kv[0][2]].code)):
         well = wells[well_id]
-        text = f"{well.code}：应巡 {required} 次，已巡 {done} 次（{100 * done / required:.1f}%）"
+        text = gettext("%(well)s：应巡 %(required)s 次，已巡 %(done)s 次（%(rate)s%%）", well=well.code, required=required, done=done,
+                       rate=format(100 * done / required, ".1f"))
         tallies.setdefault((member_id, month), Tally()).records.append(Record("well_history", well_id, text))
         sums[(member_id, month)][0] += required
         sums[(member_id, month)][1] += done
@@ -263,7 +266,8 @@ def _alerts(scope: Scope) -> Collected:
     # Compared in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
     in_time = (a for a in rows if a.acknowledged_at - a.created_at <= timedelta(hours=ALERT_HOURS))
     return _gather(scope, ((a.acknowledged_by_id, a.acknowledged_at,
-                            Record("well", a.well_id, f"{a.well.code} {a.metric_label}波动：{_short(a.action_note, 30)}",
+                            Record("well", a.well_id, gettext("%(well)s %(metric)s波动：%(note)s", well=a.well.code, metric=a.metric_label,
+                                                                      note=_short(a.action_note, 30)),
                                    a.acknowledged_at)) for a in in_time))
 
 
@@ -272,7 +276,7 @@ def _rated(scope: Scope, rating: str) -> Collected:
         Commitment.id, Commitment.member, Commitment.rating, Commitment.rated_at, Commitment.target).where(
         Commitment.member.in_(scope.member_ids) & Commitment.rating.in_(FULFILLED) & scope.within(Commitment.rated_at)
     ).order_by(Commitment.rated_at, Commitment.id))
-    return _gather(scope, ((c.member_id, c.rated_at, Record("commitment", c.id, f"{_short(c.target)}（{c.rating_label}）",
+    return _gather(scope, ((c.member_id, c.rated_at, Record("commitment", c.id, gettext("%(target)s（%(rating)s）", target=_short(c.target), rating=c.rating_label),
                                                              c.rated_at)) for c in rows if c.rating == rating))
 
 
@@ -282,7 +286,7 @@ def _attended(scope: Scope, kinds, units: Callable[[Activity], float] | None = N
         Attendance.user.in_(scope.member_ids) & (Attendance.status == "present") & Activity.cancelled_at.is_null()
         & scope.within(Activity.starts_at)).order_by(Activity.starts_at, Activity.id))
     return _gather(scope, ((a.user_id, a.activity.starts_at,
-                            Record("activity", a.activity.id, f"{a.activity.kind_label}：{_short(a.activity.topic)}",
+                            Record("activity", a.activity.id, gettext("%(kind)s：%(topic)s", kind=a.activity.kind_label, topic=_short(a.activity.topic)),
                                    a.activity.starts_at, units(a.activity) if units else None))
                            for a in rows if a.activity.kind in kinds))
 
@@ -297,29 +301,37 @@ def _suggestions(scope: Scope) -> Collected:
 
 @dataclass(frozen=True)
 class Source:
-    """A kind of record that earns points: its name, dimension, unit (and what one unit is), and how to collect it."""
+    """A kind of record that earns points: its name, dimension, unit (and what one unit is), and how to collect it;
+    `per` is the unit after 每 (每百分点: the measure word 个 dropped), its own text so that English can say "per"."""
 
     key: str
     label: str
     dimension: str
     unit: str
+    per: str
     means: str
     collect: Callable[[Scope], Collected]
 
 
 SOURCES = {s.key: s for s in (
-    Source("patrol_coverage", "承包井巡检完成率", "kpi", "个百分点", "承包井当月已结束班次应巡中已巡的比例", _coverage),
-    Source("hazards_reported", "排查发现隐患", "kpi", "项", "本人上报的隐患，计入上报当月", _hazards_reported),
-    Source("hazards_rectified", "整改隐患销项", "kpi", "项", "本人整改并已销项的隐患，计入销项当月", _hazards_rectified),
-    Source("alerts_in_time", "重点井波动及时处置", "kpi", "次", f"波动提醒 {ALERT_HOURS} 小时内由本人记录处置措施", _alerts),
-    Source("commitments_excellent", "承诺评为优秀", "ko", "项", "承诺评诺为优秀，计入评诺当月", lambda s: _rated(s, "excellent")),
-    Source("commitments_good", "承诺评为合格", "ko", "项", "承诺评诺为合格，计入评诺当月", lambda s: _rated(s, "good")),
-    Source("training_hours", "教育培训学时", "ksa", "学时", "出席的培训按登记的学时计", lambda s: _attended(s, ("training",), lambda a: a.hours or 0)),
-    Source("study_sessions", "政治理论学习与党课", "ksa", "次", "出席的政治理论学习、党课", lambda s: _attended(s, ("study", "party_lecture"))),
-    Source("meetings", "组织生活", "behaviour", "次", "出席的支部党员大会、支委会、党小组会、主题党日",
+    Source("patrol_coverage", _l("承包井巡检完成率"), "kpi", _l("个百分点"), _l("每百分点"), _l("承包井当月已结束班次应巡中已巡的比例"), _coverage),
+    Source("hazards_reported", _l("排查发现隐患"), "kpi", _l("项"), _l("每项"), _l("本人上报的隐患，计入上报当月"), _hazards_reported),
+    Source("hazards_rectified", _l("整改隐患销项"), "kpi", _l("项"), _l("每项"), _l("本人整改并已销项的隐患，计入销项当月"), _hazards_rectified),
+    Source("alerts_in_time", _l("重点井波动及时处置"), "kpi", _l("次"), _l("每次"),
+           _l("波动提醒 %(hours)s 小时内由本人记录处置措施", hours=ALERT_HOURS), _alerts),
+    Source("commitments_excellent", _l("承诺评为优秀"), "ko", _l("项"), _l("每项"), _l("承诺评诺为优秀，计入评诺当月"),
+           lambda s: _rated(s, "excellent")),
+    Source("commitments_good", _l("承诺评为合格"), "ko", _l("项"), _l("每项"), _l("承诺评诺为合格，计入评诺当月"), lambda s: _rated(s, "good")),
+    Source("training_hours", _l("教育培训学时"), "ksa", _l("学时"), _l("每学时"), _l("出席的培训按登记的学时计"),
+           lambda s: _attended(s, ("training",), lambda a: a.hours or 0)),
+    Source("study_sessions", _l("政治理论学习与党课"), "ksa", _l("次"), _l("每次"), _l("出席的政治理论学习、党课"),
+           lambda s: _attended(s, ("study", "party_lecture"))),
+    Source("meetings", _l("组织生活"), "behaviour", _l("次"), _l("每次"), _l("出席的支部党员大会、支委会、党小组会、主题党日"),
            lambda s: _attended(s, ("member_meeting", "committee", "group_meeting", "theme_day"))),
-    Source("volunteer_days", "义务献工", "behaviour", "天", "出席的义务献工按登记的天数计", lambda s: _attended(s, ("volunteer",), lambda a: a.days or 0)),
-    Source("suggestions_adopted", "合理化建议被采纳", "behaviour", "条", "本人的合理化建议被采纳，计入采纳当月", _suggestions),
+    Source("volunteer_days", _l("义务献工"), "behaviour", _l("天"), _l("每天"), _l("出席的义务献工按登记的天数计"),
+           lambda s: _attended(s, ("volunteer",), lambda a: a.days or 0)),
+    Source("suggestions_adopted", _l("合理化建议被采纳"), "behaviour", _l("条"), _l("每条"), _l("本人的合理化建议被采纳，计入采纳当月"),
+           _suggestions),
 )}
 
 
@@ -338,7 +350,7 @@ class Rule:
         return {"source": self.source, "label": self.label, "points": self.points, "cap": self.cap}
 
 
-DEFAULT_RULES = [
+DEFAULT_RULES = [  # i18n: data (the seeded rules: stored in Chinese, edited like any version)
     Rule("patrol_coverage", "承包井巡检完成率", 0.3, 30),
     Rule("hazards_reported", "排查发现隐患", 2, 10),
     Rule("hazards_rectified", "整改隐患销项", 3, 15),
@@ -365,11 +377,11 @@ class RuleSet:
 
     @property
     def label(self) -> str:
-        return f"第 {self.version} 版" if self.version else "默认规则"
+        return gettext("第 %(version)s 版", version=self.version) if self.version else gettext("默认规则")
 
 
 def _rule_set(row: ScoreRules) -> RuleSet:
-    rules = [Rule(r["source"], r.get("label") or SOURCES[r["source"]].label, float(r["points"]),
+    rules = [Rule(r["source"], r.get("label") or str(SOURCES[r["source"]].label), float(r["points"]),
                   None if r.get("cap") is None else float(r["cap"]))
              for r in json.loads(row.rules) if r.get("source") in SOURCES]
     return RuleSet(row.version, row.valid_from, rules, row)
@@ -420,7 +432,7 @@ def _number(text, label: str, low: float, high: float) -> float | None:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or not low <= value <= high:
-        raise AssessmentError(f"{label}应为 {low:g} 到 {high:g} 之间的数。")
+        raise AssessmentError(gettext("%(label)s应为 %(low)s 到 %(high)s 之间的数。", label=label, low=format(low, "g"), high=format(high, "g")))
     return round(value, 2)
 
 
@@ -434,26 +446,27 @@ def parse_rules(form, today: date) -> tuple[date, list[Rule], list[str], dict]:
         year, month = parse_month(valid_text, today, ahead=RULES_MONTHS_AHEAD)
         valid_from = date(year, month, 1)
         if (year, month) < (today.year, today.month):
-            errors.append(f"生效月份不能早于本月（{month_text(today.year, today.month)}）：已考核的月份按当时的规则计分。")
+            errors.append(gettext("生效月份不能早于本月（%(month)s）：已考核的月份按当时的规则计分。",
+                                  month=month_text(today.year, today.month)))
     except ReportError as exc:
-        errors.append(f"生效月份：{exc.message}")  # e.g. "最多可提前 12 个月（到 …）"
+        errors.append(gettext("生效月份：%(error)s", error=exc.message))  # e.g. "最多可提前 12 个月（到 …）"
     for key, source in SOURCES.items():
-        label = clean_line(form.get(f"{key}-label"), 200) or source.label
+        label = clean_line(form.get(f"{key}-label"), 200) or str(source.label)
         typed[key] = {"label": label[:MAX_LABEL + 5], "points": (form.get(f"{key}-points") or "").strip()[:20],
                       "cap": (form.get(f"{key}-cap") or "").strip()[:20]}
         if len(label) > MAX_LABEL:
-            errors.append(f"“{source.label}”的名称不能超过 {MAX_LABEL} 字。")
+            errors.append(gettext("“%(rule)s”的名称不能超过 %(max)s 字。", rule=source.label, max=MAX_LABEL))
             continue
         try:
-            points = _number(form.get(f"{key}-points"), f"“{source.label}”的每单位分值", 0, MAX_POINTS)
-            cap = _number(form.get(f"{key}-cap"), f"“{source.label}”的月上限", 0.01, MAX_CAP)
+            points = _number(form.get(f"{key}-points"), gettext("“%(rule)s”的每单位分值", rule=source.label), 0, MAX_POINTS)
+            cap = _number(form.get(f"{key}-cap"), gettext("“%(rule)s”的月上限", rule=source.label), 0.01, MAX_CAP)
         except AssessmentError as exc:
             errors.append(str(exc))
             continue
         if points:
             rules.append(Rule(key, label, points, cap))
     if not rules and not errors:
-        errors.append("至少要有一条计分规则（填写每单位分值）。")
+        errors.append(gettext("至少要有一条计分规则（填写每单位分值）。"))
     return valid_from, rules, errors, typed
 
 
@@ -463,7 +476,7 @@ def rules_form(rules: RuleSet, today: date) -> dict:
     form: dict = {"valid_from": month_text(today.year, today.month)}
     for key, source in SOURCES.items():
         rule = by_source.get(key)
-        form[key] = {"label": rule.label if rule else source.label, "points": f"{rule.points:g}" if rule else "",
+        form[key] = {"label": rule.label if rule else str(source.label), "points": f"{rule.points:g}" if rule else "",
                      "cap": f"{rule.cap:g}" if rule and rule.cap is not None else ""}
     return form
 
@@ -617,20 +630,20 @@ def undone_ids(deductions) -> set[int]:
 def record_deduction(member: User, month: str, points_text: str, reason_text: str, by: User, today: date) -> Deduction:
     """A deduction from a member's 行为表现 for this or last month: 0 < points ≤ MAX_DEDUCTION, a reason required."""
     if member.id == by.id:
-        raise AssessmentError("本人的扣分由党总支记录。")
+        raise AssessmentError(gettext("本人的扣分由党总支记录。"))
     if month not in open_months(today):
-        raise AssessmentError(f"只能记录本月或上月的扣分（{'、'.join(open_months(today))}）。")
+        raise AssessmentError(gettext("只能记录本月或上月的扣分（%(months)s）。", months=gettext("、").join(open_months(today))))
     try:
         points = float(points_text) if len(points_text or "") <= 12 else math.nan
     except (TypeError, ValueError):
         points = math.nan
     if not math.isfinite(points) or not 0 < points <= MAX_DEDUCTION:
-        raise AssessmentError(f"扣分应大于 0 且不超过 {MAX_DEDUCTION} 分。")
+        raise AssessmentError(gettext("扣分应大于 0 且不超过 %(max)s 分。", max=MAX_DEDUCTION))
     reason = clean_text(reason_text)
     if not reason:
-        raise AssessmentError("请写明扣分原因。")
+        raise AssessmentError(gettext("请写明扣分原因。"))
     if len(reason) > MAX_REASON:
-        raise AssessmentError(f"扣分原因不能超过 {MAX_REASON} 字。")
+        raise AssessmentError(gettext("扣分原因不能超过 %(max)s 字。", max=MAX_REASON))
     return Deduction.create(member=member.id, station=member.station_id, month=month, points=round(points, 2),
                             reason=reason, recorded_by=by.id)
 
@@ -640,27 +653,27 @@ def undo_deduction(deduction: Deduction, reason_text: str, by: User, today: date
     field records do); who undid it and why are kept on the entry. Only within the settlement window, and a
     deduction the 党总支 (an admin) recorded only by an admin."""
     if deduction.member_id == by.id:
-        raise AssessmentError("本人的扣分由党总支处理。")
+        raise AssessmentError(gettext("本人的扣分由党总支处理。"))
     if deduction.month not in open_months(today):
         raise AssessmentError(SETTLED)
     if deduction.recorded_by_id and not by.has_role("admin") and User.get_by_id(deduction.recorded_by_id).has_role("admin"):
-        raise AssessmentError("这条扣分由党总支记录，只能由党总支撤销。")
+        raise AssessmentError(gettext("这条扣分由党总支记录，只能由党总支撤销。"))
     if deduction.points <= 0:
-        raise AssessmentError("这是一条撤销记录，不能再撤销。")
+        raise AssessmentError(gettext("这是一条撤销记录，不能再撤销。"))
     reason = clean_text(reason_text)
     if not reason:
-        raise AssessmentError("请写明撤销原因。")
+        raise AssessmentError(gettext("请写明撤销原因。"))
     if len(reason) > MAX_REASON:
-        raise AssessmentError(f"撤销原因不能超过 {MAX_REASON} 字。")
+        raise AssessmentError(gettext("撤销原因不能超过 %(max)s 字。", max=MAX_REASON))
     if Deduction.select().where(Deduction.corrects == deduction.id).exists():
-        raise AssessmentError("这条扣分已经撤销过了。")
+        raise AssessmentError(gettext("这条扣分已经撤销过了。"))
     try:
         with db.atomic():  # the unique link also stops two undos racing each other
-            return Deduction.create(member=deduction.member_id, station=deduction.station_id, month=deduction.month,
+            return Deduction.create(member=deduction.member_id, station=deduction.station_id, month=deduction.month,  # i18n: data
                                     points=-deduction.points, reason=f"撤销第 {deduction.id} 号扣分：{reason}",
                                     recorded_by=by.id, corrects=deduction.id)
     except IntegrityError:
-        raise AssessmentError("这条扣分已经撤销过了。") from None
+        raise AssessmentError(gettext("这条扣分已经撤销过了。")) from None
 
 
 # The year's figures
@@ -674,25 +687,25 @@ class Figure:
 
 
 YEAR_FIGURES = [
-    Figure("members", "党员人数", "人"),
-    Figure("study", "政治理论学习", "次"),
-    Figure("theme_day", "主题党日", "次"),
-    Figure("member_meeting", "支部党员大会", "次"),
-    Figure("committee", "支委会", "次"),
-    Figure("group_meeting", "党小组会", "次"),
-    Figure("party_lecture", "党课", "次"),
-    Figure("three_one", "三会一课合计", "次"),
-    Figure("training", "教育培训", "次"),
-    Figure("training_hours", "党员培训学时合计", "学时", 1),
-    Figure("training_hours_per_member", "党员人均培训学时", "学时", 1),
-    Figure("volunteer", "义务献工活动", "次"),
-    Figure("volunteer_days", "党员义务献工合计", "人·天", 1),
-    Figure("volunteer_days_per_member", "党员人均义务献工", "天", 1),
-    Figure("suggestions", "合理化建议", "条"),
-    Figure("suggestions_adopted", "其中已采纳", "条"),
-    Figure("hazards_found", "排查发现隐患", "项"),
-    Figure("hazards_closed", "整改销项隐患", "项"),
-    Figure("commitments_fulfilled", "承诺践诺（评为优秀、合格）", "项"),
+    Figure("members", _l("党员人数"), _l("人")),
+    Figure("study", _l("政治理论学习"), _l("次")),
+    Figure("theme_day", _l("主题党日"), _l("次")),
+    Figure("member_meeting", _l("支部党员大会"), _l("次")),
+    Figure("committee", _l("支委会"), _l("次")),
+    Figure("group_meeting", _l("党小组会"), _l("次")),
+    Figure("party_lecture", _l("党课"), _l("次")),
+    Figure("three_one", _l("三会一课合计"), _l("次")),
+    Figure("training", _l("教育培训"), _l("次")),
+    Figure("training_hours", _l("党员培训学时合计"), _l("学时"), 1),
+    Figure("training_hours_per_member", _l("党员人均培训学时"), _l("学时"), 1),
+    Figure("volunteer", _l("义务献工活动"), _l("次")),
+    Figure("volunteer_days", _l("党员义务献工合计"), _l("人·天"), 1),
+    Figure("volunteer_days_per_member", _l("党员人均义务献工"), _l("天"), 1),
+    Figure("suggestions", _l("合理化建议"), _l("条")),
+    Figure("suggestions_adopted", _l("其中已采纳"), _l("条")),
+    Figure("hazards_found", _l("排查发现隐患"), _l("项")),
+    Figure("hazards_closed", _l("整改销项隐患"), _l("项")),
+    Figure("commitments_fulfilled", _l("承诺践诺（评为优秀、合格）"), _l("项")),
 ]
 PER_MEMBER = {"training_hours_per_member": "training_hours", "volunteer_days_per_member": "volunteer_days"}
 
@@ -719,12 +732,12 @@ def parse_year(text: str, today: date) -> int:
     """'2026' → 2026, from 2000 to this year; AssessmentError otherwise."""
     text = (text or "").strip()
     if not re.fullmatch(r"\d{4}", text):
-        raise AssessmentError("年份格式不对，请填写如“2026”这样的四位年份。")
+        raise AssessmentError(gettext("年份格式不对，请填写如“2026”这样的四位年份。"))
     year = int(text)
     if year < EARLIEST.year:
-        raise AssessmentError("年份太早：请选择 2000 年以后的年份。")
+        raise AssessmentError(gettext("年份太早：请选择 2000 年以后的年份。"))
     if year > today.year:
-        raise AssessmentError(f"不能查看未来的年份（今年是 {today.year} 年）。")
+        raise AssessmentError(gettext("不能查看未来的年份（今年是 %(year)s 年）。", year=today.year))
     return year
 
 
@@ -766,7 +779,7 @@ def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
         .group_by(Commitment.station), lambda r: [("commitments_fulfilled", r[1])])
     columns = [YearColumn(s.branch_name, s, dict(values[s.id])) for s in stations]
     if len(columns) > 1:
-        columns.append(YearColumn("合计", None, {f.key: sum(c.values.get(f.key, 0) for c in columns) for f in YEAR_FIGURES}))
+        columns.append(YearColumn(gettext("合计"), None, {f.key: sum(c.values.get(f.key, 0) for c in columns) for f in YEAR_FIGURES}))
     for column in columns:
         v = column.values
         v["three_one"] = sum(v.get(kind, 0) for kind in Activity.THREE_MEETINGS_ONE_LESSON)
@@ -781,9 +794,9 @@ def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
 
 def year_sheets(report: YearReport, scope_label: str) -> list[Sheet]:
     """The year's figures as one sheet: a row per figure, a column per branch (and 合计) — as on the page."""
-    columns = [Column("指标", width=24), Column("单位", width=8)] + [
+    columns = [Column(gettext("指标"), width=24), Column(gettext("单位"), width=8)] + [
         Column(c.label, width=max(12, len(c.label) * 2)) for c in report.columns]
     rows = []
     for figure in YEAR_FIGURES:
-        rows.append([figure.label, figure.unit] + [report.value(c, figure) for c in report.columns])
-    return [Sheet("年度工作量", f"{scope_label} {report.year} 年党建工作量", columns, rows)]
+        rows.append([str(figure.label), str(figure.unit)] + [report.value(c, figure) for c in report.columns])
+    return [Sheet(gettext("年度工作量"), gettext("%(scope)s %(year)s 年党建工作量", scope=scope_label, year=report.year), columns, rows)]

@@ -21,12 +21,16 @@ import peewee
 
 from models import Photo, SchemaVersion
 
+# Its messages are read by the operator at the server command line (webapp/cli.py), which stays in Chinese
+# (docs/i18n.md): they are marked `i18n: data`, not translated.
+
 # Peewee's driver (pysqlite3 when installed, which may bring a newer SQLite than the system's), else the stdlib's.
 driver = getattr(peewee, "sqlite3", None) or sqlite3
 
-PG_DUMP = ("PostgreSQL 的数据库请用 pg_dump 备份，例如：pg_dump --format=custom --file=jingzhan.dump \"$DATABASE_URL\""
-           "（见 docs/security.md）。")
-PG_RESTORE = ("PostgreSQL 的数据库请用 pg_restore 恢复，例如：pg_restore --clean --if-exists --no-owner "
+PG_DUMP = (  # i18n: data
+    "PostgreSQL 的数据库请用 pg_dump 备份，例如：pg_dump --format=custom --file=jingzhan.dump \"$DATABASE_URL\""
+    "（见 docs/security.md）。")
+PG_RESTORE = ("PostgreSQL 的数据库请用 pg_restore 恢复，例如：pg_restore --clean --if-exists --no-owner "  # i18n: data
               "--dbname=\"$DATABASE_URL\" jingzhan.dump（先停止应用，见 docs/security.md）。")
 COUNTED = ("patrol", "equipment_check", "hazard", "sync_receipt", "user")
 
@@ -39,10 +43,11 @@ def sqlite_file(url: str, *, postgres_hint: str) -> Path:
     """The database file of a sqlite:/// URL; a PostgreSQL URL is answered with the pg_dump/pg_restore hint."""
     scheme = urlsplit(url).scheme
     if scheme != "sqlite":
-        raise BackupError(postgres_hint if scheme.startswith(("postgres", "psycopg")) else f"不支持的数据库地址：{scheme}")
+        raise BackupError(  # i18n: data
+            postgres_hint if scheme.startswith(("postgres", "psycopg")) else f"不支持的数据库地址：{scheme}")
     path = url[len("sqlite:///"):]
     if not path or path == ":memory:":
-        raise BackupError("内存数据库无法备份或恢复。")
+        raise BackupError("内存数据库无法备份或恢复。")  # i18n: data
     return Path(path)
 
 
@@ -116,11 +121,11 @@ def backup(url: str, destination, *, force: bool = False, photos=None) -> dict:
     source_path = sqlite_file(url, postgres_hint=PG_DUMP)
     destination = Path(destination)
     if not source_path.exists():
-        raise BackupError(f"数据库文件不存在：{source_path}")
+        raise BackupError(f"数据库文件不存在：{source_path}")  # i18n: data
     if destination.exists() and not force:
-        raise BackupError(f"{destination} 已存在；确认覆盖请加 --force。")
+        raise BackupError(f"{destination} 已存在；确认覆盖请加 --force。")  # i18n: data
     if destination.exists() and destination.resolve() == source_path.resolve():
-        raise BackupError("备份文件不能是数据库本身。")
+        raise BackupError("备份文件不能是数据库本身。")  # i18n: data
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
     partial.unlink(missing_ok=True)
@@ -138,7 +143,7 @@ def backup(url: str, destination, *, force: bool = False, photos=None) -> dict:
         source.close()
     if checked != "ok":
         partial.unlink(missing_ok=True)
-        raise BackupError(f"备份副本未通过完整性检查：{checked}")
+        raise BackupError(f"备份副本未通过完整性检查：{checked}")  # i18n: data
     try:
         copied = photos(partial) if photos is not None else None
     except BaseException:
@@ -160,22 +165,23 @@ def restore(url: str, backup_file, *, force: bool = False, latest: int | None = 
     backup_file = Path(backup_file)
     latest = migrations.LATEST if latest is None else latest
     if not backup_file.is_file():
-        raise BackupError(f"找不到备份文件：{backup_file}")
+        raise BackupError(f"找不到备份文件：{backup_file}")  # i18n: data
     if target_path.exists() and backup_file.resolve() == target_path.resolve():
-        raise BackupError("备份文件就是当前数据库本身。")
+        raise BackupError("备份文件就是当前数据库本身。")  # i18n: data
     try:
         source = _connect(backup_file, read_only=True)
         checked = integrity(source)
         summary = describe(source)
     except driver.DatabaseError as exc:
-        raise BackupError(f"{backup_file} 不是可用的 SQLite 数据库（{exc}）。") from exc
+        raise BackupError(f"{backup_file} 不是可用的 SQLite 数据库（{exc}）。") from exc  # i18n: data
     try:
         if checked != "ok":
-            raise BackupError(f"备份文件未通过完整性检查，未恢复：{checked}")
+            raise BackupError(f"备份文件未通过完整性检查，未恢复：{checked}")  # i18n: data
         if summary["version"] is None:
-            raise BackupError(f"{backup_file} 不是井站通的数据库（没有结构版本记录）。")
+            raise BackupError(f"{backup_file} 不是井站通的数据库（没有结构版本记录）。")  # i18n: data
         if summary["version"] > latest:
-            raise BackupError(f"备份来自更新的程序（结构版本 {summary['version']}，本程序最高 {latest}）：请先升级程序再恢复。")
+            raise BackupError(  # i18n: data
+                f"备份来自更新的程序（结构版本 {summary['version']}，本程序最高 {latest}）：请先升级程序再恢复。")
         saved = None
         if target_path.exists():
             current = _connect(target_path)
@@ -185,9 +191,10 @@ def restore(url: str, backup_file, *, force: bool = False, latest: int | None = 
                 current.close()
             if held["tables"]:
                 if not force:
-                    rows = "，".join(f"{name} {count} 行" for name, count in held["counts"].items())
-                    raise BackupError(f"{target_path} 已有数据（{rows}），恢复会覆盖它们。请先停止应用；确认覆盖请加 "
-                                      f"--force（覆盖前会把现有数据另存一份）。")
+                    rows = "，".join(f"{name} {count} 行" for name, count in held["counts"].items())  # i18n: data
+                    raise BackupError(  # i18n: data
+                        f"{target_path} 已有数据（{rows}），恢复会覆盖它们。请先停止应用；确认覆盖请加 "
+                        f"--force（覆盖前会把现有数据另存一份）。")
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
                 saved = backup(url, target_path.with_name(f"{target_path.name}.before-restore-{stamp}"))["path"]
         copied = photos(backup_file) if photos is not None else None
@@ -203,6 +210,6 @@ def restore(url: str, backup_file, *, force: bool = False, latest: int | None = 
     finally:
         source.close()
     if after != "ok":
-        raise BackupError(f"恢复后的数据库未通过完整性检查：{after}")
+        raise BackupError(f"恢复后的数据库未通过完整性检查：{after}")  # i18n: data
     return {"path": target_path, "saved": saved, "integrity": after, "needs_upgrade": summary["version"] < latest,
             "photos": copied, **summary}

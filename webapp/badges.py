@@ -1,6 +1,7 @@
 """Printable 三亮 badges: one credit-card badge (85.6 × 54 mm at 300 dpi) as PNG, a branch's badges as an A4 PDF."""
 import io
 
+from flask_babel import gettext
 from PIL import Image, ImageDraw, ImageOps
 
 from .labels import DPI, PAGE_SIZE, cjk_font, draw_centered, fitted, fitting_font, qr_image
@@ -36,7 +37,8 @@ def badge_image(member, base_url: str, avatar: bytes | None, org_name: str, comm
     badge = Image.new("RGB", BADGE_SIZE, "white")
     draw = ImageDraw.Draw(badge)
     draw.rectangle([0, 0, BADGE_SIZE[0], HEADER], fill=RED)
-    draw.text((36, 22), f"三亮卡 · {org_name}", font=fitting_font(f"三亮卡 · {org_name}", 48, BADGE_SIZE[0] - 72), fill="white")
+    title = gettext("三亮卡 · %(org)s", org=org_name)
+    draw.text((36, 22), title, font=fitting_font(title, 48, BADGE_SIZE[0] - 72), fill="white")
     badge.paste(_photo(member, avatar), (36, HEADER + 36))
     x = 36 + PHOTO_BOX[0] + 30
     text_width = BADGE_SIZE[0] - x - QR_SIZE - 40
@@ -46,19 +48,21 @@ def badge_image(member, base_url: str, avatar: bytes | None, org_name: str, comm
     y += 100
     if member.is_party_member:
         party = cjk_font(38)
-        width = int(party.getlength("中共党员")) + 24
+        member_label = gettext("中共党员")
+        width = int(party.getlength(member_label)) + 24
         draw.rounded_rectangle([x, y, x + width, y + 52], radius=8, outline=RED, width=4)
-        draw.text((x + 12, y + 4), "中共党员", font=party, fill=RED)
+        draw.text((x + 12, y + 4), member_label, font=party, fill=RED)
         y += 70
     branch = member.station.branch_name if member.is_party_member else member.station.name
-    for line in (branch, f"亮身份：{member.post or '员工'} · {member.station.name}"):
+    identity = gettext("亮身份：%(post)s · %(station)s", post=member.post or gettext("员工"), station=member.station.name)
+    for line in (branch, identity):
         draw.text((x, y), line, font=fitting_font(line, 36, text_width), fill="black")
         y += 52
     if post:
-        line, font = fitted(f"示范岗：{post}", 36, text_width)
+        line, font = fitted(gettext("示范岗：%(post)s", post=post), 36, text_width)
         draw.text((x, y), line, font=font, fill=RED)
     if commitment:
-        line, font = fitted(f"亮承诺：{commitment}", 34, BADGE_SIZE[0] - QR_SIZE - 100)
+        line, font = fitted(gettext("亮承诺：%(commitment)s", commitment=commitment), 34, BADGE_SIZE[0] - QR_SIZE - 100)
         draw.text((36, BADGE_SIZE[1] - 70), line, font=font, fill=RED)
     qr = qr_image(card_url(base_url, member.card_token), QR_SIZE)
     badge.paste(qr.convert("RGB"), (BADGE_SIZE[0] - qr.width - 24, BADGE_SIZE[1] - qr.height - 24))

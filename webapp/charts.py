@@ -3,6 +3,7 @@ classes (the CSP allows no inline styles). Scales with its container (viewBox, w
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from .history import Series, number
@@ -14,15 +15,18 @@ DOTS_UP_TO = 60  # fewer points than this are each marked; abnormal ones always 
 
 def summary(s: Series, days: int) -> str:
     """What the chart shows, in a sentence (the SVG's description for screen readers)."""
-    text = f"{s.label} 近{days}天 最低 {number(s.low)} 最高 {number(s.high)} 最新 {number(s.latest)} {s.unit}，共 {len(s.values)} 次读数"
+    text = gettext("%(label)s 近%(days)s天 最低 %(low)s 最高 %(high)s 最新 %(latest)s %(unit)s，共 %(count)s 次读数",
+                   label=s.label, days=days, low=number(s.low), high=number(s.high), latest=number(s.latest),
+                   unit=s.unit, count=len(s.values))
     if s.daily:
-        text += "，按日平均绘制（阴影为当日最低至最高）"
+        text += gettext("，按日平均绘制（阴影为当日最低至最高）")
     if s.median is not None:
-        text += f"，近 7 天中位数 {number(s.median)}"
+        text += gettext("，近 7 天中位数 %(median)s", median=number(s.median))
     abnormal = sum(1 for p in s.points if p.abnormal)
     if abnormal:
-        text += f"，{abnormal} 个{'日' if s.daily else '点'}有异常巡检"
-    return text + "。"
+        text += (gettext("，%(count)s 个日有异常巡检", count=abnormal) if s.daily
+                 else gettext("，%(count)s 个点有异常巡检", count=abnormal))
+    return text + gettext("。")
 
 
 def _local(moment: datetime, zone: ZoneInfo, fmt: str) -> str:
@@ -51,10 +55,11 @@ def line_chart(s: Series, start: datetime, end: datetime, tz: str) -> Markup:
         return " ".join(f"{px},{py}" for px, py in pairs)
 
     chart_id = f"chart-{escape(s.name)}"
+    title = gettext("%(label)s（%(unit)s）近%(days)s天", label=s.label, unit=s.unit, days=days)
     parts = [
         (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
          f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" focusable="false">'),
-        f'<title id="{chart_id}-title">{escape(s.label)}（{escape(s.unit)}）近{days}天</title>',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(summary(s, days))}</desc>',
         f'<text class="chart-text" x="4" y="14" font-size="12" fill="#4a4a4a">{escape(s.unit)}</text>',
     ]
@@ -78,7 +83,8 @@ def line_chart(s: Series, start: datetime, end: datetime, tz: str) -> Markup:
                  f'stroke="#0047b3" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>')
     for p in s.points:
         if p.abnormal:
-            label = f"{_local(p.time, zone, '%m-%d' if s.daily else '%m-%d %H:%M')} {number(p.value)} {s.unit}（异常）"
+            label = gettext("%(time)s %(value)s %(unit)s（异常）", time=_local(p.time, zone, "%m-%d" if s.daily else "%m-%d %H:%M"),
+                            value=number(p.value), unit=s.unit)
             parts.append(f'<circle class="chart-abnormal" cx="{x(p.time)}" cy="{y(p.value)}" r="4.5" fill="#a3141c" '
                          f'stroke="#fff" stroke-width="1.5"><title>{escape(label)}</title></circle>')
         elif len(s.points) <= DOTS_UP_TO:

@@ -1,6 +1,8 @@
 """Equipment checks by 望闻听摸测: the default check templates per equipment kind and the `equipment_check` record."""
 import json
 
+from flask_babel import gettext
+
 from models import SENSES, CheckTemplate, Equipment, EquipmentCheck, Station, Well
 
 from .access import MAX_ID
@@ -26,7 +28,7 @@ def _measure(code, label, unit, normal_min, normal_max, limit_min, limit_max, hi
 
 
 # The concrete items an operator checks on each kind of equipment; seeded as version 1, then edited by admins.
-DEFAULT_TEMPLATES = {
+DEFAULT_TEMPLATES = {  # i18n: data
     "pumping_unit": [
         _look("leak", "减速箱、盘根盒无漏油", "看减速箱结合面、盘根盒、光杆有无油迹"),
         _look("belt", "皮带松紧适度、无磨损断股"),
@@ -108,55 +110,57 @@ def find_equipment(user, data: dict) -> tuple[Equipment, str]:
     """The checked equipment and how it was reached; only the author's station (any, for an admin)."""
     equipment_id = data.get("equipment_id")
     if isinstance(equipment_id, bool) or not isinstance(equipment_id, int):
-        raise RecordError("invalid_value", "缺少设备编号。", "equipment_id")
+        raise RecordError("invalid_value", gettext("缺少设备编号。"), "equipment_id")
     method = data.get("method")
     if method not in ("scan", "manual"):
-        raise RecordError("invalid_value", "缺少识别方式（扫码或手工输入）。", "method")
+        raise RecordError("invalid_value", gettext("缺少识别方式（扫码或手工输入）。"), "method")
     equipment = (
         Equipment.select(Equipment, Station).join(Station).where(Equipment.id == equipment_id).first()
         if abs(equipment_id) <= MAX_ID else None  # beyond the database's integer: not found
     )
     if equipment is None or equipment.station.work_area_id != user.work_area_id:
-        raise RecordError("unknown_equipment", "找不到这台设备。", "equipment_id")
+        raise RecordError("unknown_equipment", gettext("找不到这台设备。"), "equipment_id")
     if equipment.station_id != user.station_id and not user.has_role("admin"):
-        raise RecordError("not_in_station", f"{equipment.name} 不属于您所在的站。", "equipment_id")
+        raise RecordError("not_in_station", gettext("%(equipment)s 不属于您所在的站。", equipment=equipment.name), "equipment_id")
     if method == "scan":
         well = Well.get_or_none(Well.id == equipment.well_id) if equipment.well_id else None
         if well is None or data.get("qr_token") != well.qr_token:
-            raise RecordError("token_revoked", "井口标签已作废或不符，请联系站长换新标签。", "qr_token")
+            raise RecordError("token_revoked", gettext("井口标签已作废或不符，请联系站长换新标签。"), "qr_token")
     return equipment, method
 
 
 def clean_results(items: list[dict], raw) -> tuple[dict, bool, list[str]]:
     """Each item's answer checked against the template: (results, any abnormal, photo uuids)."""
     if not isinstance(raw, dict):
-        raise RecordError("invalid_value", "检查结果格式不对。", "items")
+        raise RecordError("invalid_value", gettext("检查结果格式不对。"), "items")
     known = {item["code"]: item for item in items}
     unknown = set(raw) - set(known)
     if unknown:
-        raise RecordError("unknown_item", f"未知的检查项：{'、'.join(sorted(map(str, unknown)))[:60]}", "items")
+        raise RecordError("unknown_item", gettext("未知的检查项：%(items)s", items="、".join(sorted(map(str, unknown)))[:60]), "items")
     results, abnormal, photos = {}, False, []
     for code, item in known.items():
         answer = raw.get(code)
         where = f"items.{code}"
         if not isinstance(answer, dict):
-            raise RecordError("missing_item", f"「{SENSES[item['sense']]}」{item['label']} 还没有检查。", where)
+            raise RecordError("missing_item", gettext("「%(sense)s」%(item)s 还没有检查。", sense=SENSES[item["sense"]], item=item["label"]),
+                              where)
         ok = answer.get("ok")
         if not isinstance(ok, bool):
-            raise RecordError("missing_item", f"「{SENSES[item['sense']]}」{item['label']} 请选正常或异常。", where)
+            raise RecordError("missing_item", gettext("「%(sense)s」%(item)s 请选正常或异常。", sense=SENSES[item["sense"]],
+                                                      item=item["label"]), where)
         result = {"ok": ok}
         if item["sense"] == "ce":
             value = answer.get("value")
             if value is None or value == "":
-                raise RecordError("missing_value", f"请填写{item['label']}。", where)
+                raise RecordError("missing_value", gettext("请填写%(label)s。", label=item["label"]), where)
             value = _number(value, item["label"], item["limit_min"], item["limit_max"], where)
             result["value"] = value
             if not item["normal_min"] <= value <= item["normal_max"]:
                 result["ok"] = False  # outside the normal range is abnormal, whatever was tapped
-        note = _text(answer.get("note") or "", "说明", MAX_ITEM_NOTE, where)
+        note = _text(answer.get("note") or "", gettext("说明"), MAX_ITEM_NOTE, where)
         item_photos = photo_list(answer.get("photos"), where, MAX_ITEM_PHOTOS)
         if not result["ok"] and not note and not item_photos:
-            raise RecordError("missing_note", f"{item['label']} 异常：请写明情况或拍照。", where)
+            raise RecordError("missing_note", gettext("%(item)s 异常：请写明情况或拍照。", item=item["label"]), where)
         if note:
             result["note"] = note
         if item_photos:
@@ -174,10 +178,11 @@ def create_equipment_check(ctx: Context, data: dict) -> EquipmentCheck:
     template = (CheckTemplate.in_area(ctx.user.work_area_id).where(CheckTemplate.id == template_id).first()
                 if isinstance(template_id, int) and abs(template_id) <= MAX_ID else None)
     if template is None or template.kind != equipment.kind:
-        raise RecordError("unknown_template", f"没有{equipment.kind_label}的检查模板。", "template_id")
+        raise RecordError("unknown_template", gettext("没有%(kind)s的检查模板。", kind=equipment.kind_label), "template_id")
     results, abnormal, photos = clean_results(template_items(template), data.get("items"))
     check_photos(ctx.user, photos)
-    corrects = find_corrected(EquipmentCheck, ctx.user, data.get("corrects_uuid"), "设备检查", equipment=equipment.id)
+    corrects = find_corrected(EquipmentCheck, ctx.user, data.get("corrects_uuid"), gettext("设备检查"),
+                                equipment=equipment.id)
     return EquipmentCheck.create(
         uuid=ctx.uuid, equipment=equipment, well=equipment.well_id, station=equipment.station_id, author=ctx.user.id,
         template=template, method=method, device_time=ctx.device_time, received_at=ctx.received_at,
@@ -211,10 +216,10 @@ def parse_template_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
             continue
         sense = row.get("sense")
         if sense not in SENSES:
-            errors.append(f"第 {number} 行：请选择望、闻、听、摸或测。")
+            errors.append(gettext("第 %(row)s 行：请选择望、闻、听、摸或测。", row=number))
             continue
         if len(label) > MAX_LABEL:
-            errors.append(f"第 {number} 行：检查内容不能超过 {MAX_LABEL} 字。")
+            errors.append(gettext("第 %(row)s 行：检查内容不能超过 %(max)s 字。", row=number, max=MAX_LABEL))
             continue
         code = (row.get("code") or "").strip() or f"item{number}"
         while code in codes:
@@ -225,14 +230,14 @@ def parse_template_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
             unit = (row.get("unit") or "").strip()
             numbers = [_float(row.get(k)) for k in ("normal_min", "normal_max", "limit_min", "limit_max")]
             if not unit or None in numbers:
-                errors.append(f"第 {number} 行（{label}）：测量项要填单位、正常范围和合理上下限。")
+                errors.append(gettext("第 %(row)s 行（%(item)s）：测量项要填单位、正常范围和合理上下限。", row=number, item=label))
                 continue
             normal_min, normal_max, limit_min, limit_max = numbers
             if not limit_min <= normal_min <= normal_max <= limit_max:
-                errors.append(f"第 {number} 行（{label}）：应满足 下限 ≤ 正常下限 ≤ 正常上限 ≤ 上限。")
+                errors.append(gettext("第 %(row)s 行（%(item)s）：应满足 下限 ≤ 正常下限 ≤ 正常上限 ≤ 上限。", row=number, item=label))
                 continue
             item.update(unit=unit[:10], normal_min=normal_min, normal_max=normal_max, limit_min=limit_min, limit_max=limit_max)
         items.append(item)
     if not items and not errors:
-        errors.append("模板至少要有一个检查项。")
+        errors.append(gettext("模板至少要有一个检查项。"))
     return items, errors

@@ -116,7 +116,7 @@ def create_user_command(employee_no, name, station_name, area_name, roles, post,
             user.set_password(password)
             user.save()
             user.grant(*roles)
-    click.echo(f"已创建 {employee_no} {name}（{'、'.join(ROLES[r] for r in roles)}）。")
+    click.echo(f"已创建 {employee_no} {name}（{'、'.join(str(ROLES[r]) for r in roles)}）。")
 
 
 @click.command("create-work-area", help="新建作业区（含机关）及其第一个管理员，打印管理员的一次性初始密码。")

@@ -11,6 +11,7 @@ import re
 import secrets
 
 from flask import current_app, render_template, request, session
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, user_logged_in, user_logged_out
 from jinja2.ext import Extension
 from markupsafe import Markup, escape
@@ -25,7 +26,7 @@ FIELD_NAME = "csrf_token"
 HEADER_NAME = "X-CSRF-Token"
 EXEMPT_PREFIX = "/api/v1/"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-EXPIRED_MESSAGE = "页面已过期，请刷新后重试。"
+EXPIRED_MESSAGE = _l("页面已过期，请刷新后重试。")
 # Marks the answer so app.js can show it for htmx requests (whose 4xx answers are not swapped).
 EXPIRED_HEADER = "X-CSRF-Expired"
 
@@ -105,11 +106,11 @@ def check_token():
 def expired_response(exc: CSRFError):
     """400 as a Chinese page, or for htmx a notice fragment the page shows (app.js) instead of swapping it."""
     if is_htmx():
-        response = current_app.make_response((render_template("errors/_expired.html", message=EXPIRED_MESSAGE), 400))
+        response = current_app.make_response((render_template("errors/_expired.html", message=str(EXPIRED_MESSAGE)), 400))
     else:
         response = current_app.make_response((render_template(
-            "errors/error.html", status=400, message=EXPIRED_MESSAGE,
-            detail="为了账号安全，提交的内容须来自本站当前登录后打开的页面。请返回上一页刷新后再提交。"), 400))
+            "errors/error.html", status=400, message=str(EXPIRED_MESSAGE),
+            detail=gettext("为了账号安全，提交的内容须来自本站当前登录后打开的页面。请返回上一页刷新后再提交。")), 400))
     response.headers[EXPIRED_HEADER] = "1"
     response.headers["Cache-Control"] = "no-store"
     response.vary.add("HX-Request")

@@ -15,7 +15,7 @@ SQLITE_PRAGMAS = {
     "cache_size": -16000,
 }
 
-DRIVER_HINTS = {
+DRIVER_HINTS = {  # i18n: data — the operator's setup error, in Chinese like the command line
     "postgresql": "psycopg2（请执行 pip install 'jingzhan[postgres]' 或 pip install psycopg2-binary）",
     "postgres": "psycopg2（请执行 pip install 'jingzhan[postgres]' 或 pip install psycopg2-binary）",
     "psycopg3": "psycopg 3（请执行 pip install 'psycopg[binary]'）",
@@ -48,15 +48,15 @@ def open_database(url: str):
     elif scheme in DRIVER_HINTS:
         database = connect(url)
     else:
-        raise DatabaseConfigError(
+        raise DatabaseConfigError(  # i18n: data — the operator's setup error, in Chinese like the command line
             f"不支持的数据库地址 DATABASE_URL={scheme}://…：请使用 sqlite:///路径 或 postgresql://用户@主机/库名"
         )
     try:
         database.connect()
     except ImproperlyConfigured as exc:
-        raise DatabaseConfigError(f"未安装数据库驱动 {DRIVER_HINTS.get(scheme, scheme)}。") from exc
+        raise DatabaseConfigError(f"未安装数据库驱动 {DRIVER_HINTS.get(scheme, scheme)}。") from exc  # i18n: data
     except Exception as exc:  # driver-specific connection errors
-        raise DatabaseConfigError(f"无法连接数据库（{scheme}）：{exc}") from exc
+        raise DatabaseConfigError(f"无法连接数据库（{scheme}）：{exc}") from exc  # i18n: data
     try:
         if scheme == "sqlite":
             check_sqlite_version(database)

@@ -1,19 +1,29 @@
 """Error pages in Chinese, and JSON errors for the API (never a redirect or an HTML page)."""
 from flask import jsonify, make_response, render_template, request
+from flask_babel import gettext, lazy_gettext as _l
+from werkzeug import exceptions
 from werkzeug.exceptions import HTTPException
 
+from .i18n import current_language
+
 MESSAGES = {
-    400: "请求有误，请检查后重试。",
-    401: "请先登录。",
-    403: "您没有权限查看此页面。",
-    404: "找不到您要的页面或记录。",
-    405: "不支持此操作方式。",
-    413: "提交的内容太大。",
-    422: "提交的内容有误。",
-    429: "操作太频繁，请稍后再试。",
-    500: "服务器出错了，请稍后重试；已保存的记录不会丢失。",
-    503: "服务暂时不可用，请稍后重试。",
+    400: _l("请求有误，请检查后重试。"),
+    401: _l("请先登录。"),
+    403: _l("您没有权限查看此页面。"),
+    404: _l("找不到您要的页面或记录。"),
+    405: _l("不支持此操作方式。"),
+    413: _l("提交的内容太大。"),
+    422: _l("提交的内容有误。"),
+    429: _l("操作太频繁，请稍后再试。"),
+    500: _l("服务器出错了，请稍后重试；已保存的记录不会丢失。"),
+    503: _l("服务暂时不可用，请稍后重试。"),
 }
+
+# Werkzeug's own English descriptions (abort(404) without one of ours): never shown to users.
+WERKZEUG_DESCRIPTIONS = tuple(
+    cls.description for cls in vars(exceptions).values()
+    if isinstance(cls, type) and issubclass(cls, HTTPException) and isinstance(cls.__dict__.get("description"), str)
+)
 
 ERROR_CODES = {
     400: "bad_request",
@@ -35,9 +45,12 @@ def wants_json() -> bool:
 
 def error_response(status: int, description: str | None = None):
     """The error as JSON under /api/, as a Chinese page elsewhere."""
-    message = MESSAGES.get(status, "出错了。")
-    # Werkzeug's own English descriptions are not shown to users; ours are Chinese.
-    detail = description if description and not description.isascii() else None
+    message = str(MESSAGES[status]) if status in MESSAGES else gettext("出错了。")
+    # Werkzeug's own English descriptions are not shown to users; ours are, in the page's language (an ASCII one
+    # on a Chinese page is not ours).
+    detail = str(description) if description else None
+    if detail and detail.isascii() and (current_language() != "en" or detail.startswith(WERKZEUG_DESCRIPTIONS)):
+        detail = None
     if wants_json():
         body = {"error": {"code": ERROR_CODES.get(status, "error"), "message": detail or message}}
         return make_response(jsonify(body), status)
@@ -50,8 +63,8 @@ def init_app(app):
     @app.errorhandler(LabelFontMissing)
     def font_missing(exc):
         # Labels and badges need a Chinese font on the server: say which package, not a stack trace.
-        app.logger.error("中文字体缺失：%s", exc)
-        return error_response(503, f"暂时无法生成标签或胸卡。{exc}")
+        app.logger.error("中文字体缺失：%s", exc)  # i18n: data (the operator's log)
+        return error_response(503, gettext("暂时无法生成标签或胸卡。%(reason)s", reason=exc))
 
     # Unhandled exceptions reach this as InternalServerError (Flask logs them first).
     @app.errorhandler(HTTPException)

@@ -4,6 +4,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import LazyString
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -18,7 +19,8 @@ HEADER_FILL = PatternFill("solid", fgColor="EDEDED")
 
 @dataclass(frozen=True)
 class Column:
-    """A column: its Chinese header, Excel number format (None: as is) and width in characters."""
+    """A column: its header (translated when the sheet is made), Excel number format (None: as is) and width in
+    characters."""
 
     header: str
     format: str | None = None
@@ -37,7 +39,10 @@ class Sheet:
 
 
 def neutralise(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe; other values pass."""
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; other values pass (a lazily
+    translated label as its text: openpyxl takes only real strings)."""
+    if isinstance(value, LazyString):
+        value = str(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -48,11 +53,11 @@ def to_xlsx(sheets: list[Sheet]) -> bytes:
     book = Workbook()
     book.remove(book.active)
     for sheet in sheets:
-        ws = book.create_sheet(sheet.name)
+        ws = book.create_sheet(str(sheet.name))
         ws.append([neutralise(sheet.title)])
         ws.cell(1, 1).font = Font(bold=True, size=13)
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(sheet.columns), 1))
-        ws.append([column.header for column in sheet.columns])
+        ws.append([str(column.header) for column in sheet.columns])
         for cell in ws[2]:
             cell.font, cell.fill = Font(bold=True), HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -94,7 +99,7 @@ def to_csv(sheets: list[Sheet]) -> bytes:
         if index:
             writer.writerow([])
         writer.writerow([neutralise(sheet.title)])
-        writer.writerow([column.header for column in sheet.columns])
+        writer.writerow([str(column.header) for column in sheet.columns])
         for row in sheet.rows + sheet.footer:
             writer.writerow([_csv_value(value, column) for value, column in zip(row, sheet.columns, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

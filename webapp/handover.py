@@ -3,6 +3,8 @@ confirmation. The figures are stored as they stood at handover, so the note read
 import json
 from datetime import date, datetime
 
+from flask_babel import gettext
+
 from models import Handover, Hazard, Patrol, Station, Well, WellOperation, db, utcnow
 
 from .patrols import OPERATIONS
@@ -36,14 +38,14 @@ def shift_summary(station: Station, day: date, shift: Shift, tz: str, now: datet
     return {
         "coverage": round(coverage(rows), 1),
         "wells": [{"id": r.well.id, "code": r.well.code, "required": r.required, "done": r.done, "status": r.status,
-                   "label": r.label} for r in rows],
+                   "label": str(r.label)} for r in rows],
         "abnormal": [{"what": p.well.code, "note": p.note, "author": p.author.name, "at": p.device_time.isoformat()}
                      for p in patrols if p.is_abnormal]
-        + [{"what": f"{c.equipment.name} 检查", "note": "望闻听摸测有异常项", "author": c.author.name,
-            "at": c.device_time.isoformat()} for c in checks if c.is_abnormal],
-        "operations": [{"well": o.well.code, "label": OPERATIONS[o.code][1], "at": o.patrol.device_time.isoformat()}
+        + [{"what": gettext("%(equipment)s 检查", equipment=c.equipment.name), "note": gettext("望闻听摸测有异常项"),
+            "author": c.author.name, "at": c.device_time.isoformat()} for c in checks if c.is_abnormal],
+        "operations": [{"well": o.well.code, "label": str(OPERATIONS[o.code][1]), "at": o.patrol.device_time.isoformat()}
                        for o in operations if o.code in OPERATIONS and o.code != "xun"],
-        "hazards": [{"id": h.id, "description": h.description[:80], "status": h.status_label,
+        "hazards": [{"id": h.id, "description": h.description[:80], "status": str(h.status_label),
                      "reported": h.reported_at.date().isoformat()} for h in hazards],
         "key_wells": [{"code": w.code, "liquid": p.liquid_t_per_day, "water_cut": p.water_cut_pct,
                        "oil": oil_of(p.liquid_t_per_day, p.water_cut_pct)}
@@ -75,11 +77,11 @@ def find(station: Station, day: date, shift: Shift) -> Handover | None:
 def refusal(existing: Handover | None, user, start: datetime, now: datetime) -> str | None:
     """Why the user may not hand this shift over (now), or None."""
     if now < start:
-        return "这个班还没开始，不能交班。"
+        return gettext("这个班还没开始，不能交班。")
     if existing is not None and existing.confirmed_at is not None:
-        return "这个班已经交接完毕，记录不能再修改。"
+        return gettext("这个班已经交接完毕，记录不能再修改。")
     if existing is not None and existing.outgoing_id != user.id:
-        return f"这个班已由{existing.outgoing.name}交班，请由接班人确认。"
+        return gettext("这个班已由%(name)s交班，请由接班人确认。", name=existing.outgoing.name)
     return None
 
 
@@ -100,9 +102,9 @@ def hand_over(station: Station, day: date, shift: Shift, user, summary: dict, re
 def confirm(handover: Handover, user, note: str) -> str | None:
     """The incoming operator takes the shift over; a Chinese message when they may not, else None."""
     if handover.confirmed_at is not None:
-        return "这次交接班已经确认过了。"
+        return gettext("这次交接班已经确认过了。")
     if handover.outgoing_id == user.id:
-        return "交班人不能自己接班确认，请由接班人确认。"
+        return gettext("交班人不能自己接班确认，请由接班人确认。")
     changed = Handover.update(incoming=user.id, confirmed_at=utcnow(), incoming_note=clean_text(note)[:MAX_NOTE]).where(
         (Handover.id == handover.id) & Handover.confirmed_at.is_null()).execute()
-    return None if changed else "这次交接班已经确认过了。"
+    return None if changed else gettext("这次交接班已经确认过了。")

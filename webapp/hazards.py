@@ -3,6 +3,8 @@ import json
 import uuid as uuid_module
 from datetime import date, datetime
 
+from flask_babel import gettext
+
 from models import Equipment, Hazard, HazardStep, Station, User, Well
 
 from .access import MAX_ID
@@ -22,21 +24,21 @@ def _place(user, data):
     equipment_id, well_id = data.get("equipment_id"), data.get("well_id")
     if equipment_id is not None:
         if isinstance(equipment_id, bool) or not isinstance(equipment_id, int):
-            raise RecordError("invalid_value", "设备编号无效。", "equipment_id")
+            raise RecordError("invalid_value", gettext("设备编号无效。"), "equipment_id")
         equipment = (Equipment.select(Equipment, Station).join(Station).where(Equipment.id == equipment_id).first()
                      if abs(equipment_id) <= MAX_ID else None)
         if equipment is None or equipment.station.work_area_id != user.work_area_id:
-            raise RecordError("unknown_equipment", "找不到这台设备。", "equipment_id")
+            raise RecordError("unknown_equipment", gettext("找不到这台设备。"), "equipment_id")
         well_id = equipment.well_id if well_id is None else well_id
     if well_id is not None:
         if isinstance(well_id, bool) or not isinstance(well_id, int):
-            raise RecordError("invalid_value", "井编号无效。", "well_id")
+            raise RecordError("invalid_value", gettext("井编号无效。"), "well_id")
         well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
         if well is None or well.station.work_area_id != user.work_area_id:
-            raise RecordError("unknown_well", "找不到这口井。", "well_id")
+            raise RecordError("unknown_well", gettext("找不到这口井。"), "well_id")
     station_id = equipment.station_id if equipment else well.station_id if well else user.station_id
     if station_id != user.station_id and not user.has_role("admin"):
-        raise RecordError("not_in_station", "只能上报本站的隐患。", "well_id")
+        raise RecordError("not_in_station", gettext("只能上报本站的隐患。"), "well_id")
     return station_id, well, equipment
 
 
@@ -45,12 +47,12 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
     from models import EquipmentCheck
 
     station_id, well, equipment = _place(ctx.user, data)
-    description = _text(data.get("description") or "", "隐患描述", MAX_DESCRIPTION, "description")
+    description = _text(data.get("description") or "", gettext("隐患描述"), MAX_DESCRIPTION, "description")
     if not description:
-        raise RecordError("missing_description", "请描述隐患。", "description")
+        raise RecordError("missing_description", gettext("请描述隐患。"), "description")
     severity = data.get("severity", "general")
     if not isinstance(severity, str) or severity not in Hazard.SEVERITIES:
-        raise RecordError("invalid_value", "隐患级别只能是一般、较大或重大。", "severity")
+        raise RecordError("invalid_value", gettext("隐患级别只能是一般、较大或重大。"), "severity")
     photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS)
     check_photos(ctx.user, photos)
     source = None
@@ -59,10 +61,10 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
         try:
             source = EquipmentCheck.get_or_none(EquipmentCheck.uuid == uuid_module.UUID(str(source_uuid)))
         except ValueError:
-            raise RecordError("invalid_value", "来源检查记录编号无效。", "source_check_uuid") from None
+            raise RecordError("invalid_value", gettext("来源检查记录编号无效。"), "source_check_uuid") from None
     hazard = Hazard.create(
         uuid=ctx.uuid, station=station_id, well=well, equipment=equipment, source_check=source,
-        source_item=_text(data.get("source_item") or "", "检查项", 40, "source_item"), reporter=ctx.user.id,
+        source_item=_text(data.get("source_item") or "", gettext("检查项"), 40, "source_item"), reporter=ctx.user.id,
         description=description, severity=severity, photos=json.dumps(photos), reported_at=ctx.device_time,
     )
     HazardStep.create(uuid=uuid_module.uuid4(), hazard=hazard, action="report", actor=ctx.user.id, at=ctx.device_time,
@@ -83,60 +85,60 @@ def _parse_deadline(value) -> date:
 
 def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, step_uuid) -> HazardStep:
     """Move the hazard one step along its loop, if this user may take that step now; keep the step."""
-    note = _text(data.get("note") or "", "说明", MAX_STEP_NOTE, "note")
+    note = _text(data.get("note") or "", gettext("说明"), MAX_STEP_NOTE, "note")
     photos = []
     flags = ""
     changes = {}
     if action == "assign":
         if not _is_manager(user, hazard):
-            raise RecordError("forbidden", "只有本站站长可以分派隐患。", "action")
+            raise RecordError("forbidden", gettext("只有本站站长可以分派隐患。"), "action")
         if hazard.status not in ("reported", "assigned"):
-            raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不能再分派。", "action")
+            raise RecordError("wrong_state", gettext("隐患当前为“%(status)s”，不能再分派。", status=hazard.status_label), "action")
         assignee_id = data.get("assignee_id")
         assignee = User.get_or_none(User.id == assignee_id) if isinstance(assignee_id, int) and abs(assignee_id) <= MAX_ID else None
         if assignee is None or assignee.station_id != hazard.station_id or not assignee.is_enabled:
-            raise RecordError("invalid_assignee", "请选择本站的整改责任人。", "assignee_id")
+            raise RecordError("invalid_assignee", gettext("请选择本站的整改责任人。"), "assignee_id")
         deadline = _parse_deadline(data.get("deadline"))
         if deadline is None:
-            raise RecordError("invalid_deadline", "请填写整改期限（年-月-日）。", "deadline")
+            raise RecordError("invalid_deadline", gettext("请填写整改期限（年-月-日）。"), "deadline")
         if deadline < at.date():
-            raise RecordError("invalid_deadline", "整改期限不能早于今天。", "deadline")
+            raise RecordError("invalid_deadline", gettext("整改期限不能早于今天。"), "deadline")
         changes = {"status": "assigned", "assignee": assignee.id, "deadline": deadline}
     elif action == "rectify":
         if hazard.assignee_id != user.id:
-            raise RecordError("forbidden", "只有整改责任人可以提交整改。", "action")
+            raise RecordError("forbidden", gettext("只有整改责任人可以提交整改。"), "action")
         if hazard.status != "assigned":
-            raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不能提交整改。", "action")
+            raise RecordError("wrong_state", gettext("隐患当前为“%(status)s”，不能提交整改。", status=hazard.status_label), "action")
         if not note:
-            raise RecordError("missing_note", "请写明整改做了什么。", "note")
-        photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS, required=True, what="整改后照片")
+            raise RecordError("missing_note", gettext("请写明整改做了什么。"), "note")
+        photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS, required=True, what=gettext("整改后照片"))
         if hazard.well_id is not None:
             # On site: the assignee scanned the same well's label.
             if data.get("method") == "scan":
                 if data.get("qr_token") != Well.get_by_id(hazard.well_id).qr_token:
-                    raise RecordError("token_revoked", "扫描的不是这口井的标签，或标签已作废。", "qr_token")
+                    raise RecordError("token_revoked", gettext("扫描的不是这口井的标签，或标签已作废。"), "qr_token")
             else:
                 flags = "manual"
         changes = {"status": "rectified", "rectified_by": user.id}
     elif action in ("verify", "return"):
         if hazard.status != "rectified":
-            raise RecordError("wrong_state", f"隐患当前为“{hazard.status_label}”，不在待验收状态。", "action")
+            raise RecordError("wrong_state", gettext("隐患当前为“%(status)s”，不在待验收状态。", status=hazard.status_label), "action")
         if user.id == hazard.rectified_by_id:
-            raise RecordError("self_verify", "整改人不能验收自己的整改，请由站长或其他同事验收。", "action")
+            raise RecordError("self_verify", gettext("整改人不能验收自己的整改，请由站长或其他同事验收。"), "action")
         if user.station_id != hazard.station_id and not user.has_role("admin"):
-            raise RecordError("forbidden", "只能验收本站的隐患。", "action")
+            raise RecordError("forbidden", gettext("只能验收本站的隐患。"), "action")
         if action == "return" and not note:
-            raise RecordError("missing_note", "退回时请写明原因。", "note")
+            raise RecordError("missing_note", gettext("退回时请写明原因。"), "note")
         photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS)
         changes = {"status": "verified"} if action == "verify" else {"status": "assigned", "rectified_by": None}
     elif action == "close":
         if not _is_manager(user, hazard):
-            raise RecordError("forbidden", "只有本站站长可以销项。", "action")
+            raise RecordError("forbidden", gettext("只有本站站长可以销项。"), "action")
         if hazard.status != "verified":
-            raise RecordError("wrong_state", "隐患验收通过后才能销项。", "action")
+            raise RecordError("wrong_state", gettext("隐患验收通过后才能销项。"), "action")
         changes = {"status": "closed", "closed_at": at}
     else:
-        raise RecordError("invalid_value", "未知的处理动作。", "action")
+        raise RecordError("invalid_value", gettext("未知的处理动作。"), "action")
     check_photos(user, photos)
     for field, value in changes.items():
         setattr(hazard, field, value)
@@ -156,7 +158,7 @@ def create_hazard_step(ctx: Context, data: dict) -> HazardStep:
         hazard_uuid = None
     hazard = Hazard.select(Hazard, Station).join(Station).where(Hazard.uuid == hazard_uuid).first() if hazard_uuid else None
     if hazard is None or hazard.station.work_area_id != ctx.user.work_area_id:
-        raise RecordError("unknown_hazard", "找不到这条隐患。", "hazard_uuid")
+        raise RecordError("unknown_hazard", gettext("找不到这条隐患。"), "hazard_uuid")
     return apply_step(ctx.user, hazard, data.get("action"), data, at=ctx.device_time, step_uuid=ctx.uuid)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext, ngettext
 from peewee import JOIN
 
 from models import Equipment, EquipmentCheck, Hazard, HazardStep, Patrol, User, Well, WellOperation
@@ -116,8 +117,8 @@ def operation_summary(code: str, values: dict) -> str:
     for key, value in values.items():
         label, unit = fields[key][:2] if key in fields else (key, None)
         text = number(value) if isinstance(value, (int, float)) else str(value)
-        parts.append(f"{label} {text}{' ' + unit if unit else ''}")
-    return f"{name}：{'，'.join(parts)}" if parts else name
+        parts.append(f"{label} {text}{' ' + str(unit) if unit else ''}")
+    return gettext("%(operation)s：%(values)s", operation=name, values=gettext("，").join(parts)) if parts else str(name)
 
 
 def _patrols(well: Well, cursor, limit: int) -> list[Entry]:
@@ -137,7 +138,7 @@ def _checks(well: Well, cursor, limit: int) -> list[Entry]:
     for check in rows:
         results = list(json.loads(check.results or "{}").values())
         abnormal = sum(1 for r in results if not r.get("ok", True))
-        entries.append(Entry("check", check.device_time, check, [f"{abnormal} 项异常"] if abnormal else [],
+        entries.append(Entry("check", check.device_time, check, [ngettext("%(num)s 项异常", "%(num)s 项异常", abnormal)] if abnormal else [],
                              [r["note"] for r in results if r.get("note")]))
     return entries
 
@@ -238,7 +239,7 @@ def series(well: Well, days: int, now: datetime, tz: str) -> list[Series]:
         last_week = [p.value for p in points if p.time >= recent]
         daily = len(points) > MAX_POINTS
         charts.append(Series(
-            name, label, unit, _daily(points, zone) if daily else points, [p.value for p in points], daily,
+            name, str(label), str(unit), _daily(points, zone) if daily else points, [p.value for p in points], daily,
             statistics.median(last_week) if len(last_week) >= MIN_SAMPLES else None,
         ))
     return charts

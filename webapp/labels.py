@@ -5,6 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import qrcode
+from flask_babel import gettext
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_H
 
@@ -51,14 +52,14 @@ def find_cjk_font() -> tuple[str, int]:
     if configured:
         if Path(configured).is_file():
             return configured, 0
-        raise LabelFontMissing(f"环境变量 {FONT_ENV} 指定的字体文件不存在：{configured}。")
+        raise LabelFontMissing(gettext("环境变量 %(env)s 指定的字体文件不存在：%(path)s。", env=FONT_ENV, path=configured))
     for path, index in FONT_CANDIDATES:
         if Path(path).is_file():
             return path, index
-    raise LabelFontMissing(
-        f"服务器上没有中文字体，无法生成标签。请管理员安装字体包 {FONT_PACKAGE}"
-        f"（sudo apt-get install {FONT_PACKAGE}），或用环境变量 {FONT_ENV} 指定字体文件。"
-    )
+    raise LabelFontMissing(gettext(
+        "服务器上没有中文字体，无法生成标签。请管理员安装字体包 %(package)s"
+        "（sudo apt-get install %(package)s），或用环境变量 %(env)s 指定字体文件。", package=FONT_PACKAGE, env=FONT_ENV
+    ))
 
 
 @lru_cache(maxsize=32)
@@ -67,9 +68,10 @@ def _load_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
     try:
         return ImageFont.truetype(path, size, index=index)
     except OSError as exc:
-        raise LabelFontMissing(
-            f"字体文件无法读取：{path}。请安装字体包 {FONT_PACKAGE}，或用环境变量 {FONT_ENV} 指定其他字体文件。"
-        ) from exc
+        raise LabelFontMissing(gettext(
+            "字体文件无法读取：%(path)s。请安装字体包 %(package)s，或用环境变量 %(env)s 指定其他字体文件。",
+            path=path, package=FONT_PACKAGE, env=FONT_ENV,
+        )) from exc
 
 
 def cjk_font(size: int) -> ImageFont.FreeTypeFont:
@@ -185,7 +187,8 @@ def station_label_pages(station, wells, base_url: str) -> list[Image.Image]:
             row, col = divmod(i, COLUMNS)
             origin = (PAGE_MARGIN + col * LABEL_SIZE[0], PAGE_MARGIN + row * LABEL_SIZE[1])
             _draw_label(page, origin, well.code, station.name, label_url(base_url, well.qr_token))
-        footer = f"{station.name} · 井口二维码标签 · 第 {number}/{len(pages)} 页"
+        footer = gettext("%(station)s · 井口二维码标签 · 第 %(number)s/%(pages)s 页", station=station.name, number=number,
+                         pages=len(pages))
         draw_centered(draw, PAGE_SIZE[0] // 2, PAGE_SIZE[1] - PAGE_MARGIN - FOOTER_FONT_SIZE, footer, footer_font)
         # Black and white: sharp module edges and a small file (CCITT G4 where Pillow has libtiff).
         images.append(page.point(lambda v: 255 if v >= 128 else 0, mode="1"))
@@ -196,7 +199,7 @@ def station_labels_pdf(station, wells, base_url: str) -> bytes:
     """A station's labels as a print-ready A4 PDF (see station_label_pages); wells must not be empty."""
     images = station_label_pages(station, wells, base_url)
     if not images:
-        raise ValueError("没有井，无法生成标签。")
+        raise ValueError(gettext("没有井，无法生成标签。"))
     out = io.BytesIO()
     images[0].save(
         out,
@@ -204,7 +207,7 @@ def station_labels_pdf(station, wells, base_url: str) -> bytes:
         save_all=True,
         append_images=images[1:],
         resolution=float(DPI),
-        title=f"{station.name} 井口二维码标签",
+        title=gettext("%(station)s 井口二维码标签", station=station.name),
         author="井站通",
     )
     return out.getvalue()

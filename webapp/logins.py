@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext, lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import AuthEvent, LoginAttempt, User, db, utcnow
 
-BAD_CREDENTIALS = "工号或密码不正确，请重新输入。"
-DISABLED = "该账号已停用，请联系作业区管理员。"
+BAD_CREDENTIALS = _l("工号或密码不正确，请重新输入。")
+DISABLED = _l("该账号已停用，请联系作业区管理员。")
 MAX_PASSWORD = 128
 PRUNE_BATCH = 500
 # Checked when the 工号 is unknown, so a wrong 工号 costs the same time as a wrong password.
@@ -61,7 +62,7 @@ def _failed(employee_no: str, address: str, reason: str, now: datetime, user: Us
         LoginAttempt.create(address=address, at=now, employee_no=employee_no[:40], succeeded=False)
         AuthEvent.record("login_failed", user=user, employee_no=employee_no, address=address, detail=reason, now=now)
         _prune(now)
-    return LoginResult(error=BAD_CREDENTIALS, status=422)
+    return LoginResult(error=str(BAD_CREDENTIALS), status=422)
 
 
 def _count_wrong_password(user: User, address: str, now: datetime) -> None:
@@ -75,7 +76,7 @@ def _count_wrong_password(user: User, address: str, now: datetime) -> None:
             minutes = config["LOGIN_LOCK_MINUTES"]
             User.update(failed_logins=0, locked_until=now + timedelta(minutes=minutes)).where(
                 User.id == user.id).execute()
-            AuthEvent.record("account_locked", user=user, address=address, now=now,
+            AuthEvent.record("account_locked", user=user, address=address, now=now,  # i18n: data (the auth log)
                              detail=f"{failures} 次密码错误，锁定 {minutes} 分钟")
 
 
@@ -90,9 +91,10 @@ def attempt(employee_no: str, password: str, address: str) -> LoginResult:
         # One event per address and window, so a flood of refused attempts does not flood the log.
         if not AuthEvent.select().where((AuthEvent.event == "login_throttled") & (AuthEvent.address == address)
                                         & (AuthEvent.at > since)).exists():
-            detail = f"{config['LOGIN_ADDRESS_WINDOW_MINUTES']} 分钟内失败 ≥ {config['LOGIN_ADDRESS_MAX_FAILURES']} 次"
+            detail = f"{config['LOGIN_ADDRESS_WINDOW_MINUTES']} 分钟内失败 ≥ {config['LOGIN_ADDRESS_MAX_FAILURES']} 次"  # i18n: data
             AuthEvent.record("login_throttled", employee_no=employee_no, address=address, now=now, detail=detail)
-        return LoginResult(error=f"尝试次数过多，请 {wait} 分钟后再试。", status=429, retry_after=60 * wait)
+        return LoginResult(error=gettext("尝试次数过多，请 %(minutes)s 分钟后再试。", minutes=wait), status=429,
+                           retry_after=60 * wait)
     if len(password) > MAX_PASSWORD:
         return _failed(employee_no, address, "password_too_long", now)
     user = User.get_or_none(User.employee_no == employee_no)
@@ -102,7 +104,7 @@ def attempt(employee_no: str, password: str, address: str) -> LoginResult:
     if user.locked_until and user.locked_until > now:
         minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
         result = _failed(employee_no, address, "locked", now, user)
-        result.error = f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试，或联系作业区管理员。"
+        result.error = gettext("登录失败次数过多，账号已暂时锁定，请 %(minutes)s 分钟后再试，或联系作业区管理员。", minutes=minutes)
         return result
     if not user.check_password(password):
         _count_wrong_password(user, address, now)
@@ -110,7 +112,7 @@ def attempt(employee_no: str, password: str, address: str) -> LoginResult:
     # Only someone who knows the password learns that the account is disabled.
     if not user.is_enabled:
         result = _failed(employee_no, address, "disabled", now, user)
-        result.error = DISABLED
+        result.error = str(DISABLED)
         return result
     with db.atomic():
         if user.failed_logins or user.locked_until:
@@ -128,11 +130,12 @@ def reconfirm(user: User, password: str, address: str, purpose: str) -> LoginRes
     now = utcnow()
     if user.locked_until and user.locked_until > now:
         minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
-        return LoginResult(error=f"密码错误次数过多，请 {minutes} 分钟后再试。", status=429, retry_after=60 * minutes)
+        return LoginResult(error=gettext("密码错误次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes), status=429,
+                           retry_after=60 * minutes)
     if len(password) > MAX_PASSWORD or not user.check_password(password):
         _count_wrong_password(user, address, now)
         AuthEvent.record("password_recheck_failed", user=user, address=address, now=now, detail=purpose)
-        return LoginResult(error="当前密码不正确。", status=422)
+        return LoginResult(error=gettext("当前密码不正确。"), status=422)
     if user.failed_logins:
         User.update(failed_logins=0).where(User.id == user.id).execute()
     return LoginResult(user=user)

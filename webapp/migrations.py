@@ -238,6 +238,12 @@ def _v15_notifications(migrator):
         migrate(migrator.add_index("patrol", ("well_id", "clock_time"), False))
 
 
+def _v16_user_language(migrator):
+    """The language each user chose (issue 10.4); empty follows the browser."""
+    if "language" not in _columns("user"):
+        migrate(migrator.add_column("user", "language", CharField(max_length=8, default="")))
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -257,6 +263,7 @@ STEPS = [
     (14, "plants above work areas; rules, templates and procedures per work area; user.must_change_password",
      _v14_plants_and_work_area_separation),
     (15, "user.notifications_seen_at; Web Push subscriptions; patrol(well_id, clock_time)", _v15_notifications),
+    (16, "user.language", _v16_user_language),
 ]
 
 def _columns(table: str) -> set[str]:

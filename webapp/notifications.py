@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import url_for
+from flask_babel import gettext, lazy_gettext as _l
 from peewee import fn
 
 from models import Commitment, EquipmentCheck, Equipment, FluctuationAlert, Hazard, HazardStep, Patrol, Well, db, utcnow
@@ -34,8 +35,8 @@ class Item:
     url: str
 
 
-KIND_LABELS = {"flagged": "到场存疑", "alert": "重点井波动", "overdue": "隐患超期", "returned": "记录被退回",
-               "assigned": "隐患分派", "commitment": "承诺审核"}
+KIND_LABELS = {"flagged": _l("到场存疑"), "alert": _l("重点井波动"), "overdue": _l("隐患超期"), "returned": _l("记录被退回"),
+               "assigned": _l("隐患分派"), "commitment": _l("承诺审核")}
 
 
 def _time(moment: datetime, tz: str) -> str:
@@ -52,17 +53,19 @@ def _leader_items(user, since, today, tz, link) -> list[Item]:
     for p in (Patrol.select(Patrol, Well).join(Well)
               .where((Patrol.station == user.station_id) & (Patrol.flags != "") & (Patrol.review_status == "pending")
                      & (Patrol.clock_time >= since)).order_by(Patrol.clock_time.desc()).limit(LIMIT)):
-        reasons = "、".join(FLAG_LABELS.get(f, f) for f in p.flags.split())
+        reasons = gettext("、").join(str(FLAG_LABELS.get(f, f)) for f in p.flags.split())
         # New for the leader when it reached the server (an offline check-in arrives hours after it was made).
-        items.append(Item(f"flagged:{p.id}", "flagged", p.received_at, f"到场存疑：{p.well.code}",
-                          f"{_time(p.clock_time, tz)} 的巡检：{reasons}", link("review.patrol", patrol_id=p.id)))
+        items.append(Item(f"flagged:{p.id}", "flagged", p.received_at, gettext("到场存疑：%(well)s", well=p.well.code),
+                          gettext("%(time)s 的巡检：%(reasons)s", time=_time(p.clock_time, tz), reasons=reasons),
+                          link("review.patrol", patrol_id=p.id)))
     for h in (Hazard.select().where((Hazard.station == user.station_id) & Hazard.status.in_(("reported", "assigned"))
                                     & Hazard.deadline.is_null(False) & (Hazard.deadline < today))
               .order_by(Hazard.deadline).limit(LIMIT)):
         due = datetime.combine(h.deadline + timedelta(days=1), time()).replace(tzinfo=ZoneInfo(tz))
         at = due.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-        items.append(Item(f"overdue:{h.id}", "overdue", at, "隐患超期未整改",
-                          f"{h.description[:40]}（期限 {h.deadline.isoformat()}）", link("hazards.show", hazard_id=h.id)))
+        items.append(Item(f"overdue:{h.id}", "overdue", at, gettext("隐患超期未整改"),
+                          gettext("%(description)s（期限 %(deadline)s）", description=h.description[:40],
+                                  deadline=h.deadline.isoformat()), link("hazards.show", hazard_id=h.id)))
     return items
 
 
@@ -71,9 +74,10 @@ def _alert_items(wells_query, since, tz, link) -> list[Item]:
     for a in (FluctuationAlert.select(FluctuationAlert, Well).join(Well)
               .where(wells_query & FluctuationAlert.acknowledged_at.is_null() & (FluctuationAlert.created_at >= since))
               .order_by(FluctuationAlert.created_at.desc()).limit(LIMIT)):
-        direction = "升至" if a.value > a.baseline else "降至"
-        items.append(Item(f"alert:{a.id}", "alert", a.created_at, f"重点井波动：{a.well.code}",
-                          f"{a.metric_label}{direction} {a.value:g}（近 7 天中位 {a.baseline:g}）",
+        values = {"metric": a.metric_label, "value": f"{a.value:g}", "baseline": f"{a.baseline:g}"}
+        text = (gettext("%(metric)s升至 %(value)s（近 7 天中位 %(baseline)s）", **values) if a.value > a.baseline
+                else gettext("%(metric)s降至 %(value)s（近 7 天中位 %(baseline)s）", **values))
+        items.append(Item(f"alert:{a.id}", "alert", a.created_at, gettext("重点井波动：%(well)s", well=a.well.code), text,
                           link("wells.show", well_id=a.well_id)))
     return items
 
@@ -84,15 +88,16 @@ def _own_items(user, since, tz, link) -> list[Item]:
     for p in (Patrol.select(Patrol, Well).join(Well)
               .where((Patrol.author == user.id) & (Patrol.review_status == "returned") & (Patrol.reviewed_at >= since)
                      & ~fn_exists(corrected, corrected.corrects == Patrol.id)).limit(LIMIT)):
-        items.append(Item(f"returned-patrol:{p.id}", "returned", p.reviewed_at, f"巡检被退回：{p.well.code}",
-                          f"批注：{p.review_comment[:60]}", link("patrols.index")))
+        items.append(Item(f"returned-patrol:{p.id}", "returned", p.reviewed_at, gettext("巡检被退回：%(well)s", well=p.well.code),
+                          gettext("批注：%(comment)s", comment=p.review_comment[:60]), link("patrols.index")))
     corrected_check = EquipmentCheck.alias()
     for c in (EquipmentCheck.select(EquipmentCheck, Equipment).join(Equipment)
               .where((EquipmentCheck.author == user.id) & (EquipmentCheck.review_status == "returned")
                      & (EquipmentCheck.reviewed_at >= since)
                      & ~fn_exists(corrected_check, corrected_check.corrects == EquipmentCheck.id)).limit(LIMIT)):
-        items.append(Item(f"returned-check:{c.id}", "returned", c.reviewed_at, f"设备检查被退回：{c.equipment.name}",
-                          f"批注：{c.review_comment[:60]}", link("patrols.index")))
+        items.append(Item(f"returned-check:{c.id}", "returned", c.reviewed_at,
+                          gettext("设备检查被退回：%(equipment)s", equipment=c.equipment.name),
+                          gettext("批注：%(comment)s", comment=c.review_comment[:60]), link("patrols.index")))
     hazards = list(Hazard.select().where((Hazard.assignee == user.id) & (Hazard.status == "assigned")).limit(LIMIT))
     # When each was last handed to the user (assigned, or returned for more work): one query for all of them.
     handed = dict(HazardStep.select(HazardStep.hazard, fn.MAX(HazardStep.at))
@@ -101,14 +106,16 @@ def _own_items(user, since, tz, link) -> list[Item]:
     for h in hazards:
         at = handed.get(h.id) or h.reported_at
         if at >= since:
-            items.append(Item(f"assigned:{h.id}:{at.isoformat()}", "assigned", at, "隐患分派给您整改",
-                              f"{h.description[:40]}（期限 {h.deadline.isoformat() if h.deadline else '未定'}）",
+            deadline = h.deadline.isoformat() if h.deadline else gettext("未定")
+            items.append(Item(f"assigned:{h.id}:{at.isoformat()}", "assigned", at, gettext("隐患分派给您整改"),
+                              gettext("%(description)s（期限 %(deadline)s）", description=h.description[:40], deadline=deadline),
                               link("hazards.show", hazard_id=h.id)))
     for c in (Commitment.select().where((Commitment.member == user.id) & Commitment.status.in_(("approved", "returned"))
                                         & (Commitment.reviewed_at >= since)).limit(LIMIT)):
-        verdict = "已通过，将公开在三亮卡上" if c.status == "approved" else f"被退回：{c.review_comment[:40]}"
-        items.append(Item(f"commitment:{c.id}:{c.status}", "commitment", c.reviewed_at, "承诺审核结果",
-                          f"“{c.content[:30]}”{verdict}", link("commitments.show", commitment_id=c.id)))
+        text = (gettext("“%(content)s”已通过，将公开在三亮卡上", content=c.content[:30]) if c.status == "approved"
+                else gettext("“%(content)s”被退回：%(comment)s", content=c.content[:30], comment=c.review_comment[:40]))
+        items.append(Item(f"commitment:{c.id}:{c.status}", "commitment", c.reviewed_at, gettext("承诺审核结果"), text,
+                          link("commitments.show", commitment_id=c.id)))
     return items
 
 

@@ -21,6 +21,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from werkzeug.security import generate_password_hash
 
@@ -34,13 +36,15 @@ log = logging.getLogger("jingzhan.onboarding")
 MAX_ROWS = 5000
 MAX_CELL = 200  # characters in any cell; longer text is refused, never silently cut
 KINDS = ("stations", "wells", "equipment", "staff")
-KIND_LABELS = {"stations": "站点", "wells": "油水井", "equipment": "设备", "staff": "员工"}
-YES_NO = {"是": True, "否": False}
-STATION_KINDS = {"生产站": "station", "机关": "office"}
-WELL_KINDS = {label: key for key, label in Well.KINDS.items()}
-EQUIPMENT_BY_LABEL = {label: key for key, label in EQUIPMENT_KINDS.items()}
-GENDERS = {"男": "M", "女": "F"}
-ROLE_LABELS = {"员工": "worker", "站长": "leader", "支部书记": "secretary", "管理员": "admin"}
+KIND_LABELS = {"stations": _l("站点"), "wells": _l("油水井"), "equipment": _l("设备"), "staff": _l("员工")}
+# The values a sheet holds (choices, yes/no, genders, roles) are part of the file format: Chinese in every language.
+YES_NO = {"是": True, "否": False}  # i18n: data
+STATION_KINDS = {"生产站": "station", "机关": "office"}  # i18n: data
+# str(): the models' labels may be lazy texts; read at import (no request), they are the Chinese of the file format.
+WELL_KINDS = {str(label): key for key, label in Well.KINDS.items()}
+EQUIPMENT_BY_LABEL = {str(label): key for key, label in EQUIPMENT_KINDS.items()}
+GENDERS = {"男": "M", "女": "F"}  # i18n: data
+ROLE_LABELS = {"员工": "worker", "站长": "leader", "支部书记": "secretary", "管理员": "admin"}  # i18n: data
 EMPLOYEE_NO = re.compile(r"[A-Za-z0-9_-]{1,20}")
 PLAN_TTL = 3600  # seconds an uploaded preview or a result page with passwords is kept
 
@@ -59,45 +63,56 @@ class Field:
     high: float | None = None
     example: object = ""
     width: int = 14
-    note: str = ""
+    note: object = ""  # a lazy text (the template's 说明 sheet)
 
 
-SPECS = {
+def _either(first: str, second: str, blank: str | None = None):
+    """The note of a two-valued column, the values themselves being the file format's (Chinese)."""
+    if blank is None:
+        return _l("%(first)s 或 %(second)s", first=first, second=second)
+    return _l("%(first)s 或 %(second)s，可空（%(blank)s）", first=first, second=second, blank=blank)
+
+
+# The headers, examples and choice values are the import format (Chinese in every language); the notes are read.
+SPECS = {  # i18n: data
     "stations": [
-        Field("站名", "name", required=True, example="海南五号站", note="必填，作业区内唯一"),
-        Field("党支部名称", "branch_name", required=True, max_length=80, example="海南五号站党支部", width=20, note="必填"),
-        Field("类型", "kind", "choice", required=True, choices=STATION_KINDS, example="生产站", note="生产站 或 机关"),
-        Field("排序", "sort_order", "int", low=0, high=9999, example=5, width=8, note="整数 0–9999，可空（0）"),
+        Field("站名", "name", required=True, example="海南五号站", note=_l("必填，作业区内唯一")),
+        Field("党支部名称", "branch_name", required=True, max_length=80, example="海南五号站党支部", width=20, note=_l("必填")),
+        Field("类型", "kind", "choice", required=True, choices=STATION_KINDS, example="生产站", note=_either("生产站", "机关")),
+        Field("排序", "sort_order", "int", low=0, high=9999, example=5, width=8, note=_l("整数 0–9999，可空（0）")),
     ],
     "wells": [
-        Field("井号", "code", required=True, max_length=30, example="海5-01", note="必填，作业区内唯一"),
-        Field("所属站", "station", required=True, example="海南五号站", note="已有的站或本次站点表中的站"),
-        Field("井别", "kind", "choice", required=True, choices=WELL_KINDS, example="采油井", note="采油井 或 注水井"),
-        Field("重点井", "is_key_well", "yesno", example="否", width=8, note="是 或 否，可空（否）"),
-        Field("纬度", "latitude", "decimal", low=-90, high=90, example=40.95, width=12, note="−90 到 90，可空"),
-        Field("经度", "longitude", "decimal", low=-180, high=180, example=121.95, width=12, note="−180 到 180，可空"),
-        Field("巡检周期(小时)", "patrol_interval_hours", "int", low=1, high=168, example=8, note="整数 1–168，可空（8）"),
+        Field("井号", "code", required=True, max_length=30, example="海5-01", note=_l("必填，作业区内唯一")),
+        Field("所属站", "station", required=True, example="海南五号站", note=_l("已有的站或本次站点表中的站")),
+        Field("井别", "kind", "choice", required=True, choices=WELL_KINDS, example="采油井", note=_either(*WELL_KINDS)),
+        Field("重点井", "is_key_well", "yesno", example="否", width=8, note=_either("是", "否", "否")),
+        Field("纬度", "latitude", "decimal", low=-90, high=90, example=40.95, width=12, note=_l("−90 到 90，可空")),
+        Field("经度", "longitude", "decimal", low=-180, high=180, example=121.95, width=12, note=_l("−180 到 180，可空")),
+        Field("巡检周期(小时)", "patrol_interval_hours", "int", low=1, high=168, example=8, note=_l("整数 1–168，可空（8）")),
     ],
     "equipment": [
-        Field("设备名称", "name", required=True, example="海5-01 抽油机", width=18, note="必填，同一站内唯一"),
-        Field("所属站", "station", required=True, example="海南五号站", note="已有的站或本次站点表中的站"),
-        Field("所在井", "well", max_length=30, example="海5-01", note="可空（站内设备）；须是该站的井"),
+        Field("设备名称", "name", required=True, example="海5-01 抽油机", width=18, note=_l("必填，同一站内唯一")),
+        Field("所属站", "station", required=True, example="海南五号站", note=_l("已有的站或本次站点表中的站")),
+        Field("所在井", "well", max_length=30, example="海5-01", note=_l("可空（站内设备）；须是该站的井")),
         Field("设备类型", "kind", "choice", required=True, choices=EQUIPMENT_BY_LABEL, example="抽油机",
-              note="、".join(EQUIPMENT_KINDS.values())),
-        Field("型号", "model", example="CYJ10-3-53HB", width=16, note="可空"),
-        Field("投用日期", "installed_on", "date", example=date(2015, 6, 1), width=12, note="日期，如 2015-06-01，可空"),
+              note="、".join(EQUIPMENT_BY_LABEL)),
+        Field("型号", "model", example="CYJ10-3-53HB", width=16, note=_l("可空")),
+        Field("投用日期", "installed_on", "date", example=date(2015, 6, 1), width=12, note=_l("日期，如 2015-06-01，可空")),
     ],
     "staff": [
-        Field("工号", "employee_no", required=True, max_length=20, example="HN5001", note="必填，字母、数字、- 或 _"),
-        Field("姓名", "name", required=True, max_length=40, example="张三", width=10, note="必填"),
-        Field("性别", "gender", "choice", required=True, choices=GENDERS, example="男", width=6, note="男 或 女"),
-        Field("所属站", "station", required=True, example="海南五号站", note="已有的站或本次站点表中的站"),
-        Field("岗位", "post", max_length=40, example="采油工", width=12, note="可空"),
-        Field("党员", "is_party_member", "yesno", example="是", width=6, note="是 或 否，可空（否）"),
-        Field("入党时间", "party_joined_on", "date", example=date(2010, 7, 1), width=12, note="党员的入党日期，可空"),
-        Field("角色", "roles", max_length=40, example="员工、站长", note="员工、站长、支部书记、管理员，多个用“、”分隔；可空（员工）"),
+        Field("工号", "employee_no", required=True, max_length=20, example="HN5001", note=_l("必填，字母、数字、- 或 _")),
+        Field("姓名", "name", required=True, max_length=40, example="张三", width=10, note=_l("必填")),
+        Field("性别", "gender", "choice", required=True, choices=GENDERS, example="男", width=6, note=_either("男", "女")),
+        Field("所属站", "station", required=True, example="海南五号站", note=_l("已有的站或本次站点表中的站")),
+        Field("岗位", "post", max_length=40, example="采油工", width=12, note=_l("可空")),
+        Field("党员", "is_party_member", "yesno", example="是", width=6, note=_either("是", "否", "否")),
+        Field("入党时间", "party_joined_on", "date", example=date(2010, 7, 1), width=12, note=_l("党员的入党日期，可空")),
+        Field("角色", "roles", max_length=40, example="员工、站长",
+              note=_l("%(roles)s，多个用“、”分隔；可空（%(default)s）", roles="、".join(ROLE_LABELS), default="员工")),
     ],
 }
+# The header of each column by kind and key, for messages that name a column.
+HEADERS = {kind: {f.key: f.header for f in fields} for kind, fields in SPECS.items()}
 # The natural key of each kind, for duplicates within a file.
 KEYS = {"stations": ("name",), "wells": ("code",), "equipment": ("station", "name"), "staff": ("employee_no",)}
 
@@ -115,7 +130,7 @@ class Problem:
         if self.kind not in KIND_LABELS:
             return ""
         label = KIND_LABELS[self.kind]
-        return f"{label}表第 {self.row} 行" if self.row else f"{label}表"
+        return gettext("%(sheet)s表第 %(row)s 行", sheet=label, row=self.row) if self.row else gettext("%(sheet)s表", sheet=label)
 
 
 @dataclass
@@ -133,22 +148,30 @@ class Plan:
 def template_xlsx(kind: str) -> bytes:
     """The blank template of one kind: Chinese headers, one example row, widths, and a 说明 sheet."""
     fields = SPECS[kind]
-    data = Sheet(KIND_LABELS[kind], f"{KIND_LABELS[kind]}导入表（第 2 行为表头，从第 3 行起每行一条；示例行请替换）",
+    label = str(KIND_LABELS[kind])
+    data = Sheet(label, gettext("%(sheet)s导入表（第 2 行为表头，从第 3 行起每行一条；示例行请替换）", sheet=label),
                  [Column(f.header, width=f.width) for f in fields], rows=[[f.example for f in fields]])
-    notes = Sheet("说明", f"{KIND_LABELS[kind]}表填写说明", [Column("列", width=16), Column("必填", width=6), Column("说明", width=60)],
-                  rows=[[f.header, "是" if f.required else "否", f.note] for f in fields]
-                  + [["", "", f"每个文件最多 {MAX_ROWS} 行；每格最多 {MAX_CELL} 字；只读取第一个工作表。"],
-                     ["", "", "再次导入同一文件不会重复创建：按站名、井号、工号、设备名称+所属站匹配，只更新有变化的字段，不删除任何数据。"]])
+    notes = Sheet(gettext("说明"), gettext("%(sheet)s表填写说明", sheet=label),
+                  [Column(gettext("列"), width=16), Column(gettext("必填"), width=6), Column(gettext("说明"), width=60)],
+                  rows=[[f.header, gettext("是") if f.required else gettext("否"), str(f.note)] for f in fields]
+                  + [["", "", gettext("每个文件最多 %(rows)s 行；每格最多 %(chars)s 字；只读取第一个工作表。",
+                                      rows=MAX_ROWS, chars=MAX_CELL)],
+                     ["", "", gettext("再次导入同一文件不会重复创建：按站名、井号、工号、设备名称+所属站匹配，"
+                                      "只更新有变化的字段，不删除任何数据。")]])
     return to_xlsx([data, notes])
 
 
 # ---- reading a file ---------------------------------------------------------------------------------------------
 
+def not_xlsx() -> str:
+    return gettext("不是 .xlsx 文件（请在 Excel 或 WPS 中“另存为 Excel 工作簿 .xlsx”）")
+
+
 def _text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return "是" if value else "否"  # i18n: data (a yes/no cell read as the format's words)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime):
@@ -163,7 +186,7 @@ def _date(value, text: str) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)  # i18n: data
     if not match:
         return None
     try:
@@ -176,18 +199,19 @@ def _cell(spec: Field, value, today: date):
     """The cell read as spec says: (normalised value, None) or (None, Chinese reason)."""
     raw = _text(value)
     if len(raw) > MAX_CELL * 4:
-        return None, f"“{spec.header}”内容过长（超过 {MAX_CELL} 字）"
+        return None, gettext("“%(column)s”内容过长（超过 %(max)s 字）", column=spec.header, max=MAX_CELL)
     text = clean_line(raw, MAX_CELL * 4)
     if not text:
-        return (None, f"缺少“{spec.header}”") if spec.required else (None, None)
+        return (None, gettext("缺少“%(column)s”", column=spec.header)) if spec.required else (None, None)
     if len(text) > (spec.max_length if spec.kind == "text" else MAX_CELL):
-        return None, f"“{spec.header}”超过 {spec.max_length} 字"
+        return None, gettext("“%(column)s”超过 %(max)s 字", column=spec.header, max=spec.max_length)
     if spec.kind == "text":
         return text, None
     if spec.kind in ("choice", "yesno"):
         choices = YES_NO if spec.kind == "yesno" else spec.choices
         if text not in choices:
-            return None, f"“{spec.header}”应为 {' / '.join(choices)}，不能是“{text[:20]}”"
+            return None, gettext("“%(column)s”应为 %(choices)s，不能是“%(value)s”", column=spec.header,
+                                 choices=" / ".join(choices), value=text[:20])
         return choices[text], None
     if spec.kind == "int":
         try:
@@ -195,7 +219,8 @@ def _cell(spec: Field, value, today: date):
         except InvalidOperation:
             number = None
         if number is None or number != number.to_integral_value() or not spec.low <= number <= spec.high:
-            return None, f"“{spec.header}”应为 {spec.low:g}–{spec.high:g} 的整数，不能是“{text[:20]}”"
+            return None, gettext("“%(column)s”应为 %(low)s–%(high)s 的整数，不能是“%(value)s”", column=spec.header,
+                                 low=format(spec.low, "g"), high=format(spec.high, "g"), value=text[:20])
         return int(number), None
     if spec.kind == "decimal":
         try:
@@ -203,12 +228,14 @@ def _cell(spec: Field, value, today: date):
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite() or not spec.low <= number <= spec.high:
-            return None, f"“{spec.header}”应在 {spec.low:g} 到 {spec.high:g} 之间，不能是“{text[:20]}”"
+            return None, gettext("“%(column)s”应在 %(low)s 到 %(high)s 之间，不能是“%(value)s”", column=spec.header,
+                                 low=format(spec.low, "g"), high=format(spec.high, "g"), value=text[:20])
         return str(number.quantize(Decimal("0.000001"))), None
     if spec.kind == "date":
         day = _date(value, text)
         if day is None or not date(1900, 1, 1) <= day <= today:
-            return None, f"“{spec.header}”不是有效日期（如 2015-06-01，且不晚于今天）：“{text[:20]}”"
+            return None, gettext("“%(column)s”不是有效日期（如 2015-06-01，且不晚于今天）：“%(value)s”",
+                                 column=spec.header, value=text[:20])
         return day.isoformat(), None
     raise ValueError(spec.kind)
 
@@ -229,7 +256,7 @@ def parse_upload(kind: str, data: bytes, today: date | None = None) -> tuple[lis
     today = today or date.today()
     fields = SPECS[kind]
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        return [], [Problem(kind, 0, "不是 .xlsx 文件（请在 Excel 或 WPS 中“另存为 Excel 工作簿 .xlsx”）")]
+        return [], [Problem(kind, 0, not_xlsx())]
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         sheet = book.worksheets[0]
@@ -243,7 +270,8 @@ def parse_upload(kind: str, data: bytes, today: date | None = None) -> tuple[lis
         found = _header_row(head, fields)
         if found is None:
             expected = "、".join(f.header for f in fields)
-            return [], [Problem(kind, 0, f"表头不对：前 5 行中没有找到包含 {expected} 的表头行，请使用下载的模板")]
+            return [], [Problem(kind, 0, gettext("表头不对：前 5 行中没有找到包含 %(columns)s 的表头行，请使用下载的模板",
+                                                 columns=expected))]
         header_number, columns = found
         parsed, problems, seen = [], [], {}
         body = ((n, r) for n, r in head if n > header_number)
@@ -253,7 +281,7 @@ def parse_upload(kind: str, data: bytes, today: date | None = None) -> tuple[lis
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
             if len(parsed) + len(problems) >= MAX_ROWS:
-                return [], [Problem(kind, 0, f"超过 {MAX_ROWS} 行，请分成几个文件导入")]
+                return [], [Problem(kind, 0, gettext("超过 %(max)s 行，请分成几个文件导入", max=MAX_ROWS))]
             item, reasons = {"_row": number}, []
             for spec, value in zip(fields, values, strict=True):
                 item[spec.key], reason = _cell(spec, value, today)
@@ -264,17 +292,17 @@ def parse_upload(kind: str, data: bytes, today: date | None = None) -> tuple[lis
             if not reasons:
                 key = tuple(item[k] for k in KEYS[kind])
                 if key in seen:
-                    reasons.append(f"与第 {seen[key]} 行重复（{'、'.join(str(k) for k in key)}）")
+                    reasons.append(gettext("与第 %(row)s 行重复（%(key)s）", row=seen[key], key="、".join(str(k) for k in key)))
                 else:
                     seen[key] = number
             if reasons:
-                problems.append(Problem(kind, number, "；".join(reasons)))
+                problems.append(Problem(kind, number, gettext("；").join(reasons)))
             else:
                 parsed.append(item)
         book.close()
     except Exception:  # a damaged or hostile zip: whatever openpyxl raises, the answer is the same
         log.warning("onboarding: unreadable %s file", kind, exc_info=True)
-        return [], [Problem(kind, 0, "无法读取这个 .xlsx 文件，文件可能已损坏")]
+        return [], [Problem(kind, 0, gettext("无法读取这个 .xlsx 文件，文件可能已损坏"))]
     return parsed, problems
 
 
@@ -286,7 +314,8 @@ def _row_rules(kind: str, item: dict) -> list[str]:
             item["patrol_interval_hours"] = 8
         item["is_key_well"] = bool(item["is_key_well"])
         if (item["latitude"] is None) != (item["longitude"] is None):
-            reasons.append("纬度和经度要么都填，要么都不填")
+            reasons.append(gettext("%(latitude)s和%(longitude)s要么都填，要么都不填",
+                                   latitude=HEADERS["wells"]["latitude"], longitude=HEADERS["wells"]["longitude"]))
     elif kind == "stations":
         item["sort_order"] = item["sort_order"] or 0
     elif kind == "equipment":
@@ -295,15 +324,15 @@ def _row_rules(kind: str, item: dict) -> list[str]:
         item["post"] = item["post"] or ""
         item["is_party_member"] = bool(item["is_party_member"])
         if item["employee_no"] and not EMPLOYEE_NO.fullmatch(item["employee_no"]):
-            reasons.append("“工号”只能由字母、数字、- 或 _ 组成")
+            reasons.append(gettext("“%(column)s”只能由字母、数字、- 或 _ 组成", column=HEADERS["staff"]["employee_no"]))
         if item["party_joined_on"] and not item["is_party_member"]:
-            reasons.append("不是党员却填了“入党时间”")
+            reasons.append(gettext("不是党员却填了“%(column)s”", column=HEADERS["staff"]["party_joined_on"]))
         roles = set()
-        for label in re.split(r"[、,，;；\s]+", item["roles"] or "员工"):
+        for label in re.split(r"[、,，;；\s]+", item["roles"] or "员工"):  # i18n: data (the format's default role)
             if not label:
                 continue
             if label not in ROLE_LABELS:
-                reasons.append(f"未知角色“{label[:20]}”（可用：{'、'.join(ROLE_LABELS)}）")
+                reasons.append(gettext("未知角色“%(role)s”（可用：%(roles)s）", role=label[:20], roles="、".join(ROLE_LABELS)))
             else:
                 roles.add(ROLE_LABELS[label])
         item["roles"] = sorted(roles | {"worker"})  # everyone is staff, as in the demo work area
@@ -379,7 +408,8 @@ def plan(area, rows: dict, *, write: bool = False) -> Plan:
 
     def station_of(kind, item) -> bool:
         if item["station"] not in station_ids:
-            result.problems.append(Problem(kind, item["_row"], f"未知的站“{item['station'][:30]}”（须是已有的站或站点表中的站）"))
+            result.problems.append(Problem(kind, item["_row"], gettext("未知的站“%(station)s”（须是已有的站或站点表中的站）",
+                                                                       station=item["station"][:30])))
             return False
         return True
 
@@ -393,7 +423,8 @@ def plan(area, rows: dict, *, write: bool = False) -> Plan:
         existing = wells.get(item["code"])
         if existing is not None and well_station[item["code"]] != item["station"]:
             result.problems.append(Problem("wells", item["_row"],
-                                           f"井号“{item['code']}”已属于{well_station[item['code']]}，不能再登记到{item['station']}"))
+                                           gettext("井号“%(code)s”已属于%(owner)s，不能再登记到%(station)s", code=item["code"],
+                                                   owner=well_station[item["code"]], station=item["station"])))
             continue
         well_station[item["code"]] = item["station"]
         values = {k: item[k] for k in ("kind", "is_key_well", "latitude", "longitude", "patrol_interval_hours")}
@@ -415,12 +446,15 @@ def plan(area, rows: dict, *, write: bool = False) -> Plan:
         if not station_of("equipment", item):
             continue
         if item["well"] and well_station.get(item["well"]) != item["station"]:
-            result.problems.append(Problem("equipment", item["_row"], f"所在井“{item['well']}”不是{item['station']}的井"))
+            result.problems.append(Problem("equipment", item["_row"], gettext("所在井“%(well)s”不是%(station)s的井",
+                                                                              well=item["well"], station=item["station"])))
             continue
         sid = station_ids[item["station"]]
         matches = list(Equipment.select().where((Equipment.station == sid) & (Equipment.name == item["name"]))) if sid else []
         if len(matches) > 1:
-            result.problems.append(Problem("equipment", item["_row"], f"{item['station']}已有 {len(matches)} 台名为“{item['name']}”的设备，无法确定更新哪一台"))
+            result.problems.append(Problem("equipment", item["_row"], gettext(
+                "%(station)s已有 %(count)s 台名为“%(name)s”的设备，无法确定更新哪一台", station=item["station"],
+                count=len(matches), name=item["name"])))
             continue
         values = {"kind": item["kind"], "model": item["model"], "installed_on": item["installed_on"]}
         if not matches:
@@ -446,8 +480,10 @@ def plan(area, rows: dict, *, write: bool = False) -> Plan:
             continue
         existing = users.get(item["employee_no"])
         if existing is not None and (existing.work_area_id != area.id or existing.name != item["name"]):
-            result.problems.append(Problem("staff", item["_row"],
-                                           f"工号“{item['employee_no']}”已被另一人使用" + (f"（{existing.name}）" if existing.work_area_id == area.id else "")))
+            number = item["employee_no"]
+            taken = (gettext("工号“%(number)s”已被另一人使用（%(name)s）", number=number, name=existing.name)
+                     if existing.work_area_id == area.id else gettext("工号“%(number)s”已被另一人使用", number=number))
+            result.problems.append(Problem("staff", item["_row"], taken))
             continue
         values = {k: item[k] for k in ("name", "gender", "post", "is_party_member", "party_joined_on")}
         if existing is None:
@@ -493,8 +529,9 @@ def apply(area, rows: dict) -> Plan:
 
 def passwords_xlsx(area_name: str, passwords: list) -> bytes:
     """The one-time passwords as a workbook, to print or hand over."""
-    sheet = Sheet("初始密码", f"{area_name} 新账号初始密码（首次登录后请在“我的 → 修改密码”中更改）",
-                  [Column("工号", width=12), Column("姓名", width=12), Column("初始密码", width=20)],
+    title = gettext("%(area)s 新账号初始密码（首次登录后请在“我的 → 修改密码”中更改）", area=area_name)
+    sheet = Sheet(gettext("初始密码"), title,
+                  [Column(gettext("工号"), width=12), Column(gettext("姓名"), width=12), Column(gettext("初始密码"), width=20)],
                   rows=[list(row) for row in passwords])
     return to_xlsx([sheet])
 

@@ -2,6 +2,7 @@
 import json
 from datetime import date
 
+from flask_babel import gettext, lazy_gettext as _l
 from peewee import fn
 
 from models import Commitment, CommitmentProgress, Pairing, Station, User, Well, WellContract, db, utcnow
@@ -11,7 +12,7 @@ from .patrols import Context, RecordError, _number, _text
 from .photos import check_photos, photo_list
 
 # Shown on the public card only when the member opted in; everything else there is public by design.
-OPTIONAL_PUBLIC = {"photo": "照片", "joined": "入党年份", "phone": "手机号"}
+OPTIONAL_PUBLIC = {"photo": _l("照片"), "joined": _l("入党年份"), "phone": _l("手机号")}
 MAX_CONTENT = 500
 MAX_TARGET = 120
 MAX_COMMENT = 300
@@ -28,7 +29,9 @@ def periods(today: date) -> list[str]:
 
 
 def period_label(period: str) -> str:
-    return f"{period[:4]}年第{period[5]}季度" if "Q" in period else f"{period}年度"
+    if "Q" in period:
+        return gettext("%(year)s年第%(quarter)s季度", year=period[:4], quarter=period[5])
+    return gettext("%(year)s年度", year=period)
 
 
 def secretary_of(user, station_id) -> bool:
@@ -103,28 +106,28 @@ def public_card(member: User) -> dict:
 def _clean_commitment(form: dict, today: date) -> dict:
     period = form.get("period", "")
     if period not in periods(today):
-        raise PartyError("请选择承诺期（本年度、本年内的季度或下一年度）。")
+        raise PartyError(gettext("请选择承诺期（本年度、本年内的季度或下一年度）。"))
     category = form.get("category", "")
     if category not in Commitment.CATEGORIES:
-        raise PartyError("请选择承诺类别。")
+        raise PartyError(gettext("请选择承诺类别。"))
     content = (form.get("content") or "").strip()
     target = (form.get("target") or "").strip()
     if not content:
-        raise PartyError("请写明承诺内容。")
+        raise PartyError(gettext("请写明承诺内容。"))
     if len(content) > MAX_CONTENT:
-        raise PartyError(f"承诺内容不能超过 {MAX_CONTENT} 字。")
+        raise PartyError(gettext("承诺内容不能超过 %(max)s 字。", max=MAX_CONTENT))
     if not target:
-        raise PartyError("请写明可衡量的目标，例如“全年无违章”“完成 40 学时”。")
+        raise PartyError(gettext("请写明可衡量的目标，例如“全年无违章”“完成 40 学时”。"))
     if len(target) > MAX_TARGET:
-        raise PartyError(f"目标不能超过 {MAX_TARGET} 字。")
+        raise PartyError(gettext("目标不能超过 %(max)s 字。", max=MAX_TARGET))
     quantity = form.get("target_quantity")
     if quantity not in (None, ""):
         try:
             quantity = float(quantity)
         except ValueError:
-            raise PartyError("目标数量应为数字。") from None
+            raise PartyError(gettext("目标数量应为数字。")) from None
         if not 0 < quantity <= 1_000_000:
-            raise PartyError("目标数量应大于 0。")
+            raise PartyError(gettext("目标数量应大于 0。"))
     else:
         quantity = None
     unit = (form.get("unit") or "").strip()[:10]
@@ -135,16 +138,16 @@ def _clean_commitment(form: dict, today: date) -> dict:
 def draft_commitment(member: User, form: dict, today: date) -> Commitment:
     """A new commitment in draft; only party members commit."""
     if not member.is_party_member:
-        raise PartyError("只有党员可以作出承诺。")
+        raise PartyError(gettext("只有党员可以作出承诺。"))
     fields = _clean_commitment(form, today)
     return Commitment.create(member=member, station=member.station_id, **fields)
 
 
 def submit_commitment(member: User, commitment: Commitment) -> None:
     if commitment.member_id != member.id:
-        raise PartyError("只能提交自己的承诺。")
+        raise PartyError(gettext("只能提交自己的承诺。"))
     if commitment.status not in ("draft", "returned"):
-        raise PartyError("这条承诺已提交。")
+        raise PartyError(gettext("这条承诺已提交。"))
     commitment.status = "submitted"
     commitment.save(only=[Commitment.status])
 
@@ -152,16 +155,16 @@ def submit_commitment(member: User, commitment: Commitment) -> None:
 def review_commitment(secretary: User, commitment: Commitment, approve: bool, comment: str) -> None:
     """The branch secretary approves (it becomes a public commitment) or returns it with a comment."""
     if commitment.member_id == secretary.id:
-        raise PartyError("不能审核自己的承诺，请由党总支审核。")
+        raise PartyError(gettext("不能审核自己的承诺，请由党总支审核。"))
     if not may_review(secretary, commitment):
-        raise PartyError("只能审核本支部党员的承诺。")
+        raise PartyError(gettext("只能审核本支部党员的承诺。"))
     if commitment.status != "submitted":
-        raise PartyError("这条承诺不在待审核状态。")
+        raise PartyError(gettext("这条承诺不在待审核状态。"))
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise PartyError(f"意见不能超过 {MAX_COMMENT} 字。")
+        raise PartyError(gettext("意见不能超过 %(max)s 字。", max=MAX_COMMENT))
     if not approve and not comment:
-        raise PartyError("退回时请写明修改意见。")
+        raise PartyError(gettext("退回时请写明修改意见。"))
     commitment.status = "approved" if approve else "returned"
     commitment.reviewer = secretary.id
     commitment.review_comment = comment
@@ -172,13 +175,13 @@ def review_commitment(secretary: User, commitment: Commitment, approve: bool, co
 def rate_commitment(secretary: User, commitment: Commitment, rating: str) -> None:
     """评诺 at the end of the period, by the branch."""
     if commitment.member_id == secretary.id:
-        raise PartyError("不能评定自己的承诺。")
+        raise PartyError(gettext("不能评定自己的承诺。"))
     if not may_review(secretary, commitment):
-        raise PartyError("只能评定本支部党员的承诺。")
+        raise PartyError(gettext("只能评定本支部党员的承诺。"))
     if commitment.status != "approved":
-        raise PartyError("只有已公开的承诺可以评定。")
+        raise PartyError(gettext("只有已公开的承诺可以评定。"))
     if rating not in Commitment.RATINGS:
-        raise PartyError("请选择评定等次。")
+        raise PartyError(gettext("请选择评定等次。"))
     commitment.rating, commitment.rated_by, commitment.rated_at = rating, secretary.id, utcnow()
     commitment.save()
 
@@ -190,14 +193,14 @@ def create_commitment_progress(ctx: Context, data: dict) -> CommitmentProgress:
                   if isinstance(commitment_id, int) and not isinstance(commitment_id, bool) and abs(commitment_id) <= MAX_ID
                   else None)
     if commitment is None or commitment.member_id != ctx.user.id:
-        raise RecordError("unknown_commitment", "找不到您的这条承诺。", "commitment_id")
+        raise RecordError("unknown_commitment", gettext("找不到您的这条承诺。"), "commitment_id")
     if commitment.status != "approved":
-        raise RecordError("not_approved", "承诺经支部审核公开后才能记录践诺。", "commitment_id")
-    text = _text(data.get("text") or "", "践诺内容", MAX_CONTENT, "text")
+        raise RecordError("not_approved", gettext("承诺经支部审核公开后才能记录践诺。"), "commitment_id")
+    text = _text(data.get("text") or "", gettext("践诺内容"), MAX_CONTENT, "text")
     if not text:
-        raise RecordError("missing_text", "请写明做了什么。", "text")
+        raise RecordError("missing_text", gettext("请写明做了什么。"), "text")
     quantity = data.get("quantity")
-    quantity = None if quantity in (None, "") else _number(quantity, "数量", 0, 1_000_000, "quantity")
+    quantity = None if quantity in (None, "") else _number(quantity, gettext("数量"), 0, 1_000_000, "quantity")
     photos = photo_list(data.get("photos"), "photos", 9)
     check_photos(ctx.user, photos)
     return CommitmentProgress.create(uuid=ctx.uuid, commitment=commitment, author=ctx.user.id, device_time=ctx.device_time,
@@ -207,9 +210,9 @@ def create_commitment_progress(ctx: Context, data: dict) -> CommitmentProgress:
 def assign_contract(secretary: User, well: Well, member: User | None, today: date) -> None:
     """Contract a well to a member (or to nobody); the previous contract is closed with today's date."""
     if not secretary_of(secretary, well.station_id) and not secretary.has_role("admin"):
-        raise PartyError("只能调整本支部的承包井。")
+        raise PartyError(gettext("只能调整本支部的承包井。"))
     if member is not None and (member.station_id != well.station_id or not member.is_party_member):
-        raise PartyError("承包井须由本站党员承包。")
+        raise PartyError(gettext("承包井须由本站党员承包。"))
     if well.contractor_id == (member.id if member else None):
         return
     with db.atomic():
@@ -223,13 +226,13 @@ def assign_contract(secretary: User, well: Well, member: User | None, today: dat
 def set_pairing(secretary: User, member: User, partner: User, kind: str, active: bool, today: date) -> None:
     """Start or end a pairing; ended pairings stay with their dates."""
     if kind not in Pairing.KINDS:
-        raise PartyError("未知的结对类型。")
+        raise PartyError(gettext("未知的结对类型。"))
     if not secretary_of(secretary, member.station_id) and not secretary.has_role("admin"):
-        raise PartyError("只能调整本支部党员的联系点和联系人。")
+        raise PartyError(gettext("只能调整本支部党员的联系点和联系人。"))
     if member.id == partner.id:
-        raise PartyError("不能与自己结对。")
+        raise PartyError(gettext("不能与自己结对。"))
     if partner.work_area_id != member.work_area_id:
-        raise PartyError("结对同事须在本作业区。")
+        raise PartyError(gettext("结对同事须在本作业区。"))
     current = Pairing.get_or_none((Pairing.member == member) & (Pairing.partner == partner) & (Pairing.kind == kind)
                                   & Pairing.end_date.is_null())
     if active and current is None:

@@ -8,6 +8,8 @@ p=1, with a random salt; older pbkdf2 hashes still verify).
 import re
 from functools import cache
 
+from flask_babel import gettext
+
 from .common_passwords import CHINESE, COMMON
 
 MIN_LENGTH = 8
@@ -30,17 +32,18 @@ def _built_from(candidate: str, word: str) -> bool:
     return _FILLER.fullmatch(rest) is not None
 
 
-def password_problem(password: str, *, employee_no: str = "", context_words=(), label: str = "密码") -> str | None:
-    """The Chinese reason this password may not be set, or None when it may. label names the field in the message."""
+def password_problem(password: str, *, employee_no: str = "", context_words=(), label: str | None = None) -> str | None:
+    """The reason this password may not be set, or None when it may. label names the field in the message (密码)."""
+    label = label or gettext("密码")
     if len(password) < MIN_LENGTH:
-        return f"{label}至少 {MIN_LENGTH} 位。"
+        return gettext("%(label)s至少 %(count)s 位。", label=label, count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"{label}不能超过 {MAX_LENGTH} 位。"
+        return gettext("%(label)s不能超过 %(count)s 位。", label=label, count=MAX_LENGTH)
     folded = password.strip().casefold()
     if _built_from(folded, employee_no.strip().casefold()):
-        return f"{label}不能是工号，也不能只在工号前后加数字或符号。"
+        return gettext("%(label)s不能是工号，也不能只在工号前后加数字或符号。", label=label)
     if folded in common_passwords() or _FILLER.fullmatch(folded) and len(set(folded)) <= 2:
-        return f"这个{label}太常见，很容易被猜中，请换一个。"
+        return gettext("这个%(label)s太常见，很容易被猜中，请换一个。", label=label)
     if any(_built_from(folded, word.casefold()) for word in context_words):
-        return f"{label}不能只用单位或地名的拼音加数字，很容易被猜中，请换一个。"
+        return gettext("%(label)s不能只用单位或地名的拼音加数字，很容易被猜中，请换一个。", label=label)
     return None

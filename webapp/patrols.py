@@ -5,6 +5,8 @@ import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext, lazy_gettext as _l
+
 from models import Patrol, Station, Well, WellOperation
 
 from .access import MAX_ID
@@ -13,44 +15,48 @@ from .text import clean_text
 
 # field: (label, unit, min, max, required for oil wells, required for injection wells)
 READINGS = {
-    "current_up_a": ("上行电流", "A", 0, 300, True, False),
-    "current_down_a": ("下行电流", "A", 0, 300, True, False),
-    "stroke_m": ("冲程", "m", 0, 10, True, False),
-    "strokes_per_min": ("冲次", "次/min", 0, 20, True, False),
-    "oil_pressure_mpa": ("油压", "MPa", 0, 40, True, True),
-    "casing_pressure_mpa": ("套压", "MPa", 0, 40, True, True),
-    "back_pressure_mpa": ("回压", "MPa", 0, 10, True, False),
-    "wellhead_temp_c": ("井口温度", "°C", -40, 120, True, False),
-    "liquid_t_per_day": ("产液量", "t/d", 0, 500, False, False),
-    "water_cut_pct": ("含水", "%", 0, 100, False, False),
+    "current_up_a": (_l("上行电流"), "A", 0, 300, True, False),
+    "current_down_a": (_l("下行电流"), "A", 0, 300, True, False),
+    "stroke_m": (_l("冲程"), "m", 0, 10, True, False),
+    "strokes_per_min": (_l("冲次"), _l("次/min"), 0, 20, True, False),
+    "oil_pressure_mpa": (_l("油压"), "MPa", 0, 40, True, True),
+    "casing_pressure_mpa": (_l("套压"), "MPa", 0, 40, True, True),
+    "back_pressure_mpa": (_l("回压"), "MPa", 0, 10, True, False),
+    "wellhead_temp_c": (_l("井口温度"), "°C", -40, 120, True, False),
+    "liquid_t_per_day": (_l("产液量"), "t/d", 0, 500, False, False),
+    "water_cut_pct": (_l("含水"), "%", 0, 100, False, False),
 }
 
 # The ten operations of 十字油井管理法; each field: (label, unit or None for text, min, max).
 OPERATIONS = {
-    "bie": ("憋", "憋压", {"minutes": ("憋压时间", "min", 1, 60), "start_mpa": ("起压", "MPa", 0, 40), "end_mpa": ("止压", "MPa", 0, 40)}),
-    "peng": ("碰", "碰泵", {"times": ("碰泵次数", "次", 1, 20)}),
-    "tiao": ("调", "调参", {"param": ("调整参数", None, 0, 20), "old": ("原值", "", 0, 5000), "new": ("新值", "", 0, 5000)}),
-    "kong": ("控", "控套压", {"before_mpa": ("控前套压", "MPa", 0, 40), "after_mpa": ("控后套压", "MPa", 0, 40)}),
-    "xi": ("洗", "热洗", {"volume_m3": ("洗井液量", "m³", 0, 200), "temp_c": ("洗井温度", "°C", 0, 120)}),
-    "xun": ("巡", "巡回检查", {}),
-    "bu": ("补", "补/换盘根", {"action": ("补或换", None, 0, 10)}),
-    "liang": ("量", "量油", {"hours": ("量油时间", "h", 0.1, 24), "liquid_t": ("量得液量", "t", 0, 500)}),
-    "bi": ("比", "对比分析", {"finding": ("对比结论", None, 0, 200)}),
-    "jiao": ("校", "校对校验", {"item": ("校验对象", None, 0, 60)}),
+    "bie": (_l("憋"), _l("憋压"), {"minutes": (_l("憋压时间"), "min", 1, 60), "start_mpa": (_l("起压"), "MPa", 0, 40),
+                                   "end_mpa": (_l("止压"), "MPa", 0, 40)}),
+    "peng": (_l("碰"), _l("碰泵"), {"times": (_l("碰泵次数"), _l("次"), 1, 20)}),
+    "tiao": (_l("调"), _l("调参"), {"param": (_l("调整参数"), None, 0, 20), "old": (_l("原值"), "", 0, 5000),
+                                    "new": (_l("新值"), "", 0, 5000)}),
+    "kong": (_l("控"), _l("控套压"), {"before_mpa": (_l("控前套压"), "MPa", 0, 40), "after_mpa": (_l("控后套压"), "MPa", 0, 40)}),
+    "xi": (_l("洗"), _l("热洗"), {"volume_m3": (_l("洗井液量"), "m³", 0, 200), "temp_c": (_l("洗井温度"), "°C", 0, 120)}),
+    "xun": (_l("巡"), _l("巡回检查"), {}),
+    "bu": (_l("补"), _l("补/换盘根"), {"action": (_l("补或换"), None, 0, 10)}),
+    "liang": (_l("量"), _l("量油"), {"hours": (_l("量油时间"), "h", 0.1, 24), "liquid_t": (_l("量得液量"), "t", 0, 500)}),
+    "bi": (_l("比"), _l("对比分析"), {"finding": (_l("对比结论"), None, 0, 200)}),
+    "jiao": (_l("校"), _l("校对校验"), {"item": (_l("校验对象"), None, 0, 60)}),
 }
 
-# Text fields of operations that take one of a few values.
-CHOICES = {("tiao", "param"): ("冲程", "冲次", "泵深"), ("bu", "action"): ("补盘根", "换盘根")}
+# Text fields of operations that take one of a few values: the values are stored as they are (in Chinese).
+CHOICES = {("tiao", "param"): ("冲程", "冲次", "泵深"), ("bu", "action"): ("补盘根", "换盘根")}  # i18n: data
+# What a page shows for each of those values (keyed by the stored value).
+CHOICE_LABELS = {"冲程": _l("冲程"), "冲次": _l("冲次"), "泵深": _l("泵深"), "补盘根": _l("补盘根"), "换盘根": _l("换盘根")}  # i18n: data (keys)
 MAX_NOTE = 500
 MAX_FUTURE_SECONDS = 300
 CLOCK_FLAG_SECONDS = 600
 MAX_SPEED_KMH = 80.0
 FLAG_LABELS = {
-    "manual": "手工输入井号（非扫码）",
-    "no_gps": "无定位",
-    "far": "离井位置过远",
-    "clock": "手机时间偏差大",
-    "too_fast": "与上一口井间隔时间不合理",
+    "manual": _l("手工输入井号（非扫码）"),
+    "no_gps": _l("无定位"),
+    "far": _l("离井位置过远"),
+    "clock": _l("手机时间偏差大"),
+    "too_fast": _l("与上一口井间隔时间不合理"),
 }
 
 
@@ -64,21 +70,21 @@ class RecordError(Exception):
 
 def _number(value, label, low, high, field):
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise RecordError("invalid_value", f"{label}应为数字。", field)
+        raise RecordError("invalid_value", gettext("%(label)s应为数字。", label=label), field)
     try:
         number = float(value)
     except ValueError:
-        raise RecordError("invalid_value", f"{label}应为数字。", field) from None
+        raise RecordError("invalid_value", gettext("%(label)s应为数字。", label=label), field) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise RecordError("out_of_range", f"{label}应在 {low:g}–{high:g} 之间。", field)
+        raise RecordError("out_of_range", gettext("%(label)s应在 %(low)s–%(high)s 之间。", label=label, low=f"{low:g}", high=f"{high:g}"), field)
     return number
 
 
 def _text(value, label, max_length, field):
     if not isinstance(value, str):
-        raise RecordError("invalid_value", f"{label}应为文字。", field)
+        raise RecordError("invalid_value", gettext("%(label)s应为文字。", label=label), field)
     if len(value) > max_length:
-        raise RecordError("too_long", f"{label}不能超过 {max_length} 字。", field)
+        raise RecordError("too_long", gettext("%(label)s不能超过 %(count)s 字。", label=label, count=max_length), field)
     return clean_text(value)
 
 
@@ -86,16 +92,16 @@ def clean_readings(data: dict, well_kind: str) -> dict:
     """The readings of a patrol as floats, checked for presence and range."""
     readings = data.get("readings") or {}
     if not isinstance(readings, dict):
-        raise RecordError("invalid_value", "读数格式不对。", "readings")
+        raise RecordError("invalid_value", gettext("读数格式不对。"), "readings")
     unknown = set(readings) - set(READINGS)
     if unknown:
-        raise RecordError("unknown_field", f"未知的读数：{'、'.join(sorted(unknown))[:100]}", "readings")
+        raise RecordError("unknown_field", gettext("未知的读数：%(fields)s", fields="、".join(sorted(unknown))[:100]), "readings")
     cleaned = {}
     for field, (label, _unit, low, high, oil_required, injection_required) in READINGS.items():
         value = readings.get(field)
         if value is None or value == "":
             if (oil_required and well_kind == "oil") or (injection_required and well_kind == "injection"):
-                raise RecordError("missing_reading", f"请填写{label}。", field)
+                raise RecordError("missing_reading", gettext("请填写%(label)s。", label=label), field)
             continue
         cleaned[field] = _number(value, label, low, high, field)
     return cleaned
@@ -105,15 +111,15 @@ def clean_operations(data: dict) -> dict:
     """The operations done during the patrol: {code: {field: value}}, checked."""
     operations = data.get("operations") or {}
     if not isinstance(operations, dict) or len(operations) > len(OPERATIONS):
-        raise RecordError("invalid_value", "作业项格式不对。", "operations")
+        raise RecordError("invalid_value", gettext("作业项格式不对。"), "operations")
     cleaned = {}
     for code, values in operations.items():
         if code not in OPERATIONS:
-            raise RecordError("unknown_operation", f"未知的作业项：{str(code)[:20]}", "operations")
+            raise RecordError("unknown_operation", gettext("未知的作业项：%(code)s", code=str(code)[:20]), "operations")
         char, name, fields = OPERATIONS[code]
         values = values or {}
         if not isinstance(values, dict) or set(values) - set(fields):
-            raise RecordError("invalid_value", f"{char}（{name}）的内容不对。", f"operations.{code}")
+            raise RecordError("invalid_value", gettext("%(char)s（%(name)s）的内容不对。", char=char, name=name), f"operations.{code}")
         kept = {}
         for field, raw in values.items():
             label, unit, low, high = fields[field]
@@ -123,7 +129,8 @@ def clean_operations(data: dict) -> dict:
             kept[field] = _text(raw, label, high, where) if unit is None else _number(raw, label, low, high, where)
             choices = CHOICES.get((code, field))
             if choices and kept[field] not in choices:
-                raise RecordError("invalid_value", f"{label}只能是{'、'.join(choices)}。", where)
+                allowed = gettext("、").join(str(CHOICE_LABELS.get(choice, choice)) for choice in choices)
+                raise RecordError("invalid_value", gettext("%(label)s只能是%(choices)s。", label=label, choices=allowed), where)
         cleaned[code] = kept
     return cleaned
 
@@ -141,11 +148,11 @@ def clean_position(data: dict):
     if position in (None, {}):
         return None, None, None
     if not isinstance(position, dict):
-        raise RecordError("invalid_value", "定位格式不对。", "position")
-    lat = _number(position.get("latitude"), "纬度", -90, 90, "position")
-    lon = _number(position.get("longitude"), "经度", -180, 180, "position")
+        raise RecordError("invalid_value", gettext("定位格式不对。"), "position")
+    lat = _number(position.get("latitude"), gettext("纬度"), -90, 90, "position")
+    lon = _number(position.get("longitude"), gettext("经度"), -180, 180, "position")
     accuracy = position.get("accuracy")
-    accuracy = None if accuracy is None else _number(accuracy, "定位精度", 0, 100000, "position")
+    accuracy = None if accuracy is None else _number(accuracy, gettext("定位精度"), 0, 100000, "position")
     return lat, lon, accuracy
 
 
@@ -170,18 +177,18 @@ def find_well(user, data: dict) -> tuple[Well, str]:
     """The patrolled well and how it was identified; only wells of the author's station (any, for an admin)."""
     well_id = data.get("well_id")
     if isinstance(well_id, bool) or not isinstance(well_id, int):
-        raise RecordError("invalid_value", "缺少井的编号。", "well_id")
+        raise RecordError("invalid_value", gettext("缺少井的编号。"), "well_id")
     method = data.get("method")
     if not isinstance(method, str) or method not in Patrol.METHODS:
-        raise RecordError("invalid_value", "缺少识别方式（扫码或手工输入）。", "method")
+        raise RecordError("invalid_value", gettext("缺少识别方式（扫码或手工输入）。"), "method")
     # An id beyond the database's integer is simply not found (the driver would fail on it).
     well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
     if well is None or well.station.work_area_id != user.work_area_id:
-        raise RecordError("unknown_well", "找不到这口井。", "well_id")
+        raise RecordError("unknown_well", gettext("找不到这口井。"), "well_id")
     if well.station_id != user.station_id and not user.has_role("admin"):
-        raise RecordError("well_not_in_station", f"{well.code} 不属于您所在的站，不能打卡。", "well_id")
+        raise RecordError("well_not_in_station", gettext("%(code)s 不属于您所在的站，不能打卡。", code=well.code), "well_id")
     if method == "scan" and data.get("qr_token") != well.qr_token:
-        raise RecordError("token_revoked", f"{well.code} 的标签已作废或不符，请联系站长换新标签。", "qr_token")
+        raise RecordError("token_revoked", gettext("%(code)s 的标签已作废或不符，请联系站长换新标签。", code=well.code), "qr_token")
     return well, method
 
 
@@ -226,31 +233,31 @@ def find_corrected(model, user, raw, what: str, **same):
         wanted = None
     original = model.get_or_none(model.uuid == wanted) if wanted else None
     if original is None or original.author_id != user.id or any(getattr(original, f"{k}_id") != v for k, v in same.items()):
-        raise RecordError("unknown_original", f"找不到要更正的那条{what}记录。", "corrects_uuid")
+        raise RecordError("unknown_original", gettext("找不到要更正的那条%(what)s记录。", what=what), "corrects_uuid")
     if original.review_status != "returned":
-        raise RecordError("not_returned", f"只有被站长退回的{what}才需要更正。", "corrects_uuid")
+        raise RecordError("not_returned", gettext("只有被站长退回的%(what)s才需要更正。", what=what), "corrects_uuid")
     return original
 
 
 def create_patrol(ctx: Context, data: dict) -> Patrol:
     """Handler of the `patrol` record type: check everything, then write the patrol and its operations."""
     if not isinstance(data, dict):
-        raise RecordError("invalid_value", "记录内容格式不对。", "data")
+        raise RecordError("invalid_value", gettext("记录内容格式不对。"), "data")
     well, method = find_well(ctx.user, data)
     readings = clean_readings(data, well.kind)
     operations = clean_operations(data)
     lat, lon, accuracy = clean_position(data)
     is_abnormal = data.get("abnormal", False)
     if not isinstance(is_abnormal, bool):
-        raise RecordError("invalid_value", "正常/异常只能二选一。", "abnormal")
-    note = _text(data.get("note") or "", "备注", MAX_NOTE, "note")
+        raise RecordError("invalid_value", gettext("正常/异常只能二选一。"), "abnormal")
+    note = _text(data.get("note") or "", gettext("备注"), MAX_NOTE, "note")
     if is_abnormal and not note:
-        raise RecordError("missing_note", "异常时请写明情况。", "note")
+        raise RecordError("missing_note", gettext("异常时请写明情况。"), "note")
     distance = None
     if lat is not None and well.latitude is not None:
         distance = round(distance_m(lat, lon, well.latitude, well.longitude), 1)
     flags = presence_flags(ctx, well, method, lat, lon, distance)
-    corrects = find_corrected(Patrol, ctx.user, data.get("corrects_uuid"), "巡检", well=well.id)
+    corrects = find_corrected(Patrol, ctx.user, data.get("corrects_uuid"), gettext("巡检"), well=well.id)
     patrol = Patrol.create(
         uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,

@@ -7,7 +7,9 @@ already read out is not rewritten later.
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-SETTLED = "已结算的月份（上月以前）不能再登记或修改，以免改动已公布的考核分。"
+from flask_babel import lazy_gettext as _l
+
+SETTLED = _l("已结算的月份（上月以前）不能再登记或修改，以免改动已公布的考核分。")
 
 
 def month_text(year: int, month: int) -> str:

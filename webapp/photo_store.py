@@ -21,7 +21,7 @@ class PhotoStoreError(Exception):
 def check_key(key: str) -> str:
     """The key itself if it is a content address; anything else (slashes, dots, traversal) is refused."""
     if not isinstance(key, str) or not KEY.fullmatch(key):
-        raise PhotoStoreError(f"照片存储的键无效：{key!r}")
+        raise PhotoStoreError(f"照片存储的键无效：{key!r}")  # i18n: data — the operator's setup error
     return key
 
 
@@ -82,13 +82,13 @@ class S3Store:
 
     def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str | None = None, client=None):
         if not bucket:
-            raise PhotoStoreError("照片存到 S3 时必须设置 JINGZHAN_PHOTO_S3_BUCKET。")
+            raise PhotoStoreError("照片存到 S3 时必须设置 JINGZHAN_PHOTO_S3_BUCKET。")  # i18n: data — the operator's setup error
         self.bucket, self.prefix = bucket, prefix
         if client is None:
             try:
                 import boto3
             except ImportError:
-                raise PhotoStoreError("照片存到 S3 需要 boto3：pip install 'jingzhan[s3]'。") from None
+                raise PhotoStoreError("照片存到 S3 需要 boto3：pip install 'jingzhan[s3]'。") from None  # i18n: data
             client = boto3.client("s3", endpoint_url=endpoint_url or None)
         self.client = client
 
@@ -137,7 +137,7 @@ def build_store(config):
     if kind == "s3":
         return S3Store(config.get("PHOTO_S3_BUCKET", ""), prefix=config.get("PHOTO_S3_PREFIX", ""),
                        endpoint_url=config.get("PHOTO_S3_ENDPOINT") or None)
-    raise PhotoStoreError(f"JINGZHAN_PHOTO_STORE 只能是 dir 或 s3，现在是 {kind!r}。")
+    raise PhotoStoreError(f"JINGZHAN_PHOTO_STORE 只能是 dir 或 s3，现在是 {kind!r}。")  # i18n: data — the operator's setup error
 
 
 def store_for(app):

@@ -8,6 +8,7 @@ import warnings
 from io import BytesIO
 from pathlib import Path
 
+from flask_babel import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from models import Photo
@@ -55,7 +56,7 @@ def _encode(image: Image.Image, side: int, quality: int) -> tuple[bytes, tuple[i
 def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
     """(photo, thumbnail, width, height) as new JPEGs, or PhotoError for anything that is not a sound image."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise PhotoError("too_large", f"照片不能超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB。", 413)
+        raise PhotoError("too_large", gettext("照片不能超过 %(size)s MB。", size=MAX_UPLOAD_BYTES // 1024 // 1024), 413)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -63,20 +64,20 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
             # (MPO, the multi-picture JPEG of some phones, is opened by the JPEG decoder.)
             image = Image.open(BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoError("too_many_pixels", "照片像素太多，无法处理。") from None
+        raise PhotoError("too_many_pixels", gettext("照片像素太多，无法处理。")) from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise PhotoError("not_an_image", "这不是照片（只接受 JPEG、PNG、WebP 图片）。") from None
+        raise PhotoError("not_an_image", gettext("这不是照片（只接受 JPEG、PNG、WebP 图片）。")) from None
     if image.format not in ACCEPTED_FORMATS:
-        raise PhotoError("not_an_image", "这不是照片（只接受 JPEG、PNG、WebP 图片）。")
+        raise PhotoError("not_an_image", gettext("这不是照片（只接受 JPEG、PNG、WebP 图片）。"))
     # Checked on the header, before a single pixel is decoded.
     if image.width * image.height > MAX_PIXELS:
-        raise PhotoError("too_many_pixels", "照片像素太多，无法处理。")
+        raise PhotoError("too_many_pixels", gettext("照片像素太多，无法处理。"))
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
         image = image.convert("RGB")
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-        raise PhotoError("broken_image", "照片文件不完整或已损坏，请重新拍摄。") from None
+        raise PhotoError("broken_image", gettext("照片文件不完整或已损坏，请重新拍摄。")) from None
     photo, size = _encode(image, LONG_SIDE, 82)
     thumb, _ = _encode(image, THUMB_SIDE, 75)
     return photo, thumb, *size
@@ -135,13 +136,13 @@ def store_photo(user, uuid: str, data: bytes, store) -> tuple[Photo, bool]:
     try:
         parsed = uuid_module.UUID(uuid)
     except (ValueError, AttributeError, TypeError):
-        raise PhotoError("invalid_uuid", "照片编号（uuid）无效。", 400) from None
+        raise PhotoError("invalid_uuid", gettext("照片编号（uuid）无效。"), 400) from None
     if str(parsed) != uuid:
-        raise PhotoError("invalid_uuid", "照片编号（uuid）无效。", 400)
+        raise PhotoError("invalid_uuid", gettext("照片编号（uuid）无效。"), 400)
     existing = Photo.get_or_none(Photo.uuid == uuid)
     if existing is not None:
         if existing.author_id != user.id:
-            raise PhotoError("conflict", "此照片编号已被他人使用。", 409)
+            raise PhotoError("conflict", gettext("此照片编号已被他人使用。"), 409)
         return existing, False
     photo, thumb, width, height = reencode(data)
     sha256 = hashlib.sha256(photo).hexdigest()
@@ -195,13 +196,14 @@ def migrate_legacy(store, folder: Path, batch: int = 500) -> dict:
     return result
 
 
-def photo_list(raw, field: str, limit: int, *, required: bool = False, what: str = "照片") -> list[str]:
-    """The photo ids a record lists, checked for shape (existence is check_photos' job)."""
+def photo_list(raw, field: str, limit: int, *, required: bool = False, what: str | None = None) -> list[str]:
+    """The photo ids a record lists, checked for shape (existence is check_photos' job); what names them (照片)."""
+    what = what or gettext("照片")
     photos = raw or []
     if not isinstance(photos, list) or len(photos) > limit or not all(isinstance(p, str) for p in photos):
-        raise RecordError("invalid_value", f"{what}列表不对（最多 {limit} 张）。", field)
+        raise RecordError("invalid_value", gettext("%(what)s列表不对（最多 %(limit)s 张）。", what=what, limit=limit), field)
     if required and not photos:
-        raise RecordError("missing_photo", f"请拍{what}。", field)
+        raise RecordError("missing_photo", gettext("请拍%(what)s。", what=what), field)
     return photos
 
 
@@ -210,14 +212,14 @@ def check_photos(user, uuids: list[str]) -> None:
     if not uuids:
         return
     if len(uuids) > 20:
-        raise RecordError("too_many_photos", "一条记录最多 20 张照片。", "photos")
+        raise RecordError("too_many_photos", gettext("一条记录最多 20 张照片。"), "photos")
     for value in uuids:
         try:
             if str(uuid_module.UUID(value)) != value:
                 raise ValueError(value)
         except (ValueError, AttributeError, TypeError):
-            raise RecordError("invalid_value", "照片编号无效。", "photos") from None
+            raise RecordError("invalid_value", gettext("照片编号无效。"), "photos") from None
     found = {str(p.uuid) for p in Photo.select(Photo.uuid).where(Photo.uuid.in_(uuids) & (Photo.author == user.id))}
     missing = [u for u in uuids if u not in found]
     if missing:
-        raise RecordError("photo_missing", "有照片还没有上传，稍后会自动重试。", "photos")
+        raise RecordError("photo_missing", gettext("有照片还没有上传，稍后会自动重试。"), "photos")

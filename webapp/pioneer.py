@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext, ngettext
 from peewee import Case, fn
 
 from models import Milestone, ModelPost, PioneerProject, User, Well, db, utcnow
@@ -22,9 +23,9 @@ def _date(value, label: str) -> date:
     try:
         day = date.fromisoformat((value or "").strip())
     except ValueError:
-        raise PartyError(f"请按“2026-11-26”这样的年-月-日填写{label}。") from None
+        raise PartyError(gettext("请按“2026-11-26”这样的年-月-日填写%(field)s。", field=label)) from None
     if day < EARLIEST:
-        raise PartyError(f"{label}太早：请选择 2000 年以后的日期。")
+        raise PartyError(gettext("%(field)s太早：请选择 2000 年以后的日期。", field=label))
     return day
 
 
@@ -43,44 +44,45 @@ def clean_project(form: dict, station_id: int, today: date) -> dict:
     is the branch's, and it ends on or after it starts, at most five years from today."""
     title = clean_line(form.get("title"), MAX_TITLE + 1)
     if not title:
-        raise PartyError("请填写项目名称，如“海1-05 产量恢复”。")
+        raise PartyError(gettext("请填写项目名称，如“海1-05 产量恢复”。"))
     if len(title) > MAX_TITLE:
-        raise PartyError(f"项目名称不能超过 {MAX_TITLE} 字。")
+        raise PartyError(gettext("项目名称不能超过 %(max)s 字。", max=MAX_TITLE))
     goal = clean_text(form.get("goal"))
     if len(goal) > MAX_GOAL:
-        raise PartyError(f"项目目标不能超过 {MAX_GOAL} 字。")
+        raise PartyError(gettext("项目目标不能超过 %(max)s 字。", max=MAX_GOAL))
     leader = _branch_user(form.get("leader_id"), station_id, party=True)
     if leader is None:
-        raise PartyError("请选择本支部的一名党员牵头。")
+        raise PartyError(gettext("请选择本支部的一名党员牵头。"))
     well = None
     if form.get("well_id"):
         well_id = parse_id(form["well_id"])
         well = Well.get_or_none((Well.id == well_id) & (Well.station == station_id)) if well_id else None
         if well is None:
-            raise PartyError("请选择本站的井，或不选井。")
-    starts_on, due_on = _date(form.get("starts_on"), "开始日期"), _date(form.get("due_on"), "完成期限")
+            raise PartyError(gettext("请选择本站的井，或不选井。"))
+    starts_on, due_on = _date(form.get("starts_on"), gettext("开始日期")), _date(form.get("due_on"), gettext("完成期限"))
     if due_on < starts_on:
-        raise PartyError("完成期限不能早于开始日期。")
+        raise PartyError(gettext("完成期限不能早于开始日期。"))
     if due_on > today + timedelta(days=366 * MAX_YEARS_AHEAD):
-        raise PartyError(f"完成期限最多到 {MAX_YEARS_AHEAD} 年以后。")
+        raise PartyError(gettext("完成期限最多到 %(years)s 年以后。", years=MAX_YEARS_AHEAD))
     return {"title": title, "goal": goal, "leader": leader, "well": well, "starts_on": starts_on, "due_on": due_on}
 
 
 def create_project(user, station_id: int, form: dict, today: date) -> PioneerProject:
     if not manages_branch(user, station_id):
-        raise PartyError("只有本支部书记可以创建先锋工程。")
+        raise PartyError(gettext("只有本支部书记可以创建先锋工程。"))
     return PioneerProject.create(station=station_id, created_by=user.id, **clean_project(form, station_id, today))
 
 
 def update_project(user, project: PioneerProject, form: dict, today: date) -> None:
     """Change a project's fields; its milestones must still fall within its dates."""
     if not manages_branch(user, project.station_id):
-        raise PartyError("只有本支部书记可以修改先锋工程。")
+        raise PartyError(gettext("只有本支部书记可以修改先锋工程。"))
     fields = clean_project(form, project.station_id, today)
     outside = Milestone.select().where((Milestone.project == project) & ((Milestone.due_on < fields["starts_on"])
                                                                          | (Milestone.due_on > fields["due_on"]))).count()
     if outside:
-        raise PartyError(f"有 {outside} 个节点的期限不在新的起止日期内，请先调整日期。")
+        raise PartyError(ngettext("有 %(num)s 个节点的期限不在新的起止日期内，请先调整日期。",
+                                  "有 %(num)s 个节点的期限不在新的起止日期内，请先调整日期。", outside))
     for name, value in fields.items():
         setattr(project, name, value)
     project.save()
@@ -89,13 +91,14 @@ def update_project(user, project: PioneerProject, form: dict, today: date) -> No
 def set_status(user, project: PioneerProject, status: str) -> None:
     """Mark a project done (all its milestones reached), cancelled, or active again."""
     if not manages_branch(user, project.station_id):
-        raise PartyError("只有本支部书记可以改变先锋工程的状态。")
+        raise PartyError(gettext("只有本支部书记可以改变先锋工程的状态。"))
     if status not in PioneerProject.STATUSES:
-        raise PartyError("未知的项目状态。")
+        raise PartyError(gettext("未知的项目状态。"))
     if status == "done":
         open_count = Milestone.select().where((Milestone.project == project) & Milestone.done_at.is_null()).count()
         if open_count:
-            raise PartyError(f"还有 {open_count} 个节点未完成，不能标记为已完成。")
+            raise PartyError(ngettext("还有 %(num)s 个节点未完成，不能标记为已完成。", "还有 %(num)s 个节点未完成，不能标记为已完成。",
+                                      open_count))
     project.status = status
     project.save(only=[PioneerProject.status])
 
@@ -103,20 +106,21 @@ def set_status(user, project: PioneerProject, status: str) -> None:
 def add_milestone(user, project: PioneerProject, form: dict) -> Milestone:
     """A node of an active project: an owner of the branch and a due date within the project's dates."""
     if not manages_branch(user, project.station_id):
-        raise PartyError("只有本支部书记可以添加节点。")
+        raise PartyError(gettext("只有本支部书记可以添加节点。"))
     if project.status != "active":
-        raise PartyError("项目已结束，不能再添加节点。")
+        raise PartyError(gettext("项目已结束，不能再添加节点。"))
     title = clean_line(form.get("title"), MAX_TITLE + 1)
     if not title:
-        raise PartyError("请填写节点内容。")
+        raise PartyError(gettext("请填写节点内容。"))
     if len(title) > MAX_TITLE:
-        raise PartyError(f"节点内容不能超过 {MAX_TITLE} 字。")
+        raise PartyError(gettext("节点内容不能超过 %(max)s 字。", max=MAX_TITLE))
     owner = _branch_user(form.get("owner_id"), project.station_id, party=False)
     if owner is None:
-        raise PartyError("请选择本站的一名责任人。")
-    due_on = _date(form.get("due_on"), "节点期限")
+        raise PartyError(gettext("请选择本站的一名责任人。"))
+    due_on = _date(form.get("due_on"), gettext("节点期限"))
     if not project.starts_on <= due_on <= project.due_on:
-        raise PartyError(f"节点期限应在项目起止日期内（{project.starts_on.isoformat()} 至 {project.due_on.isoformat()}）。")
+        raise PartyError(gettext("节点期限应在项目起止日期内（%(start)s 至 %(end)s）。", start=project.starts_on.isoformat(),
+                                 end=project.due_on.isoformat()))
     with db.atomic():
         last = Milestone.select(fn.MAX(Milestone.sort_order)).where(Milestone.project == project).scalar()
         return Milestone.create(project=project, title=title, owner=owner, due_on=due_on, sort_order=(last or 0) + 1)
@@ -131,16 +135,16 @@ def complete_milestone(user, milestone: Milestone, note: str) -> None:
     """Mark a milestone reached, saying what was done."""
     project = milestone.project
     if not may_complete(user, milestone, project):
-        raise PartyError("只有节点责任人、项目牵头人或支部书记可以标记完成。")
+        raise PartyError(gettext("只有节点责任人、项目牵头人或支部书记可以标记完成。"))
     if project.status != "active":
-        raise PartyError("项目已结束，节点不能再改动。")
+        raise PartyError(gettext("项目已结束，节点不能再改动。"))
     if milestone.done_at is not None:
-        raise PartyError("这个节点已完成。")
+        raise PartyError(gettext("这个节点已完成。"))
     note = clean_text(note)
     if not note:
-        raise PartyError("请写明完成情况。")
+        raise PartyError(gettext("请写明完成情况。"))
     if len(note) > MAX_NOTE:
-        raise PartyError(f"完成情况不能超过 {MAX_NOTE} 字。")
+        raise PartyError(gettext("完成情况不能超过 %(max)s 字。", max=MAX_NOTE))
     milestone.done_at, milestone.done_note = utcnow(), note
     milestone.save(only=[Milestone.done_at, Milestone.done_note])
 
@@ -182,26 +186,26 @@ def progress_of(project_ids, today: date) -> dict[int, Progress]:
 def assign_post(user, member: User, title: str, today: date) -> ModelPost:
     """Make a party member of the branch a 党员示范岗 under this title, from today."""
     if not manages_branch(user, member.station_id):
-        raise PartyError("只能为本支部党员设立示范岗。")
+        raise PartyError(gettext("只能为本支部党员设立示范岗。"))
     if not member.is_party_member or not member.is_enabled:
-        raise PartyError("示范岗须由本支部党员担任。")
+        raise PartyError(gettext("示范岗须由本支部党员担任。"))
     title = clean_line(title, MAX_POST_TITLE + 1)
     if not title:
-        raise PartyError("请填写示范岗名称，如“安全生产党员示范岗”。")
+        raise PartyError(gettext("请填写示范岗名称，如“安全生产党员示范岗”。"))
     if len(title) > MAX_POST_TITLE:
-        raise PartyError(f"示范岗名称不能超过 {MAX_POST_TITLE} 字。")
+        raise PartyError(gettext("示范岗名称不能超过 %(max)s 字。", max=MAX_POST_TITLE))
     current = ModelPost.select().where((ModelPost.member == member) & (ModelPost.title == title) & ModelPost.end_date.is_null())
     if current.exists():
-        raise PartyError(f"{member.name} 已是“{title}”。")
+        raise PartyError(gettext("%(name)s 已是“%(post)s”。", name=member.name, post=title))
     return ModelPost.create(member=member, title=title, start_date=today, assigned_by=user.id)
 
 
 def end_post(user, post: ModelPost, today: date) -> None:
     """End a 示范岗 with today's date; the row stays as history."""
     if not manages_branch(user, post.member.station_id):
-        raise PartyError("只能调整本支部党员的示范岗。")
+        raise PartyError(gettext("只能调整本支部党员的示范岗。"))
     if post.end_date is not None:
-        raise PartyError("这个示范岗已撤销。")
+        raise PartyError(gettext("这个示范岗已撤销。"))
     post.end_date = today
     post.save(only=[ModelPost.end_date])
 

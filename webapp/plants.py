@@ -2,6 +2,7 @@
 every work area's overview; nothing below the overview. Everyone else sees only their own work area."""
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from werkzeug.security import generate_password_hash
 
 from peewee import fn
@@ -14,7 +15,7 @@ from .shifts import parse_shifts, shift_at
 from .text import clean_line
 
 MAX_NAME = 60
-OFFICE = "机关"
+OFFICE = "机关"  # i18n: data (the office's station name, stored)
 
 
 class PlantError(ValueError):
@@ -63,37 +64,38 @@ def create_work_area(plant_id: int, form) -> NewWorkArea:
     """A new work area of the plant, with its office (机关) and its first admin holding a one-time password; the
     stations, wells and staff come next from the admin's spreadsheets (/admin/onboarding)."""
     name = clean_line(form.get("name"), 200)
-    party_org = clean_line(form.get("party_org_name"), 200) or (f"{name}党总支" if name else "")
+    party_org = clean_line(form.get("party_org_name"), 200) or (f"{name}党总支" if name else "")  # i18n: data (stored)
     admin_no = clean_line(form.get("admin_employee_no"), 40).upper()
     admin_name = clean_line(form.get("admin_name"), 100)
     shifts = clean_line(form.get("shifts"), 200) or WorkArea.shifts.default
     problems = []
     if not name:
-        problems.append("请填写作业区名称。")
+        problems.append(gettext("请填写作业区名称。"))
     elif len(name) > MAX_NAME:
-        problems.append(f"作业区名称不能超过 {MAX_NAME} 字。")
+        problems.append(gettext("作业区名称不能超过 %(max)s 字。", max=MAX_NAME))
     elif WorkArea.select().where(WorkArea.name == name).exists():
-        problems.append(f"已有名为“{name}”的作业区。")
+        problems.append(gettext("已有名为“%(name)s”的作业区。", name=name))
     if len(party_org) > 80:
-        problems.append("党总支名称不能超过 80 字。")
+        problems.append(gettext("党总支名称不能超过 80 字。"))
     if not admin_no or len(admin_no) > 20 or not admin_no.isalnum():
-        problems.append("管理员工号应为 1–20 位字母或数字。")
+        problems.append(gettext("管理员工号应为 1–20 位字母或数字。"))
     elif User.select().where(User.employee_no == admin_no).exists():
-        problems.append(f"工号“{admin_no}”已被使用。")
+        problems.append(gettext("工号“%(number)s”已被使用。", number=admin_no))
     if not admin_name or len(admin_name) > 40:
-        problems.append("请填写管理员姓名（不超过 40 字）。")
+        problems.append(gettext("请填写管理员姓名（不超过 40 字）。"))
     try:
         parse_shifts(shifts)
     except ValueError as exc:
-        problems.append(f"班次：{exc}")
+        problems.append(gettext("班次：%(error)s", error=exc))
     if problems:
-        raise PlantError("；".join(problems))
+        raise PlantError(gettext("；").join(problems))
     password = one_time_password()
     with db.atomic():
         area = WorkArea.create(name=name, party_org_name=party_org, plant=plant_id, shifts=shifts)
-        office = Station.create(work_area=area, name=OFFICE, kind="office", branch_name=f"{OFFICE}党支部")
-        admin = User.create(work_area=area, station=office, employee_no=admin_no, name=admin_name, post="作业区管理员",
-                            password_hash=generate_password_hash(password), must_change_password=True)
+        office = Station.create(work_area=area, name=OFFICE, kind="office", branch_name=f"{OFFICE}党支部")  # i18n: data
+        admin = User.create(  # i18n: data (the post is stored)
+            work_area=area, station=office, employee_no=admin_no, name=admin_name, post="作业区管理员",
+            password_hash=generate_password_hash(password), must_change_password=True)
         admin.grant("admin", "worker")
     return NewWorkArea(area, admin, password)
 

@@ -1,6 +1,8 @@
 """Operating procedures (操作规程) per equipment kind and per well operation: versioned text with pictures."""
 import json
 
+from flask_babel import gettext
+
 from models import EQUIPMENT_KINDS, Procedure
 
 from .patrols import OPERATIONS
@@ -11,12 +13,12 @@ MAX_BODY = 20000
 
 def topics() -> dict[str, str]:
     """Every topic a procedure can be written for, with its Chinese name."""
-    names = {f"equipment:{kind}": f"{label}（望闻听摸测）" for kind, label in EQUIPMENT_KINDS.items()}
+    names = {f"equipment:{kind}": gettext("%(kind)s（望闻听摸测）", kind=label) for kind, label in EQUIPMENT_KINDS.items()}
     names.update({f"operation:{code}": f"{char} · {name}" for code, (char, name, _) in OPERATIONS.items()})
     return names
 
 
-DEFAULTS = {
+DEFAULTS = {  # i18n: data
     "equipment:pumping_unit": (
         "抽油机检查规程",
         "望：看减速箱、盘根盒、光杆有无漏油；皮带松紧与磨损；驴头、悬绳器、盘根盒是否对中；各部螺栓是否松动。\n"

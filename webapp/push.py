@@ -9,8 +9,11 @@ import re
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from flask_babel import force_locale, gettext, ngettext
+
 from models import PushSubscription, User, db, utcnow
 
+from .i18n import DEFAULT, LANGUAGES
 from .notifications import Item, feed
 
 MAX_ENDPOINT = 1000
@@ -30,18 +33,18 @@ def configured(config) -> bool:
 def subscribe(user, body) -> PushSubscription:
     """Keep (or move to this user) the subscription the browser gave: {endpoint, keys: {p256dh, auth}}."""
     if not isinstance(body, dict):
-        raise PushError("订阅信息格式不对。")
+        raise PushError(gettext("订阅信息格式不对。"))
     endpoint = body.get("endpoint")
     keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
-        raise PushError("订阅地址无效。")
+        raise PushError(gettext("订阅地址无效。"))
     parts = urlsplit(endpoint)
     if parts.scheme != "https" or not parts.hostname:
-        raise PushError("订阅地址必须是 https 地址。")
+        raise PushError(gettext("订阅地址必须是 https 地址。"))
     for value, size in ((p256dh, 200), (auth, 100)):
         if not isinstance(value, str) or not value or len(value) > size or not KEY_PATTERN.match(value):
-            raise PushError("订阅密钥无效。")
+            raise PushError(gettext("订阅密钥无效。"))
     with db.atomic():
         existing = PushSubscription.get_or_none(PushSubscription.endpoint == endpoint)
         if existing is not None:
@@ -64,7 +67,8 @@ def message(item: Item) -> dict:
 
 
 def summary(count: int) -> dict:
-    return {"title": "井站通", "body": f"还有 {count} 条新通知，点开查看。", "url": "/notifications/", "tag": "summary"}
+    body = ngettext("还有 %(num)s 条新通知，点开查看。", "还有 %(num)s 条新通知，点开查看。", count)
+    return {"title": "井站通", "body": body, "url": "/notifications/", "tag": "summary"}
 
 
 def send_due(app, now: datetime | None = None, sender=None, session=None) -> dict:
@@ -85,10 +89,12 @@ def _send_due(config, now, sender, session, link) -> dict:
     claims = {"sub": config.get("VAPID_SUBJECT") or "mailto:admin@localhost"}
     for subscription in PushSubscription.select(PushSubscription, User).join(User).where(User.is_enabled):
         counts["subscriptions"] += 1
-        new = [i for i in feed(subscription.user, config["TIMEZONE"], now, link) if i.at > subscription.sent_until]
-        messages = [message(i) for i in new[:PER_RUN]]
-        if len(new) > PER_RUN:
-            messages.append(summary(len(new) - PER_RUN))
+        # In the subscriber's chosen language (a timer has no browser to ask: Chinese when they chose none).
+        with force_locale(subscription.user.language if subscription.user.language in LANGUAGES else DEFAULT):
+            new = [i for i in feed(subscription.user, config["TIMEZONE"], now, link) if i.at > subscription.sent_until]
+            messages = [message(i) for i in new[:PER_RUN]]
+            if len(new) > PER_RUN:
+                messages.append(summary(len(new) - PER_RUN))
         info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
         try:
             for body in messages:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext, lazy_gettext as _l
 from peewee import Case, fn
 
 from models import EquipmentCheck, Hazard, Patrol, ProductionPlan, User, Well, WellOperation, utcnow
@@ -50,11 +51,11 @@ def parse_day(text: str, today: date) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise ReportError("日期格式不对，请按“2026-11-26”这样的年-月-日选择日期。", "date") from None
+        raise ReportError(gettext("日期格式不对，请按“2026-11-26”这样的年-月-日选择日期。"), "date") from None
     if day < EARLIEST:
-        raise ReportError("日期太早：请选择 2000 年以后的日期。", "date")
+        raise ReportError(gettext("日期太早：请选择 2000 年以后的日期。"), "date")
     if day > today:
-        raise ReportError(f"不能查看未来的日期（今天是 {today.isoformat()}）。", "date")
+        raise ReportError(gettext("不能查看未来的日期（今天是 %(today)s）。", today=today.isoformat()), "date")
     return day
 
 
@@ -62,17 +63,18 @@ def parse_month(text: str, today: date, ahead: int = 0) -> tuple[int, int]:
     """'YYYY-MM' → (year, month), from 2000 to `ahead` months after today's month."""
     match = MONTH.match(text.strip())
     if not match:
-        raise ReportError("月份格式不对，请按“2026-11”这样的年-月填写。", "month")
+        raise ReportError(gettext("月份格式不对，请按“2026-11”这样的年-月填写。"), "month")
     year, month = map(int, match.groups())
     if not 1 <= month <= 12:
-        raise ReportError("月份应在 01 到 12 之间。", "month")
+        raise ReportError(gettext("月份应在 01 到 12 之间。"), "month")
     if year < EARLIEST.year:
-        raise ReportError("月份太早：请选择 2000 年以后的月份。", "month")
+        raise ReportError(gettext("月份太早：请选择 2000 年以后的月份。"), "month")
     last = today.year * 12 + today.month - 1 + ahead
     if year * 12 + month - 1 > last:
         if ahead:
-            raise ReportError(f"最多可提前 {ahead} 个月（到 {month_text(last // 12, last % 12 + 1)}）。", "month")
-        raise ReportError(f"不能查看未来的月份（本月是 {month_text(today.year, today.month)}）。", "month")
+            raise ReportError(gettext("最多可提前 %(count)s 个月（到 %(month)s）。", count=ahead,
+                                          month=month_text(last // 12, last % 12 + 1)), "month")
+        raise ReportError(gettext("不能查看未来的月份（本月是 %(month)s）。", month=month_text(today.year, today.month)), "month")
     return year, month
 
 
@@ -107,7 +109,7 @@ class WellProduction:
     water_cut: float | None
     carried_at: datetime | None = None
 
-    SOURCES = {"measured": "实测", "estimated": "估", "none": "无数据"}
+    SOURCES = {"measured": _l("实测"), "estimated": _l("估"), "none": _l("无数据")}
 
     @property
     def oil(self) -> float | None:
@@ -121,10 +123,9 @@ class WellProduction:
 
     def source_text(self, tz: str) -> str:
         """实测, 估（11-25 02:00）or 无数据 — as the exports print it."""
-        text = self.SOURCES[self.source]
         if self.source == "estimated":
-            text += f"（{local(self.carried_at, tz):%m-%d %H:%M}）"
-        return text
+            return gettext("估（%(time)s）", time=f"{local(self.carried_at, tz):%m-%d %H:%M}")
+        return str(self.SOURCES[self.source])
 
 
 def _total(values) -> float | None:
@@ -295,7 +296,7 @@ class WellDay:
 
     @property
     def operations_text(self) -> str:
-        return "、".join(OPERATIONS[code][1] + (f"×{n}" if n > 1 else "") for code, n in self.operations.items())
+        return gettext("、").join(str(OPERATIONS[code][1]) + (f"×{n}" if n > 1 else "") for code, n in self.operations.items())
 
 
 @dataclass
@@ -450,23 +451,23 @@ def check_plan(form, today: date) -> tuple[dict, dict[str, str]]:
         values["month"] = month_text(*parse_month(form.get("month") or "", today, ahead=PLAN_MONTHS_AHEAD))
     except ReportError as exc:
         errors["month"] = exc.message
-    for name, label in (("liquid_t_per_day", "计划日产液"), ("oil_t_per_day", "计划日产油")):
+    for name, label in (("liquid_t_per_day", gettext("计划日产液")), ("oil_t_per_day", gettext("计划日产油"))):
         text = (form.get(name) or "").strip()
         if not text:
-            errors[name] = f"请填写{label}。"
+            errors[name] = gettext("请填写%(label)s。", label=label)
             continue
         try:
             number = float(text) if len(text) <= 20 else math.nan
         except ValueError:
             number = math.nan
         if math.isnan(number):
-            errors[name] = f"{label}应为数字（吨/日），例如 120.5。"
+            errors[name] = gettext("%(label)s应为数字（吨/日），例如 120.5。", label=label)
         elif not 0 <= number < PLAN_LIMIT:
-            errors[name] = f"{label}应不小于 0 且小于 {PLAN_LIMIT}（吨/日）。"
+            errors[name] = gettext("%(label)s应不小于 0 且小于 %(limit)s（吨/日）。", label=label, limit=PLAN_LIMIT)
         else:
             values[name] = round(number, 2)
     if not errors and values["oil_t_per_day"] > values["liquid_t_per_day"]:
-        errors["oil_t_per_day"] = "计划日产油不能大于计划日产液。"
+        errors["oil_t_per_day"] = gettext("计划日产油不能大于计划日产液。")
     return values, errors
 
 
@@ -482,7 +483,8 @@ def save_plan(station, month: str, liquid_t_per_day: float, oil_t_per_day: float
 # Exports: the same figures as the pages, as sheets
 
 def _title(report, what: str, tz: str) -> str:
-    return f"{report.station.name} {what} · 生成于 {local(report.generated_at, tz):%Y-%m-%d %H:%M}"
+    return gettext("%(station)s %(what)s · 生成于 %(time)s", station=report.station.name, what=what,
+                   time=f"{local(report.generated_at, tz):%Y-%m-%d %H:%M}")
 
 
 def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
@@ -490,23 +492,26 @@ def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
     def title(name: str) -> str:
         return _title(report, f"{report.day.isoformat()} {name}", tz)
 
-    shift_columns = [Column(f"{s.shift.name}{h}", fmt, 8) for s in report.shifts
-                     for h, fmt in (("应巡", "0"), ("已巡", "0"), ("状态", None))]
+    shift_columns = []
+    for s in report.shifts:
+        shift_columns += [Column(gettext("%(shift)s应巡", shift=s.shift.name), "0", 8),
+                          Column(gettext("%(shift)s已巡", shift=s.shift.name), "0", 8),
+                          Column(gettext("%(shift)s状态", shift=s.shift.name), None, 8)]
     reading_columns = [Column(f"{READINGS[n][0]} ({READINGS[n][1]})", "0.00", 10) for n in SNAPSHOT_READINGS]
-    wells = Sheet("单井日报", title("单井日报"), [
-        Column("井号", width=12), Column("井别", width=8), Column("重点井", width=7), *shift_columns,
-        Column("巡检次数", "0", 8), *reading_columns, Column("平衡率 (%)", "0.0", 9),
-        Column("产液量 (t/d)", "0.00", 11), Column("含水 (%)", "0.00", 9), Column("日产油 (t/d)", "0.00", 11),
-        Column("产量来源", width=16), Column("十字作业", width=18), Column("异常", "0", 6), Column("未销项隐患", "0", 9),
-        Column("备注", width=40),
+    wells = Sheet(gettext("单井日报"), title(gettext("单井日报")), [
+        Column(gettext("井号"), width=12), Column(gettext("井别"), width=8), Column(gettext("重点井"), width=7), *shift_columns,
+        Column(gettext("巡检次数"), "0", 8), *reading_columns, Column(gettext("平衡率 (%)"), "0.0", 9),
+        Column(gettext("产液量 (t/d)"), "0.00", 11), Column(gettext("含水 (%)"), "0.00", 9),
+        Column(gettext("日产油 (t/d)"), "0.00", 11), Column(gettext("产量来源"), width=16), Column(gettext("十字作业"), width=18),
+        Column(gettext("异常"), "0", 6), Column(gettext("未销项隐患"), "0", 9), Column(gettext("备注"), width=40),
     ])
     for line in report.wells:
         cells = []
         for row in line.shifts:
-            cells += [row.required, row.done, row.label] if row else [None, None, "未开始"]
+            cells += [row.required, row.done, str(row.label)] if row else [None, None, gettext("未开始")]
         p = line.production
         wells.rows.append([
-            line.well.code, line.well.kind_label, "是" if line.well.is_key_well else "", *cells, line.patrols,
+            line.well.code, str(line.well.kind_label), gettext("是") if line.well.is_key_well else "", *cells, line.patrols,
             *[line.readings.get(n) for n in SNAPSHOT_READINGS], line.balance,
             p.liquid if p else None, p.water_cut if p else None, p.oil if p else None, p.source_text(tz) if p else "",
             line.operations_text, line.abnormal, line.open_hazards, "；".join(line.notes),
@@ -516,16 +521,18 @@ def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
         shift_totals += [s.tally.required, s.tally.done, None] if s.tally else [None, None, None]
     production = report.production
     wells.footer.append([
-        f"合计（{len(report.wells)} 口）", None, None, *shift_totals, report.total("patrols"),
+        gettext("合计（%(count)s 口）", count=len(report.wells)), None, None, *shift_totals, report.total("patrols"),
         *[None] * len(SNAPSHOT_READINGS), None, production.liquid, None, production.oil,
-        f"实测 {production.count('measured')}，估 {production.count('estimated')}，无数据 {production.count('none')}",
+        gettext("实测 %(measured)s，估 %(estimated)s，无数据 %(none)s", measured=production.count("measured"),
+                estimated=production.count("estimated"), none=production.count("none")),
         None, report.total("abnormal"), report.total("open_hazards"), None,
     ])
 
-    shifts = Sheet("班次", title("各班巡检"), [
-        Column("班次", width=8), Column("时段", width=13), Column("井数", "0", 6), Column("应巡次数", "0", 9),
-        Column("已巡次数", "0", 9), Column("已巡井", "0", 7), Column("待巡井", "0", 7), Column("超时井", "0", 7),
-        Column("漏巡井", "0", 7), Column("覆盖率 (%)", "0.0", 10),
+    shifts = Sheet(gettext("班次"), title(gettext("各班巡检")), [
+        Column(gettext("班次"), width=8), Column(gettext("时段"), width=13), Column(gettext("井数"), "0", 6),
+        Column(gettext("应巡次数"), "0", 9), Column(gettext("已巡次数"), "0", 9), Column(gettext("已巡井"), "0", 7),
+        Column(gettext("待巡井"), "0", 7), Column(gettext("超时井"), "0", 7), Column(gettext("漏巡井"), "0", 7),
+        Column(gettext("覆盖率 (%)"), "0.0", 10),
     ])
 
     def tally_cells(tally: Tally | None) -> list:
@@ -535,20 +542,24 @@ def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
         return [tally.required, tally.done, counts["done"], counts["due"], counts["overdue"], counts["missed"], tally.coverage]
 
     for s in report.shifts:
-        hours = f"{s.shift.start:%H:%M}–{s.shift.end:%H:%M}" + ("" if s.tally else "（未开始）")
+        hours = f"{s.shift.start:%H:%M}–{s.shift.end:%H:%M}"
+        if not s.tally:
+            hours = gettext("%(hours)s（未开始）", hours=hours)
         shifts.rows.append([s.shift.name, hours, len(report.wells), *tally_cells(s.tally)])
-    shifts.footer.append(["全天", None, len(report.wells), *tally_cells(report.tally)])
+    shifts.footer.append([gettext("全天"), None, len(report.wells), *tally_cells(report.tally)])
 
-    plan = Sheet("产量与配产", title("产量与配产"), [Column("项目", width=22), Column("产液 (t/d)", width=12),
-                                                     Column("产油 (t/d)", width=12)])
+    plan = Sheet(gettext("产量与配产"), title(gettext("产量与配产")), [
+        Column(gettext("项目"), width=22), Column(gettext("产液 (t/d)"), width=12), Column(gettext("产油 (t/d)"), width=12),
+    ])
     liquid_diff, liquid_pct = production.liquid_against
     oil_diff, oil_pct = production.oil_against
     plan.rows += [
-        ["实测及估算合计", production.liquid, production.oil],
-        [f"{report.month} 配产", production.plan_liquid, production.plan_oil],
-        ["差额（合计 − 配产）", liquid_diff, oil_diff],
-        ["完成率 (%)", liquid_pct, oil_pct],
-        ["实测井 / 估算井 / 无数据井", f"{production.count('measured')} / {production.count('estimated')} / {production.count('none')}", None],
+        [gettext("实测及估算合计"), production.liquid, production.oil],
+        [gettext("%(month)s 配产", month=report.month), production.plan_liquid, production.plan_oil],
+        [gettext("差额（合计 − 配产）"), liquid_diff, oil_diff],
+        [gettext("完成率 (%)"), liquid_pct, oil_pct],
+        [gettext("实测井 / 估算井 / 无数据井"),
+         f"{production.count('measured')} / {production.count('estimated')} / {production.count('none')}", None],
     ]
     return [wells, shifts, plan]
 
@@ -556,24 +567,28 @@ def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
 def monthly_sheets(report: MonthlyReport, tz: str) -> list[Sheet]:
     """按井, 按人 and 按日 — what the monthly page shows."""
     def title(name: str) -> str:
-        return _title(report, f"{report.month_text} 巡检月报 · {name}", tz)
+        return _title(report, gettext("%(month)s 巡检月报 · %(name)s", month=report.month_text, name=name), tz)
 
-    tally_columns = [Column("应巡次数", "0", 9), Column("已巡次数", "0", 9), Column("漏巡班次", "0", 9), Column("覆盖率 (%)", "0.0", 10)]
+    tally_columns = [Column(gettext("应巡次数"), "0", 9), Column(gettext("已巡次数"), "0", 9), Column(gettext("漏巡班次"), "0", 9),
+                     Column(gettext("覆盖率 (%)"), "0.0", 10)]
 
     def tally_cells(tally: Tally) -> list:
         return [tally.required, tally.done, tally.counts["missed"], tally.coverage]
 
     total = report.tally
-    wells = Sheet("按井", title("按井"), [Column("井号", width=12), Column("井别", width=8), Column("巡检频次 (h)", "0", 11),
-                                          *tally_columns])
-    wells.rows = [[well.code, well.kind_label, well.patrol_interval_hours, *tally_cells(t)] for well, t in report.wells]
-    wells.footer.append([f"合计（{len(report.wells)} 口）", None, None, *tally_cells(total)])
-    workers = Sheet("按人", title("按人"), [Column("工号", width=10), Column("姓名", width=10), Column("巡检次数", "0", 9),
-                                            Column("发现异常", "0", 9), Column("到场存疑", "0", 9)])
+    wells = Sheet(gettext("按井"), title(gettext("按井")), [
+        Column(gettext("井号"), width=12), Column(gettext("井别"), width=8), Column(gettext("巡检频次 (h)"), "0", 11), *tally_columns,
+    ])
+    wells.rows = [[well.code, str(well.kind_label), well.patrol_interval_hours, *tally_cells(t)] for well, t in report.wells]
+    wells.footer.append([gettext("合计（%(count)s 口）", count=len(report.wells)), None, None, *tally_cells(total)])
+    workers = Sheet(gettext("按人"), title(gettext("按人")), [
+        Column(gettext("工号"), width=10), Column(gettext("姓名"), width=10), Column(gettext("巡检次数"), "0", 9),
+        Column(gettext("发现异常"), "0", 9), Column(gettext("到场存疑"), "0", 9),
+    ])
     workers.rows = [[w.employee_no, w.name, w.patrols, w.abnormal, w.flagged] for w in report.workers]
-    workers.footer.append(["合计", f"{len(report.workers)} 人", report.worker_total("patrols"), report.worker_total("abnormal"),
-                           report.worker_total("flagged")])
-    days = Sheet("按日", title("按日"), [Column("日期", width=12), *tally_columns])
+    workers.footer.append([gettext("合计"), gettext("%(count)s 人", count=len(report.workers)), report.worker_total("patrols"),
+                           report.worker_total("abnormal"), report.worker_total("flagged")])
+    days = Sheet(gettext("按日"), title(gettext("按日")), [Column(gettext("日期"), width=12), *tally_columns])
     days.rows = [[day, *tally_cells(t)] for day, t in report.days]
-    days.footer.append(["全月", *tally_cells(total)])
+    days.footer.append([gettext("全月"), *tally_cells(total)])
     return [wells, workers, days]

@@ -2,6 +2,7 @@
 the same rules for both kinds."""
 from datetime import date
 
+from flask_babel import gettext
 from peewee import fn
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, User, Well, db, utcnow
@@ -17,10 +18,10 @@ DECISIONS = {"approve": "approved", "return": "returned"}
 def decide(record, decision: str, comment: str, reviewer) -> str | None:
     """Record the leader's decision on a patrol or check; a Chinese message when it cannot be taken, else None."""
     if decision not in DECISIONS:
-        return "请选择审核通过或退回。"
+        return gettext("请选择审核通过或退回。")
     comment = (comment or "").strip()[:MAX_COMMENT]
     if decision == "return" and not comment:
-        return "退回时请写明批注。"
+        return gettext("退回时请写明批注。")
     model = type(record)
     record.review_status = DECISIONS[decision]
     record.reviewed_by, record.reviewed_at, record.review_comment = reviewer.id, utcnow(), comment

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import click
 from flask import current_app, g, has_request_context, request, session
 from flask.cli import with_appcontext
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import LoginManager, user_logged_in, user_logged_out
 from flask_login.signals import user_accessed
 
@@ -175,17 +176,17 @@ def end_other_sessions(current: UserSession) -> int:
     return count
 
 
-_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("HarmonyOS", "鸿蒙"), ("Android", "安卓"), ("Windows", "Windows"),
-            ("Mac OS X", "Mac"), ("Linux", "Linux"))
-_BROWSERS = (("MicroMessenger", "微信"), ("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("HarmonyOS", _l("鸿蒙")), ("Android", _l("安卓")),
+            ("Windows", "Windows"), ("Mac OS X", "Mac"), ("Linux", "Linux"))
+_BROWSERS = (("MicroMessenger", _l("微信")), ("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
              ("Safari/", "Safari"))
 
 
 def device_label(user_agent: str) -> str:
     """A short name for a device from its User-Agent, e.g. "安卓 · Chrome" (shown as text)."""
-    system = next((label for key, label in _SYSTEMS if key in user_agent), "")
-    browser = next((label for key, label in _BROWSERS if key in user_agent), "")
-    return " · ".join(part for part in (system, browser) if part) or "未知设备"
+    system = next((str(label) for key, label in _SYSTEMS if key in user_agent), "")
+    browser = next((str(label) for key, label in _BROWSERS if key in user_agent), "")
+    return " · ".join(part for part in (system, browser) if part) or gettext("未知设备")
 
 
 def write_cookie(response):
@@ -221,7 +222,7 @@ def _parse_since(value: str, zone) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter("请写成 24h、7d、2026-11-20 或 \"2026-11-20 08:00\"。") from None
+        raise click.BadParameter("请写成 24h、7d、2026-11-20 或 \"2026-11-20 08:00\"。") from None  # i18n: data (CLI)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
@@ -233,7 +234,7 @@ def _parse_since(value: str, zone) -> datetime:
 @click.option("--event", default="", help="只看这种事件，如 login_failed")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True)
 @with_appcontext
-def auth_events_command(since, employee_no, event, limit):
+def auth_events_command(since, employee_no, event, limit):  # i18n: data (the command line stays Chinese)
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(current_app.config["TIMEZONE"])
@@ -254,7 +255,7 @@ def auth_events_command(since, employee_no, event, limit):
 @click.command("end-sessions", help="让员工在所有设备上退出登录（如手机丢失），账号仍可用。")
 @click.argument("employee_no")
 @with_appcontext
-def end_sessions_command(employee_no):
+def end_sessions_command(employee_no):  # i18n: data (the command line stays Chinese)
     with db.connection_context():
         user = User.get_or_none(User.employee_no == employee_no.strip().upper())
         if user is None:

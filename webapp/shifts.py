@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-SHIFT_NAMES = {2: ("白班", "夜班"), 3: ("早班", "中班", "夜班")}
+from flask_babel import gettext, lazy_gettext as _l
+
+SHIFT_NAMES = {2: (_l("白班"), _l("夜班")), 3: (_l("早班"), _l("中班"), _l("夜班"))}
 SPEC = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -29,17 +31,18 @@ def parse_shifts(spec: str) -> list[Shift]:
     for index, part in enumerate(parts):
         match = SPEC.match(part)
         if not match:
-            raise ValueError(f"班次格式应为 HH:MM-HH:MM：{part}")
+            raise ValueError(gettext("班次格式应为 HH:MM-HH:MM：%(part)s", part=part))
         h1, m1, h2, m2 = map(int, match.groups())
         names = SHIFT_NAMES.get(len(parts))
-        shifts.append(Shift(index, names[index] if names else f"第{index + 1}班", time(h1, m1), time(h2, m2)))
+        name = str(names[index]) if names else gettext("第%(number)s班", number=index + 1)
+        shifts.append(Shift(index, name, time(h1, m1), time(h2, m2)))
     if not shifts:
-        raise ValueError("至少要有一个班次。")
+        raise ValueError(gettext("至少要有一个班次。"))
     if abs(sum(s.hours for s in shifts) - 24) > 1e-9:
-        raise ValueError("各班次加起来应为 24 小时。")
+        raise ValueError(gettext("各班次加起来应为 24 小时。"))
     for current, following in zip(shifts, shifts[1:] + shifts[:1], strict=True):
         if current.end != following.start:
-            raise ValueError("班次应首尾相接。")
+            raise ValueError(gettext("班次应首尾相接。"))
     return shifts
 
 
@@ -72,11 +75,11 @@ class WellShift:
     done: int
     status: str  # done, due, overdue, missed
 
-    LABELS = {"done": "已巡", "due": "待巡", "overdue": "超时未巡", "missed": "漏巡"}
+    LABELS = {"done": _l("已巡"), "due": _l("待巡"), "overdue": _l("超时未巡"), "missed": _l("漏巡")}
 
     @property
     def label(self) -> str:
-        return self.LABELS[self.status]
+        return str(self.LABELS[self.status])
 
 
 def well_status(interval_hours: int, shift: Shift, start: datetime, end: datetime, now: datetime, done: int) -> tuple[int, str]:

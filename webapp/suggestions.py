@@ -1,5 +1,6 @@
 """合理化建议: any employee writes one on the phone (offline too); their branch adopts it or not, with a note."""
 
+from flask_babel import gettext
 from peewee import JOIN
 
 from models import Station, Suggestion, User, utcnow
@@ -17,12 +18,12 @@ DECISIONS = ("adopted", "declined")
 
 def create_suggestion(ctx: Context, data: dict) -> Suggestion:
     """Handler of the `suggestion` record type: the author is the session's user, the branch their station's."""
-    title = clean_line(_text(data.get("title") or "", "建议标题", MAX_TITLE, "title"), MAX_TITLE)
+    title = clean_line(_text(data.get("title") or "", gettext("建议标题"), MAX_TITLE, "title"), MAX_TITLE)
     if not title:
-        raise RecordError("missing_title", "请写明建议标题。", "title")
-    body = _text(data.get("body") or "", "建议内容", MAX_BODY, "body")
+        raise RecordError("missing_title", gettext("请写明建议标题。"), "title")
+    body = _text(data.get("body") or "", gettext("建议内容"), MAX_BODY, "body")
     if not body:
-        raise RecordError("missing_body", "请写明建议内容：现状、建议怎么做、预期效果。", "body")
+        raise RecordError("missing_body", gettext("请写明建议内容：现状、建议怎么做、预期效果。"), "body")
     return Suggestion.create(uuid=ctx.uuid, author=ctx.user.id, station=ctx.user.station_id, title=title, body=body,
                              device_time=ctx.device_time, received_at=ctx.received_at)
 
@@ -39,16 +40,16 @@ def decide(user, suggestion: Suggestion, decision: str, note: str, tz: str) -> N
     Editing only the note keeps who decided and when, so the month an adoption counts in does not move; and a
     decision of a settled month (before last month) stays as it is."""
     if suggestion.author_id == user.id:
-        raise PartyError("不能处理自己的建议，请由党总支处理。")
+        raise PartyError(gettext("不能处理自己的建议，请由党总支处理。"))
     if not may_decide(user, suggestion):
-        raise PartyError("只能处理本支部的建议。")
+        raise PartyError(gettext("只能处理本支部的建议。"))
     if decision not in DECISIONS:
-        raise PartyError("请选择采纳或不采纳。")
+        raise PartyError(gettext("请选择采纳或不采纳。"))
     note = clean_text(note)
     if len(note) > MAX_NOTE:
-        raise PartyError(f"处理意见不能超过 {MAX_NOTE} 字。")
+        raise PartyError(gettext("处理意见不能超过 %(max)s 字。", max=MAX_NOTE))
     if decision == "declined" and not note:
-        raise PartyError("不采纳时请写明理由，让提建议的同事知道。")
+        raise PartyError(gettext("不采纳时请写明理由，让提建议的同事知道。"))
     if suggestion.decided_at is not None and month_of(suggestion.decided_at, tz) not in open_months(local_today(utcnow(), tz)):
         raise PartyError(SETTLED)
     if decision != suggestion.status:

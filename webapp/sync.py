@@ -5,6 +5,7 @@ import json
 import uuid as uuid_module
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import gettext
 from peewee import IntegrityError
 
 from models import SyncReceipt, User, db, utcnow
@@ -90,22 +91,22 @@ def _rejected(uuid, code, message, field=None):
 def _check_envelope(record):
     """(uuid, type, device time) of a record, or RecordError."""
     if not isinstance(record, dict):
-        raise RecordError("invalid_record", "记录格式不对。")
+        raise RecordError("invalid_record", gettext("记录格式不对。"))
     raw = record.get("uuid")
     try:
         parsed = uuid_module.UUID(raw) if isinstance(raw, str) and len(raw) <= 36 else None
     except ValueError:
         parsed = None
     if parsed is None or str(parsed) != raw.lower():
-        raise RecordError("invalid_uuid", "记录编号（uuid）无效。", "uuid")
+        raise RecordError("invalid_uuid", gettext("记录编号（uuid）无效。"), "uuid")
     if not isinstance(record.get("type"), str) or record["type"] not in HANDLERS:
-        raise RecordError("unknown_type", f"未知的记录类型：{str(record.get('type'))[:32]}", "type")
+        raise RecordError("unknown_type", gettext("未知的记录类型：%(type)s", type=str(record.get("type"))[:32]), "type")
     try:
         device_time = parse_time(record.get("created_at"))
     except (TypeError, ValueError):
-        raise RecordError("invalid_time", "记录时间无效（需带时区的 ISO 8601 时间）。", "created_at") from None
+        raise RecordError("invalid_time", gettext("记录时间无效（需带时区的 ISO 8601 时间）。"), "created_at") from None
     if not isinstance(record.get("data"), dict):
-        raise RecordError("invalid_record", "记录内容格式不对。", "data")
+        raise RecordError("invalid_record", gettext("记录内容格式不对。"), "data")
     return str(parsed), record["type"], device_time
 
 
@@ -125,7 +126,7 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
     if existing is not None:
         return _answer_replay(existing, uuid, user, digest)
     if device_time + timedelta(seconds=offset_s) > received_at + MAX_FUTURE:
-        return _rejected(uuid, "time_in_future", "记录时间晚于当前时间，请检查手机时间。", "created_at")
+        return _rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")
     ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=offset_s,
                   uuid=uuid, settings=settings)
     try:
@@ -147,26 +148,26 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
 def _answer_replay(existing, uuid, user, digest):
     if existing.author_id == user.id and existing.content_hash == digest:
         return {"uuid": uuid, "status": "duplicate", "id": existing.object_id}
-    return _rejected(uuid, "conflict", "此记录编号已被另一条不同的记录使用。", "uuid")
+    return _rejected(uuid, "conflict", gettext("此记录编号已被另一条不同的记录使用。"), "uuid")
 
 
 def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
     """Store each record of the batch at most once, attributed to user; answer record by record."""
     if not isinstance(payload, dict):
-        raise BatchError(400, "invalid_batch", "请求格式不对：应为 JSON 对象。")
+        raise BatchError(400, "invalid_batch", gettext("请求格式不对：应为 JSON 对象。"))
     records = payload.get("records")
     if not isinstance(records, list):
-        raise BatchError(400, "invalid_batch", "请求缺少 records 列表。")
+        raise BatchError(400, "invalid_batch", gettext("请求缺少 records 列表。"))
     if len(records) > MAX_RECORDS:
-        raise BatchError(413, "too_many_records", f"一次最多同步 {MAX_RECORDS} 条记录。")
+        raise BatchError(413, "too_many_records", gettext("一次最多同步 %(count)s 条记录。", count=MAX_RECORDS))
     device_id = payload.get("device_id", "")
     if not isinstance(device_id, str) or len(device_id) > MAX_DEVICE_ID:
-        raise BatchError(400, "invalid_batch", "设备编号无效。")
+        raise BatchError(400, "invalid_batch", gettext("设备编号无效。"))
     received_at = utcnow()
     try:
         sent_at = parse_time(payload.get("sent_at"))
     except (TypeError, ValueError):
-        raise BatchError(400, "invalid_batch", "发送时间 sent_at 无效（需带时区的 ISO 8601 时间）。") from None
+        raise BatchError(400, "invalid_batch", gettext("发送时间 sent_at 无效（需带时区的 ISO 8601 时间）。")) from None
     offset_s = round((received_at - sent_at).total_seconds())
     with db.atomic():
         results = [
@@ -186,30 +187,30 @@ def _author_of(record, importer, authors):
     """The signed author of an exported record, if the importer may bring in that user's records."""
     user_id = record.get("user_id") if isinstance(record, dict) else None
     if isinstance(user_id, bool) or not isinstance(user_id, int):
-        raise RecordError("unknown_author", "记录没有注明作者，无法导入。", "user_id")
+        raise RecordError("unknown_author", gettext("记录没有注明作者，无法导入。"), "user_id")
     if user_id not in authors:
         authors[user_id] = User.get_or_none((User.id == user_id) & (User.work_area == importer.work_area_id))
     author = authors[user_id]
     if author is None:
-        raise RecordError("unknown_author", "记录的作者不是本作业区的员工。", "user_id")
+        raise RecordError("unknown_author", gettext("记录的作者不是本作业区的员工。"), "user_id")
     if author.station_id != importer.station_id and not importer.has_role("admin"):
-        raise RecordError("not_your_station", f"{author.name} 不是本站员工，请由其所在站导入。", "user_id")
+        raise RecordError("not_your_station", gettext("%(name)s 不是本站员工，请由其所在站导入。", name=author.name), "user_id")
     sig = record.get("sig")
     expected = record_signature(author.signing_key, record, author.id) if author.signing_key else None
     if not isinstance(sig, str) or expected is None or not hmac.compare_digest(sig, expected):
-        raise RecordError("bad_signature", "签名无效：记录可能被改动过，或不是本人手机导出的。", "sig")
+        raise RecordError("bad_signature", gettext("签名无效：记录可能被改动过，或不是本人手机导出的。"), "sig")
     return author
 
 
 def import_file(importer, payload, *, settings) -> list[dict]:
     """Bring in the records of an exported outbox file through the same once-only path, noting who imported them."""
     if not isinstance(payload, dict) or payload.get("format") != EXPORT_FORMAT:
-        raise BatchError(422, "invalid_file", "这不是井站通导出的记录文件。")
+        raise BatchError(422, "invalid_file", gettext("这不是井站通导出的记录文件。"))
     records = payload.get("records")
     if not isinstance(records, list):
-        raise BatchError(422, "invalid_file", "文件中没有记录列表。")
+        raise BatchError(422, "invalid_file", gettext("文件中没有记录列表。"))
     if len(records) > MAX_IMPORT_RECORDS:
-        raise BatchError(413, "too_many_records", f"一个文件最多导入 {MAX_IMPORT_RECORDS} 条记录。")
+        raise BatchError(413, "too_many_records", gettext("一个文件最多导入 %(count)s 条记录。", count=MAX_IMPORT_RECORDS))
     device_id = payload.get("device_id") if isinstance(payload.get("device_id"), str) else ""
     received_at = utcnow()
     authors: dict = {}

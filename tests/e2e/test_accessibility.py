@@ -32,7 +32,7 @@ NOT_PAGES = {
     "static", "pwa.service_worker", "pwa.manifest", "pwa.icon", "photos.show", "photos.thumb", "labels.well_png",
     "labels.station_pdf", "cards.badge", "cards.qr", "cards.public_photo", "cards.branch_badges", "activities.qr_png",
     "onboarding.template", "onboarding.passwords", "reports.daily_export", "reports.monthly_export",
-    "assessment.year_export",
+    "assessment.year_export", "pwa.script_messages",
 }
 # Pages whose content a script draws after load: what shows that it is done.
 DRAWN_BY_SCRIPT = {"checks.new": ".steps, [data-check-wizard] .form-error"}
@@ -40,13 +40,13 @@ DRAWN_BY_SCRIPT = {"checks.new": ".steps, [data-check-wizard] .form-error"}
 BY_FORM = {"onboarding.result"}
 
 
-def demo_objects(app) -> dict:
+def demo_objects(app, days: int = 14) -> dict:
     """Path arguments per endpoint: objects of 海南一号站 (the demo logins' station), after 14 days of history."""
     from webapp.activities import step_code, time_step
     from webapp.generator import generate_history
     from webapp.sync import sync_batch
 
-    generate_history(14)
+    generate_history(days)
     station = Station.get(Station.name == "海南一号站")
     worker = User.get(User.employee_no == "HN1003")
     if not Hazard.select().where(Hazard.station == station).exists():  # the generated history may have none here

@@ -40,7 +40,13 @@ def sync_status(page):
 
 def wait_offline_ready(page, wells, timeout_s=120):
     """Wait until the service worker reports a complete offline copy (the station's wells, pages, procedures)."""
-    wait_until(page, "() => Object.keys(localStorage).some((k) => k.startsWith('jingzhan-warmed-'))", timeout_s=timeout_s)
+    try:
+        wait_until(page, "() => Object.keys(localStorage).some((k) => k.startsWith('jingzhan-warmed-'))", timeout_s=timeout_s)
+    except AssertionError as error:
+        failed, progress, controlled = page.evaluate("""() => [localStorage.getItem('jingzhan-warm-failed'),
+            localStorage.getItem('jingzhan-warm-progress'), Boolean(navigator.serviceWorker.controller)]""")
+        raise AssertionError(f"the offline copy never completed; the service worker's last failures: {failed}; "
+                             f"progress: {progress} (now {page.evaluate('Date.now()')}); page controlled: {controlled}") from error
     cached = page.evaluate(
         """async () => {
             const names = await caches.keys();

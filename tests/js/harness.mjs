@@ -3,7 +3,7 @@
 // in front of a small server that keeps the sync contract (DESIGN.md): idempotent by uuid, per-record answers.
 //
 // Works on Node 18 (Debian 12's `nodejs`) and later: nothing here needs a newer global.
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -20,6 +20,9 @@ const SOURCE = process.env.OUTBOX_UNDER_TEST || fileURLToPath(new URL("../../web
 const COPY_DIR = mkdtempSync(join(tmpdir(), "jingzhan-outbox-"));
 const COPY = join(COPY_DIR, "outbox.mjs");
 copyFileSync(SOURCE, COPY);
+// The modules it imports, beside it (read as ES modules: the folder says "type": "module").
+copyFileSync(fileURLToPath(new URL("../../webapp/static/js/i18n.js", import.meta.url)), join(COPY_DIR, "i18n.js"));
+writeFileSync(join(COPY_DIR, "package.json"), '{"type": "module"}');
 process.on("exit", () => rmSync(COPY_DIR, { recursive: true, force: true }));
 let instances = 0;
 

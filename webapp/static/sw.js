@@ -39,11 +39,17 @@ self.addEventListener("message", (event) => {
   if (message.type === "warm") {
     if (!warming) {
       const user = message.user;
-      warming = warm(generation)
-        .catch(() => false)
-        // Tell every open page how it went (the page that asked may be gone): a page asks again if it is incomplete.
+      const failed = [];
+      warming = warm(generation, failed)
+        .catch((error) => {
+          failed.push(String(error));
+          return false;
+        })
+        // Tell every open page how it went (the page that asked may be gone): a page asks again if it is incomplete,
+        // and keeps what failed for whoever looks (the browser tests print it when a warm-up never completes).
         .then(async (ok) => {
-          for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "warmed", ok, user });
+          const message = { type: "warmed", ok, user, failed: failed.slice(0, 20) };
+          for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage(message);
         })
         .finally(() => {
           warming = null;
@@ -76,7 +82,8 @@ function withTimeout(promise, ms) {
 async function keep(request, response) {
   // Redirects (e.g. to the login page), errors and no-store responses (downloads, tokens) are never kept.
   const stored = !/no-store/.test(response.headers.get("Cache-Control") || "");
-  if (response.ok && !response.redirected && response.type === "basic" && stored) {
+  // "default": a response the warm-up rebuilt from a same-origin one it read in full.
+  if (response.ok && !response.redirected && (response.type === "basic" || response.type === "default") && stored) {
     const cache = await caches.open(PAGES);
     await cache.put(request, response.clone());
   }
@@ -113,20 +120,32 @@ async function staticFile(request) {
 class WarmStopped extends Error {}
 
 /** Fetch the station's well directory and every well's label page into the offline copy; true when all of it came. */
-async function warm(started) {
+async function warm(started, failed) {
   // A fetch of the warm-up: stops the warm-up at a logout or when the session is gone; a hung request gives up.
   const get = async (url) => {
     if (started !== generation) throw new WarmStopped();
     const response = await withTimeout(fetch(url, { credentials: "same-origin", redirect: "manual" }), WARM_FETCH_TIMEOUT_MS);
     if (response.status === 401 || response.type === "opaqueredirect" || started !== generation) throw new WarmStopped();
-    return response;
+    // The whole body within the time limit too: a response whose body stalls would hold the warm-up forever.
+    const body = await withTimeout(response.arrayBuffer(), WARM_FETCH_TIMEOUT_MS);
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+  let done = 0;
+  const progress = async (url, total) => {
+    done += 1;
+    for (const client of await self.clients.matchAll({ type: "window" })) {
+      client.postMessage({ type: "warm-progress", done, total, url });
+    }
   };
   const store = async (url, response) => {
     if (started === generation) await keep(new Request(url), response.clone());
   };
   try {
     const response = await get("/api/v1/wells");
-    if (!response.ok) return false;
+    if (!response.ok) {
+      failed.push(`/api/v1/wells: ${response.status}`);
+      return false;
+    }
     await store("/api/v1/wells", response);
     const { wells } = await response.json();
     await store("/api/v1/check-templates", await get("/api/v1/check-templates"));
@@ -138,6 +157,8 @@ async function warm(started) {
       try {
         const page = await get(url);
         await store(url, page);
+        await progress(url, urls.length);
+        if (!page.ok) failed.push(`${url}: ${page.status}`);
         complete = complete && page.ok;
         // Procedures have pictures: keep those too, so a procedure reads the same at the wellhead.
         if (url.startsWith("/procedures/") && page.ok) {
@@ -145,6 +166,7 @@ async function warm(started) {
         }
       } catch (error) {
         if (error instanceof WarmStopped) throw error;
+        failed.push(`${url}: ${error}`);
         complete = false; // one page failed (or the network went): keep going with the rest
       }
     }
@@ -153,12 +175,16 @@ async function warm(started) {
         await store(url, await get(url));
       } catch (error) {
         if (error instanceof WarmStopped) throw error;
+        failed.push(`${url}: ${error}`);
         complete = false;
       }
     }
     return complete;
   } catch (error) {
-    if (error instanceof WarmStopped) return false;
+    if (error instanceof WarmStopped) {
+      failed.push("stopped (logout or session gone)");
+      return false;
+    }
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 // app.js — page-wide wiring: service worker and its updates, the sync indicator, the offline banner,
 // warming the offline copy of the station's wells, the warning before logging out with records unsent,
 // and the CSRF token on every form post and htmx request.
+import { _ } from "./i18n.js";
 import { counts, currentUserId, hasSigningKey, startOutbox, storeSigningKey } from "./outbox.js";
 
 // The offline copy is refreshed once in a shift of 8 hours (and after every login): each refresh is about 1 MB of
@@ -94,7 +95,7 @@ function showConnectivity() {
     banner = document.createElement("p");
     banner.className = "offline-banner";
     banner.setAttribute("role", "status");
-    banner.textContent = "当前无网络，记录会先存在手机上";
+    banner.textContent = _("当前无网络，记录会先存在手机上");
     document.body.prepend(banner);
   }
 }
@@ -105,19 +106,19 @@ function renderSyncStatus(c) {
   let text;
   let state;
   if (c.needsLogin && c.pending) {
-    text = `请重新登录后同步 ${c.pending} 条`;
+    text = _("请重新登录后同步 %(count)s 条", { count: c.pending });
     state = "login";
   } else if (c.syncing && c.pending) {
-    text = `同步中… ${c.pending} 条`;
+    text = _("同步中… %(count)s 条", { count: c.pending });
     state = "syncing";
   } else if (c.pending) {
-    text = `待同步 ${c.pending} 条`;
+    text = _("待同步 %(count)s 条", { count: c.pending });
     state = "pending";
   } else if (c.rejected) {
-    text = `${c.rejected} 条被退回`;
+    text = _("%(count)s 条被退回", { count: c.rejected });
     state = "rejected";
   } else {
-    text = "已全部同步";
+    text = _("已全部同步");
     state = "synced";
   }
   el.textContent = text;
@@ -133,11 +134,11 @@ function showUpdate(worker) {
   toast.className = "toast";
   toast.setAttribute("role", "alert");
   const text = document.createElement("span");
-  text.textContent = "井站通有新版本。未同步的记录不受影响。";
+  text.textContent = _("井站通有新版本。未同步的记录不受影响。");
   const button = document.createElement("button");
   button.type = "button";
   button.className = "button primary";
-  button.textContent = "立即更新";
+  button.textContent = _("立即更新");
   button.addEventListener("click", () => worker.postMessage({ type: "skip-waiting" }));
   toast.append(text, button);
   document.body.append(toast);
@@ -175,8 +176,11 @@ async function warmOfflineCopy(force = false) {
   const me = currentUserId();
   if (!me || !navigator.onLine || !navigator.serviceWorker.controller) return;
   const key = `jingzhan-warmed-${me}`;
-  if (!force && Date.now() - Number(localStorage.getItem(key) || 0) < WARM_EVERY_MS) return;
+  // Pages are kept in the language they were fetched in: a new language (我的 → 语言) is a new copy at once.
+  const sameLanguage = localStorage.getItem(`jingzhan-lang-warmed-${me}`) === document.documentElement.lang;
+  if (!force && sameLanguage && Date.now() - Number(localStorage.getItem(key) || 0) < WARM_EVERY_MS) return;
   navigator.serviceWorker.controller.postMessage({ type: "warm", user: me });
+  localStorage.setItem("jingzhan-warm-progress", JSON.stringify({ asked: Date.now() }));
 }
 
 let warmRetryMs = 0;
@@ -185,11 +189,19 @@ let warmRetryTimer = null;
 function rememberWarmed(event) {
   const me = currentUserId();
   const data = event.data || {};
+  if (data.type === "warm-progress") {
+    // Where the warm-up is, for whoever looks (the browser tests print it when a warm-up never completes).
+    localStorage.setItem("jingzhan-warm-progress", JSON.stringify({ done: data.done, total: data.total, url: data.url, at: Date.now() }));
+    return;
+  }
   if (!me || data.type !== "warmed" || String(data.user) !== String(me)) return;
   if (data.ok) {
     warmRetryMs = 0;
     localStorage.setItem(`jingzhan-warmed-${me}`, String(Date.now()));
+    localStorage.setItem(`jingzhan-lang-warmed-${me}`, document.documentElement.lang);
+    localStorage.removeItem("jingzhan-warm-failed");
   } else if (!warmRetryTimer) {
+    localStorage.setItem("jingzhan-warm-failed", JSON.stringify(data.failed || []));
     // Only a complete copy counts: an interrupted one is fetched again soon, less often each time.
     warmRetryMs = Math.min(warmRetryMs ? warmRetryMs * 2 : WARM_RETRY_MS, WARM_EVERY_MS);
     warmRetryTimer = setTimeout(() => {
@@ -205,7 +217,7 @@ function guardLogout() {
     if (!form.matches("[data-logout]") || form.dataset.confirmed) return;
     event.preventDefault();
     const c = await counts();
-    if (c.pending && !window.confirm(`还有 ${c.pending} 条记录未同步。退出后记录仍保存在本机，需您本人再次登录才能同步。确定退出吗？`)) {
+    if (c.pending && !window.confirm(_("还有 %(count)s 条记录未同步。退出后记录仍保存在本机，需您本人再次登录才能同步。确定退出吗？", { count: c.pending }))) {
       return;
     }
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
@@ -245,7 +257,7 @@ async function refreshBell() {
     const badge = bell.querySelector("[data-bell-count]");
     badge.textContent = unread > 99 ? "99+" : String(unread);
     badge.hidden = !unread;
-    bell.setAttribute("aria-label", unread ? `通知，${unread} 条未读` : "通知");
+    bell.setAttribute("aria-label", unread ? _("通知，%(count)s 条未读", { count: unread }) : _("通知"));
   } catch {
     // offline or the server is away: the badge keeps what it said
   }

@@ -1,15 +1,17 @@
 // check.js — the 望闻听摸测 equipment check on the phone: one screen per sense, big 正常/异常 buttons,
 // a note and photos for anything abnormal, numbers for 测; saved into the outbox (works offline).
 // Built from the cached check templates and the station's well directory.
+import { _ } from "./i18n.js";
 import { recordState, saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
+// [sense, its character, the step's name: the character and its everyday verb]
 const SENSES = [
-  ["wang", "望", "看"],
-  ["wen", "闻", "闻"],
-  ["ting", "听", "听"],
-  ["mo", "摸", "摸"],
-  ["ce", "测", "测量"],
+  ["wang", _("望"), _("望（看）")],
+  ["wen", _("闻"), _("闻（闻）")],
+  ["ting", _("听"), _("听（听）")],
+  ["mo", _("摸"), _("摸（摸）")],
+  ["ce", _("测"), _("测（测量）")],
 ];
 const root = document.querySelector("[data-check-wizard]");
 const params = new URLSearchParams(location.search);
@@ -54,14 +56,14 @@ function checkItem(item, answers) {
   const file = el("input", { type: "file", accept: "image/*", capture: "environment", class: "visually-hidden", "data-photo": item.code });
   photoPicker(file, previews, (uuids) => (answer.photos = uuids));
   details.append(
-    el("label", { for: `note-${item.code}`, text: "异常情况" }),
+    el("label", { for: `note-${item.code}`, text: _("异常情况") }),
     note,
-    el("label", { class: "button file-button" }, "📷 拍照", file),
+    el("label", { class: "button file-button" }, _("📷 拍照"), file),
     previews
   );
   const buttons = el("div", { class: "ok-buttons" });
-  const okButton = el("button", { type: "button", class: "button big", "aria-pressed": "false", text: "正常" });
-  const badButton = el("button", { type: "button", class: "button big danger", "aria-pressed": "false", text: "⚠ 异常" });
+  const okButton = el("button", { type: "button", class: "button big", "aria-pressed": "false", text: _("正常") });
+  const badButton = el("button", { type: "button", class: "button big danger", "aria-pressed": "false", text: _("⚠ 异常") });
   const show = () => {
     okButton.setAttribute("aria-pressed", String(answer.ok === true));
     badButton.setAttribute("aria-pressed", String(answer.ok === false));
@@ -84,7 +86,7 @@ function checkItem(item, answers) {
     box.append(
       el("label", { for: `value-${item.code}`, text: `${item.label}（${item.unit}）` }),
       input,
-      el("p", { class: "muted", id: `range-${item.code}`, text: `正常范围 ${item.normal_min}–${item.normal_max} ${item.unit}` })
+      el("p", { class: "muted", id: `range-${item.code}`, text: _("正常范围 %(low)s–%(high)s %(unit)s", { low: item.normal_min, high: item.normal_max, unit: item.unit }) })
     );
   }
   buttons.append(okButton, badButton);
@@ -99,11 +101,11 @@ function validate(items, answers) {
   for (const item of items) {
     const answer = answers[item.code];
     let message = "";
-    if (item.sense === "ce" && (answer.value === undefined || Number.isNaN(answer.value))) message = `请填写${item.label}。`;
+    if (item.sense === "ce" && (answer.value === undefined || Number.isNaN(answer.value))) message = _("请填写%(label)s。", { label: item.label });
     else if (item.sense === "ce" && (answer.value < item.limit_min || answer.value > item.limit_max))
-      message = `${item.label}应在 ${item.limit_min}–${item.limit_max} 之间。`;
-    else if (answer.ok === null) message = "请选择正常或异常。";
-    else if (answer.ok === false && !answer.note && !answer.photos.length) message = "异常：请写明情况或拍照。";
+      message = _("%(label)s应在 %(low)s–%(high)s 之间。", { label: item.label, low: item.limit_min, high: item.limit_max });
+    else if (answer.ok === null) message = _("请选择正常或异常。");
+    else if (answer.ok === false && !answer.note && !answer.photos.length) message = _("异常：请写明情况或拍照。");
     const error = root.querySelector(`#err-${item.code}`);
     error.textContent = message;
     error.hidden = !message;
@@ -119,14 +121,15 @@ function summary(record, template, answers, equipment, well) {
   const status = el("p", { class: "saved", role: "status", "data-saved": "" });
   const refresh = async () => {
     const state = await recordState(record.uuid);
-    status.textContent = `✔ ${equipment.name} 检查${{ pending: "已保存在手机上，待同步", rejected: "被退回，请到“记录”查看原因" }[state] || "已同步到服务器"}。`;
+    const text = { pending: _("已保存在手机上，待同步"), rejected: _("被退回，请到“记录”查看原因") }[state] || _("已同步到服务器");
+    status.textContent = _("✔ %(name)s 检查%(state)s。", { name: equipment.name, state: text });
   };
   refresh();
   document.addEventListener("outbox:change", refresh);
-  box.append(el("h2", { text: abnormal.length ? `发现 ${abnormal.length} 项异常` : "全部正常" }), status);
+  box.append(el("h2", { text: abnormal.length ? _("发现 %(count)s 项异常", { count: abnormal.length }) : _("全部正常") }), status);
   for (const item of abnormal) {
     const answer = answers[item.code];
-    const raise = el("button", { type: "button", class: "button primary", text: `上报隐患：${item.label}` });
+    const raise = el("button", { type: "button", class: "button primary", text: _("上报隐患：%(item)s", { item: item.label }) });
     raise.addEventListener("click", async () => {
       raise.disabled = true;
       const note = answer.note ? `：${answer.note}` : answer.value !== undefined ? `：${answer.value} ${item.unit}` : "";
@@ -135,19 +138,19 @@ function summary(record, template, answers, equipment, well) {
         {
           well_id: well ? well.id : null,
           equipment_id: equipment.id,
-          description: `${equipment.name} ${item.label}异常${note}`.slice(0, 500),
+          description: _("%(equipment)s %(item)s异常%(note)s", { equipment: equipment.name, item: item.label, note }).slice(0, 500),
           severity: "general",
           photos: answer.photos,
           source_check_uuid: record.uuid,
           source_item: item.code,
         },
-        { well_code: well ? well.code : "", what: "隐患" }
+        { well_code: well ? well.code : "", what: _("隐患") }
       );
-      raise.replaceWith(el("p", { class: "saved", text: `✔ 已上报隐患：${item.label}` }));
+      raise.replaceWith(el("p", { class: "saved", text: _("✔ 已上报隐患：%(item)s", { item: item.label }) }));
     });
     box.append(raise);
   }
-  box.append(el("p", {}, el("a", { class: "button", href: well ? `/w/${well.qr_token}` : "/wells/", text: "返回" })));
+  box.append(el("p", {}, el("a", { class: "button", href: well ? `/w/${well.qr_token}` : "/wells/", text: _("返回") })));
   return box;
 }
 
@@ -157,30 +160,30 @@ async function start() {
   try {
     [templates, directory] = await Promise.all([getJson("/api/v1/check-templates"), getJson("/api/v1/wells")]);
   } catch {
-    root.replaceChildren(el("p", { class: "form-error", text: "没有离线的检查模板：请联网打开一次井站通后再试。" }));
+    root.replaceChildren(el("p", { class: "form-error", text: _("没有离线的检查模板：请联网打开一次井站通后再试。") }));
     return;
   }
   const found = findEquipment(directory, Number(params.get("equipment")));
   if (!found) {
-    root.replaceChildren(el("p", { class: "form-error", text: "本站设备目录中没有这台设备。" }));
+    root.replaceChildren(el("p", { class: "form-error", text: _("本站设备目录中没有这台设备。") }));
     return;
   }
   const { equipment, well } = found;
   const template = templates.templates.find((t) => t.kind === equipment.kind);
   if (!template) {
-    root.replaceChildren(el("p", { class: "form-error", text: `还没有${equipment.name}的检查模板，请联系作业区管理员。` }));
+    root.replaceChildren(el("p", { class: "form-error", text: _("还没有%(name)s的检查模板，请联系作业区管理员。", { name: equipment.name }) }));
     return;
   }
   const token = params.get("well");
   const method = params.get("via") === "manual" || !token || !well || token !== well.qr_token ? "manual" : "scan";
-  const steps = SENSES.map(([sense, char, verb]) => ({ sense, char, verb, items: template.items.filter((i) => i.sense === sense) })).filter(
+  const steps = SENSES.map(([sense, char, name]) => ({ sense, char, name, items: template.items.filter((i) => i.sense === sense) })).filter(
     (s) => s.items.length
   );
   const answers = {};
   let index = 0;
   // Equipment at a well is named after it ("海1-02 抽油机"): the well code is not said twice.
   const prefix = well && !equipment.name.startsWith(well.code) ? `${well.code} · ` : "";
-  document.querySelector("[data-check-title]").textContent = `${prefix}${equipment.name} 检查`;
+  document.querySelector("[data-check-title]").textContent = _("%(prefix)s%(name)s 检查", { prefix, name: equipment.name });
   const procedure = document.querySelector("[data-procedure-link]");
   procedure.href = `/procedures/equipment:${equipment.kind}`;
   procedure.hidden = false;
@@ -189,19 +192,19 @@ async function start() {
     const step = steps[index];
     const progress = el(
       "ol",
-      { class: "steps", "aria-label": "检查步骤" },
+      { class: "steps", "aria-label": _("检查步骤") },
       ...steps.map((s, i) => el("li", { class: i === index ? "current" : i < index ? "done" : "", "aria-current": i === index ? "step" : "false", text: s.char }))
     );
-    const heading = el("h2", { text: `第 ${index + 1}/${steps.length} 步 · ${step.char}（${step.verb}）` });
+    const heading = el("h2", { text: _("第 %(step)s/%(total)s 步 · %(sense)s", { step: index + 1, total: steps.length, sense: step.name }) });
     const items = step.items.map((item) => checkItem(item, answers));
-    const back = el("button", { type: "button", class: "button big", text: "上一步" });
+    const back = el("button", { type: "button", class: "button big", text: _("上一步") });
     back.disabled = index === 0;
     back.addEventListener("click", () => {
       index -= 1;
       render();
     });
     const last = index === steps.length - 1;
-    const next = el("button", { type: "button", class: "button big primary", text: last ? "保存检查" : "下一步" });
+    const next = el("button", { type: "button", class: "button big primary", text: last ? _("保存检查") : _("下一步") });
     const formError = el("p", { class: "form-error", role: "alert", hidden: "" });
     next.addEventListener("click", async () => {
       if (!validate(step.items, answers)) return;
@@ -224,7 +227,7 @@ async function start() {
             equipment_id: equipment.id, method, qr_token: method === "scan" ? token : null, template_id: template.id, items,
             ...(params.get("corrects") ? { corrects_uuid: params.get("corrects") } : {}),
           },
-          { well_code: well ? well.code : "", what: `${equipment.name}检查` }
+          { well_code: well ? well.code : "", what: _("%(name)s检查", { name: equipment.name }) }
         );
         root.replaceChildren(summary(record, template, answers, equipment, well));
       } catch (error) {

@@ -1,4 +1,5 @@
 // hazard-form.js — reporting a hazard on its own: saved into the outbox with its photos (offline too).
+import { _ } from "./i18n.js";
 import { recordState, saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
@@ -12,9 +13,9 @@ function follow(record) {
   const show = async () => {
     const state = await recordState(record.uuid);
     saved.textContent = {
-      pending: "✔ 隐患已保存在手机上，联网后自动上报。",
-      rejected: "隐患被服务器退回，请到“记录”查看原因。",
-    }[state] || "✔ 隐患已上报到服务器。";
+      pending: _("✔ 隐患已保存在手机上，联网后自动上报。"),
+      rejected: _("隐患被服务器退回，请到“记录”查看原因。"),
+    }[state] || _("✔ 隐患已上报到服务器。");
     saved.dataset.state = state || "synced";
     saved.hidden = false;
   };
@@ -34,7 +35,7 @@ if (form) {
     const description = form.querySelector("#h-description");
     const error = form.querySelector("#h-description-error");
     const text = description.value.trim();
-    error.textContent = text ? "" : "请描述隐患。";
+    error.textContent = text ? "" : _("请描述隐患。");
     error.hidden = Boolean(text);
     description.setAttribute("aria-invalid", String(!text));
     if (!text) {
@@ -51,7 +52,7 @@ if (form) {
           severity: form.querySelector("input[name=severity]:checked").value,
           photos: [...photos],
         },
-        { well_code: option && option.dataset.code ? option.dataset.code : "", what: "隐患" }
+        { well_code: option && option.dataset.code ? option.dataset.code : "", what: _("隐患") }
       );
       follow(record);
       description.value = "";

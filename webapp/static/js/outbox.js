@@ -1,5 +1,7 @@
 // outbox.js — the phone's outbox: field records saved in IndexedDB, then sent once to POST /api/v1/sync.
 // A record leaves the outbox only when the server answered "created" or "duplicate" for it.
+import { _ } from "./i18n.js";
+
 const DB_NAME = "jingzhan";
 const STORE = "outbox";
 const KEYS = "keys";
@@ -100,13 +102,13 @@ function notify() {
 /** Keep a photo (already compressed on the phone) until it is uploaded; returns its uuid. */
 export async function savePhoto(blob) {
   const userId = currentUserId();
-  if (!userId) throw new Error("未登录，照片未保存。");
+  if (!userId) throw new Error(_("未登录，照片未保存。"));
   // Bytes as an ArrayBuffer: Safari cannot always keep Blobs in IndexedDB.
   const photo = { uuid: crypto.randomUUID(), user_id: userId, type: blob.type, bytes: await blob.arrayBuffer(), saved_at: Date.now() };
   try {
     await withStore("readwrite", (store) => store.add(photo), PHOTOS);
   } catch (error) {
-    if (error && error.name === "QuotaExceededError") throw new Error("手机存储空间不足，照片未保存。");
+    if (error && error.name === "QuotaExceededError") throw new Error(_("手机存储空间不足，照片未保存。"));
     throw error;
   }
   return photo.uuid;
@@ -130,7 +132,7 @@ async function uploadPhotos(me) {
       await withStore("readwrite", (store) => store.delete(photo.uuid), PHOTOS);
     } else if (response.status >= 400 && response.status < 500) {
       const body = await response.json().catch(() => ({}));
-      const error = (body && body.error) || { code: "photo_refused", message: "照片被服务器拒收。" };
+      const error = (body && body.error) || { code: "photo_refused", message: _("照片被服务器拒收。") };
       await withStore("readwrite", (store) => store.put({ ...photo, error }), PHOTOS);
     } else {
       throw new Error(`photo upload ${response.status}`);
@@ -142,7 +144,7 @@ async function uploadPhotos(me) {
 /** Save a field record for sending; resolves once it is safely in IndexedDB. */
 export async function saveRecord(type, data, meta = {}) {
   const userId = currentUserId();
-  if (!userId) throw new Error("未登录，记录未保存。");
+  if (!userId) throw new Error(_("未登录，记录未保存。"));
   const record = {
     uuid: crypto.randomUUID(),
     type,
@@ -157,8 +159,8 @@ export async function saveRecord(type, data, meta = {}) {
   try {
     await withStore("readwrite", (store) => store.add(record));
   } catch (error) {
-    if (error && error.name === "QuotaExceededError") throw new Error("手机存储空间不足，记录未保存。");
-    throw new Error(`记录未保存：${error && error.message ? error.message : error}`);
+    if (error && error.name === "QuotaExceededError") throw new Error(_("手机存储空间不足，记录未保存。"));
+    throw new Error(_("记录未保存：%(reason)s", { reason: error && error.message ? error.message : error }));
   }
   askPersistentStorage();
   // The status line says "待同步" before the caller says "saved": "已全部同步" is then never a stale word.
@@ -276,7 +278,7 @@ export async function syncNow() {
         continue;
       }
       if (response.status === 413) {
-        await applyResults([{ uuid: pending[0].uuid, status: "rejected", error: { code: "too_large", message: "这条记录太大，无法同步。" } }]);
+        await applyResults([{ uuid: pending[0].uuid, status: "rejected", error: { code: "too_large", message: _("这条记录太大，无法同步。") } }]);
         continue;
       }
       if (!response.ok) {

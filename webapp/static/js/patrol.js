@@ -1,5 +1,6 @@
 // patrol.js — the patrol check-in form on a well page: checks the readings on the phone, adds the GPS
 // position when the phone gives one, and saves the record into the outbox (never posts a page).
+import { _ } from "./i18n.js";
 import { recordState, saveRecord } from "./outbox.js";
 
 const form = document.querySelector("[data-patrol-form]");
@@ -29,12 +30,12 @@ function showError(input, message) {
 function checkNumber(input) {
   const label = input.dataset.label;
   const raw = input.value.trim();
-  if (raw === "") return input.required ? `请填写${label}。` : "";
+  if (raw === "") return input.required ? _("请填写%(label)s。", { label }) : "";
   const value = Number(raw);
-  if (!Number.isFinite(value) || input.validity.badInput) return `${label}应为数字。`;
+  if (!Number.isFinite(value) || input.validity.badInput) return _("%(label)s应为数字。", { label });
   const low = Number(input.min);
   const high = Number(input.max);
-  if (value < low || value > high) return `${label}应在 ${low}–${high} 之间。`;
+  if (value < low || value > high) return _("%(label)s应在 %(low)s–%(high)s 之间。", { label, low, high });
   return "";
 }
 
@@ -49,7 +50,7 @@ function readForm() {
   }
   const abnormal = form.querySelector("input[name=abnormal]:checked").value === "1";
   const note = form.querySelector("#p-note");
-  const noteMessage = abnormal && !note.value.trim() ? "异常时请写明情况。" : "";
+  const noteMessage = abnormal && !note.value.trim() ? _("异常时请写明情况。") : "";
   showError(note, noteMessage);
   if (noteMessage) errors.push(note);
   const operations = {};
@@ -89,8 +90,8 @@ async function showSaved(record) {
   const saved = form.querySelector("[data-saved]");
   const time = record.created_at.slice(11, 16);
   const state = await recordState(record.uuid);
-  const text = { pending: "已保存在手机上，待同步", rejected: "被退回，请到“记录”查看原因" }[state] || "已同步到服务器";
-  saved.textContent = `✔ ${form.dataset.wellCode} ${time} 打卡${text}。`;
+  const text = { pending: _("已保存在手机上，待同步"), rejected: _("被退回，请到“记录”查看原因") }[state] || _("已同步到服务器");
+  saved.textContent = _("✔ %(well)s %(time)s 打卡%(state)s。", { well: form.dataset.wellCode, time, state: text });
   saved.dataset.state = state || "synced";
   saved.hidden = false;
 }
@@ -100,7 +101,7 @@ async function submit(event) {
   const { data, errors } = readForm();
   const formError = form.querySelector("[data-form-error]");
   if (errors.length) {
-    formError.textContent = `有 ${errors.length} 处需要修改，请看下面标出原因的项。`;
+    formError.textContent = _("有 %(count)s 处需要修改，请看下面标出原因的项。", { count: errors.length });
     formError.hidden = false;
     errors[0].focus();
     return;

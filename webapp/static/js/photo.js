@@ -1,6 +1,7 @@
 // photo.js — photos on the phone: compressed and re-encoded before they are queued (long side ≤ 1600 px,
 // JPEG, about 200 KB at most; drawing on a canvas also drops the camera's EXIF, GPS included), and a
 // small picker that shows what was taken.
+import { _ } from "./i18n.js";
 import { photoBlob, savePhoto } from "./outbox.js";
 
 const LONG_SIDE = 1600;
@@ -44,14 +45,14 @@ export function photoPicker(input, previews, onChange = () => {}) {
         const uuid = await savePhoto(await compressPhoto(file));
         uuids.push(uuid);
         const img = document.createElement("img");
-        img.alt = `照片 ${uuids.length}`;
+        img.alt = _("照片 %(number)s", { number: uuids.length });
         img.src = URL.createObjectURL(await photoBlob(uuid));
         img.className = "photo-preview";
         previews.append(img);
       } catch (error) {
         const message = document.createElement("p");
         message.className = "field-error";
-        message.textContent = error.message || "照片未保存。";
+        message.textContent = error.message || _("照片未保存。");
         previews.append(message);
       }
     }

@@ -1,4 +1,5 @@
 // progress.js — a 践诺记录 (commitment progress) saved into the outbox with an optional photo (offline too).
+import { _ } from "./i18n.js";
 import { saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
@@ -12,7 +13,7 @@ if (form) {
     const quantityInput = form.querySelector("[name=quantity]");
     const quantity = quantityInput && quantityInput.value !== "" ? Number(quantityInput.value) : null;
     const error = form.querySelector("[data-form-error]");
-    const problem = !text ? "请写明做了什么。" : quantity !== null && (!Number.isFinite(quantity) || quantity < 0) ? "完成数量应为不小于 0 的数字。" : "";
+    const problem = !text ? _("请写明做了什么。") : quantity !== null && (!Number.isFinite(quantity) || quantity < 0) ? _("完成数量应为不小于 0 的数字。") : "";
     error.textContent = problem;
     error.hidden = !problem;
     if (problem) return;
@@ -20,10 +21,10 @@ if (form) {
       await saveRecord(
         "commitment_progress",
         { commitment_id: Number(form.dataset.commitmentId), text, quantity, photos: [...photos] },
-        { what: "践诺记录" }
+        { what: _("践诺记录") }
       );
       const saved = form.querySelector("[data-saved]");
-      saved.textContent = "✔ 践诺记录已保存，联网后自动同步。";
+      saved.textContent = _("✔ 践诺记录已保存，联网后自动同步。");
       saved.hidden = false;
       form.querySelector("[name=text]").value = "";
       if (quantityInput) quantityInput.value = "";

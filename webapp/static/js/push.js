@@ -1,5 +1,7 @@
 // push.js — 通知 page: let this phone receive the bell's items as Web Push notifications (when the server has
 // VAPID keys). The subscription is the browser's; the server keeps where to send and for whom.
+import { _ } from "./i18n.js";
+
 const box = document.getElementById("push");
 
 function keyBytes(base64url) {
@@ -14,7 +16,7 @@ async function send(method, body) {
   });
   if (!response.ok && response.status !== 204) {
     const answer = await response.json().catch(() => ({}));
-    throw new Error((answer.error && answer.error.message) || "订阅没有成功，请稍后再试。");
+    throw new Error((answer.error && answer.error.message) || _("订阅没有成功，请稍后再试。"));
   }
 }
 
@@ -33,7 +35,7 @@ if (box && "serviceWorker" in navigator && "PushManager" in window && "Notificat
   box.querySelector("[data-push-subscribe]").addEventListener("click", async () => {
     try {
       if ((await Notification.requestPermission()) !== "granted") {
-        show(false, "没有得到通知权限：请在浏览器的网站设置里允许井站通发通知。");
+        show(false, _("没有得到通知权限：请在浏览器的网站设置里允许井站通发通知。"));
         return;
       }
       const subscription = await registration.pushManager.subscribe({

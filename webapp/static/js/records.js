@@ -1,4 +1,5 @@
 // records.js — the 记录 tab's list of records still on this phone: pending ones and those the server refused.
+import { _ } from "./i18n.js";
 import { allRecords, currentUserId, dismissRejected, exportPending } from "./outbox.js";
 
 const section = document.querySelector("[data-outbox-list]");
@@ -10,21 +11,22 @@ function item(record) {
   li.dataset.uuid = record.uuid;
   const title = document.createElement("strong");
   const meta = record.meta || {};
-  title.textContent = `${meta.well_code || ""} ${meta.what || "巡检打卡"}`.trim();
+  const what = meta.what || _("巡检打卡");
+  title.textContent = `${meta.well_code || ""} ${what}`.trim();
   const time = document.createElement("span");
   time.textContent = record.created_at.slice(5, 16).replace("T", " ");
   const state = document.createElement("span");
   state.className = `tag ${record.state}`;
-  state.textContent = record.state === "rejected" ? "被退回" : "待同步";
+  state.textContent = record.state === "rejected" ? _("被退回") : _("待同步");
   li.append(title, time, state);
   if (record.state === "rejected") {
     const reason = document.createElement("p");
     reason.className = "field-error";
-    reason.textContent = `原因：${record.error ? record.error.message : "未知"}`;
+    reason.textContent = _("原因：%(reason)s", { reason: record.error ? record.error.message : _("未知") });
     const dismiss = document.createElement("button");
     dismiss.type = "button";
     dismiss.className = "button";
-    dismiss.textContent = "知道了，删除这条";
+    dismiss.textContent = _("知道了，删除这条");
     dismiss.addEventListener("click", () => dismissRejected(record.uuid));
     li.append(reason, dismiss);
   }
@@ -47,7 +49,7 @@ async function exportFile() {
   const blob = new Blob([JSON.stringify(body, null, 1)], { type: "application/json" });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
-  link.download = `井站通-未同步记录-${body.exported_at.slice(0, 16).replace(/[:T]/g, "")}.json`;
+  link.download = _("井站通-未同步记录-%(time)s.json", { time: body.exported_at.slice(0, 16).replace(/[:T]/g, "") });
   document.body.append(link);
   link.click();
   link.remove();

@@ -1,5 +1,6 @@
 // rectify.js — the assignee's rectification of a hazard, recorded at the well (offline too) with an
 // "after" photo; scanning the well's label is the proof of being there.
+import { _ } from "./i18n.js";
 import { saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
@@ -9,7 +10,7 @@ for (const form of document.querySelectorAll("[data-rectify-form]")) {
     event.preventDefault();
     const note = form.querySelector("textarea").value.trim();
     const error = form.querySelector("[data-form-error]");
-    const problem = !note ? "请写明整改做了什么。" : !photos.length ? "请拍整改后照片。" : "";
+    const problem = !note ? _("请写明整改做了什么。") : !photos.length ? _("请拍整改后照片。") : "";
     error.textContent = problem;
     error.hidden = !problem;
     if (problem) return;
@@ -25,9 +26,9 @@ for (const form of document.querySelectorAll("[data-rectify-form]")) {
           method: manual ? "manual" : "scan",
           qr_token: manual ? null : form.dataset.qrToken,
         },
-        { well_code: form.dataset.wellCode, what: "隐患整改" }
+        { well_code: form.dataset.wellCode, what: _("隐患整改") }
       );
-      form.replaceChildren(Object.assign(document.createElement("p"), { className: "saved", textContent: "✔ 整改已保存，联网后提交验收。" }));
+      form.replaceChildren(Object.assign(document.createElement("p"), { className: "saved", textContent: _("✔ 整改已保存，联网后提交验收。") }));
     } catch (err) {
       error.textContent = err.message;
       error.hidden = false;

@@ -1,6 +1,7 @@
 // scan-page.js — the 扫码 tab: camera scanning with torch and camera switch, a still-photo fallback,
 // and 井号 entry that works offline from the station's well directory; an activity's check-in code is saved
 // straight into the outbox (offline too).
+import { _ } from "./i18n.js";
 import { allRecords, currentUserId, saveRecord } from "./outbox.js";
 import { cameras, decodeFile, startScanner } from "./scanner.js";
 
@@ -75,29 +76,29 @@ async function checkIn(url, [, activityId, step, code]) {
   if (!currentUserId()) {
     if (navigator.onLine) location.assign(url.pathname); // the page explains and offers to log in
     else {
-      say("请先登录井站通，再扫码签到。", "error");
+      say(_("请先登录井站通，再扫码签到。"), "error");
       resume();
     }
     return;
   }
   let record;
   try {
-    record = await saveRecord("attendance", { activity_id: Number(activityId), step: Number(step), code }, { what: "活动签到" });
+    record = await saveRecord("attendance", { activity_id: Number(activityId), step: Number(step), code }, { what: _("活动签到") });
   } catch (error) {
     say(error.message, "error");
     resume();
     return;
   }
   feedback();
-  say("✔ 已扫描签到码：记录已保存，联网后自动同步。", "ok");
+  say(_("✔ 已扫描签到码：记录已保存，联网后自动同步。"), "ok");
   const settle = async () => {
     const left = (await allRecords()).find((r) => r.uuid === record.uuid);
     if (left && left.state === "pending") return;
     document.removeEventListener("outbox:change", settle);
     if (left) {
-      say(`签到未成功：${left.error ? left.error.message : "被服务器拒收"}`, "error");
+      say(_("签到未成功：%(reason)s", { reason: left.error ? left.error.message : _("被服务器拒收") }), "error");
       resume(); // let the member scan the current code again
-    } else say("✔ 签到成功，已同步。", "ok");
+    } else say(_("✔ 签到成功，已同步。"), "ok");
   };
   document.addEventListener("outbox:change", settle);
 }
@@ -112,7 +113,7 @@ async function handleCode(text) {
   const card = url && CARD_PATH.exec(url.pathname);
   if (card && url.origin === location.origin) {
     feedback();
-    say("已识别三亮卡，正在打开…", "ok");
+    say(_("已识别三亮卡，正在打开…"), "ok");
     location.assign(`/c/${card[1]}`);
     return;
   }
@@ -123,7 +124,7 @@ async function handleCode(text) {
   }
   const match = url && LABEL_PATH.exec(url.pathname);
   if (!match) {
-    say("这不是井站通的井口标签，请对准井口的二维码标签。", "error");
+    say(_("这不是井站通的井口标签，请对准井口的二维码标签。"), "error");
     resume();
     return;
   }
@@ -132,18 +133,18 @@ async function handleCode(text) {
   const well = wells.find((w) => w.qr_token === token);
   if (well) {
     feedback();
-    say(`已识别 ${well.code}，正在打开…`, "ok");
+    say(_("已识别 %(well)s，正在打开…", { well: well.code }), "ok");
     location.assign(nextPage(token, new URLSearchParams(location.search)));
     return;
   }
   if (url.origin !== location.origin) {
-    say("这是其他单位（其他作业区）的井口标签，不能在本系统打卡。", "error");
+    say(_("这是其他单位（其他作业区）的井口标签，不能在本系统打卡。"), "error");
   } else if (navigator.onLine) {
     feedback();
     location.assign(`/w/${token}`); // the server says whose well it is, or that the label is void
     return;
   } else {
-    say("本站井目录中没有这个标签：可能是其他站的井，或标签已作废。", "error");
+    say(_("本站井目录中没有这个标签：可能是其他站的井，或标签已作废。"), "error");
   }
   resume();
 }
@@ -156,23 +157,23 @@ async function start(deviceId = null) {
   if (scanner) scanner.stop();
   scanner = null;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    say("此浏览器不能使用摄像头：请用“拍照识别”或输入井号。", "error");
+    say(_("此浏览器不能使用摄像头：请用“拍照识别”或输入井号。"), "error");
     return;
   }
   try {
     scanner = await startScanner(video, handleCode, { deviceId });
-    say("请把井口二维码放进取景框");
+    say(_("请把井口二维码放进取景框"));
     torchButton.hidden = !scanner.torchSupported;
     cameraList = await cameras();
     switchButton.hidden = cameraList.length < 2;
   } catch (error) {
-    say("无法打开摄像头（可能未授权）：请用“拍照识别”或输入井号。", "error");
+    say(_("无法打开摄像头（可能未授权）：请用“拍照识别”或输入井号。"), "error");
   }
 }
 
 torchButton.addEventListener("click", async () => {
   torchOn = !torchOn;
-  await scanner.setTorch(torchOn).catch(() => say("此手机不支持打开手电筒。", "error"));
+  await scanner.setTorch(torchOn).catch(() => say(_("此手机不支持打开手电筒。"), "error"));
   torchButton.setAttribute("aria-pressed", String(torchOn));
 });
 
@@ -185,11 +186,11 @@ switchButton.addEventListener("click", () => {
 photoInput.addEventListener("change", async () => {
   const file = photoInput.files[0];
   if (!file) return;
-  say("正在识别照片…");
+  say(_("正在识别照片…"));
   const text = await decodeFile(file).catch(() => null);
   photoInput.value = "";
   if (text) handleCode(text);
-  else say("照片中没有找到二维码，请靠近些、对准后再拍。", "error");
+  else say(_("照片中没有找到二维码，请靠近些、对准后再拍。"), "error");
 });
 
 manualForm?.addEventListener("submit", async (event) => {
@@ -204,7 +205,7 @@ manualForm?.addEventListener("submit", async (event) => {
   } else if (navigator.onLine) {
     manualForm.submit(); // the server looks in the whole work area and explains
   } else {
-    say(`本站井目录中没有井号「${code}」，请核对后重新输入。`, "error");
+    say(_("本站井目录中没有井号「%(code)s」，请核对后重新输入。", { code }), "error");
   }
 });
 

@@ -1,6 +1,8 @@
 // scanner.js — live QR scanning from the camera: startScanner(video, onCode). Uses the browser's
 // BarcodeDetector where there is one, else the vendored jsQR (window.jsQR), loaded only then: a phone with a
 // detector never downloads it for the page (the service worker still keeps it, for offline); also decodes a photo.
+import { _ } from "./i18n.js";
+
 const FRAME_MS = 120;
 const MAX_WIDTH = 640;
 const JSQR_URL = "/static/vendor/jsQR-1.4.0.min.js";
@@ -10,7 +12,7 @@ function loadJsQR() {
   return new Promise((resolve, reject) => {
     const script = Object.assign(document.createElement("script"), { src: JSQR_URL });
     script.onload = resolve;
-    script.onerror = () => reject(new Error("无法加载二维码识别程序，请刷新页面再试。"));
+    script.onerror = () => reject(new Error(_("无法加载二维码识别程序，请刷新页面再试。")));
     document.head.append(script);
   });
 }

@@ -1,4 +1,5 @@
 // suggestion-form.js — a 合理化建议 saved into the outbox (offline too) and sent to the branch when online.
+import { _ } from "./i18n.js";
 import { recordState, saveRecord } from "./outbox.js";
 
 const form = document.querySelector("[data-suggestion-form]");
@@ -14,8 +15,8 @@ function check(input, message) {
 async function showSaved(record) {
   const saved = form.querySelector("[data-saved]");
   const state = await recordState(record.uuid);
-  const text = { pending: "已保存在手机上，联网后自动提交", rejected: "被退回，请到“记录”查看原因" }[state] || "已提交支部";
-  saved.textContent = `✔ 建议“${record.data.title}”${text}。`;
+  const text = { pending: _("已保存在手机上，联网后自动提交"), rejected: _("被退回，请到“记录”查看原因") }[state] || _("已提交支部");
+  saved.textContent = _("✔ 建议“%(title)s”%(state)s。", { title: record.data.title, state: text });
   saved.dataset.state = state || "synced";
   saved.hidden = false;
 }
@@ -27,8 +28,8 @@ if (form) {
   let follow = null;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const okBody = check(body, body.value.trim() ? "" : "请写明建议内容：现状、建议怎么做、预期效果。");
-    const okTitle = check(title, title.value.trim() ? "" : "请写明建议标题。");
+    const okBody = check(body, body.value.trim() ? "" : _("请写明建议内容：现状、建议怎么做、预期效果。"));
+    const okTitle = check(title, title.value.trim() ? "" : _("请写明建议标题。"));
     if (!okTitle || !okBody) {
       (okTitle ? body : title).focus();
       return;
@@ -37,7 +38,7 @@ if (form) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const record = await saveRecord("suggestion", { title: title.value.trim(), body: body.value.trim() }, { what: "合理化建议" });
+      const record = await saveRecord("suggestion", { title: title.value.trim(), body: body.value.trim() }, { what: _("合理化建议") });
       form.reset();
       if (follow) document.removeEventListener("outbox:change", follow);
       follow = () => showSaved(record);
