@@ -248,7 +248,7 @@ def worker_offline(page, s):
     try:
         page.get_by_role("button", name=T("沿用上次读数")).click()
         page.get_by_role("button", name=T("保存打卡")).click()
-        _expect()(page.locator("[data-saved]")).to_contain_text(T("待同步"))
+        _expect()(page.locator("[data-saved]")).to_contain_text(T("已保存在手机上，待同步"))
         _expect()(page.locator(".offline-banner")).to_be_visible()
         page.evaluate("window.scrollTo(0, 0)")
         yield
@@ -266,7 +266,7 @@ def worker_outbox(page, s):
     try:
         page.get_by_role("button", name=T("沿用上次读数")).click()
         page.get_by_role("button", name=T("保存打卡")).click()
-        _expect()(page.locator("[data-saved]")).to_contain_text(T("待同步"))
+        _expect()(page.locator("[data-saved]")).to_contain_text(T("已保存在手机上，待同步"))
         context.route("**/api/v1/sync", lambda route: route.abort("internetdisconnected"))
         held = True
         context.set_offline(False)  # only to load the page: the record cannot leave yet

@@ -6,14 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "screenshots.py"
 GUIDES = {"zh": ROOT / "docs" / "guide.zh.md", "en": ROOT / "docs" / "guide.en.md"}
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")  # every image a guide shows
-SHOT = re.compile(r"guide/img/([A-Za-z0-9_-]+)\.png")  # ... must be one of the script's
-SMOKE = ["worker-home", "leader-dashboard", "admin-labels"]  # a phone shot and two desktop ones
+# ... must be one of the script's, in the guide's language (the English shots are in img/en/).
+SHOTS_OF = {"zh": re.compile(r"guide/img/([A-Za-z0-9_-]+)\.png"), "en": re.compile(r"guide/img/en/([A-Za-z0-9_-]+)\.png")}
+SMOKE = {"zh": ["worker-home", "leader-dashboard", "admin-labels"],  # a phone shot and two desktop ones
+         "en": ["worker-patrol-saved"]}  # the English pages, found by their English texts
 
 
 def load_script():
@@ -30,8 +33,8 @@ def images(guide: Path) -> list[str]:
     return IMAGE.findall(guide.read_text(encoding="utf-8"))
 
 
-def referenced(guide: Path) -> list[str]:
-    return [match.group(1) for match in map(SHOT.fullmatch, images(guide)) if match]
+def referenced(language: str) -> list[str]:
+    return [match.group(1) for match in map(SHOTS_OF[language].fullmatch, images(GUIDES[language])) if match]
 
 
 def test_guides_show_only_shots_the_script_takes_and_the_zh_guide_all_of_them():
@@ -39,26 +42,32 @@ def test_guides_show_only_shots_the_script_takes_and_the_zh_guide_all_of_them():
     names = [shot.name for shot in shots]
     assert len(names) == len(set(names)), "a shot name is used twice in SHOTS"
     for language, guide in GUIDES.items():
-        used = referenced(guide)
+        used = referenced(language)
         assert used, f"docs/guide.{language}.md shows no screenshots"
         missing = sorted(set(used) - set(names))
         assert not missing, f"docs/guide.{language}.md shows images the script does not take: {missing}"
-    unused = [name for name in names if name not in referenced(GUIDES["zh"])]
+        folder = load_script().output_folder(language)
+        absent = [name for name in used if not (folder / f"{name}.png").exists()]
+        assert not absent, f"docs/guide.{language}.md shows shots not taken yet (make screenshots): {absent}"
+    unused = [name for name in names if name not in referenced("zh")]
     assert not unused, f"shots the zh guide does not use: {unused}"
     for language, guide in GUIDES.items():  # an image from elsewhere would not be regenerated
-        stray = [link for link in images(guide) if not SHOT.fullmatch(link)]
-        assert not stray, f"docs/guide.{language}.md shows images the script does not make: {stray}"
+        stray = [link for link in images(guide) if not SHOTS_OF[language].fullmatch(link)]
+        assert not stray, f"docs/guide.{language}.md shows images the script does not make in its language: {stray}"
 
 
-def test_script_takes_real_screenshots(tmp_path):
+@pytest.mark.parametrize("language", sorted(SMOKE))
+def test_script_takes_real_screenshots(tmp_path, language):
     shots = {shot.name: shot for shot in load_script().SHOTS}
+    smoke = SMOKE[language]
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(tmp_path), "--only", ",".join(SMOKE), "--timeout", "150"],
+        [sys.executable, str(SCRIPT), "--language", language, "--out", str(tmp_path), "--only", ",".join(smoke),
+         "--timeout", "150"],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr[-3000:]}"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.png" for name in SMOKE)
-    for name in SMOKE:
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.png" for name in smoke)
+    for name in smoke:
         path = tmp_path / f"{name}.png"
         assert path.stat().st_size < 100_000, f"{name}.png is {path.stat().st_size} bytes"
         with Image.open(path) as image:
