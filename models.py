@@ -16,6 +16,7 @@ from peewee import (
     FloatField,
     ForeignKeyField,
     IntegerField,
+    IntegrityError,
     Model,
     SmallIntegerField,
     TextField,
@@ -372,12 +373,25 @@ class AreaVersioned:
 
     @classmethod
     def new_version(cls, key: str, work_area_id: int, **fields):
-        """The work area's next version of key, current from now on there; earlier versions are kept."""
+        """The work area's next version of key, current from now on there; earlier versions are kept.
+
+        Two admins saving at the same moment (PostgreSQL runs both at once) would both number theirs max + 1: the
+        second hits the unique (work_area, key, version) index, and is numbered again after the first."""
         key_field = getattr(cls, cls.KEY)
-        with db.atomic():
-            latest = cls.in_area(work_area_id).where(key_field == key).select(fn.MAX(cls.version)).scalar() or 0
-            cls.update(is_current=False).where((key_field == key) & (cls.work_area == work_area_id)).execute()
-            return cls.create(work_area=work_area_id, version=latest + 1, is_current=True, **{cls.KEY: key}, **fields)
+        for attempt in range(3):
+            try:
+                with db.atomic():
+                    version = cls._next_version(key, work_area_id)
+                    cls.update(is_current=False).where((key_field == key) & (cls.work_area == work_area_id)).execute()
+                    return cls.create(work_area=work_area_id, version=version, is_current=True, **{cls.KEY: key}, **fields)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    @classmethod
+    def _next_version(cls, key: str, work_area_id: int) -> int:
+        key_field = getattr(cls, cls.KEY)
+        return (cls.in_area(work_area_id).where(key_field == key).select(fn.MAX(cls.version)).scalar() or 0) + 1
 
 
 class CheckTemplate(AreaVersioned, BaseModel):

@@ -169,3 +169,19 @@ def test_new_template_version_leaves_old_checks_on_theirs(app, worker):
     pumping = next(t for t in body["templates"] if t["kind"] == "pumping_unit")
     assert pumping["version"] == 2 and pumping["items"][-1]["code"] == "brake"
     assert len(body["templates"]) == len(DEFAULT_TEMPLATES)
+
+
+def test_two_admins_saving_at_once_both_get_a_version(app, monkeypatch):
+    """The second of two simultaneous saves numbers its version like the first (max + 1, read before the first
+    committed): the unique index refuses it and it is numbered again, never a 500."""
+    with db.connection_context():
+        admin = User.get(User.employee_no == "HN0001")
+        first = save_template("pumping_unit", DEFAULT_TEMPLATES["pumping_unit"], admin)
+        stale = iter([first.version])  # what the second save read: the number the first one took
+        original = CheckTemplate._next_version.__func__
+        monkeypatch.setattr(CheckTemplate, "_next_version",
+                            classmethod(lambda cls, key, area: next(stale, None) or original(cls, key, area)))
+        second = save_template("pumping_unit", DEFAULT_TEMPLATES["pumping_unit"], admin)
+        assert second.version == first.version + 1
+        own = CheckTemplate.select().where((CheckTemplate.work_area == DEMO_AREA) & (CheckTemplate.kind == "pumping_unit"))
+        assert [(t.version, t.is_current) for t in own.order_by(CheckTemplate.version)] == [(2, False), (3, True)]
