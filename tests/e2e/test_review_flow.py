@@ -77,3 +77,39 @@ def test_worker_syncs_leader_approves_and_returns_worker_sees_the_comment(page, 
     expect(flagged).to_contain_text(f"站长批注：{COMMENT}")
     expect(flagged.get_by_role("link", name=re.compile("扫码重新打卡（更正）"))).to_be_visible()
     expect(page.locator(".record", has_text=camera_well["code"]).first).to_contain_text("已审核")
+
+
+@pytest.mark.parametrize("leader_page", ["desktop"], indirect=True)
+def test_a_failed_action_is_said_and_changes_nothing(leader_page, live_app, camera_well):
+    """No network, then a server error: the leader's 审核通过 says so in an alert (htmx would drop both silently),
+    the patrol stays pending, and the same tap works once the server answers."""
+    from tests.e2e.test_field_ergonomics import give_last_patrol
+
+    give_last_patrol(camera_well["code"], live_app.config)
+    with db.connection_context():
+        patrol = Patrol.select().order_by(Patrol.id.desc()).first()
+    leader = leader_page
+    leader.goto(f"/review/patrols/{patrol.id}")
+    approve = leader.get_by_role("button", name="审核通过")
+
+    leader.context.set_offline(True)
+    approve.click()
+    expect(leader.get_by_role("alert")).to_contain_text("网络不通，这一步没有完成")
+    leader.context.set_offline(False)
+
+    leader.route(f"**/review/patrols/{patrol.id}", lambda route: route.fulfill(
+        status=500, content_type="text/html; charset=utf-8",
+        body='<main><section class="card error-page"><h1>服务器出错了，请稍后重试；已保存的记录不会丢失。</h1>'
+             '<p class="muted">错误代码 500</p></section></main>') if route.request.method == "POST" else route.continue_())
+    approve.click()
+    expect(leader.get_by_role("alert")).to_contain_text("服务器出错了")
+    with db.connection_context():
+        assert Patrol.get_by_id(patrol.id).review_status == "pending"
+
+    leader.unroute(f"**/review/patrols/{patrol.id}")
+    leader.get_by_role("button", name="知道了").click()
+    expect(leader.locator("#error-toast")).to_have_count(0)
+    approve.click()
+    expect(leader.get_by_role("heading", level=1)).to_contain_text("已审核")
+    with db.connection_context():
+        assert Patrol.get_by_id(patrol.id).review_status == "approved"

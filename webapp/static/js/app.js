@@ -81,6 +81,47 @@ function stampCsrf() {
   });
 }
 
+// Events by which a user asks for something (a load or a poll that fails stays quiet: the page says what it can).
+const USER_EVENTS = new Set(["click", "submit", "change", "input", "keyup", "search"]);
+
+/** An htmx action that failed — no network, or an answer the page does not swap (403, 404, 5xx) — is said so in a
+ * `role="alert"` toast, never dropped silently. The error page's own words are shown when it sent one. */
+function reportFailedActions() {
+  const byUser = (event) => {
+    const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    return Boolean(trigger && USER_EVENTS.has(trigger.type));
+  };
+  const show = (text) => {
+    const old = document.getElementById("error-toast");
+    if (old) old.remove();
+    const toast = document.createElement("div");
+    toast.className = "toast";
+    toast.id = "error-toast";
+    toast.setAttribute("role", "alert");
+    const words = document.createElement("span");
+    words.textContent = text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "button";
+    close.textContent = _("知道了");
+    close.addEventListener("click", () => toast.remove());
+    toast.append(words, close);
+    document.body.append(toast);
+  };
+  document.addEventListener("htmx:sendError", (event) => {
+    if (byUser(event)) show(_("网络不通，这一步没有完成。请到有信号的地方再试一次。"));
+  });
+  document.addEventListener("htmx:responseError", (event) => {
+    const xhr = event.detail.xhr;
+    if (!xhr || !byUser(event) || xhr.getResponseHeader("X-CSRF-Expired") || xhr.getResponseHeader("HX-Redirect")) return;
+    const page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    const heading = page.querySelector(".error-page h1");
+    const detail = page.querySelector(".error-page h1 + p");
+    const said = [heading, detail].filter(Boolean).map((node) => node.textContent.trim()).join(" ");
+    show(said || _("这一步没有完成（错误代码 %(status)s），请稍后再试。", { status: xhr.status }));
+  });
+}
+
 /** Logged in but no token cookie (a page from the offline copy after the browser restarted): ask for one. */
 function refreshCsrfCookie() {
   if (!currentUserId() || csrfCookie() || !navigator.onLine) return;
@@ -281,6 +322,7 @@ window.addEventListener("beforeinstallprompt", (event) => {
 window.addEventListener("online", () => warmOfflineCopy());
 window.addEventListener("online", refreshCsrfCookie);
 showConnectivity();
+reportFailedActions();
 stampCsrf();
 guardLogout();
 refreshCsrfCookie();
