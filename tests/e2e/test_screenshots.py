@@ -41,7 +41,7 @@ def test_guides_show_only_shots_the_script_takes_and_the_zh_guide_all_of_them():
     shots = load_script().SHOTS
     names = [shot.name for shot in shots]
     assert len(names) == len(set(names)), "a shot name is used twice in SHOTS"
-    for language, guide in GUIDES.items():
+    for language in GUIDES:
         used = referenced(language)
         assert used, f"docs/guide.{language}.md shows no screenshots"
         missing = sorted(set(used) - set(names))
