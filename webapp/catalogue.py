@@ -214,7 +214,7 @@ def audit_python(path: Path) -> list[Finding]:
     return findings
 
 
-_JINJA = Environment(extensions=["jinja2.ext.i18n"])
+_JINJA = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # only lexes templates, never renders
 
 
 def audit_template(path: Path) -> list[Finding]:
