@@ -13,7 +13,15 @@ const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazard
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches.open(SHELL).then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" }))))
+    caches
+      .open(SHELL)
+      .then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" }))))
+      .catch(async (error) => {
+        // A download broke off (weak signal): this worker is discarded. Tell the pages, which try again later.
+        const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+        for (const client of pages) client.postMessage({ type: "install-failed", error: String(error) });
+        throw error;
+      })
   );
   // The first version takes over at once; later ones wait for the user's "立即更新".
   if (!self.registration.active) self.skipWaiting();
@@ -36,6 +44,7 @@ let generation = 0;
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "skip-waiting") self.skipWaiting();
+  if (message.type === "claim") event.waitUntil(self.clients.claim());
   if (message.type === "warm") {
     if (!warming) {
       const user = message.user;

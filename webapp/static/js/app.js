@@ -196,6 +196,11 @@ async function registerServiceWorker() {
     });
   });
   navigator.serviceWorker.addEventListener("message", rememberWarmed);
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if ((event.data || {}).type === "install-failed") {
+      localStorage.setItem("jingzhan-sw-install", JSON.stringify({ failed: event.data.error, at: Date.now() }));
+    }
+  });
   let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     // Only after the user asked for the update: never mix old pages with new assets.
@@ -204,10 +209,13 @@ async function registerServiceWorker() {
       location.reload();
     }
   });
-  await navigator.serviceWorker.ready;
+  const ready = await navigator.serviceWorker.ready;
   if (!navigator.serviceWorker.controller) {
-    // First visit: the new worker claims this page a moment after it is active.
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+    // First visit: the new worker claims the open pages as it activates. A page that was still loading then (the
+    // page the login redirected to, while the worker installed) is not among them: ask the worker to claim it.
+    const claimed = new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+    if (ready.active) ready.active.postMessage({ type: "claim" });
+    await claimed;
   }
   warmOfflineCopy();
 }
