@@ -39,9 +39,11 @@ async function render() {
   const records = all.filter((r) => r.user_id === me).reverse();
   list.replaceChildren(...records.map(item));
   section.hidden = records.length === 0 && !all.some((r) => r.state === "pending");
-  section.querySelector("[data-export]").hidden = !all.some((r) => r.state === "pending");
+  const pending = all.some((r) => r.state === "pending");
+  section.querySelector("[data-export]").hidden = !pending;
+  // Only when something could be lost: records on the phone that the browser might clear to free space.
   const note = section.querySelector("[data-persist-note]");
-  note.hidden = localStorage.getItem("jingzhan-persisted") !== "no";
+  note.hidden = !pending || localStorage.getItem("jingzhan-persisted") !== "no";
 }
 
 async function exportFile() {
