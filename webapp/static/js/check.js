@@ -84,7 +84,7 @@ function checkItem(item, answers) {
       show();
     });
     box.append(
-      el("label", { for: `value-${item.code}`, text: `${item.label}（${item.unit}）` }),
+      el("label", { for: `value-${item.code}`, text: _("%(label)s（%(unit)s）", { label: item.label, unit: item.unit }) }),
       input,
       el("p", { class: "muted", id: `range-${item.code}`, text: _("正常范围 %(low)s–%(high)s %(unit)s", { low: item.normal_min, high: item.normal_max, unit: item.unit }) })
     );
