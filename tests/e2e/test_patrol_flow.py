@@ -256,6 +256,27 @@ def qr_png(text):
     return buffer.getvalue()
 
 
+def test_a_scan_does_not_wait_for_the_network_for_the_well_directory(page, live_server, live_app, sign_in, camera_well):
+    """With a fresh offline copy, the scanner looks the label up in the kept directory: on weak signal a scan never
+    waits for /api/v1/wells (it used to wait up to 4 s for the network first). Nothing asks the server for it."""
+    sign_in("HN1003")
+    wait_offline_ready(page, station_well_count(camera_well["code"]))
+    asked = []
+    original = live_app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ.get("PATH_INFO") == "/api/v1/wells":
+            asked.append(environ["PATH_INFO"])
+        return original(environ, start_response)
+
+    live_app.wsgi_app = counting
+    try:
+        scan(page, camera_well)
+    finally:
+        live_app.wsgi_app = original
+    assert asked == []
+
+
 def test_a_page_loaded_past_the_service_worker_is_claimed_and_kept_offline(page, live_server, sign_in, camera_well):
     """A page that loaded while the worker was not yet in charge (the page a login redirected to while the worker
     installed, or a hard reload) is not controlled, and the worker claims only the pages open when it activates: the

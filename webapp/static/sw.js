@@ -9,6 +9,7 @@ const PAGES = `jingzhan-pages-${VERSION}`;
 const DOWNLOAD_PATTERN = /\.(xlsx|csv|pdf)$/;
 const NETWORK_TIMEOUT_MS = 4000;
 const WARM_FETCH_TIMEOUT_MS = 20000;
+const DIRECTORY_FRESH_MS = 15 * 60 * 1000;
 const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|suggestions\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64})$/;
 
 self.addEventListener("install", (event) => {
@@ -110,12 +111,24 @@ async function page(request) {
   }
 }
 
-async function directory(request) {
-  try {
-    return await keep(request, await withTimeout(fetch(request), NETWORK_TIMEOUT_MS));
-  } catch {
-    return (await caches.match(request)) || Response.error();
+/** The station's well directory and the check templates: the kept copy at once, so a scan never waits on weak
+ * signal (a code not in it is looked up by the server when online); fetched again in the background when the copy
+ * is older than DIRECTORY_FRESH_MS (the warm-up renews it too). The network only while there is no copy yet. */
+async function directory(event) {
+  const request = event.request;
+  const cached = await caches.match(request);
+  if (!cached) {
+    try {
+      return await keep(request, await withTimeout(fetch(request), NETWORK_TIMEOUT_MS));
+    } catch {
+      return Response.error();
+    }
   }
+  const fetchedAt = Date.parse(cached.headers.get("Date") || "") || 0;
+  if (Date.now() - fetchedAt > DIRECTORY_FRESH_MS) {
+    event.waitUntil(withTimeout(fetch(request), WARM_FETCH_TIMEOUT_MS).then((response) => keep(request, response)).catch(() => null));
+  }
+  return cached;
 }
 
 async function staticFile(request) {
@@ -214,7 +227,7 @@ self.addEventListener("fetch", (event) => {
   } else if (url.pathname.startsWith("/photos/")) {
     event.respondWith(photo(request));
   } else if (url.pathname === "/api/v1/wells" || url.pathname === "/api/v1/check-templates") {
-    event.respondWith(directory(request));
+    event.respondWith(directory(event));
   } else if (request.mode === "navigate" || PAGE_PATTERN.test(url.pathname)) {
     if (!url.pathname.startsWith("/api/")) event.respondWith(page(request));
   }
