@@ -1,10 +1,11 @@
 """采油厂 pages for the plant admin: every work area's overview, and opening a new work area with its first admin."""
-from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from models import AuthEvent, utcnow
 from webapp.access import deny, role_required
-from webapp.plants import PlantError, area_overview, create_work_area, get_work_area, plant_of, plant_overview
+from webapp.plants import PlantError, area_overview, create_work_area, get_work_area, plant_of, plant_overview, rename_plant
 
 bp = Blueprint("plant", __name__, url_prefix="/plant")
 
@@ -27,7 +28,25 @@ def _no_store(response):
 def index():
     plant = _plant()
     areas = plant_overview(plant.id, current_app.config["TIMEZONE"], utcnow())
-    return render_template("plant/index.html", plant=plant, areas=areas, form={}, error=None)
+    return render_template("plant/index.html", plant=plant, areas=areas, form={}, error=None, name_error=None)
+
+
+@bp.route("/name", methods=["POST"])
+@role_required("plant_admin")
+def rename():
+    plant = _plant()
+    old_name = plant.name
+    try:
+        rename_plant(plant, request.form.get("name"))
+    except PlantError as exc:
+        areas = plant_overview(plant.id, current_app.config["TIMEZONE"], utcnow())
+        page = render_template("plant/index.html", plant=plant, areas=areas, form={}, error=None, name_error=str(exc),
+                               typed_name=request.form.get("name", "")[:200])
+        return make_response(page, 422)
+    AuthEvent.record("plant_renamed", user=current_user._get_current_object(), address=request.remote_addr or "",
+                     detail=f"{old_name} → {plant.name}")
+    flash(gettext("采油厂名称已改为“%(name)s”。", name=plant.name), "success")
+    return redirect(url_for("plant.index"), 303)
 
 
 @bp.route("/areas/<int:area_id>")
@@ -49,7 +68,8 @@ def create():
         created = create_work_area(plant.id, request.form)
     except PlantError as exc:
         areas = plant_overview(plant.id, current_app.config["TIMEZONE"], utcnow())
-        page = render_template("plant/index.html", plant=plant, areas=areas, form=request.form, error=str(exc))
+        page = render_template("plant/index.html", plant=plant, areas=areas, form=request.form, error=str(exc),
+                               name_error=None)
         return _no_store(make_response(page, 422))
     # The detail is a stored record of the audit log, written once in the source language.
     AuthEvent.record(  # i18n: data

@@ -92,6 +92,54 @@ def test_bad_forms_are_refused_whole_with_the_reason(app, plant_admin, fields, m
         assert (WorkArea.select().count(), User.select().count(), Station.select().count()) == before
 
 
+def test_the_plant_admin_renames_the_plant(app, plant_admin):
+    response = plant_admin.post("/plant/name", data={"name": "  海南采油厂  "})
+    assert response.status_code == 303
+    page = plant_admin.get("/plant/").get_data(as_text=True)
+    assert "采油厂名称已改为“海南采油厂”。" in page and "海南采油厂 · 各作业区概览" in page
+    with db.connection_context():
+        from models import Plant
+
+        assert Plant.get_by_id(plant_of_admin()).name == "海南采油厂"
+        event = AuthEvent.select().where(AuthEvent.event == "plant_renamed").get()
+        assert event.employee_no == PLANT_ADMIN and event.detail == "演示采油厂 → 海南采油厂"
+
+
+def plant_of_admin() -> int:
+    return User.get(User.employee_no == PLANT_ADMIN).work_area.plant_id
+
+
+@pytest.mark.parametrize("name, message", [
+    ("", "请填写采油厂名称。"), ("   \x00\t ", "请填写采油厂名称。"), ("厂" * 61, "采油厂名称不能超过 60 字。"),
+    ("别的采油厂", "已有名为“别的采油厂”的采油厂。"), ("<script>alert(1)</script>" + "x" * 100, "采油厂名称不能超过 60 字。"),
+])
+def test_a_bad_plant_name_is_refused_and_nothing_changes(app, plant_admin, name, message):
+    with db.connection_context():
+        from models import Plant
+
+        Plant.create(name="别的采油厂")
+    response = plant_admin.post("/plant/name", data={"name": name})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in page and 'aria-invalid="true"' in page
+    assert "<script>alert(1)</script>" not in page  # what was typed comes back escaped
+    with db.connection_context():
+        from models import Plant
+
+        assert Plant.get_by_id(plant_of_admin()).name == "演示采油厂"
+
+
+def test_only_the_plant_admin_renames_and_only_with_the_forms_token(app, plant_admin):
+    admin = app.test_client()
+    login(admin, "HN0001")
+    assert admin.post("/plant/name", data={"name": "我的采油厂"}).status_code == 403
+    assert app.test_client().post("/plant/name", data={"name": "我的采油厂"}).status_code == 302  # to the login
+    assert plant_admin.post("/plant/name", data={"name": "我的采油厂"}, csrf=False).status_code in (400, 403)
+    with db.connection_context():
+        from models import Plant
+
+        assert Plant.get_by_id(plant_of_admin()).name == "演示采油厂"
+
+
 def test_another_plants_work_area_is_unknown(app, plant_admin):
     with db.connection_context():
         from models import Plant
