@@ -154,17 +154,23 @@ class User(UserMixin, BaseModel):
 
     def issue_signing_key(self) -> str:
         """The key the user's phone signs records with (for exported files); made at the first login."""
-        if not self.signing_key:
-            self.signing_key = secrets.token_hex(32)
-            self.save(only=[User.signing_key])
-        return self.signing_key
+        return self.signing_key or self._set_once(User.signing_key, secrets.token_hex(32))
 
     def issue_card_token(self, reissue: bool = False) -> str:
         """The token of the member's card QR; reissuing makes the old QR show 'no longer valid'."""
-        if reissue or not self.card_token:
+        if reissue:
             self.card_token = new_token()
             self.save(only=[User.card_token])
-        return self.card_token
+            return self.card_token
+        return self.card_token or self._set_once(User.card_token, new_token())
+
+    def _set_once(self, field, value: str) -> str:
+        """A secret made on first use: of two requests making it at once (two phones at the first login), the first
+        write wins and the other reads it — never two keys, one of them on a phone whose signatures then fail."""
+        written = User.update({field: value}).where((User.id == self.id) & field.is_null()).execute()
+        stored = value if written else User.select(field).where(User.id == self.id).scalar()
+        setattr(self, field.name, stored)
+        return stored
 
     @property
     def public_fields(self) -> set[str]:

@@ -160,3 +160,18 @@ def test_canonical_json_matches_the_phone():
     # Keys sorted, no spaces, Chinese kept, ints and floats as JavaScript writes them.
     value = {"b": 1, "a": [3, 42.5, None, True], "备注": "正常\n"}
     assert canonical_json(value) == '{"a":[3,42.5,null,true],"b":1,"备注":"正常\\n"}'
+
+
+def test_two_first_logins_at_once_share_one_signing_key(app):
+    """Two phones asking for the key of a user who has none yet (both read NULL): the second gets the first one's
+    key, so records signed on either phone import. Before, the second overwrote it and the first phone's files failed."""
+    from models import User, db
+
+    with db.connection_context():
+        User.update(signing_key=None, card_token=None).where(User.employee_no == "HN1003").execute()
+        phone_a, phone_b = User.get(User.employee_no == "HN1003"), User.get(User.employee_no == "HN1003")
+        key_a, key_b = phone_a.issue_signing_key(), phone_b.issue_signing_key()
+        assert key_a == key_b == User.get(User.employee_no == "HN1003").signing_key
+        card_a, card_b = phone_a.issue_card_token(), phone_b.issue_card_token()
+        assert card_a == card_b == User.get(User.employee_no == "HN1003").card_token
+        assert phone_b.issue_card_token(reissue=True) != card_a  # reissuing still replaces it
