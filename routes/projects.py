@@ -150,6 +150,27 @@ def add_milestone(project_id: int):
     return redirect(url_for("projects.show", project_id=project.id) + "#milestones")
 
 
+@bp.route("/milestones/<int:milestone_id>", methods=["POST"])
+@login_required
+def edit_milestone(milestone_id: int):
+    """The secretary corrects a node not yet reached: its content, owner or due date."""
+    milestone = Milestone.get_or_none(Milestone.id == milestone_id)
+    if milestone is None:
+        abort(404)
+    project = get_project(milestone.project_id)
+    if not manages_branch(current_user, project.station_id):
+        abort(403)
+    form = request.form.to_dict()
+    try:
+        pioneer.edit_milestone(current_user._get_current_object(), milestone, project, form)
+    except PartyError as exc:
+        return _show(project, 422, error=str(exc), error_for=f"edit-{milestone.id}", form=form)
+    if is_htmx():
+        return _show(project)
+    flash(gettext("节点“%(title)s”已修改。", title=milestone.title), "success")
+    return redirect(url_for("projects.show", project_id=project.id) + f"#milestone-{milestone.id}")
+
+
 @bp.route("/milestones/<int:milestone_id>/done", methods=["POST"])
 @login_required
 def complete_milestone(milestone_id: int):

@@ -161,6 +161,59 @@ def test_milestone_fields_are_checked(app, project, title, due, message):
     assert len(milestones(project.id)) == 2
 
 
+def edit(client, milestone_id, title="完成憋压与碰泵诊断", owner="HN1005", due=20, **headers):
+    return client.post(f"/projects/milestones/{milestone_id}", headers=headers,
+                       data={"title": title, "owner_id": str(get_user(owner).id), "due_on": day(due)})
+
+
+def test_the_secretary_corrects_a_milestone_not_yet_reached(app, project):
+    first, _ = milestones(project.id)
+    secretary = as_user(app, "HN1002")
+    page = secretary.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "修改节点" in page and f'value="{first.title}"' in page  # the form starts from what is there
+    fragment = edit(secretary, first.id, **HTMX)
+    assert fragment.status_code == 200 and 'id="milestones"' in fragment.get_data(as_text=True)
+    first = milestones(project.id)[0]
+    assert (first.title, first.owner_id, first.due_on.isoformat()) == ("完成憋压与碰泵诊断", get_user("HN1005").id, day(20))
+    assert edit(secretary, first.id).status_code == 302  # without htmx: back to the page, said in a flash
+
+
+@pytest.mark.parametrize("title, owner, due, message", [
+    ("", "HN1003", 10, "请填写节点内容"),
+    ("节" * 81, "HN1003", 10, "节点内容不能超过 80 字"),
+    ("<script>alert(1)</script>", "HN1003", 61, "节点期限应在项目起止日期内"),
+    ("换人", "HN2003", 10, "请选择本站的一名责任人"),
+])
+def test_a_wrong_milestone_correction_is_refused_and_nothing_changes(app, project, title, owner, due, message):
+    first, _ = milestones(project.id)
+    response = edit(as_user(app, "HN1002"), first.id, title, owner, due, **HTMX)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in page
+    assert "<script>alert(1)</script>" not in page  # what was typed comes back escaped, in the open form
+    assert milestones(project.id)[0].title == first.title and milestones(project.id)[0].due_on == first.due_on
+
+
+@pytest.mark.parametrize("employee_no, expected", [
+    ("HN1003", 403),  # owns the milestone: marks it done, does not rewrite it
+    ("HN1004", 403),  # leads the project
+    ("HN1001", 403),  # the station's leader
+    ("HN2002", 404),  # another branch's secretary: like an unknown id
+])
+def test_only_the_branch_secretary_corrects_milestones(app, project, employee_no, expected):
+    first, _ = milestones(project.id)
+    assert edit(as_user(app, employee_no), first.id).status_code == expected
+    assert milestones(project.id)[0].title == first.title
+    assert edit(as_user(app, "HN1002"), 987654321).status_code == 404
+
+
+def test_a_reached_milestone_is_not_corrected(app, project):
+    first, _ = milestones(project.id)
+    assert done(as_user(app, "HN1003"), first.id).status_code == 302
+    response = edit(as_user(app, "HN1002"), first.id, **HTMX)
+    assert response.status_code == 422 and "已完成的节点不能修改" in response.get_data(as_text=True)
+    assert milestones(project.id)[0].title == first.title
+
+
 def test_milestone_owner_must_be_of_the_branch(app, project):
     response = add(as_user(app, "HN1002"), project.id, owner="HN2003")
     assert response.status_code == 422 and "请选择本站的一名责任人" in response.get_data(as_text=True)

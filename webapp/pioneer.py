@@ -109,6 +109,28 @@ def add_milestone(user, project: PioneerProject, form: dict) -> Milestone:
         raise PartyError(gettext("只有本支部书记可以添加节点。"))
     if project.status != "active":
         raise PartyError(gettext("项目已结束，不能再添加节点。"))
+    title, owner, due_on = _milestone_fields(project, form)
+    with db.atomic():
+        last = Milestone.select(fn.MAX(Milestone.sort_order)).where(Milestone.project == project).scalar()
+        return Milestone.create(project=project, title=title, owner=owner, due_on=due_on, sort_order=(last or 0) + 1)
+
+
+def edit_milestone(user, milestone: Milestone, project: PioneerProject, form: dict) -> Milestone:
+    """Correct a node not yet reached — its content, owner or due date — as the branch's secretary; a reached node
+    is a record of what was done and stays as it is."""
+    if not manages_branch(user, project.station_id):
+        raise PartyError(gettext("只有本支部书记可以修改节点。"))
+    if project.status != "active":
+        raise PartyError(gettext("项目已结束，节点不能再改动。"))
+    if milestone.done_at is not None:
+        raise PartyError(gettext("已完成的节点不能修改。"))
+    milestone.title, milestone.owner, milestone.due_on = _milestone_fields(project, form)
+    milestone.save(only=[Milestone.title, Milestone.owner, Milestone.due_on])
+    return milestone
+
+
+def _milestone_fields(project: PioneerProject, form: dict):
+    """(title, owner, due date) of a node, checked: an owner of the project's branch, a date within the project's."""
     title = clean_line(form.get("title"), MAX_TITLE + 1)
     if not title:
         raise PartyError(gettext("请填写节点内容。"))
@@ -121,9 +143,7 @@ def add_milestone(user, project: PioneerProject, form: dict) -> Milestone:
     if not project.starts_on <= due_on <= project.due_on:
         raise PartyError(gettext("节点期限应在项目起止日期内（%(start)s 至 %(end)s）。", start=project.starts_on.isoformat(),
                                  end=project.due_on.isoformat()))
-    with db.atomic():
-        last = Milestone.select(fn.MAX(Milestone.sort_order)).where(Milestone.project == project).scalar()
-        return Milestone.create(project=project, title=title, owner=owner, due_on=due_on, sort_order=(last or 0) + 1)
+    return title, owner, due_on
 
 
 def may_complete(user, milestone: Milestone, project: PioneerProject) -> bool:
