@@ -150,14 +150,20 @@ def add_milestone(project_id: int):
     return redirect(url_for("projects.show", project_id=project.id) + "#milestones")
 
 
+def _milestone(milestone_id: int) -> tuple[Milestone, PioneerProject]:
+    """A milestone with its project, scoped like the project (unknown: 404; another branch: as get_project says)."""
+    milestone = Milestone.get_or_none(Milestone.id == milestone_id)
+    if milestone is None:
+        abort(404)
+    milestone.project = get_project(milestone.project_id)
+    return milestone, milestone.project
+
+
 @bp.route("/milestones/<int:milestone_id>", methods=["POST"])
 @login_required
 def edit_milestone(milestone_id: int):
     """The secretary corrects a node not yet reached: its content, owner or due date."""
-    milestone = Milestone.get_or_none(Milestone.id == milestone_id)
-    if milestone is None:
-        abort(404)
-    project = get_project(milestone.project_id)
+    milestone, project = _milestone(milestone_id)
     if not manages_branch(current_user, project.station_id):
         abort(403)
     form = request.form.to_dict()
@@ -175,13 +181,9 @@ def edit_milestone(milestone_id: int):
 @login_required
 def complete_milestone(milestone_id: int):
     """The owner, the leader or the secretary marks a milestone reached, with a note."""
-    milestone = Milestone.get_or_none(Milestone.id == milestone_id)
-    if milestone is None:
-        abort(404)
-    project = get_project(milestone.project_id)
+    milestone, project = _milestone(milestone_id)
     if not pioneer.may_complete(current_user, milestone, project):
         abort(403)
-    milestone.project = project
     try:
         pioneer.complete_milestone(current_user._get_current_object(), milestone, request.form.get("note", ""))
     except PartyError as exc:
