@@ -243,13 +243,15 @@ def desk(browser, live_server):
 # phone's background calls while offline or logged out (the outbox keeps its records and retries).
 # me: the CSRF cookie; notifications/count: the bell's badge, polled (a failed poll is caught, the browser logs it).
 BACKGROUND_CALLS = ("/api/v1/sync", "/api/v1/signing-key", "/api/v1/photos", "/api/v1/me", "/notifications/count")
+# The browser fetches the tab's icon by itself, past the service worker, whenever it likes: offline, that fails.
+BROWSER_FETCHES = ("/icons/favicon-32.png", "/icons/apple-touch-icon.png")
 
 
 def _expected_console_error(text, url):
     if "status of 422 " in text:
         return True
     offline = "ERR_INTERNET_DISCONNECTED" in text or "ERR_FAILED" in text or "status of 401" in text
-    return url.endswith(BACKGROUND_CALLS) and offline
+    return url.endswith(BACKGROUND_CALLS + BROWSER_FETCHES) and offline
 
 
 @pytest.fixture(autouse=True)
