@@ -222,7 +222,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (DOWNLOAD_PATTERN.test(url.pathname)) return; // reports, labels, badges: straight from the network, however slow
-  if (url.pathname.startsWith("/static/")) {
+  // The scripts' translations are part of the shell (precached; a changed catalogue is a new worker version).
+  if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/i18n/")) {
     event.respondWith(staticFile(request));
   } else if (url.pathname.startsWith("/photos/")) {
     event.respondWith(photo(request));
