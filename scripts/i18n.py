@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
         total, missing = catalogue.update()
         print(f"{catalogue.relative(catalogue.PO)}: {total} texts, {missing} untranslated")
         return 0
-    findings = catalogue.audit(paths)
+    findings = catalogue.audit(paths, parts=True)
     if command == "missing":
         seen = set()
         for finding in findings:

@@ -83,10 +83,10 @@ def load_po(path: Path) -> Catalog:
         return read_po(handle, locale="en")
 
 
-def known_translations() -> dict[tuple, object]:
+def known_translations(parts: bool = True) -> dict[tuple, object]:
     """What is translated already: the `.po`, then the working parts (a part fills only what is still empty)."""
     found = {}
-    for path in [PO, *sorted(PARTS.glob("*.po"))]:
+    for path in [PO, *(sorted(PARTS.glob("*.po")) if parts else [])]:
         if not path.exists():
             continue
         for message in load_po(path):
@@ -150,9 +150,9 @@ def _placeholders(text: str) -> list[str]:
     return sorted(PLACEHOLDER.findall(text.replace("%%", "")))
 
 
-def audit_catalogue(paths: set[str] | None = None) -> list[Finding]:
+def audit_catalogue(paths: set[str] | None = None, parts: bool = False) -> list[Finding]:
     """Each wrapped text has an English translation with the same placeholders (and templates' `%` is escaped)."""
-    known = known_translations()
+    known = known_translations(parts)  # the test judges messages.po alone, as CI has no working parts
     findings = []
     for message in extract():
         if not message.id:
@@ -288,6 +288,7 @@ def audit_sources(paths: set[str] | None = None) -> list[Finding]:
     return findings
 
 
-def audit(paths: set[str] | None = None) -> list[Finding]:
-    """Everything the completeness test checks, optionally for some files only (`scripts/i18n.py check`)."""
-    return audit_sources(paths) + audit_catalogue(paths)
+def audit(paths: set[str] | None = None, parts: bool = False) -> list[Finding]:
+    """Everything the completeness test checks, optionally for some files only and counting the working parts
+    as translated (`scripts/i18n.py check`, while translations are being written)."""
+    return audit_sources(paths) + audit_catalogue(paths, parts)
