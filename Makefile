@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run prod test security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-smoke bench-pages screenshots translations clean
+.PHONY: run prod test test-dates security test-js test-quick test-postgres browser-deps db-upgrade seed-demo bench bench-smoke bench-pages screenshots translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,23 @@ seed-demo: $(VENV)/.installed-run
 browser-deps:
 	@scripts/ensure-browser-deps.sh
 
-# The model, route and fault tests on both cores (each test has its own database), then the browser tests in turn.
+# The model, route and fault tests on both cores (each test has its own database), what a date can change once more
+# under each fixed date, then the browser tests in turn.
 test: $(VENV)/.installed-test browser-deps test-js security
 	$(BIN)/python -m pytest -m "not e2e" -n 2
+	$(MAKE) --no-print-directory test-dates
 	$(BIN)/python -m pytest -m e2e
+
+# The `dated` tests (tests/conftest.py DATED_MODULES) with the clock at the edges of the calendar: the 1st of a month
+# at 00:05 Beijing time, 31 December 23:55, 29 February, a shift boundary. On SQLite: a date is not a backend matter.
+DATES := month-start year-end leap-day shift-boundary
+test-dates: $(VENV)/.installed-test
+	@failed=""; for at in $(DATES); do \
+		echo "== clock at $$at"; \
+		env -u JINGZHAN_TEST_POSTGRES_URL $(BIN)/python -m pytest -m "dated and not e2e" -n 2 -q --at=$$at \
+			-o addopts="-ra --strict-markers" || failed="$$failed $$at"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "dated tests failed at:$$failed"; exit 1; fi
 
 # The phone's outbox (static/js/outbox.js) under faults, in Node's own test runner (no npm packages).
 test-js:

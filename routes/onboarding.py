@@ -22,6 +22,7 @@ from flask_login import current_user
 from webapp import onboarding
 from webapp.access import role_required
 from webapp.exports import XLSX_MIMETYPE
+from webapp.periods import today_in
 from webapp.printing import send_download
 
 bp = Blueprint("onboarding", __name__, url_prefix="/admin/onboarding")
@@ -74,7 +75,7 @@ def preview():
         if not upload.filename.lower().endswith(".xlsx"):
             problems.append(onboarding.Problem(kind, 0, onboarding.not_xlsx()))
             continue
-        rows[kind], found = onboarding.parse_upload(kind, upload.read())
+        rows[kind], found = onboarding.parse_upload(kind, upload.read(), today_in(current_user.work_area.timezone))
         problems += found
     if not files:
         return _page(problems=[onboarding.Problem("", 0, gettext("请至少选择一个文件。"))], status=422)

@@ -17,6 +17,75 @@ _counter = itertools.count()
 
 pytest_plugins = ["tests.scope_objects"]  # the station2 fixture for the scope, matrix, header and CSRF tests
 
+# The edges of the calendar where date bugs live; `make test` runs the `dated` tests under each (docs/testing.md).
+FIXED_DATES = {
+    "month-start": "2027-03-01T00:05:00+08:00",  # 16:05 UTC on the last day of February
+    "year-end": "2026-12-31T23:55:00+08:00",
+    "leap-day": "2028-02-29T12:00:00+08:00",
+    "shift-boundary": "2027-06-15T07:59:30+08:00",  # 30 s before the day shift begins
+}
+
+
+# What a date can change — periods, shifts, settlement, reports, deadlines, expiry, bounded record times: run under
+# each of FIXED_DATES as well as today (`make test-dates`). Listed by module so that a new test there is included.
+DATED_MODULES = {
+    "test_settlement", "test_shifts", "test_reports", "test_assessment", "test_handover", "test_suggestions",
+    "test_activities", "test_review", "test_notifications", "test_commitments", "test_sessions", "test_evidence",
+    "test_hazards", "test_home", "test_plant", "test_fluctuations", "test_demo", "test_generate",
+}
+# Modules whose subject does not depend on the database (rendering, headers, translations, image handling): run on
+# SQLite only, even when CI provides PostgreSQL.
+SQLITE_ONLY_MODULES = {
+    "test_i18n", "test_csrf", "test_headers", "test_proxy", "test_pwa", "test_pwa_install", "test_labels",
+    "test_cards", "test_photos", "test_photo_store", "test_config", "test_nfc_crypto",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    dated = pytest.mark.dated
+    kept, dropped = [], []
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in DATED_MODULES:
+            item.add_marker(dated)
+        backend = getattr(getattr(item, "callspec", None), "params", {}).get("app") or getattr(
+            getattr(item, "callspec", None), "params", {}).get("empty_app")
+        (dropped if module in SQLITE_ONLY_MODULES and backend == "postgresql" else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_addoption(parser):
+    parser.addoption("--at", default=os.environ.get("JINGZHAN_TEST_AT"),
+                     help="run with the clock set to this time (ISO 8601 with offset, or a name in FIXED_DATES); "
+                          "it keeps moving from there")
+
+
+def pytest_configure(config):
+    """Start the clock at --at for the whole run (seeded templates included); models.utcnow is the app's one now."""
+    at = config.getoption("--at")
+    if at:
+        import time_machine
+        from datetime import datetime
+
+        moment = datetime.fromisoformat(FIXED_DATES.get(at, at))
+        if moment.tzinfo is None:
+            raise pytest.UsageError("--at needs a time with its offset, e.g. 2027-03-01T00:05:00+08:00")
+        config._jingzhan_clock = time_machine.travel(moment, tick=True)
+        config._jingzhan_clock.start()
+
+
+def pytest_unconfigure(config):
+    clock = getattr(config, "_jingzhan_clock", None)
+    if clock is not None:
+        clock.stop()
+
+
+def pytest_report_header(config):
+    at = config.getoption("--at")
+    return f"clock: {FIXED_DATES.get(at, at)}" if at else None
+
 
 class CsrfClient(FlaskClient):
     """A test client that sends the session's CSRF token, as the pages and app.js do, on every unsafe request

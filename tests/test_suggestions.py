@@ -6,6 +6,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from models import Suggestion, db
+from webapp.periods import open_since, today_in
 from tests.conftest import get_user, login
 from tests.test_sync import batch, now_iso, post
 
@@ -185,12 +186,15 @@ def test_declining_needs_a_reason(app, written):
 def test_a_changed_decision_records_who_and_when_a_note_edit_does_not(app, written):
     decide(as_user(app, "HN1002"), written.id, "declined", "暂不具备条件")
     first = suggestion(written.uuid)
+    # Back to the first moment of the settlement window (last month's first day): still open to change whatever
+    # the day the test runs, and far enough back that a new decision time is told from it.
+    earlier = open_since(today_in(app.config["TIMEZONE"]), app.config["TIMEZONE"]) + timedelta(minutes=1)
     with db.connection_context():
-        Suggestion.update(decided_at=first.decided_at - timedelta(days=40)).where(Suggestion.id == written.id).execute()
+        Suggestion.update(decided_at=earlier).where(Suggestion.id == written.id).execute()
     decide(as_user(app, "HN0001"), written.id, "adopted", "党总支复议后采纳")
     changed = suggestion(written.uuid)
     assert changed.status == "adopted" and changed.decided_by_id == get_user("HN0001").id
-    assert changed.decided_at > first.decided_at - timedelta(days=1)
+    assert changed.decided_at >= first.decided_at > earlier
     decide(as_user(app, "HN1002"), written.id, "adopted", "党总支复议后采纳；已列入计划")
     edited = suggestion(written.uuid)
     assert edited.decision_note.endswith("已列入计划")

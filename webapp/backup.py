@@ -13,13 +13,12 @@ folder and each backup copies only the photos that are new since the last.
 import os
 import sqlite3
 import uuid as uuid_module
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import peewee
 
-from models import Photo, SchemaVersion
+from models import Photo, SchemaVersion, utcnow
 
 # Its messages are read by the operator at the server command line (webapp/cli.py), which stays in Chinese
 # (docs/i18n.md): they are marked `i18n: data`, not translated.
@@ -195,7 +194,7 @@ def restore(url: str, backup_file, *, force: bool = False, latest: int | None = 
                     raise BackupError(  # i18n: data
                         f"{target_path} 已有数据（{rows}），恢复会覆盖它们。请先停止应用；确认覆盖请加 "
                         f"--force（覆盖前会把现有数据另存一份）。")
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
                 saved = backup(url, target_path.with_name(f"{target_path.name}.before-restore-{stamp}"))["path"]
         copied = photos(backup_file) if photos is not None else None
         target_path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,8 @@ from datetime import date
 
 from werkzeug.security import generate_password_hash
 
+from webapp.periods import today_in
+
 from models import (
     Commitment,
     CommitmentProgress,
@@ -231,7 +233,7 @@ DEMO_COMMITMENTS = [
 
 def _seed_party(rng, stations):
     """Card tokens, pairings (a colleague and the branch secretary as contact person), contract history, commitments."""
-    today = date.today()
+    today = today_in(stations[0].work_area.timezone)
     start = date(today.year, 1, 1)
     for station in stations:
         members = list(User.select().where((User.station == station) & User.is_party_member).order_by(User.employee_no))

@@ -495,18 +495,21 @@ def generate(days: int, seed: int = 1, end: datetime | None = None, honour_inter
         # belongs to yesterday, and must be part of the history too.
         last_day, _shift_now = shift_at(end, shifts, tz)
         plans.append((shifts, tz, last_day, stations, templates))
+    # `days` days of history means the last days × 24 hours: just after a shift change the new shift day has hardly
+    # begun, and the shifts that ended a moment ago belong to the history too.
+    since = end - timedelta(days=days)
     counts = dict.fromkeys(("patrols", "operations", "alerts", "checks", "hazards", "hazard_steps"), 0)
     batch = _Batch()
     began = time.perf_counter()
     pragmas = _fast_writes()
     try:
-        for offset in range(days - 1, -1, -1):
+        for offset in range(days, -1, -1) if days else ():
             for shifts, tz, last_day, stations, templates in plans:
                 day = last_day - timedelta(days=offset)
                 ordinal = day.toordinal()
                 for shift in shifts:
-                    start, _stop = window(day, shift, tz)
-                    if start >= end:
+                    start, stop = window(day, shift, tz)
+                    if start >= end or stop <= since:
                         continue
                     turn = ordinal * len(shifts) + shift.index
                     for site in stations:

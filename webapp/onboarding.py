@@ -250,10 +250,9 @@ def _header_row(rows, fields) -> tuple[int, dict] | None:
     return None
 
 
-def parse_upload(kind: str, data: bytes, today: date | None = None) -> tuple[list[dict], list[Problem]]:
+def parse_upload(kind: str, data: bytes, today: date) -> tuple[list[dict], list[Problem]]:
     """Read one uploaded file of kind: its rows (dicts of normalised, JSON-ready values with "_row") and problems.
     Formulas are not evaluated: their text is kept as plain text."""
-    today = today or date.today()
     fields = SPECS[kind]
     if not zipfile.is_zipfile(io.BytesIO(data)):
         return [], [Problem(kind, 0, not_xlsx())]

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
+from models import utcnow
+
 SETTLED = _l("已结算的月份（上月以前）不能再登记或修改，以免改动已公布的考核分。")
 
 
@@ -42,7 +44,7 @@ def local_today(moment: datetime, tz: str) -> date:
 
 def today_in(tz: str) -> date:
     """The work area's date now."""
-    return local_today(datetime.now(timezone.utc).replace(tzinfo=None), tz)
+    return local_today(utcnow(), tz)
 
 
 def month_of(moment: datetime, tz: str) -> str:
