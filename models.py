@@ -73,6 +73,18 @@ class WorkArea(BaseModel):
     # Shifts in the work area's time zone, "HH:MM-HH:MM" separated by spaces, e.g. 2 × 12 h or 3 × 8 h.
     shifts = CharField(max_length=120, default="08:00-20:00 20:00-08:00")
     created_at = DateTimeField(default=utcnow)
+    # The key every NFC tag's keys are derived from (docs/nfc.md); made on first use, never shown to anyone.
+    nfc_master_key = CharField(max_length=64, null=True)
+
+    def issue_nfc_master_key(self) -> bytes:
+        """The work area's NFC master key (16 bytes); of two requests making it at once the first write wins."""
+        if not self.nfc_master_key:
+            made = secrets.token_hex(16)
+            written = WorkArea.update(nfc_master_key=made).where(
+                (WorkArea.id == self.id) & WorkArea.nfc_master_key.is_null()).execute()
+            self.nfc_master_key = made if written else WorkArea.select(WorkArea.nfc_master_key).where(
+                WorkArea.id == self.id).scalar()
+        return bytes.fromhex(self.nfc_master_key)
 
 
 class Station(BaseModel):
@@ -243,11 +255,40 @@ class Well(BaseModel):
     def kind_label(self) -> str:
         return str(self.KINDS.get(self.kind, self.kind))
 
-    def regenerate_token(self) -> str:
-        """Give the well a new label token; the old label stops working."""
-        self.qr_token = new_token()
-        self.save(only=[Well.qr_token])
+    def regenerate_token(self, by=None) -> str:
+        """Give the well a new label token. The old label no longer makes a clean scan, but it is kept: a visit
+        recorded offline before the label was replaced is still accepted (flagged old_label, docs/evidence.md)."""
+        with db.atomic():
+            ReplacedLabel.create(well=self.id, token=self.qr_token, replaced_at=utcnow(),
+                                 replaced_by=getattr(by, "id", by))
+            self.qr_token = new_token()
+            self.save(only=[Well.qr_token])
         return self.qr_token
+
+
+class ReplacedLabel(BaseModel):
+    """A QR label token a well had before its label was regenerated."""
+
+    well = ForeignKeyField(Well, backref="replaced_labels", on_delete="CASCADE")
+    token = CharField(max_length=64, unique=True)
+    replaced_at = DateTimeField()
+    replaced_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
+class NfcTag(BaseModel):
+    """An NTAG 424 DNA tag enrolled to a well (docs/nfc.md): its UID, and the highest read counter seen."""
+
+    work_area = ForeignKeyField(WorkArea, backref="nfc_tags", on_delete="CASCADE")
+    well = ForeignKeyField(Well, backref="nfc_tags", on_delete="CASCADE")
+    uid = CharField(max_length=14)  # 7 bytes, upper-case hex
+    enrolled_at = DateTimeField(default=utcnow)
+    enrolled_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    revoked_at = DateTimeField(null=True)
+    revoked_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    last_counter = IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("work_area", "uid"), False),)
 
 
 EQUIPMENT_KINDS = {
@@ -290,10 +331,81 @@ class SyncReceipt(BaseModel):
     received_at = DateTimeField(default=utcnow)
 
 
+class Evidence(BaseModel):
+    """What the server judged of one synced record's presence and time (docs/evidence.md): how the well was
+    identified, where the phone was, the record's place in its phone's chain, and the bounds of its time."""
+
+    METHODS = {"nfc": _l("NFC 标签"), "scan": _l("扫码"), "manual": _l("手工输入")}
+    CHAIN_STATUSES = {"ok": _l("连续"), "gap": _l("有缺号"), "fork": _l("被改写"), "unchained": _l("无编号（旧版）")}
+
+    receipt = ForeignKeyField(SyncReceipt, unique=True, backref="evidence", on_delete="CASCADE")
+    record_type = CharField(max_length=32)
+    object_id = IntegerField()
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    station = ForeignKeyField(Station, null=True, backref="+", on_delete="CASCADE")
+    well = ForeignKeyField(Well, null=True, backref="+", on_delete="SET NULL")
+    method = CharField(max_length=8, default="")
+    latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    longitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    accuracy_m = FloatField(null=True)
+    distance_m = FloatField(null=True)
+    device_id = CharField(max_length=64, default="")
+    chain_seq = IntegerField(null=True)
+    chain_status = CharField(max_length=10, default="unchained")
+    claimed_time = DateTimeField()  # the phone's created_at, naive UTC
+    clock_offset_s = IntegerField(default=0)
+    received_at = DateTimeField()
+    bound_low = DateTimeField(null=True)
+    bounded_time = DateTimeField()
+    nfc_tag = ForeignKeyField(NfcTag, null=True, backref="evidence", on_delete="SET NULL")
+    nfc_counter = IntegerField(null=True)
+    nfc_status = CharField(max_length=16, default="")
+    flags = CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = ((("record_type", "object_id"), False), (("station", "received_at"), False),
+                   (("author", "bounded_time"), False), (("nfc_tag", "nfc_counter"), False))
+
+    @property
+    def flag_list(self) -> list[str]:
+        return self.flags.split() if self.flags else []
+
+
+class ChainLink(BaseModel):
+    """One record's place in its phone's chain (per user and device), kept whatever became of the record —
+    stored, refused or discarded — so that a deleted record shows as a gap and a rewritten one as a fork."""
+
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    device_id = CharField(max_length=64)
+    seq = IntegerField()
+    link = CharField(max_length=64)
+    prev = CharField(max_length=64, null=True)
+    uuid = UUIDField(unique=True)
+    record_type = CharField(max_length=32)
+    bounded_time = DateTimeField()
+    outcome = CharField(max_length=10)  # created, refused, discarded
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("author", "device_id", "seq"), False),)
+
+
+class Discard(BaseModel):
+    """A record the server refused and the worker then discarded on the phone, after seeing why: kept whole."""
+
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    discarded_uuid = UUIDField(index=True)
+    discarded_type = CharField(max_length=32)
+    error_code = CharField(max_length=40, default="")
+    record = TextField()  # the discarded record as JSON
+    discarded_at = DateTimeField()
+    received_at = DateTimeField(default=utcnow)
+
+
 class Patrol(BaseModel):
     """巡检打卡: one patrol check-in at a well, with its readings and proof of presence. Append-only."""
 
-    METHODS = {"scan": _l("扫码"), "manual": _l("手工输入井号")}
+    METHODS = {"nfc": _l("NFC 标签"), "scan": _l("扫码"), "manual": _l("手工输入井号")}
 
     uuid = UUIDField(unique=True)
     well = ForeignKeyField(Well, backref="patrols", on_delete="RESTRICT")
@@ -514,6 +626,10 @@ class HazardStep(BaseModel):
     assignee = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     deadline = DateField(null=True)
     flags = CharField(max_length=120, default="")
+
+    @property
+    def flag_list(self) -> list[str]:
+        return self.flags.split() if self.flags else []
 
     @property
     def action_label(self) -> str:
@@ -909,7 +1025,8 @@ class SchemaVersion(BaseModel):
 
 
 MODELS = [
-    Plant, WorkArea, Station, User, UserRole, Well, Equipment, SyncReceipt, Patrol, WellOperation,
+    Plant, WorkArea, Station, User, UserRole, Well, ReplacedLabel, NfcTag, Equipment, SyncReceipt, Evidence,
+    ChainLink, Discard, Patrol, WellOperation,
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
     Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
     Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,

@@ -31,7 +31,7 @@ WELL = "海1-02"
 CACHED_WELL_PAGES = """async () => {
     const name = (await caches.keys()).find((n) => n.startsWith("jingzhan-pages-"));
     if (!name) return 0;
-    return (await (await caches.open(name)).keys()).filter((r) => r.url.includes("/w/")).length;
+    return (await (await caches.open(name)).keys()).filter((r) => /^[/]wells[/][0-9]+$/.test(new URL(r.url).pathname)).length;
 }"""
 
 

@@ -112,7 +112,10 @@ def check_templates():
 @bp.route("/wells")
 @login_required
 def wells():
-    """The well directory of the user's station, cached by the phone for scanning and check-ins offline."""
+    """The well directory of the user's station, cached by the phone for scanning and check-ins offline. A label
+    is given by its hash only, and no well's place: the phone holds nothing to fake a scan or a position with."""
+    from webapp.labels import label_hash  # here, not at the top: this function is the only user in the module
+
     station_wells = list(Well.select().where(Well.station == current_user.station_id).order_by(Well.code))
     ids = [w.id for w in station_wells]
     equipment = {}
@@ -133,9 +136,7 @@ def wells():
                 "code": well.code,
                 "kind": well.kind,
                 "is_key_well": well.is_key_well,
-                "qr_token": well.qr_token,
-                "latitude": None if well.latitude is None else float(well.latitude),
-                "longitude": None if well.longitude is None else float(well.longitude),
+                "label_hash": label_hash(well.qr_token),
                 "patrol_interval_hours": well.patrol_interval_hours,
                 "equipment": equipment.get(well.id, []),
                 "last_patrol": None if patrol is None else {

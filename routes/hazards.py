@@ -10,6 +10,7 @@ from models import Equipment, Hazard, HazardStep, Station, User, Well, db, utcno
 from webapp.access import get_station, requested_id, require_station, stations_in_scope
 from webapp.hazards import apply_step, is_overdue
 from webapp.periods import today_in
+from webapp.evidence import FLAG_LABELS, evidence_of
 from webapp.htmx import render
 from webapp.patrols import RecordError
 
@@ -71,10 +72,12 @@ def _detail_context(hazard: Hazard, error=None):
         "assign": manager and hazard.status in ("reported", "assigned"),
         "verify": hazard.status == "rectified" and user.id != hazard.rectified_by_id,
         "close": manager and hazard.status == "verified",
+        "manage": manager,
     }
     staff = list(User.select().where((User.station == hazard.station_id) & User.is_enabled).order_by(User.employee_no)) if can["assign"] else []
     return {
         "hazard": hazard, "steps": steps, "can": can, "staff": staff, "error": error,
+        "evidence": evidence_of("hazard", hazard.id), "flag_labels": FLAG_LABELS,
         "overdue": is_overdue(hazard, today_in(current_app.config["TIMEZONE"])),
         "today": today_in(current_app.config["TIMEZONE"]).isoformat(),
     }

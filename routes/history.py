@@ -9,7 +9,7 @@ from webapp.access import get_well
 from webapp.charts import line_chart
 from webapp.history import RANGES, number, parse_cursor, parse_range, series, timeline
 from webapp.htmx import is_htmx, render
-from webapp.patrols import FLAG_LABELS
+from webapp.evidence import FLAG_LABELS
 
 bp = Blueprint("history", __name__)
 

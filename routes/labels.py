@@ -55,6 +55,6 @@ def station_pdf(station_id: int):
 @role_required(*MANAGERS)
 def regenerate(well_id: int):
     well = get_managed_well(well_id, current_user)
-    well.regenerate_token()
-    flash(gettext("已重新生成 %(code)s 的标签，旧标签已失效，请打印新标签贴上。", code=well.code), "success")
+    well.regenerate_token(by=current_user.id)
+    flash(gettext("已重新生成 %(code)s 的标签，请打印新标签贴上。旧标签不再算作有效扫码；换标签前离线扫的记录照常保留并注明。", code=well.code), "success")
     return redirect(url_for("labels.index", _anchor=f"well-{well.id}"))

@@ -5,7 +5,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from models import Equipment, EquipmentCheck, Hazard, Patrol, Well, utcnow
-from webapp.patrols import FLAG_LABELS
+from webapp.evidence import FLAG_LABELS
 
 bp = Blueprint("patrols", __name__)
 

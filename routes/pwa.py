@@ -19,6 +19,7 @@ SHELL_FILES = [
     "js/app.js",
     "js/i18n.js",
     "js/outbox.js",
+    "js/evidence.js",
     "js/patrol.js",
     "js/scanner.js",
     "js/scan-page.js",

@@ -11,9 +11,11 @@ from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, 
 from webapp.access import field_stations, require_station, role_required, station_asked
 from webapp.checks import template_items
 from webapp.hazards import is_overdue
-from webapp.periods import today_in
+from webapp.periods import month_bounds, month_text, today_in
+from webapp.reports import ReportError, parse_month
 from webapp.htmx import render
-from webapp.patrols import FLAG_LABELS, OPERATIONS, READINGS
+from webapp.evidence import FLAG_LABELS, evidence_of, station_mix
+from webapp.patrols import OPERATIONS, READINGS
 from webapp.review import (approvable, bulk_approve as approve_all, decide as record_decision, shift_checks, shift_choice,
                            shift_patrols, station_overview)
 from webapp.shifts import coverage, parse_shifts, shift_table, window
@@ -56,6 +58,24 @@ def dashboard():
     )
 
 
+@bp.route("/evidence")
+@role_required(*LEADERS)
+def evidence_mix():
+    """Per worker of the station and month: NFC / QR / typed check-ins and their flags (docs/evidence.md)."""
+    station = station_asked(current_user, request.values)
+    tz = current_app.config["TIMEZONE"]
+    today = today_in(tz)
+    error = None
+    try:
+        year, month = parse_month(request.args.get("month") or month_text(today.year, today.month), today)
+    except ReportError as exc:
+        error, (year, month) = exc.message, (today.year, today.month)
+    start, end = month_bounds(year, month, tz)
+    return render("review/evidence.html", "review/_evidence_mix.html", status=422 if error else 200, station=station,
+                  stations=field_stations(current_user), month=month_text(year, month), error=error,
+                  mixes=station_mix(station.id, start, end), flag_labels=FLAG_LABELS)
+
+
 @bp.route("/overview")
 @role_required("admin")
 def overview():
@@ -92,7 +112,8 @@ def _patrol_page(record: Patrol, status: int = 200, error: str | None = None):
     operations = [(OPERATIONS[o.code], json.loads(o.values)) for o in WellOperation.select().where(WellOperation.patrol == record)
                   if o.code in OPERATIONS]
     return render("review/patrol.html", "review/_patrol.html", status=status, patrol=record, readings=READINGS,
-                  base=baseline(record), operations=operations, flag_labels=FLAG_LABELS, error=error)
+                  base=baseline(record), operations=operations, flag_labels=FLAG_LABELS, error=error,
+                  evidence=evidence_of("patrol", record.id))
 
 
 @bp.route("/patrols/<int:patrol_id>")
@@ -140,7 +161,8 @@ def _check_page(check: EquipmentCheck, status: int = 200, error: str | None = No
     results = json.loads(check.results)
     items = [(item, results.get(item["code"], {})) for item in template_items(check.template)]
     return render("review/check.html", "review/_check.html", status=status, check=check, items=items, senses=SENSES,
-                  history=check_history(check), flag_labels=FLAG_LABELS, statuses=Patrol.REVIEW_STATUSES, error=error)
+                  history=check_history(check), flag_labels=FLAG_LABELS, statuses=Patrol.REVIEW_STATUSES, error=error,
+                  evidence=evidence_of("equipment_check", check.id))
 
 
 @bp.route("/checks/<int:check_id>")

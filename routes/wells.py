@@ -1,11 +1,13 @@
-"""The station's well list (htmx search and filters), the well page, and the 扫码 tab."""
+"""The station's well list (htmx search and filters), the well page (by id, QR label or NFC tag), and the 扫码 tab."""
+import re
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, utcnow
-from webapp.access import get_station, get_well, may_open, requested_id, stations_in_scope
+from webapp.access import MAX_ID, get_station, get_well, may_open, requested_id, stations_in_scope
 from webapp.hazards import is_overdue
 from webapp.periods import today_in
 from webapp.htmx import render
@@ -15,6 +17,9 @@ from webapp.text import clean_line
 bp = Blueprint("wells", __name__)
 
 MAX_QUERY = 30
+MAX_SUN_CHARS = 64  # e is 32 hex digits and c 16: anything much longer is not a tag's URL
+SUN_E = re.compile(r"[0-9A-Fa-f]{32}")
+SUN_C = re.compile(r"[0-9A-Fa-f]{16}")
 KIND_FILTERS = {"": _l("全部"), "oil": _l("采油井"), "injection": _l("注水井"), "key": _l("重点井")}
 
 
@@ -126,7 +131,24 @@ def acknowledge(alert_id: int):
 @bp.route("/wells/<int:well_id>")
 @login_required
 def show(well_id: int):
+    """The well page reached from the list or by typing the 井号; the offline copy serves it for label and tag URLs."""
+    if well_id > MAX_ID:
+        abort(404)
     return _show(get_well(current_user, well_id=well_id), method="manual")
+
+
+@bp.route("/n/<int:well_id>")
+@login_required
+def tapped(well_id: int):
+    """The page a well's NFC tag opens: /n/<id>?e=…&c=…, a new SUN message at every tap (docs/nfc.md). Nothing is
+    verified here: the phone sends e and c with its records and the server judges them at sync, with a key the phone
+    never holds. The page does not repeat e and c either: evidence.js reads them from the address."""
+    e, c = request.args.get("e", ""), request.args.get("c", "")
+    if well_id > MAX_ID or len(e) > MAX_SUN_CHARS or len(c) > MAX_SUN_CHARS:
+        abort(404)
+    well = get_well(current_user, well_id=well_id)
+    # Only a well-formed read is announced as a tag; a damaged tag's page still opens, as a visit without proof.
+    return _show(well, method="nfc" if SUN_E.fullmatch(e) and SUN_C.fullmatch(c) else "manual")
 
 
 @bp.route("/w/<qr_token>")
@@ -163,5 +185,6 @@ def scan():
             elif not may_open(current_user, well):
                 error = gettext("%(code)s 属于%(station)s，不是您所在的站。", code=well.code, station=well.station.name)
             else:
-                return redirect(url_for("wells.scanned", qr_token=well.qr_token, via="manual"))
+                # By id: the label's token is proof of a scan, never handed out for a typed 井号.
+                return redirect(url_for("wells.show", well_id=well.id, via="manual"))
     return render_template("wells/scan.html", error=error, code=code), (422 if error else 200)

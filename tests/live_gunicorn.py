@@ -141,17 +141,15 @@ def now_iso(delta=timedelta()):
 
 
 def patrol(well, *, created_at=None):
-    """A patrol record as the outbox keeps it (well: dict with id, qr_token, latitude, longitude)."""
-    return {
-        "uuid": str(uuid_module.uuid4()),
-        "type": "patrol",
-        "created_at": created_at or now_iso(),
-        "data": {
-            "well_id": well["id"], "method": "scan", "qr_token": well["qr_token"], "readings": READINGS,
-            "position": {"latitude": well["latitude"], "longitude": well["longitude"], "accuracy": 8},
-            "abnormal": False, "note": "",
-        },
-    }
+    """A patrol record as the outbox keeps it (well: dict with id, and qr_token, latitude, longitude when the test
+    knows them — the phone's directory has neither: a record without them is stored, flagged)."""
+    data = {"well_id": well["id"], "method": "scan" if well.get("qr_token") else "manual", "readings": READINGS,
+            "abnormal": False, "note": ""}
+    if well.get("qr_token"):
+        data["qr_token"] = well["qr_token"]
+    if well.get("latitude") is not None:
+        data["position"] = {"latitude": well["latitude"], "longitude": well["longitude"], "accuracy": 8}
+    return {"uuid": str(uuid_module.uuid4()), "type": "patrol", "created_at": created_at or now_iso(), "data": data}
 
 
 class Phone:

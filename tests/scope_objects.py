@@ -10,7 +10,7 @@ import pytest
 
 from models import (
     Activity, Attendance,
-    Commitment, EquipmentCheck, FluctuationAlert, Handover, Hazard, Milestone, ModelPost, Patrol, PioneerProject, Station,
+    Commitment, EquipmentCheck, FluctuationAlert, Handover, Hazard, Milestone, ModelPost, NfcTag, Patrol, PioneerProject, Station,
     Suggestion, User, Well, db, utcnow,
 )
 from tests.conftest import login
@@ -53,7 +53,9 @@ def station2(app):
         activity = Activity.create(station=station, kind="theme_day", topic="主题党日", starts_at=utcnow(),
                                    ends_at=utcnow() + timedelta(hours=2), organiser=worker)
         step = time_step(utcnow())
+        tag = NfcTag.create(work_area=station.work_area_id, well=well, uid="04AABBCCDDEE01")
     return {
+        "tag_id": tag.id,
         "activity_id": activity.id, "step": step, "code": step_code(activity, step),
         "suggestion_id": suggestion.id, "project_id": project.id, "milestone_id": milestone.id, "post_id": model_post.id,
         "well_id": well.id, "qr_token": well.qr_token, "patrol_id": patrol["id"], "check_id": check_result["id"],
@@ -68,6 +70,6 @@ def snapshot() -> str:
     with db.connection_context():
         rows = [list(model.select().dicts()) for model in (Patrol, EquipmentCheck, Hazard, FluctuationAlert, Handover, Activity, Attendance,
                                                              Commitment, Well, Suggestion, PioneerProject, Milestone,
-                                                             ModelPost)]
+                                                             ModelPost, NfcTag)]
         rows.append(list(User.select(User.id, User.avatar, User.card_token).dicts()))
     return json.dumps(rows, default=str, sort_keys=True)

@@ -53,3 +53,33 @@ def test_openapi_documents_every_api_route(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
             assert f"  {rule.rule.removeprefix('/api/v1')}:" in spec, rule.rule
+
+
+# --- the well directory the phone keeps (docs/evidence.md §4) -------------------------------------------------------
+
+def test_the_directory_names_labels_by_their_hash_and_gives_no_place(client):
+    """Enough to open the right page from a scan, offline too; nothing to fake a scan or a position with."""
+    from models import Well, db
+    from webapp.labels import label_hash
+
+    login(client, "HN1003")
+    response = client.get("/api/v1/wells")
+    body = response.get_data(as_text=True)
+    wells = response.json["wells"]
+    with db.connection_context():
+        tokens = {w.id: w.qr_token for w in Well.select()}
+    assert wells and all(token not in body for token in tokens.values())
+    for well in wells:
+        assert not {"qr_token", "latitude", "longitude"} & set(well), well
+        assert well["label_hash"] == label_hash(tokens[well["id"]])
+        assert len(well["label_hash"]) == 32 and int(well["label_hash"], 16) >= 0
+
+
+def test_label_hash_is_the_documented_formula():
+    """The phone (sw.js, evidence.js) computes the same: sha256 over "jingzhan-label:" + the token, 32 hex digits."""
+    import hashlib
+
+    from webapp.labels import label_hash
+
+    assert label_hash("abc-XYZ_123") == "906155cffc6468e85f61c8549bcf1221"  # also what evidence.js gives (Node)
+    assert label_hash("井") == hashlib.sha256("jingzhan-label:井".encode()).hexdigest()[:32]

@@ -39,6 +39,8 @@ def check_record(code="海1-02", kind="pumping_unit", method="scan", items=None,
     equipment, well = equipment_of(code, kind)
     data = {"equipment_id": equipment.id, "method": method, "qr_token": well.qr_token if method == "scan" else None,
             "template_id": template_for(kind).id, "items": items or all_ok(kind)}
+    if well is not None and well.latitude is not None:  # at the well, as the phone's GPS says
+        data["position"] = {"latitude": float(well.latitude), "longitude": float(well.longitude), "accuracy": 10}
     data.update(extra)
     return {"uuid": uid or str(uuid.uuid4()), "type": "equipment_check", "created_at": now_iso(), "data": data}
 

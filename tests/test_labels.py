@@ -168,9 +168,13 @@ class TestRegenerate:
         assert response.status_code == 302
         assert response.headers["Location"] == f"/labels/#well-{well.id}"
         page = client.get("/labels/").get_data(as_text=True)
-        assert "已重新生成 海1-07 的标签，旧标签已失效，请打印新标签贴上。" in page
+        assert "已重新生成 海1-07 的标签，请打印新标签贴上。" in page
         new = get_well("海1-07").qr_token
         assert new != old
+        with db.connection_context():  # kept, so an offline visit made with the old label is still accepted
+            from models import ReplacedLabel
+
+            assert ReplacedLabel.get(ReplacedLabel.token == old).well_id == well.id
         assert client.get(f"/w/{old}").status_code == 404
         assert client.get(f"/w/{new}").status_code == 200
         png = client.get(f"/labels/wells/{well.id}.png").data

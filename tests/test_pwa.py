@@ -54,3 +54,15 @@ def test_version_changes_with_a_static_file(tmp_path, monkeypatch):
     before = pwa.static_version()
     (copy / "css" / "app.css").write_text("/* a new deployment */", encoding="utf-8")
     assert pwa.static_version() != before
+
+
+def test_well_pages_are_kept_by_id_and_labels_and_tags_open_them(client):
+    """The warm-up keeps /wells/<id> (no token in it); /w/<token> and /n/<id>?e=…&c=… are pages the worker opens,
+    answered offline from that copy (the label through the directory's hashes)."""
+    body = client.get("/sw.js").get_data(as_text=True)
+    pattern = re.search(r"const PAGE_PATTERN = /(.*)/;", body).group(1).replace("\\/", "/")
+    for path in ("/wells/12", "/w/sU2iuyD1M7S_NMOQkMafTA", "/n/12"):
+        assert re.fullmatch(pattern, path), path
+    assert not re.fullmatch(pattern, "/n/12/x") and not re.fullmatch(pattern, "/n/" + "9" * 16)
+    assert "wells.map((w) => `/wells/${w.id}`)" in body and "qr_token" not in body
+    assert "jingzhan-label:" in body  # the hash of webapp/labels.py label_hash

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import openpyxl
 import pytest
+import time_machine
 from playhouse.test_utils import assert_query_count
 
 from models import ProductionPlan, Station, User, db
@@ -50,7 +51,13 @@ def yesterday(app):
         patrol_record(get_well("海1-04"), created_at=at(YESTERDAY - timedelta(days=2), 10),
                       readings=readings(liquid_t_per_day=4, water_cut_pct=50)),
     ]
-    results = post(worker, batch(*records)).json["results"]
+    # Each synced a minute after it was made, oldest first, as the phone would have (a record sent days later is
+    # rightly flagged late, and the report would count it as flagged).
+    results = []
+    for record in sorted(records, key=lambda r: r["created_at"]):
+        made = datetime.fromisoformat(record["created_at"])
+        with time_machine.travel(made + timedelta(minutes=1), tick=True):
+            results += post(worker, batch(record, sent_at=(made + timedelta(minutes=1)).isoformat())).json["results"]
     assert [r["status"] for r in results] == ["created"] * len(records), results
     return worker
 

@@ -1,4 +1,5 @@
 """POST /api/v1/sync: the sync contract — idempotent by uuid, per-record outcomes, the author from the session."""
+import hashlib
 import json
 import threading
 import uuid as uuid_module
@@ -34,7 +35,28 @@ def patrol_record(well, *, uid=None, method="scan", readings=None, created_at=No
     return {"uuid": uid or str(uuid_module.uuid4()), "type": "patrol", "created_at": created_at or now_iso(), "data": body}
 
 
-def batch(*records, sent_at=None):
+def record_link(record):
+    """A record's link in its phone's chain, computed here as docs/evidence.md says (not with the app's code)."""
+    body = {key: record.get(key) for key in ("uuid", "type", "created_at", "data", "chain")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def chain(*records, device=None, seq=1, prev=None, seen=None):
+    """Number and link the records as one phone's chain would (in place); returns the last link."""
+    device = device or f"phone-{uuid_module.uuid4()}"
+    for record in records:
+        record["chain"] = {"device": device, "seq": seq, "prev": prev, "seen": seen}
+        prev, seq = record_link(record), seq + 1
+    return prev
+
+
+def batch(*records, sent_at=None, chained=True):
+    """A sync request; records without a chain are chained as a new phone's first records, unless chained=False
+    (an old version of the app)."""
+    fresh = [r for r in records if isinstance(r, dict) and "chain" not in r]
+    if chained and fresh:
+        chain(*fresh)
     return {"device_id": "test-phone", "sent_at": sent_at or now_iso(), "records": list(records)}
 
 
@@ -149,13 +171,15 @@ def test_well_of_another_station_is_rejected_with_reason(worker):
     assert "海2-03 不属于您所在的站" in result["error"]["message"]
 
 
-def test_revoked_token_is_rejected(worker):
+def test_a_visit_recorded_before_the_label_was_replaced_is_kept_and_marked(worker):
     well = get_well("海1-02")
     record = patrol_record(well)
     with db.connection_context():
         well.regenerate_token()
     result = post(worker, batch(record)).json["results"][0]
-    assert result["error"]["code"] == "token_revoked"
+    assert result["status"] == "created"
+    with db.connection_context():
+        assert "old_label" in Patrol.get(Patrol.uuid == record["uuid"]).flag_list
 
 
 def test_unknown_well_is_rejected(worker):
@@ -322,7 +346,10 @@ def test_wells_directory(worker):
     codes = [w["code"] for w in body["wells"]]
     assert codes == sorted(codes) and all(c.startswith("海1-") for c in codes)
     well = next(w for w in body["wells"] if w["code"] == "海1-02")
-    assert well["qr_token"] == get_well("海1-02").qr_token
+    # The label by its hash only, and no coordinates: nothing on the phone makes a scan or a position.
+    token = get_well("海1-02").qr_token
+    assert well["label_hash"] == hashlib.sha256(f"jingzhan-label:{token}".encode()).hexdigest()[:32]
+    assert "qr_token" not in well and "latitude" not in well and token not in json.dumps(body)
     assert {e["kind"] for e in well["equipment"]} >= {"pumping_unit", "motor"}
     assert well["last_patrol"]["readings"]["current_up_a"] == 42.5
     assert next(w for w in body["wells"] if w["code"] == "海1-03")["last_patrol"] is None

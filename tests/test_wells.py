@@ -1,9 +1,21 @@
-"""The station's well list with htmx search and filters, the well page by id and by QR token, manual 井号 entry."""
+"""The station's well list with htmx search and filters, the well page by id, QR token and NFC tag, 井号 entry."""
+import re
+
 import pytest
 from playhouse.test_utils import assert_query_count
 
 from models import Station, User, Well, WorkArea, db
-from tests.conftest import get_well, login
+from tests.conftest import DEMO_PASSWORD, get_well, login
+
+
+# A SUN read as a tag gives it (AN12196's example): 32 and 16 hex digits.
+SUN = {"e": "EF963FF7828658A599F3041510671E88", "c": "94EED9EE65337086"}
+
+
+def banners(html):
+    """The visit banners the page shows (not those it keeps hidden for evidence.js): "scan", "nfc"."""
+    tags = re.findall(r"<p [^>]*data-visit-banner=[^>]*>", html)
+    return [re.search(r'data-visit-banner="(\w+)"', t).group(1) for t in tags if not re.search(r"\shidden[\s>]", t)]
 
 
 def codes(html):
@@ -99,9 +111,83 @@ def test_well_page_by_id_and_by_token(login_as):
     by_token = client.get(f"/w/{well.qr_token}").get_data(as_text=True)
     for page in (by_id, by_token):
         assert "海1-06" in page and "海南一号站" in page and "抽油机" in page
-    assert "已识别井口标签" in by_token and "已识别井口标签" not in by_id
-    # The list links by id: the label token stays on the label.
+    assert banners(by_token) == ["scan"] and banners(by_id) == []
+    assert "data-manual-notice" in by_id and "data-manual-notice" not in by_token
+    # The list links by id, and the page by id (the one the phone keeps offline) has no token: it stays on the label.
     assert well.qr_token not in client.get("/wells/").get_data(as_text=True)
+    assert well.qr_token not in by_id
+    # Reached from the well page, the check carries the visit's proof from the phone, not a token in its address.
+    assert 'href="/checks/new?equipment=' in by_token and f"well={well.qr_token}" not in by_token
+
+
+class TestTagPage:
+    """/n/<id>?e=…&c=…, what a wellhead NFC tag opens: the well page, nothing verified (that happens at sync)."""
+
+    def test_opens_the_well_page_with_the_tag_banner(self, login_as):
+        well = get_well("海1-06")
+        page = login_as("HN1003").get(f"/n/{well.id}", query_string=SUN).get_data(as_text=True)
+        assert "海1-06" in page and "抽油机" in page
+        assert banners(page) == ["nfc"] and "已识别 NFC 标签：海1-06" in page and "data-manual-notice" not in page
+        # Neither the message nor the label's token is in the page: evidence.js reads e and c from the address.
+        assert SUN["e"] not in page and SUN["c"] not in page and well.qr_token not in page
+
+    @pytest.mark.parametrize("query", [{}, {"e": SUN["e"]}, {"e": "zz" * 16, "c": SUN["c"]},
+                                       {"e": SUN["e"][:-1], "c": SUN["c"]}, {"e": SUN["e"], "c": SUN["c"] + "0"}])
+    def test_a_damaged_read_opens_the_page_as_a_visit_without_proof(self, login_as, query):
+        page = login_as("HN1003").get(f"/n/{get_well('海1-06').id}", query_string=query)
+        assert page.status_code == 200
+        assert banners(page.get_data(as_text=True)) == [] and "data-manual-notice" in page.get_data(as_text=True)
+
+    @pytest.mark.parametrize("query", [
+        {"e": "A" * 10_000, "c": SUN["c"]}, {"e": SUN["e"], "c": "0" * 10_000}, {"e": "\x00" * 10_000},
+        {"e": "A" * 65, "c": "B" * 65},
+    ])
+    def test_hostile_messages_are_404(self, login_as, query):
+        response = login_as("HN1003").get(f"/n/{get_well('海1-06').id}", query_string=query)
+        assert response.status_code == 404 and "找不到您要的页面或记录" in response.get_data(as_text=True)
+
+    @pytest.mark.parametrize("query", [{"e": "\x00", "c": "\x00\x00"}, {"e": SUN["e"] + "\x00", "c": SUN["c"]},
+                                       {"e": "<script>", "c": "' OR 1=1"}, {"e": "井" * 20, "c": "%00"}])
+    def test_nuls_and_markup_are_no_proof_and_no_error(self, login_as, query):
+        response = login_as("HN1003").get(f"/n/{get_well('海1-06').id}", query_string=query)
+        assert response.status_code == 200 and banners(response.get_data(as_text=True)) == []
+        assert "<script>" not in response.get_data(as_text=True).split("<main", 1)[-1].split("</main>")[0]
+
+    @pytest.mark.parametrize("well_id", ["0", "999999", "9" * 30, "-1", "1.5", "abc"])
+    def test_unknown_ids_are_404(self, login_as, well_id):
+        assert login_as("HN1003").get(f"/n/{well_id}", query_string=SUN).status_code == 404
+
+    def test_another_station_answers_as_its_well_page_does(self, app, login_as):
+        well = get_well("海3-02")
+        worker = login_as("HN1003")
+        by_tag = worker.get(f"/n/{well.id}", query_string=SUN)
+        assert by_tag.status_code == 404 == worker.get(f"/wells/{well.id}").status_code
+        with db.connection_context():
+            Well.update(contractor=User.get(User.employee_no == "HN1003")).where(Well.id == well.id).execute()
+        assert worker.get(f"/n/{well.id}", query_string=SUN).status_code == 200  # the 承包井 of a party member
+        admin = app.test_client()
+        login(admin, "HN0001")
+        assert admin.get(f"/n/{well.id}", query_string=SUN).status_code == 200
+
+    def test_a_well_of_another_work_area_is_404(self, login_as):
+        with db.connection_context():
+            area = WorkArea.create(name="别的作业区", party_org_name="别的党总支")
+            station = Station.create(work_area=area, name="别的站", branch_name="别的站党支部")
+            well = Well.create(station=station, code="别1-01")
+        assert login_as("HN1003").get(f"/n/{well.id}", query_string=SUN).status_code == 404
+        assert login_as("HN0001").get(f"/n/{well.id}", query_string=SUN).status_code == 404
+
+    def test_logged_out_it_leads_back_to_the_tag_after_login(self, client):
+        well = get_well("海1-05")
+        response = client.get(f"/n/{well.id}", query_string=SUN)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+        response = client.post(response.headers["Location"], data={"employee_no": "HN1003", "password": DEMO_PASSWORD})
+        assert response.headers["Location"] == f"/n/{well.id}?e={SUN['e']}&c={SUN['c']}"
+
+
+@pytest.mark.parametrize("well_id", ["9" * 30, str(2**63)])
+def test_an_id_beyond_the_database_is_404(login_as, well_id):
+    assert login_as("HN1003").get(f"/wells/{well_id}").status_code == 404
 
 
 def test_other_stations_wells_are_only_for_their_contracted_member_and_admins(app, login_as):
@@ -163,7 +249,8 @@ class TestManualEntry:
     def test_known_code_opens_the_well(self, login_as):
         well = get_well("海1-11")
         response = login_as("HN1003").post("/scan", data={"code": " 海1-11 "})
-        assert response.headers["Location"] == f"/w/{well.qr_token}?via=manual"
+        # By id: a typed 井号 never hands out the label's token, and stays marked as typed.
+        assert response.headers["Location"] == f"/wells/{well.id}?via=manual"
 
     def test_another_stations_code_says_whose_well_it_is(self, login_as):
         response = login_as("HN1003").post("/scan", data={"code": "海2-11"})

@@ -7,7 +7,7 @@ from flask_login import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from models import db
+from models import db, utcnow
 
 from . import cli, csrf, errors, filters, i18n, sessions
 from .access import MAX_ID
@@ -65,7 +65,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     bind(app.config["DATABASE_URL"])
     htmx.init_app(app)
-    app.jinja_env.globals.update(page_flashes=page_flashes)
+    # utcnow_iso: the server's time on every page, the lower bound of the time of what the phone records next
+    # (docs/evidence.md §3).
+    app.jinja_env.globals.update(page_flashes=page_flashes,
+                                 utcnow_iso=lambda: utcnow().isoformat(timespec="seconds") + "Z")
     i18n.init_app(app)
     login_manager.init_app(app)
     sessions.init_app(app)

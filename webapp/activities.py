@@ -308,7 +308,11 @@ def create_attendance(ctx: Context, data: dict) -> Attendance:
 
     A member already present answers with their existing row (so a second scan counts once); someone excused
     earlier who scans after all becomes present."""
+    from .evidence import judge_presence
+
+    # Judged at the bounded time, never the phone's claim alone: a clock set back cannot revive an old code.
     activity = verify_scan(ctx.user, data.get("activity_id"), data.get("step"), data.get("code"), ctx.clock_time)
+    judge_presence(ctx, None, method="")
     if ctx.received_at > activity.ends_at + LATE_GRACE:
         raise RecordError("checkin_closed", gettext("签到已截止：活动结束 12 小时后不再接受扫码签到，请联系活动组织人登记。"),
                           "activity_id")

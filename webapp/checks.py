@@ -106,14 +106,12 @@ def template_items(template: CheckTemplate) -> list[dict]:
     return json.loads(template.items)
 
 
-def find_equipment(user, data: dict) -> tuple[Equipment, str]:
-    """The checked equipment and how it was reached; only the author's station (any, for an admin)."""
+def find_equipment(user, data: dict) -> Equipment:
+    """The checked equipment; only the author's station (any, for an admin). How its well was identified is judged
+    with the record's other evidence (webapp/evidence.py)."""
     equipment_id = data.get("equipment_id")
     if isinstance(equipment_id, bool) or not isinstance(equipment_id, int):
         raise RecordError("invalid_value", gettext("缺少设备编号。"), "equipment_id")
-    method = data.get("method")
-    if method not in ("scan", "manual"):
-        raise RecordError("invalid_value", gettext("缺少识别方式（扫码或手工输入）。"), "method")
     equipment = (
         Equipment.select(Equipment, Station).join(Station).where(Equipment.id == equipment_id).first()
         if abs(equipment_id) <= MAX_ID else None  # beyond the database's integer: not found
@@ -122,11 +120,7 @@ def find_equipment(user, data: dict) -> tuple[Equipment, str]:
         raise RecordError("unknown_equipment", gettext("找不到这台设备。"), "equipment_id")
     if equipment.station_id != user.station_id and not user.has_role("admin"):
         raise RecordError("not_in_station", gettext("%(equipment)s 不属于您所在的站。", equipment=equipment.name), "equipment_id")
-    if method == "scan":
-        well = Well.get_or_none(Well.id == equipment.well_id) if equipment.well_id else None
-        if well is None or data.get("qr_token") != well.qr_token:
-            raise RecordError("token_revoked", gettext("井口标签已作废或不符，请联系站长换新标签。"), "qr_token")
-    return equipment, method
+    return equipment
 
 
 def clean_results(items: list[dict], raw) -> tuple[dict, bool, list[str]]:
@@ -173,7 +167,10 @@ def clean_results(items: list[dict], raw) -> tuple[dict, bool, list[str]]:
 
 def create_equipment_check(ctx: Context, data: dict) -> EquipmentCheck:
     """Handler of the `equipment_check` record type."""
-    equipment, method = find_equipment(ctx.user, data)
+    from .evidence import all_flags, judge_presence, read_method
+
+    equipment = find_equipment(ctx.user, data)
+    method = read_method(data)
     template_id = data.get("template_id")
     template = (CheckTemplate.in_area(ctx.user.work_area_id).where(CheckTemplate.id == template_id).first()
                 if isinstance(template_id, int) and abs(template_id) <= MAX_ID else None)
@@ -183,11 +180,13 @@ def create_equipment_check(ctx: Context, data: dict) -> EquipmentCheck:
     check_photos(ctx.user, photos)
     corrects = find_corrected(EquipmentCheck, ctx.user, data.get("corrects_uuid"), gettext("设备检查"),
                                 equipment=equipment.id)
+    well = Well.select(Well, Station).join(Station).where(Well.id == equipment.well_id).first() if equipment.well_id else None
+    judge_presence(ctx, well, method=method)
     return EquipmentCheck.create(
         uuid=ctx.uuid, equipment=equipment, well=equipment.well_id, station=equipment.station_id, author=ctx.user.id,
         template=template, method=method, device_time=ctx.device_time, received_at=ctx.received_at,
         clock_offset_s=ctx.clock_offset_s, clock_time=ctx.clock_time, is_abnormal=abnormal, corrects=corrects,
-        results=json.dumps(results, ensure_ascii=False), flags="manual" if method == "manual" else "",
+        results=json.dumps(results, ensure_ascii=False), flags=" ".join(all_flags(ctx)),
     )
 
 

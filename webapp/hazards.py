@@ -46,6 +46,8 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
     """Handler of the `hazard` record type: a hazard reported on its own or raised from an abnormal check item."""
     from models import EquipmentCheck
 
+    from .evidence import judge_presence, read_method
+
     station_id, well, equipment = _place(ctx.user, data)
     description = _text(data.get("description") or "", gettext("隐患描述"), MAX_DESCRIPTION, "description")
     if not description:
@@ -62,12 +64,17 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
             source = EquipmentCheck.get_or_none(EquipmentCheck.uuid == uuid_module.UUID(str(source_uuid)))
         except ValueError:
             raise RecordError("invalid_value", gettext("来源检查记录编号无效。"), "source_check_uuid") from None
+    # Reported at a well: how the well was identified counts as for a patrol (an old phone sends no method: typed).
+    if well is not None:
+        judge_presence(ctx, well, method=data.get("method") if data.get("method") in ("nfc", "scan") else "manual")
+    elif data.get("method") is not None:
+        read_method(data)
     hazard = Hazard.create(
         uuid=ctx.uuid, station=station_id, well=well, equipment=equipment, source_check=source,
         source_item=_text(data.get("source_item") or "", gettext("检查项"), 40, "source_item"), reporter=ctx.user.id,
-        description=description, severity=severity, photos=json.dumps(photos), reported_at=ctx.device_time,
+        description=description, severity=severity, photos=json.dumps(photos), reported_at=ctx.clock_time,
     )
-    HazardStep.create(uuid=uuid_module.uuid4(), hazard=hazard, action="report", actor=ctx.user.id, at=ctx.device_time,
+    HazardStep.create(uuid=uuid_module.uuid4(), hazard=hazard, action="report", actor=ctx.user.id, at=ctx.clock_time,
                       note=description, photos=json.dumps(photos))
     return hazard
 
@@ -83,8 +90,9 @@ def _parse_deadline(value) -> date:
         return None
 
 
-def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, step_uuid) -> HazardStep:
-    """Move the hazard one step along its loop, if this user may take that step now; keep the step."""
+def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, step_uuid, judge=None) -> HazardStep:
+    """Move the hazard one step along its loop, if this user may take that step now; keep the step. judge(well)
+    gives the flags of a rectification's evidence (a synced record; webapp/evidence.py)."""
     note = _text(data.get("note") or "", gettext("说明"), MAX_STEP_NOTE, "note")
     photos = []
     flags = ""
@@ -113,12 +121,8 @@ def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, s
             raise RecordError("missing_note", gettext("请写明整改做了什么。"), "note")
         photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS, required=True, what=gettext("整改后照片"))
         if hazard.well_id is not None:
-            # On site: the assignee scanned the same well's label.
-            if data.get("method") == "scan":
-                if data.get("qr_token") != Well.get_by_id(hazard.well_id).qr_token:
-                    raise RecordError("token_revoked", gettext("扫描的不是这口井的标签，或标签已作废。"), "qr_token")
-            else:
-                flags = "manual"
+            # On site: the assignee tapped the well's tag or scanned its label; anything else is flagged.
+            flags = " ".join(judge(Well.get_by_id(hazard.well_id))) if judge else "manual"
         changes = {"status": "rectified", "rectified_by": user.id}
     elif action in ("verify", "return"):
         if hazard.status != "rectified":
@@ -159,7 +163,14 @@ def create_hazard_step(ctx: Context, data: dict) -> HazardStep:
     hazard = Hazard.select(Hazard, Station).join(Station).where(Hazard.uuid == hazard_uuid).first() if hazard_uuid else None
     if hazard is None or hazard.station.work_area_id != ctx.user.work_area_id:
         raise RecordError("unknown_hazard", gettext("找不到这条隐患。"), "hazard_uuid")
-    return apply_step(ctx.user, hazard, data.get("action"), data, at=ctx.device_time, step_uuid=ctx.uuid)
+    from .evidence import all_flags, judge_presence
+
+    def judge(well):
+        method = data.get("method") if data.get("method") in ("nfc", "scan") else "manual"
+        judge_presence(ctx, well, method=method)
+        return all_flags(ctx)
+
+    return apply_step(ctx.user, hazard, data.get("action"), data, at=ctx.clock_time, step_uuid=ctx.uuid, judge=judge)
 
 
 def is_overdue(hazard: Hazard, today: date) -> bool:

@@ -1,4 +1,5 @@
-"""Well QR labels: one label as PNG, a station's labels as a print-ready A4 PDF."""
+"""Well QR labels: one label as PNG, a station's labels as a print-ready A4 PDF, the hash the phone keeps of one."""
+import hashlib
 import io
 import os
 from functools import lru_cache
@@ -96,6 +97,16 @@ def fitted(text: str, size: int, width: int, smallest: int = 24) -> tuple[str, I
     while len(text) > 1 and font.getlength(text + "…") > width:
         text = text[:-1]
     return text + "…", font
+
+
+LABEL_HASH_PREFIX = b"jingzhan-label:"
+
+
+def label_hash(token: str) -> str:
+    """What the phone's well directory holds of a label token (docs/evidence.md §4): enough to find the well a
+    scanned label names, offline too, and useless to make a scan of a label never seen. sw.js and evidence.js compute
+    the same."""
+    return hashlib.sha256(LABEL_HASH_PREFIX + token.encode("utf-8")).hexdigest()[:32]
 
 
 def label_url(base_url: str, token: str) -> str:

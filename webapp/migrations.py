@@ -244,6 +244,16 @@ def _v16_user_language(migrator):
         migrate(migrator.add_column("user", "language", CharField(max_length=8, default="")))
 
 
+def _v17_evidence(migrator):
+    """Evidence of presence and time on every synced record (issue 15): replaced labels, NFC tags and the work
+    area's NFC master key, the evidence of each record, the phones' record chains, discarded records."""
+    from models import ChainLink, Discard, Evidence, NfcTag, ReplacedLabel
+
+    if "nfc_master_key" not in _columns("work_area"):
+        migrate(migrator.add_column("work_area", "nfc_master_key", CharField(max_length=64, null=True)))
+    db.create_tables([ReplacedLabel, NfcTag, Evidence, ChainLink, Discard])
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -264,6 +274,7 @@ STEPS = [
      _v14_plants_and_work_area_separation),
     (15, "user.notifications_seen_at; Web Push subscriptions; patrol(well_id, clock_time)", _v15_notifications),
     (16, "user.language", _v16_user_language),
+    (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards", _v17_evidence),
 ]
 
 def _columns(table: str) -> set[str]:

@@ -19,7 +19,7 @@ from peewee import fn
 
 from models import Commitment, EquipmentCheck, Equipment, FluctuationAlert, Hazard, HazardStep, Patrol, Well, db, utcnow
 
-from .patrols import FLAG_LABELS
+from .evidence import FLAG_LABELS
 
 DAYS = 14  # older items are not notifications any more: the pages themselves list what is still open
 LIMIT = 50

@@ -48,16 +48,6 @@ CHOICES = {("tiao", "param"): ("冲程", "冲次", "泵深"), ("bu", "action"): 
 # What a page shows for each of those values (keyed by the stored value).
 CHOICE_LABELS = {"冲程": _l("冲程"), "冲次": _l("冲次"), "泵深": _l("泵深"), "补盘根": _l("补盘根"), "换盘根": _l("换盘根")}  # i18n: data (keys)
 MAX_NOTE = 500
-MAX_FUTURE_SECONDS = 300
-CLOCK_FLAG_SECONDS = 600
-MAX_SPEED_KMH = 80.0
-FLAG_LABELS = {
-    "manual": _l("手工输入井号（非扫码）"),
-    "no_gps": _l("无定位"),
-    "far": _l("离井位置过远"),
-    "clock": _l("手机时间偏差大"),
-    "too_fast": _l("与上一口井间隔时间不合理"),
-}
 
 
 class RecordError(Exception):
@@ -166,60 +156,32 @@ class Context:
     clock_offset_s: int
     uuid: str
     settings: dict
+    data: dict | None = None  # the record's data, for the evidence every handler judges the same way
+    timing: object = None  # webapp.evidence.Timing: the record's chain and the bounds of its time
+    presence: object = None  # webapp.evidence.Presence, once a handler has judged it
 
     @property
     def clock_time(self) -> datetime:
-        """When the record was made on the server's clock (the phone's time corrected by its measured offset)."""
+        """When the record was made on the server's clock: the phone's time corrected by its measured offset and
+        bounded by what the server knows (docs/evidence.md)."""
+        if self.timing is not None:
+            return self.timing.bounded
         return self.device_time + timedelta(seconds=self.clock_offset_s)
 
 
-def find_well(user, data: dict) -> tuple[Well, str]:
-    """The patrolled well and how it was identified; only wells of the author's station (any, for an admin)."""
+def find_well(user, data: dict) -> Well:
+    """The patrolled well: only wells of the author's station (any, for an admin). How it was identified (NFC, label
+    or typed) is judged with the record's other evidence, never refused (webapp/evidence.py)."""
     well_id = data.get("well_id")
     if isinstance(well_id, bool) or not isinstance(well_id, int):
         raise RecordError("invalid_value", gettext("缺少井的编号。"), "well_id")
-    method = data.get("method")
-    if not isinstance(method, str) or method not in Patrol.METHODS:
-        raise RecordError("invalid_value", gettext("缺少识别方式（扫码或手工输入）。"), "method")
     # An id beyond the database's integer is simply not found (the driver would fail on it).
     well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
     if well is None or well.station.work_area_id != user.work_area_id:
         raise RecordError("unknown_well", gettext("找不到这口井。"), "well_id")
     if well.station_id != user.station_id and not user.has_role("admin"):
         raise RecordError("well_not_in_station", gettext("%(code)s 不属于您所在的站，不能打卡。", code=well.code), "well_id")
-    if method == "scan" and data.get("qr_token") != well.qr_token:
-        raise RecordError("token_revoked", gettext("%(code)s 的标签已作废或不符，请联系站长换新标签。", code=well.code), "qr_token")
-    return well, method
-
-
-def presence_flags(ctx: Context, well: Well, method, lat, lon, distance) -> list[str]:
-    """Reasons the leader should look at this check-in; stored with it."""
-    flags = []
-    if method == "manual":
-        flags.append("manual")
-    if lat is None:
-        flags.append("no_gps")
-    elif distance is not None and distance > ctx.settings["PRESENCE_MAX_DISTANCE_M"]:
-        flags.append("far")
-    if abs(ctx.clock_offset_s) > CLOCK_FLAG_SECONDS:
-        flags.append("clock")
-    # Only the three values needed, as a tuple (a whole Patrol and Well per record was a good part of a sync batch).
-    previous = (
-        Patrol.select(Patrol.device_time, Well.latitude, Well.longitude)
-        .join(Well)
-        .where((Patrol.author == ctx.user.id) & (Patrol.device_time <= ctx.device_time) & (Patrol.well != well.id))
-        .order_by(Patrol.device_time.desc())
-        .limit(1)
-        .tuples()
-        .first()
-    )
-    if previous and None not in (previous[1], well.latitude):
-        previous_time, previous_lat, previous_lon = previous
-        hours = max((ctx.device_time - previous_time).total_seconds(), 1) / 3600
-        km = distance_m(previous_lat, previous_lon, well.latitude, well.longitude) / 1000
-        if km / hours > MAX_SPEED_KMH:
-            flags.append("too_fast")
-    return flags
+    return well
 
 
 def find_corrected(model, user, raw, what: str, **same):
@@ -241,29 +203,29 @@ def find_corrected(model, user, raw, what: str, **same):
 
 def create_patrol(ctx: Context, data: dict) -> Patrol:
     """Handler of the `patrol` record type: check everything, then write the patrol and its operations."""
+    from .evidence import all_flags, judge_presence, read_method
+
     if not isinstance(data, dict):
         raise RecordError("invalid_value", gettext("记录内容格式不对。"), "data")
-    well, method = find_well(ctx.user, data)
+    well = find_well(ctx.user, data)
+    method = read_method(data)
     readings = clean_readings(data, well.kind)
     operations = clean_operations(data)
-    lat, lon, accuracy = clean_position(data)
     is_abnormal = data.get("abnormal", False)
     if not isinstance(is_abnormal, bool):
         raise RecordError("invalid_value", gettext("正常/异常只能二选一。"), "abnormal")
     note = _text(data.get("note") or "", gettext("备注"), MAX_NOTE, "note")
     if is_abnormal and not note:
         raise RecordError("missing_note", gettext("异常时请写明情况。"), "note")
-    distance = None
-    if lat is not None and well.latitude is not None:
-        distance = round(distance_m(lat, lon, well.latitude, well.longitude), 1)
-    flags = presence_flags(ctx, well, method, lat, lon, distance)
     corrects = find_corrected(Patrol, ctx.user, data.get("corrects_uuid"), gettext("巡检"), well=well.id)
+    presence = judge_presence(ctx, well, method=method)
     patrol = Patrol.create(
         uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,
         clock_time=ctx.clock_time,
-        latitude=lat, longitude=lon, accuracy_m=accuracy, distance_m=distance,
-        is_abnormal=is_abnormal, note=note, flags=" ".join(flags), corrects=corrects, **readings,
+        latitude=presence.latitude, longitude=presence.longitude, accuracy_m=presence.accuracy,
+        distance_m=presence.distance, is_abnormal=is_abnormal, note=note, flags=" ".join(all_flags(ctx)),
+        corrects=corrects, **readings,
     )
     detect_fluctuations(patrol, well, ctx.settings["FLUCTUATION_THRESHOLDS"])
     if operations:

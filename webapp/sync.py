@@ -10,6 +10,7 @@ from peewee import IntegrityError
 
 from models import SyncReceipt, User, db, utcnow
 
+from . import evidence
 from .activities import create_attendance
 from .checks import create_equipment_check
 from .hazards import create_hazard, create_hazard_step
@@ -26,6 +27,7 @@ HANDLERS = {
     "commitment_progress": create_commitment_progress,
     "attendance": create_attendance,
     "suggestion": create_suggestion,
+    "discard": evidence.create_discard,
 }
 
 MAX_RECORDS = 500
@@ -71,7 +73,8 @@ def canonical_json(value) -> str:
 def content_hash(record: dict) -> str:
     """A hash of what the record says (not of its signature), to tell a replay from a conflicting reuse of a uuid."""
     content = {"type": record.get("type"), "created_at": record.get("created_at"), "data": record.get("data")}
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    # surrogatepass: a lone surrogate (a note cut in the middle of an emoji) is hashed, not a 500.
+    return hashlib.sha256(canonical_json(content).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def record_signature(key_hex: str, record: dict, user_id: int) -> str:
@@ -127,14 +130,18 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
         return _answer_replay(existing, uuid, user, digest)
     if device_time + timedelta(seconds=offset_s) > received_at + MAX_FUTURE:
         return _rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")
+    timing = evidence.judge_time(user, evidence.read_chain(record, parse_time), device_time, offset_s, received_at)
     ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=offset_s,
-                  uuid=uuid, settings=settings)
+                  uuid=uuid, settings=settings, data=record["data"], timing=timing)
     try:
         with db.atomic():  # a savepoint: a refused record leaves nothing behind
             row = HANDLERS[record_type](ctx, record["data"])
-            SyncReceipt.create(uuid=uuid, type=record_type, author=user.id, content_hash=digest, object_id=row.id,
-                               device_id=device_id, imported_by=imported_by, received_at=received_at)
+            receipt = SyncReceipt.create(uuid=uuid, type=record_type, author=user.id, content_hash=digest,
+                                         object_id=row.id, device_id=device_id, imported_by=imported_by,
+                                         received_at=received_at)
+            evidence.keep(ctx, receipt, row, record_type)
     except RecordError as exc:
+        evidence.note_link(user, uuid, record_type, timing, "refused")
         return _rejected(uuid, exc.code, exc.message, exc.field)
     except IntegrityError:
         # The same uuid committed by a concurrent batch while this one ran.
@@ -142,6 +149,7 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
         if existing is None:
             raise
         return _answer_replay(existing, uuid, user, digest)
+    evidence.note_link(user, uuid, record_type, timing, "created")
     return {"uuid": uuid, "status": "created", "id": row.id}
 
 

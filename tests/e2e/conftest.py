@@ -4,6 +4,7 @@ Every test under tests/e2e gets the `e2e` marker (`pytest -m "not e2e"` skips th
 Debian's Chromium (TESTING.md): CHROMIUM_PATH overrides /usr/bin/chromium.
 """
 import contextlib
+import json
 import logging
 import os
 import re
@@ -120,6 +121,20 @@ def wait_until(page, script, timeout_s=20, arg=None):
             return value
         assert time.monotonic() < deadline, f"timed out waiting for: {script[:80]}"
         page.wait_for_timeout(100)
+
+
+def sent_records(context):
+    """The records the phone sent to /api/v1/sync, as they left it, by uuid in the order first sent (filled in as the
+    test goes; a record tried again is listed once)."""
+    sent = {}
+
+    def on_request(request):
+        if request.method == "POST" and request.url.endswith("/api/v1/sync"):
+            for record in json.loads(request.post_data)["records"]:
+                sent.setdefault(record["uuid"], record)
+
+    context.on("request", on_request)
+    return sent
 
 
 def refuse_camera(page):

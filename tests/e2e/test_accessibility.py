@@ -70,8 +70,10 @@ def demo_objects(app, days: int = 14) -> dict:
     commitment = Commitment.select().where(Commitment.member == worker).first()
     step = time_step(utcnow())
     return {
-        "checks.new": {"equipment": equipment.id, "well": well.qr_token},  # query arguments: the 望闻听摸测 wizard
+        "checks.new": {"equipment": equipment.id},  # query arguments: the 望闻听摸测 wizard
         "wells.show": {"well_id": well.id}, "history.show": {"well_id": well.id}, "wells.scanned": {"qr_token": well.qr_token},
+        # An NFC tag's page, with the banner of a tap (AN12196's SUN example: nothing is verified on the page).
+        "wells.tapped": {"well_id": well.id, "e": "EF963FF7828658A599F3041510671E88", "c": "94EED9EE65337086"},
         "review.patrol": {"patrol_id": patrol.id}, "review.check": {"check_id": check.id},
         "hazards.show": {"hazard_id": hazard.id},
         "cards.show": {"user_id": worker.id}, "cards.public": {"token": worker.issue_card_token()},

@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from models import Patrol, SyncReceipt, Well, db
+from models import Discard, Patrol, Station, SyncReceipt, Well, db
 from tests.e2e.conftest import refuse_camera, wait_until
 
 READINGS = {
@@ -55,7 +55,7 @@ def wait_offline_ready(page, wells, timeout_s=120):
             const names = await caches.keys();
             const pages = names.find((n) => n.startsWith("jingzhan-pages-"));
             const keys = pages ? await (await caches.open(pages)).keys() : [];
-            return keys.filter((r) => new URL(r.url).pathname.startsWith("/w/")).length;
+            return keys.filter((r) => /^[/]wells[/][0-9]+$/.test(new URL(r.url).pathname)).length;
         }"""
     )
     assert cached >= wells, f"only {cached} of {wells} well pages cached"
@@ -193,21 +193,63 @@ def test_expired_session_keeps_records_until_login(page, context, live_server, s
     assert len(patrols()) == 1
 
 
-def test_rejected_record_is_shown_with_its_reason(page, live_server, sign_in, camera_well):
+def test_a_refused_record_is_kept_explained_and_discarded_only_when_the_worker_says_so(page, live_server, sign_in,
+                                                                                      camera_well):
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    with db.connection_context():  # meanwhile the well is handed to another station: the server refuses the record
+        well = Well.get(Well.code == camera_well["code"])
+        original_station = well.station_id
+        other = Station.get(Station.name == "海南二号站")
+        Well.update(station=other).where(Well.id == well.id).execute()
+    fill_patrol(page)
+    save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("拒收")
+    expect(sync_status(page)).to_have_text("1 条被拒收")
+    page.goto("/records")
+    item = page.locator("[data-outbox-items] .record")
+    expect(item).to_contain_text("不属于您所在的站")
+    expect(item).to_contain_text("本机第 1 条")
+    page.reload()  # kept on the phone, not resent by itself
+    expect(item).to_have_count(1)
+    # The well comes back: sending it again is accepted.
+    with db.connection_context():
+        Well.update(station=original_station).where(Well.id == well.id).execute()
+    item.get_by_role("button", name="重新发送").tap()
+    expect(item).to_have_count(0)
+    assert len(patrols()) == 1
+
+
+def test_a_discarded_record_reaches_the_leader_as_a_discard(page, live_server, sign_in, camera_well):
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    with db.connection_context():
+        well = Well.get(Well.code == camera_well["code"])
+        Well.update(station=Station.get(Station.name == "海南二号站")).where(Well.id == well.id).execute()
+    fill_patrol(page)
+    save(page)
+    page.goto("/records")
+    item = page.locator("[data-outbox-items] .record")
+    item.get_by_role("button", name="放弃这条…").tap()
+    expect(item).to_contain_text("不属于您所在的站")  # what will be lost is shown before anything is
+    item.get_by_role("button", name="确认放弃").tap()
+    expect(item).to_have_count(0)
+    with db.connection_context():
+        [discard] = list(Discard.select())
+        assert discard.error_code == "well_not_in_station" and discard.discarded_type == "patrol"
+    assert patrols() == []
+
+
+def test_a_visit_saved_before_the_label_is_replaced_is_kept_and_marked(page, live_server, sign_in, camera_well):
     sign_in("HN1003")
     page.goto(f"/w/{camera_well['token']}")
     with db.connection_context():
         Well.get(Well.code == camera_well["code"]).regenerate_token()  # the label is replaced meanwhile
     fill_patrol(page)
     save(page)
-    expect(page.locator("[data-saved]")).to_contain_text("被退回")
-    expect(sync_status(page)).to_have_text("1 条被退回")
-    page.goto("/records")
-    item = page.locator("[data-outbox-items] .record")
-    expect(item).to_contain_text("标签已作废")
-    item.get_by_role("button", name="知道了，删除这条").tap()
-    expect(item).to_have_count(0)
-    assert patrols() == []
+    expect(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+    [patrol] = patrols()
+    assert "old_label" in patrol.flag_list
 
 
 def test_records_of_another_user_wait_for_that_user(page, context, live_server, sign_in, camera_well):

@@ -1,11 +1,16 @@
 // fake-indexeddb.mjs — a small in-memory IndexedDB, just the part outbox.js uses, with the same event order:
 // requests run one after the other on later turns of the event loop, a transaction commits once it has no
 // request left, a failed request aborts it (and a read-write transaction's changes are undone).
+// As in browsers, transactions whose stores overlap run one after the other when one of them writes (in the order
+// they were created), and a request is refused unless made in the code that created the transaction or inside one
+// of its requests' callbacks: a transaction cannot wait for anything else (a hash, a fetch) between its requests.
+// (Stricter than browsers, so that it never depends on timing: "in" means synchronously — a promise continuation,
+// even of an already resolved promise, is outside.)
 //
 // Enough for: indexedDB.open(name, version) with onupgradeneeded; createObjectStore({ keyPath, autoIncrement });
-// createIndex(name, keyPath, { unique }); transaction(store, mode); get, getAll, add, put, delete; index(name).get;
-// openCursor with continue, update and delete. `quotaExceeded = true` makes every read-write transaction that
-// wrote something abort with a QuotaExceededError at commit, as a full phone does.
+// createIndex(name, keyPath, { unique }); transaction(store or [stores], mode); get, getAll, add, put, delete;
+// index(name).get; openCursor with continue, update and delete. `quotaExceeded = true` makes every read-write
+// transaction that wrote something abort with a QuotaExceededError at commit, as a full phone does.
 
 // Real scheduling, never the tests' fake clock (which replaces setTimeout, not setImmediate).
 const later = (fn) => setImmediate(fn);
@@ -198,13 +203,37 @@ class FakeTransaction {
       if (!db.stores.has(name)) throw domError("NotFoundError", `No object store ${name}.`);
     }
     this.pending = 0;
+    this.started = false;
+    this.waiting = []; // requests made before the transaction could start
+    this.active = true; // until the code that created it yields
+    queueMicrotask(() => {
+      this.active = false;
+    });
     this.done = false;
     this.wrote = false;
     this.error = null;
     this.oncomplete = null;
     this.onerror = null;
     this.onabort = null;
-    this.saved = mode === "readwrite" ? new Map(this.names.map((n) => [n, db.stores.get(n).snapshot()])) : null;
+    this.saved = null;
+    db.live.push(this);
+    db.startWaiting();
+  }
+
+  /** Whether this transaction must wait for an earlier one that is still running (or waiting) on the same stores. */
+  blocked() {
+    for (const other of this.db.live) {
+      if (other === this) return false;
+      const overlaps = other.names.some((n) => this.names.includes(n));
+      if (overlaps && (other.mode === "readwrite" || this.mode === "readwrite")) return true;
+    }
+    return false;
+  }
+
+  start() {
+    this.started = true;
+    this.saved = this.mode === "readwrite" ? new Map(this.names.map((n) => [n, this.db.stores.get(n).snapshot()])) : null;
+    for (const run of this.waiting.splice(0)) run();
     this.scheduleFinish();
   }
 
@@ -221,23 +250,39 @@ class FakeTransaction {
 
   rerun(request, op) {
     if (this.done) throw domError("TransactionInactiveError", "The transaction has finished.");
+    if (!this.active) {
+      throw domError("TransactionInactiveError", "The transaction is not active: a request made outside its callbacks (after an await?).");
+    }
     this.pending += 1;
-    later(() => {
-      this.pending -= 1;
-      if (this.done) return;
-      try {
-        request.result = op();
-      } catch (error) {
+    const run = () =>
+      later(() => {
+        this.pending -= 1;
+        if (this.done) return;
+        try {
+          request.result = op();
+        } catch (error) {
+          request.readyState = "done";
+          request.error = error;
+          this.callback(request.onerror, { type: "error", target: request });
+          this.abort(error);
+          return;
+        }
         request.readyState = "done";
-        request.error = error;
-        if (request.onerror) request.onerror({ type: "error", target: request });
-        this.abort(error);
-        return;
-      }
-      request.readyState = "done";
-      if (request.onsuccess) request.onsuccess({ type: "success", target: request });
-      this.scheduleFinish();
-    });
+        this.callback(request.onsuccess, { type: "success", target: request });
+        this.scheduleFinish();
+      });
+    if (this.started) run();
+    else this.waiting.push(run);
+  }
+
+  callback(handler, event) {
+    if (!handler) return;
+    this.active = true;
+    try {
+      handler(event);
+    } finally {
+      this.active = false;
+    }
   }
 
   scheduleFinish() {
@@ -247,16 +292,22 @@ class FakeTransaction {
         this.abort(domError("QuotaExceededError", "The quota has been exceeded."));
         return;
       }
-      this.done = true;
+      this.finish();
       if (this.oncomplete) this.oncomplete({ type: "complete", target: this });
     });
   }
 
+  finish() {
+    this.done = true;
+    this.db.live.splice(this.db.live.indexOf(this), 1);
+    this.db.startWaiting();
+  }
+
   abort(error) {
     if (this.done) return;
-    this.done = true;
     this.error = error;
     if (this.saved) for (const [name, saved] of this.saved) this.db.stores.get(name).restore(saved);
+    this.finish();
     if (this.onerror) this.onerror({ type: "error", target: this });
     if (this.onabort) this.onabort({ type: "abort", target: this });
   }
@@ -268,6 +319,7 @@ class FakeDatabase {
     this.name = name;
     this.version = 0;
     this.stores = new Map();
+    this.live = []; // transactions not finished yet, in the order they were created
     const stores = this.stores;
     this.objectStoreNames = { contains: (n) => stores.has(n), get length() { return stores.size; } };
   }
@@ -287,6 +339,10 @@ class FakeDatabase {
   transaction(names, mode = "readonly") {
     this.factory.transactions += 1;
     return new FakeTransaction(this, names, mode);
+  }
+
+  startWaiting() {
+    for (const tx of this.live) if (!tx.started && !tx.blocked()) tx.start();
   }
 
   close() {}

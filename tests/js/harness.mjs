@@ -52,6 +52,7 @@ export async function idle(turns = 50) {
 export class FakeClock {
   constructor(start = RealDate.UTC(2026, 10, 26, 0, 15, 0)) {
     this.monotonic = 0;
+    this.start = start;
     this.wall = start; // Date.now() = wall + monotonic
     this.timers = new Map();
     this.nextId = 1;
@@ -59,6 +60,11 @@ export class FakeClock {
 
   get now() {
     return this.wall + this.monotonic;
+  }
+
+  /** The true time (the server's clock): moved by `advance`, not by `jump`. */
+  get trueNow() {
+    return this.start + this.monotonic;
   }
 
   install() {
@@ -126,6 +132,8 @@ export class FakeClock {
  *   "redirect" – a redirect (fetch with redirect: "manual" sees an opaque redirect);
  *   413        – too large.
  * `maxRecords` answers 413 to any larger batch, as a proxy's body limit would.
+ * Its answers carry `server_time` as webapp/sync.py writes it ("2026-11-26T00:15:00Z"), from the true time of the
+ * phone's clock (a phone's clock `jump` does not move the server's), shifted by `clockOffsetMs`.
  */
 export class FakeServer {
   constructor() {
@@ -137,6 +145,8 @@ export class FakeServer {
     this.maxRecords = Infinity;
     this.requests = [];
     this.userId = 7;
+    this.clock = null; // set by makePhone
+    this.clockOffsetMs = 0;
     this.refuse = (record) => {
       if (record.data && record.data.bad) return { code: "out_of_range", message: "油压应在 0–40 之间。", field: "oil_pressure_mpa" };
       // As webapp/photos.py check_photos: every photo a record names must be on the server first.
@@ -166,7 +176,13 @@ export class FakeServer {
       this.receipts.set(record.uuid, { id, author: this.userId, content });
       return { uuid: record.uuid, status: "created", id };
     });
-    return { server_time: new Date().toISOString(), results };
+    return { server_time: this.serverTime(), results };
+  }
+
+  /** The server's time now, as it spells it in answers and pages. */
+  serverTime() {
+    const now = (this.clock ? this.clock.trueNow : RealDate.now()) + this.clockOffsetMs;
+    return `${new RealDate(now).toISOString().slice(0, 19)}Z`;
   }
 
   /** The fetch the page sees. */
@@ -208,15 +224,19 @@ function json(status, body) {
 
 /**
  * A phone: a fresh outbox module (a page load) on its IndexedDB, page and clock; `user` is who the page says is
- * logged in. Pass the `indexedDB` of an earlier phone to reload the app on the same storage.
+ * logged in. Pass the `indexedDB` (and `storage`, its localStorage) of an earlier phone to reload the app on the same
+ * storage, or to open a second tab beside it; `serverTime` is the page's data-server-time. The globals (document,
+ * localStorage, fetch) are the last phone's: two tabs share the page's user, as they share a login.
  */
-export async function makePhone({ user = 7, server = new FakeServer(), clock = new FakeClock(), indexedDB = new FakeIndexedDB() } = {}) {
+export async function makePhone({ user = 7, server = new FakeServer(), clock = new FakeClock(), indexedDB = new FakeIndexedDB(), storage = new Map(), serverTime } = {}) {
   const events = [];
   const document = new EventTarget();
   document.body = { dataset: { userId: String(user ?? "") } };
+  // base.html's data-server-time: the server's time when it rendered the page.
+  if (serverTime) document.body.dataset.serverTime = serverTime;
+  if (!server.clock) server.clock = clock;
   document.visibilityState = "visible";
   document.addEventListener("outbox:change", (e) => events.push(e.detail));
-  const storage = new Map();
   const globals = {
     indexedDB,
     document,
@@ -240,13 +260,21 @@ export async function makePhone({ user = 7, server = new FakeServer(), clock = n
     server,
     clock,
     indexedDB,
+    storage,
     events,
+    document,
     setUser(id) {
       document.body.dataset.userId = String(id ?? "");
       server.userId = id;
     },
+    /** A page load: the page says the server's time it was rendered at. */
+    setPageServerTime(iso) {
+      document.body.dataset.serverTime = iso;
+    },
     /** What is in the outbox store now, oldest first. */
     stored: () => indexedDB.dump("jingzhan", "outbox"),
+    /** The chain heads and the kept server time (the "chains" store). */
+    chains: () => indexedDB.dump("jingzhan", "chains"),
     /** Wait for a sync (started by a save, a timer or the test) to finish. */
     async settle() {
       for (let i = 0; i < 200; i += 1) {
@@ -261,4 +289,36 @@ export async function makePhone({ user = 7, server = new FakeServer(), clock = n
   };
   server.userId = user;
   return phone;
+}
+
+
+/** A patrol's data, numbered in its note. */
+export const patrol = (n, extra = {}) => ({ well_id: 1, method: "scan", readings: { oil_pressure_mpa: 0.8 }, note: `#${n}`, ...extra });
+
+/** Run body with a new phone, and always tidy it away. */
+export async function withPhone(options, body) {
+  const phone = await makePhone(options);
+  try {
+    await body(phone);
+  } finally {
+    phone.done();
+  }
+}
+
+/** Save n records while the network is down (the save's own sync attempt fails), then bring it back. */
+export async function saveOffline(phone, n, data = patrol, type = "patrol") {
+  const saved = [];
+  const before = phone.server.fault;
+  phone.server.fault = "offline";
+  for (let i = 0; i < n; i += 1) {
+    saved.push(await phone.outbox.saveRecord(type, data(i)));
+    await phone.settle();
+  }
+  phone.server.fault = before;
+  return saved;
+}
+
+export async function syncAll(phone) {
+  await phone.outbox.syncNow();
+  await phone.settle();
 }

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 
-import { FakeClock, FakeServer, idle, makePhone } from "./harness.mjs";
+import { FakeClock, FakeServer, idle, makePhone, patrol, saveOffline, syncAll, withPhone } from "./harness.mjs";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -12,34 +12,9 @@ const DAY = 24 * 60 * MINUTE;
 // A broken outbox can loop for ever (e.g. never halving on 413): fail instead of hanging `make test`.
 const LIMIT = { timeout: 20_000 };
 
-const patrol = (n, extra = {}) => ({ well_id: 1, method: "scan", readings: { oil_pressure_mpa: 0.8 }, note: `#${n}`, ...extra });
 
-async function withPhone(options, body) {
-  const phone = await makePhone(options);
-  try {
-    await body(phone);
-  } finally {
-    phone.done();
-  }
-}
 
-/** Save n records while the network is down (the save's own sync attempt fails), then bring it back. */
-async function saveOffline(phone, n, data = patrol) {
-  const saved = [];
-  const before = phone.server.fault;
-  phone.server.fault = "offline";
-  for (let i = 0; i < n; i += 1) {
-    saved.push(await phone.outbox.saveRecord("patrol", data(i)));
-    await phone.settle();
-  }
-  phone.server.fault = before;
-  return saved;
-}
 
-async function syncAll(phone) {
-  await phone.outbox.syncNow();
-  await phone.settle();
-}
 
 test("acknowledged records leave the outbox, oldest first; each reaches the server once", LIMIT, () =>
   withPhone({}, async (phone) => {
@@ -53,7 +28,7 @@ test("acknowledged records leave the outbox, oldest first; each reaches the serv
     assert.equal(request.options.redirect, "manual");
     assert.equal(request.options.credentials, "same-origin");
     assert.equal(request.options.headers["Content-Type"], "application/json");
-    assert.deepEqual(Object.keys(request.batch.records[0]).sort(), ["created_at", "data", "type", "uuid"]);
+    assert.deepEqual(Object.keys(request.batch.records[0]).sort(), ["chain", "created_at", "data", "type", "uuid"]);
     assert.match(request.batch.sent_at, /^2026-11-26T08:15:\d\d\+08:00$/);
     assert.match(saved[0].created_at, /\+08:00$/);
   }));
@@ -74,12 +49,16 @@ test("rejected records stay with the server's reason; the others are sent", LIMI
     const sent = phone.server.requests.length;
     await syncAll(phone);
     assert.equal(phone.server.requests.length, sent);
-    // ...and leaves only when the worker dismisses it; dismissing a pending record does nothing.
+    // ...and leaves only when the worker discards it and the server has the discard (chain.test.mjs has the rest);
+    // discarding a pending record does nothing.
     const [pending] = await saveOffline(phone, 1);
-    await phone.outbox.dismissRejected(pending.uuid);
+    assert.equal(await phone.outbox.discardRejected(pending.uuid), null);
     assert.equal(await phone.outbox.recordState(pending.uuid), "pending");
-    await phone.outbox.dismissRejected(saved[1].uuid);
+    await phone.outbox.discardRejected(saved[1].uuid);
+    assert.equal(await phone.outbox.recordState(saved[1].uuid), "discarding");
+    await syncAll(phone);
     assert.equal(await phone.outbox.recordState(saved[1].uuid), null);
+    assert.deepEqual(phone.stored(), []);
   }));
 
 test("answers for records the server did not mention leave them pending", LIMIT, () =>

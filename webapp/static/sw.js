@@ -1,6 +1,8 @@
 // sw.js — the service worker (served at /sw.js with its version and precache list filled in).
 // Static files: cache-first from a versioned cache. Pages: network first (with a timeout, for weak
 // signal), then the offline copy, then the offline page. Only GET; records go through the outbox.
+// Well pages are kept by id: a QR label's /w/<token> and an NFC tag's /n/<id>?e=…&c=… open the kept /wells/<id>
+// offline (the label found through the directory's hashes), so the offline copy holds no label token.
 const VERSION = "__VERSION__";
 const PRECACHE = __PRECACHE__;
 const OFFLINE_PAGES = __OFFLINE_PAGES__;
@@ -10,7 +12,9 @@ const DOWNLOAD_PATTERN = /\.(xlsx|csv|pdf)$/;
 const NETWORK_TIMEOUT_MS = 4000;
 const WARM_FETCH_TIMEOUT_MS = 20000;
 const DIRECTORY_FRESH_MS = 15 * 60 * 1000;
-const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|suggestions\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64})$/;
+const PAGE_PATTERN = /^\/(|scan|records|me|wells\/|wells\/\d+|checks\/new|hazards\/new|suggestions\/new|procedures\/[a-z_:%0-9A-F]*|w\/[A-Za-z0-9_-]{1,64}|n\/\d{1,15})$/;
+const LABEL_PATH = /^\/w\/([A-Za-z0-9_-]{1,64})$/;
+const TAG_PATH = /^\/n\/(\d{1,15})$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -101,14 +105,46 @@ async function keep(request, response) {
 }
 
 async function page(request) {
+  const url = new URL(request.url);
   try {
-    return await keep(request, await withTimeout(fetch(request), NETWORK_TIMEOUT_MS));
+    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
+    // A tag's address is new at every tap: kept, they would pile up. The well's page kept by id serves them offline.
+    return TAG_PATH.test(url.pathname) ? response : await keep(request, response);
   } catch {
-    const cache = await caches.open(PAGES);
-    const url = new URL(request.url);
-    const copy = (await cache.match(request)) || (await cache.match(url.pathname, { ignoreSearch: true }));
-    return copy || (await caches.match("/offline")) || Response.error();
+    return (await offlineCopy(request, url)) || (await caches.match("/offline")) || Response.error();
   }
+}
+
+/** The kept copy of a page; a label's or a tag's address gets its well's page, kept by id. */
+async function offlineCopy(request, url) {
+  const cache = await caches.open(PAGES);
+  const wellId = await wellOfAddress(url.pathname);
+  const byId = wellId ? await cache.match(`/wells/${wellId}`) : null;
+  return byId || (await cache.match(request)) || (await cache.match(url.pathname, { ignoreSearch: true }));
+}
+
+/** The id of the well a tag's or a label's address names: the label is found by its hash in the kept directory. */
+async function wellOfAddress(pathname) {
+  const tag = TAG_PATH.exec(pathname);
+  if (tag) return tag[1];
+  const label = LABEL_PATH.exec(pathname);
+  if (!label) return null;
+  try {
+    const directory = await caches.match("/api/v1/wells");
+    if (!directory) return null;
+    const { wells } = await directory.json();
+    const hash = await labelHash(label[1]);
+    const well = (wells || []).find((w) => w.label_hash === hash);
+    return well ? well.id : null;
+  } catch {
+    return null; // no usable directory: the page kept under this very address, if any, or the offline page
+  }
+}
+
+/** webapp/labels.py label_hash: the first 32 hex digits of sha256("jingzhan-label:" + token). */
+async function labelHash(token) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`jingzhan-label:${token}`));
+  return Array.from(new Uint8Array(digest).slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The station's well directory and the check templates: the kept copy at once, so a scan never waits on weak
@@ -141,7 +177,7 @@ async function staticFile(request) {
 
 class WarmStopped extends Error {}
 
-/** Fetch the station's well directory and every well's label page into the offline copy; true when all of it came. */
+/** Fetch the station's well directory and every well's page into the offline copy; true when all of it came. */
 async function warm(started, failed) {
   // A fetch of the warm-up: stops the warm-up at a logout or when the session is gone; a hung request gives up.
   const get = async (url) => {
@@ -172,7 +208,7 @@ async function warm(started, failed) {
     const { wells } = await response.json();
     await store("/api/v1/check-templates", await get("/api/v1/check-templates"));
     // The wells first: they are what a worker needs at the wellhead.
-    const urls = [...wells.map((w) => `/w/${w.qr_token}`), "/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES];
+    const urls = [...wells.map((w) => `/wells/${w.id}`), "/", "/scan", "/records", "/me", "/wells/", ...OFFLINE_PAGES];
     const pictures = new Set();
     let complete = true;
     for (const url of urls) {

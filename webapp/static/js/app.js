@@ -156,7 +156,7 @@ function renderSyncStatus(c) {
     text = _("待同步 %(count)s 条", { count: c.pending });
     state = "pending";
   } else if (c.rejected) {
-    text = _("%(count)s 条被退回", { count: c.rejected });
+    text = _("%(count)s 条被拒收", { count: c.rejected });
     state = "rejected";
   } else {
     text = _("已全部同步");

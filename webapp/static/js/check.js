@@ -1,7 +1,9 @@
 // check.js — the 望闻听摸测 equipment check on the phone: one screen per sense, big 正常/异常 buttons,
 // a note and photos for anything abnormal, numbers for 测; saved into the outbox (works offline).
-// Built from the cached check templates and the station's well directory.
+// Built from the cached check templates and the station's well directory. The proof of being at the well is the
+// visit the well page remembered (evidence.js): the address of this page carries no label token.
 import { _ } from "./i18n.js";
+import { locate, placeEvidence, visitEvidence } from "./evidence.js";
 import { recordState, saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
@@ -115,13 +117,13 @@ function validate(items, answers) {
   return !first;
 }
 
-function summary(record, template, answers, equipment, well) {
+function summary(record, template, answers, equipment, well, proof) {
   const abnormal = template.items.filter((i) => answers[i.code].ok === false);
   const box = el("section", { class: "card", "data-check-saved": "" });
   const status = el("p", { class: "saved", role: "status", "data-saved": "" });
   const refresh = async () => {
     const state = await recordState(record.uuid);
-    const text = { pending: _("已保存在手机上，待同步"), rejected: _("被退回，请到“记录”查看原因") }[state] || _("已同步到服务器");
+    const text = { pending: _("已保存在手机上，待同步"), rejected: _("被服务器拒收，请到“记录”查看原因") }[state] || _("已同步到服务器");
     status.textContent = _("✔ %(name)s 检查%(state)s。", { name: equipment.name, state: text });
   };
   refresh();
@@ -143,6 +145,8 @@ function summary(record, template, answers, equipment, well) {
           photos: answer.photos,
           source_check_uuid: record.uuid,
           source_item: item.code,
+          ...proof, // the visit of the check, with the position of now when the phone has one
+          ...placeEvidence(),
         },
         { well_code: well ? well.code : "", what: _("隐患") }
       );
@@ -150,7 +154,7 @@ function summary(record, template, answers, equipment, well) {
     });
     box.append(raise);
   }
-  box.append(el("p", {}, el("a", { class: "button", href: well ? `/w/${well.qr_token}` : "/wells/", text: _("返回") })));
+  box.append(el("p", {}, el("a", { class: "button", href: well ? `/wells/${well.id}` : "/wells/", text: _("返回") })));
   return box;
 }
 
@@ -174,8 +178,8 @@ async function start() {
     root.replaceChildren(el("p", { class: "form-error", text: _("还没有%(name)s的检查模板，请联系作业区管理员。", { name: equipment.name }) }));
     return;
   }
-  const token = params.get("well");
-  const method = params.get("via") === "manual" || !token || !well || token !== well.qr_token ? "manual" : "scan";
+  // Station equipment (at no well) has no label of its own: checked as typed, with the position.
+  const evidence = () => (well ? visitEvidence(well.id) : { method: "manual", ...placeEvidence() });
   const steps = SENSES.map(([sense, char, name]) => ({ sense, char, name, items: template.items.filter((i) => i.sense === sense) })).filter(
     (s) => s.items.length
   );
@@ -215,6 +219,7 @@ async function start() {
         return;
       }
       next.disabled = true;
+      const proof = evidence();
       const items = {};
       for (const item of template.items) {
         const { ok, value, note, photos } = answers[item.code];
@@ -224,12 +229,12 @@ async function start() {
         const record = await saveRecord(
           "equipment_check",
           {
-            equipment_id: equipment.id, method, qr_token: method === "scan" ? token : null, template_id: template.id, items,
+            equipment_id: equipment.id, ...proof, template_id: template.id, items,
             ...(params.get("corrects") ? { corrects_uuid: params.get("corrects") } : {}),
           },
           { well_code: well ? well.code : "", what: _("%(name)s检查", { name: equipment.name }) }
         );
-        root.replaceChildren(summary(record, template, answers, equipment, well));
+        root.replaceChildren(summary(record, template, answers, equipment, well, proof));
       } catch (error) {
         formError.textContent = error.message;
         formError.hidden = false;
@@ -241,4 +246,7 @@ async function start() {
   render();
 }
 
-if (root) start();
+if (root) {
+  locate();
+  start();
+}

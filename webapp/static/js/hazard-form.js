@@ -1,5 +1,7 @@
-// hazard-form.js — reporting a hazard on its own: saved into the outbox with its photos (offline too).
+// hazard-form.js — reporting a hazard on its own: saved into the outbox with its photos (offline too), with the
+// proof of the visit when the well is the one just scanned or tapped (evidence.js) and the GPS position.
 import { _ } from "./i18n.js";
+import { locate, placeEvidence, visitEvidence } from "./evidence.js";
 import { recordState, saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
@@ -26,6 +28,7 @@ function follow(record) {
 }
 
 if (form) {
+  locate();
   const place = form.querySelector("#h-place");
   const wellParam = new URLSearchParams(location.search).get("well");
   if (wellParam) place.value = wellParam;
@@ -44,10 +47,13 @@ if (form) {
     }
     const option = place.selectedOptions[0];
     try {
+      const wellId = place.value ? Number(place.value) : null;
       const record = await saveRecord(
         "hazard",
         {
-          well_id: place.value ? Number(place.value) : null,
+          well_id: wellId,
+          // At a well: how it was found (a well chosen from the list, not the one just visited, counts as typed).
+          ...(wellId ? visitEvidence(wellId) : placeEvidence()),
           description: text,
           severity: form.querySelector("input[name=severity]:checked").value,
           photos: [...photos],

@@ -1,11 +1,18 @@
 // outbox.js — the phone's outbox: field records saved in IndexedDB, then sent once to POST /api/v1/sync.
-// A record leaves the outbox only when the server answered "created" or "duplicate" for it.
+// A record leaves the outbox only when the server answered "created" or "duplicate" for it. Each record is
+// numbered and linked into its author's chain on this phone (docs/evidence.md §2); a refused record stays until it
+// is resent or discarded, and a discard is itself a chained record (§4).
 import { _ } from "./i18n.js";
 
 const DB_NAME = "jingzhan";
+const DB_VERSION = 4;
 const STORE = "outbox";
 const KEYS = "keys";
 const PHOTOS = "photos";
+// One row per user: the head of that user's chain on this phone, { user_id, seq, link, device }; and one row
+// { user_id: SEEN, seen } holding the greatest server time the phone has received (no user has that id).
+const CHAINS = "chains";
+const SEEN = "seen";
 const BATCH = 100;
 const MAX_RETRY_MS = 5 * 60 * 1000;
 
@@ -20,7 +27,8 @@ let batchSize = BATCH;
 function openDb() {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 3);
+      const request = indexedDB.open(DB_NAME, DB_VERSION);
+      // Only what is missing is created: a phone on an older version keeps its outbox, keys and photos.
       request.onupgradeneeded = () => {
         const db = request.result;
         if (!db.objectStoreNames.contains(STORE)) {
@@ -29,12 +37,39 @@ function openDb() {
         }
         if (!db.objectStoreNames.contains(KEYS)) db.createObjectStore(KEYS, { keyPath: "user_id" });
         if (!db.objectStoreNames.contains(PHOTOS)) db.createObjectStore(PHOTOS, { keyPath: "uuid" });
+        if (!db.objectStoreNames.contains(CHAINS)) db.createObjectStore(CHAINS, { keyPath: "user_id" });
       };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
+      request.onsuccess = () => {
+        const db = request.result;
+        // A newer version of the app opened in another tab: let it upgrade; this tab reopens on its next call.
+        db.onversionchange = () => {
+          db.close();
+          dbPromise = null;
+        };
+        resolve(db);
+      };
+      request.onerror = () => {
+        dbPromise = null;
+        reject(request.error);
+      };
     });
   }
   return dbPromise;
+}
+
+/** Run work(tx, setResult) in one transaction over the named stores; resolves with the result once it committed. */
+async function transaction(names, mode, work) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(names, mode);
+    let result;
+    work(tx, (value) => {
+      result = value;
+    });
+    tx.oncomplete = () => resolve(result);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
 }
 
 async function withStore(mode, work, name = STORE) {
@@ -80,15 +115,18 @@ export async function allRecords() {
   return withStore("readonly", (store) => store.getAll());
 }
 
-/** Counts for the sync indicator: this user's pending and rejected records, and other users' pending ones. */
+// A record being discarded is still waiting for the server (its discard record has not been answered yet).
+const waiting = (r) => r.state === "pending" || r.state === "discarding";
+
+/** Counts for the sync indicator: this user's waiting and rejected records, and other users' waiting ones. */
 export async function counts() {
   const me = currentUserId();
   const records = await allRecords();
   const mine = records.filter((r) => r.user_id === me);
   return {
-    pending: mine.filter((r) => r.state === "pending").length,
+    pending: mine.filter(waiting).length,
     rejected: mine.filter((r) => r.state === "rejected").length,
-    others: records.filter((r) => r.user_id !== me && r.state === "pending").length,
+    others: records.filter((r) => r.user_id !== me && waiting(r)).length,
     syncing,
     needsLogin,
   };
@@ -141,26 +179,119 @@ async function uploadPhotos(me) {
   return "ok";
 }
 
-/** Save a field record for sending; resolves once it is safely in IndexedDB. */
+/** Lower-case hex SHA-256 of a string's UTF-8 bytes. */
+async function sha256Hex(text) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A record's link in its chain: the hash of what it says and where it stands (docs/evidence.md §2). */
+export function chainLink({ uuid, type, created_at, data, chain }) {
+  return sha256Hex(canonicalJson({ uuid, type, created_at, data, chain }));
+}
+
+const sameHead = (a, b) => (!a && !b) || Boolean(a && b && a.seq === b.seq && a.link === b.link && a.device === b.device);
+
+/**
+ * Number, link and store a new record of this user in one go. The link is hashed between two transactions (a
+ * transaction cannot wait for a hash), so the second one writes only if the chain's head is still the one the
+ * number was taken from; otherwise another tab saved meanwhile and it starts again: the chain never forks.
+ * `alongside(outbox, proceed)`, if given, runs in the writing transaction first and calls proceed(true) to write
+ * or proceed(false) to give up (then null is returned).
+ */
+async function appendToChain(userId, type, data, meta, alongside = null) {
+  const uuid = crypto.randomUUID();
+  const device = deviceId();
+  for (;;) {
+    const [head, seen] = await transaction(CHAINS, "readonly", (tx, set) => {
+      const store = tx.objectStore(CHAINS);
+      const headRequest = store.get(userId);
+      const seenRequest = store.get(SEEN);
+      seenRequest.onsuccess = () => set([headRequest.result, seenRequest.result ? seenRequest.result.seen : null]);
+    });
+    // A head written under another device id (the phone's id was lost) is not continued: a new chain starts.
+    const last = head && head.device === device ? head : null;
+    const chain = { device, seq: last ? last.seq + 1 : 1, prev: last ? last.link : null, seen: seen || null };
+    const created_at = localIso(new Date());
+    const link = await chainLink({ uuid, type, created_at, data, chain });
+    const record = {
+      uuid,
+      type,
+      created_at,
+      data,
+      chain,
+      link,
+      meta,
+      user_id: userId,
+      state: "pending",
+      error: null,
+      saved_at: Date.now(),
+    };
+    const outcome = await transaction([STORE, CHAINS], "readwrite", (tx, set) => {
+      const heads = tx.objectStore(CHAINS);
+      const outbox = tx.objectStore(STORE);
+      const request = heads.get(userId);
+      request.onsuccess = () => {
+        if (!sameHead(request.result, head)) {
+          set("moved");
+          return;
+        }
+        const write = (go) => {
+          if (!go) {
+            set("refused");
+            return;
+          }
+          outbox.add(record);
+          heads.put({ user_id: userId, seq: chain.seq, link, device });
+          set("written");
+        };
+        if (alongside) alongside(outbox, write);
+        else write(true);
+      };
+    });
+    if (outcome === "written") return record;
+    if (outcome === "refused") return null;
+  }
+}
+
+/** Keep a server time the phone has received (a sync answer's server_time, a page's data-server-time), if later. */
+export async function noteServerTime(value) {
+  if (typeof value !== "string" || value.length > 40 || !Number.isFinite(Date.parse(value))) return;
+  try {
+    await transaction(CHAINS, "readwrite", (tx) => {
+      const store = tx.objectStore(CHAINS);
+      const request = store.get(SEEN);
+      request.onsuccess = () => {
+        const kept = request.result ? request.result.seen : null;
+        if (!kept || Date.parse(value) > Date.parse(kept)) store.put({ user_id: SEEN, seen: value });
+      };
+    });
+  } catch {
+    // Only a hint that narrows the server's time window; a full phone must still be able to sync.
+  }
+}
+
+/** The greatest server time this phone has received, as the server wrote it, or null. */
+export async function seenServerTime() {
+  const row = await withStore("readonly", (store) => store.get(SEEN), CHAINS);
+  return row ? row.seen : null;
+}
+
+function notSaved(error) {
+  if (error && error.name === "QuotaExceededError") return new Error(_("手机存储空间不足，记录未保存。"));
+  return new Error(_("记录未保存：%(reason)s", { reason: error && error.message ? error.message : error }));
+}
+
+/** Save a field record for sending; resolves once it is safely in IndexedDB, numbered in its author's chain. */
 export async function saveRecord(type, data, meta = {}) {
   const userId = currentUserId();
   if (!userId) throw new Error(_("未登录，记录未保存。"));
-  const record = {
-    uuid: crypto.randomUUID(),
-    type,
-    created_at: localIso(new Date()),
-    data,
-    meta,
-    user_id: userId,
-    state: "pending",
-    error: null,
-    saved_at: Date.now(),
-  };
+  await noteServerTime(document.body.dataset.serverTime);
+  let record;
   try {
-    await withStore("readwrite", (store) => store.add(record));
+    record = await appendToChain(userId, type, data, meta);
   } catch (error) {
-    if (error && error.name === "QuotaExceededError") throw new Error(_("手机存储空间不足，记录未保存。"));
-    throw new Error(_("记录未保存：%(reason)s", { reason: error && error.message ? error.message : error }));
+    throw notSaved(error);
   }
   askPersistentStorage();
   // The status line says "待同步" before the caller says "saved": "已全部同步" is then never a stale word.
@@ -169,44 +300,92 @@ export async function saveRecord(type, data, meta = {}) {
   return record;
 }
 
-/** "pending" or "rejected" while the record is in the outbox; null once the server has it. */
+/** "pending", "rejected" or "discarding" while the record is in the outbox; null once the server has it. */
 export async function recordState(uuid) {
   const record = await withStore("readonly", (store) => store.index("uuid").get(uuid));
   return record ? record.state : null;
 }
 
-/** Remove a rejected record the worker has read and dismissed. Pending records cannot be removed. */
-export async function dismissRejected(uuid) {
-  await withStore("readwrite", (store) => {
+/** Send a refused record again (the server may accept it now); true if it was refused and is pending again. */
+export async function resendRejected(uuid) {
+  const resent = await transaction(STORE, "readwrite", (tx, set) => {
+    const store = tx.objectStore(STORE);
     const request = store.index("uuid").get(uuid);
     request.onsuccess = () => {
       const record = request.result;
-      if (record && record.state === "rejected") store.delete(record.seq);
+      if (!record || record.state !== "rejected") return set(false);
+      store.put({ ...record, state: "pending", error: null });
+      set(true);
     };
   });
-  notify();
+  await notify();
+  if (resent) syncNow();
+  return resent;
 }
 
+/**
+ * Give up a refused record the worker has seen. It is not deleted: it is marked "discarding" and a record of type
+ * "discard" carrying it whole is saved in the chain; both leave once the server has the discard. Resolves with
+ * the discard record, or null if the record is not a refused one of this user (or is itself a discard).
+ */
+export async function discardRejected(uuid) {
+  const userId = currentUserId();
+  if (!userId) throw new Error(_("未登录，记录未保存。"));
+  const target = await withStore("readonly", (store) => store.index("uuid").get(uuid));
+  if (!target || target.state !== "rejected" || target.user_id !== userId || target.type === "discard") return null;
+  const { type, created_at, data, chain = null, error, meta = {} } = target;
+  const discardData = { record: { uuid, type, created_at, data, chain }, error_code: (error && error.code) || null };
+  const discardMeta = { what: _("放弃：%(what)s", { what: meta.what || _("巡检打卡") }), well_code: meta.well_code, discards: uuid };
+  let discard;
+  try {
+    // The mark and the discard record are written together, and only if the record is still the refused one.
+    discard = await appendToChain(userId, "discard", discardData, discardMeta, (outbox, proceed) => {
+      const request = outbox.index("uuid").get(uuid);
+      request.onsuccess = () => {
+        const now = request.result;
+        if (!now || now.state !== "rejected") return proceed(false);
+        outbox.put({ ...now, state: "discarding" });
+        proceed(true);
+      };
+    });
+  } catch (error) {
+    throw notSaved(error);
+  }
+  await notify();
+  if (discard) syncNow();
+  return discard;
+}
+
+/** Apply the server's answers; returns how many records of the outbox were answered. */
 async function applyResults(results) {
   const byUuid = new Map(results.map((r) => [r.uuid, r]));
-  let settled = 0;
-  await withStore("readwrite", (store) => {
-    const request = store.openCursor();
+  const accepted = (r) => r && (r.status === "created" || r.status === "duplicate");
+  return transaction(STORE, "readwrite", (tx, set) => {
+    const store = tx.objectStore(STORE);
+    const request = store.getAll();
     request.onsuccess = () => {
-      const cursor = request.result;
-      if (!cursor) return;
-      const result = byUuid.get(cursor.value.uuid);
-      if (result && (result.status === "created" || result.status === "duplicate")) {
-        cursor.delete();
-        settled += 1;
-      } else if (result && result.status === "rejected") {
-        cursor.update({ ...cursor.value, state: "rejected", error: result.error || null });
-        settled += 1;
+      const records = request.result;
+      // A discard the server has takes the record it discards with it.
+      const discarded = new Set(
+        records.filter((r) => r.type === "discard" && accepted(byUuid.get(r.uuid))).map((r) => r.data?.record?.uuid),
+      );
+      let settled = 0;
+      for (const record of records) {
+        const result = byUuid.get(record.uuid);
+        if (accepted(result)) {
+          store.delete(record.seq);
+          settled += 1;
+        } else if (result && result.status === "rejected") {
+          // Only a record still waiting for this answer: one the worker discarded meanwhile stays discarding.
+          if (record.state === "pending") store.put({ ...record, state: "rejected", error: result.error || null });
+          settled += 1;
+        } else if (record.state === "discarding" && discarded.has(record.uuid)) {
+          store.delete(record.seq);
+        }
       }
-      cursor.continue();
+      set(settled);
     };
   });
-  return settled;
 }
 
 function scheduleRetry() {
@@ -219,7 +398,7 @@ async function sendBatch(records) {
   const body = JSON.stringify({
     device_id: deviceId(),
     sent_at: localIso(new Date()),
-    records: records.map(({ uuid, type, created_at, data }) => ({ uuid, type, created_at, data })),
+    records: records.map(({ uuid, type, created_at, data, chain }) => ({ uuid, type, created_at, data, chain })),
   });
   // redirect "manual": a redirect to the login page must never look like success.
   return fetch("/api/v1/sync", {
@@ -286,6 +465,7 @@ export async function syncNow() {
         return;
       }
       const answer = await response.json();
+      await noteServerTime(answer.server_time);
       needsLogin = false;
       retryMs = 0;
       batchSize = BATCH;
@@ -330,15 +510,19 @@ async function sign(keyHex, record) {
   return Array.from(signature, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Every unsynced record on this phone, each signed with its author's key where the phone has it, as a file body. */
+/**
+ * Every record on this phone the server does not have (pending, refused, being discarded), each with its chain and
+ * signed with its author's key where the phone has it, as a file body.
+ */
 export async function exportPending() {
-  const records = (await allRecords()).filter((r) => r.state === "pending");
+  const records = await allRecords();
   const keys = new Map((await withStore("readonly", (store) => store.getAll(), KEYS)).map((k) => [k.user_id, k.key]));
   const signed = [];
   for (const record of records) {
     const key = keys.get(record.user_id);
-    const { uuid, type, created_at, data, user_id, meta } = record;
-    signed.push({ uuid, type, created_at, data, user_id, meta, sig: key ? await sign(key, record) : null });
+    const { uuid, type, created_at, data, chain, user_id, meta } = record;
+    // The signature stays over uuid, type, created_at, data and user_id, as the server checks it.
+    signed.push({ uuid, type, created_at, data, chain, user_id, meta, sig: key ? await sign(key, record) : null });
   }
   return { format: "jingzhan-outbox", version: 1, exported_at: localIso(new Date()), device_id: deviceId(), records: signed };
 }
@@ -352,6 +536,7 @@ function askPersistentStorage() {
 
 /** Start syncing now and whenever the phone is back online or the app comes back to the front. */
 export function startOutbox() {
+  noteServerTime(document.body.dataset.serverTime);
   window.addEventListener("online", () => {
     retryMs = 0;
     syncNow();

@@ -1,21 +1,10 @@
-// patrol.js — the patrol check-in form on a well page: checks the readings on the phone, adds the GPS
-// position when the phone gives one, and saves the record into the outbox (never posts a page).
+// patrol.js — the patrol check-in form on a well page: checks the readings on the phone, adds the visit's proof
+// and GPS position (evidence.js), and saves the record into the outbox (never posts a page).
 import { _ } from "./i18n.js";
+import { locate, showVisit, visitEvidence } from "./evidence.js";
 import { recordState, saveRecord } from "./outbox.js";
 
 const form = document.querySelector("[data-patrol-form]");
-let position = null;
-
-function locate() {
-  if (!navigator.geolocation) return;
-  navigator.geolocation.getCurrentPosition(
-    (p) => {
-      position = { latitude: p.coords.latitude, longitude: p.coords.longitude, accuracy: Math.round(p.coords.accuracy) };
-    },
-    () => {},
-    { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 }
-  );
-}
 
 function showError(input, message) {
   const error = document.getElementById(`${input.id}-error`);
@@ -70,13 +59,10 @@ function readForm() {
     operations[box.value] = values;
   }
   const params = new URLSearchParams(location.search);
-  const method = params.get("via") === "manual" ? "manual" : form.dataset.method;
   const data = {
     well_id: Number(form.dataset.wellId),
-    method,
-    qr_token: method === "scan" ? form.dataset.qrToken : null,
+    ...visitEvidence(form.dataset.wellId), // from the page's address, never from the page: the offline copy is shared
     readings,
-    position,
     abnormal,
     note: note.value.trim(),
     operations,
@@ -90,7 +76,7 @@ async function showSaved(record) {
   const saved = form.querySelector("[data-saved]");
   const time = record.created_at.slice(11, 16);
   const state = await recordState(record.uuid);
-  const text = { pending: _("已保存在手机上，待同步"), rejected: _("被退回，请到“记录”查看原因") }[state] || _("已同步到服务器");
+  const text = { pending: _("已保存在手机上，待同步"), rejected: _("被服务器拒收，请到“记录”查看原因") }[state] || _("已同步到服务器");
   saved.textContent = _("✔ %(well)s %(time)s 打卡%(state)s。", { well: form.dataset.wellCode, time, state: text });
   saved.dataset.state = state || "synced";
   saved.hidden = false;
@@ -141,20 +127,11 @@ function fillLast() {
 
 if (form) {
   locate();
+  showVisit(form.dataset.wellId);
   form.addEventListener("submit", submit);
   form.addEventListener("change", (event) => {
     if (event.target.matches("[data-op-toggle]")) toggleOperations();
   });
   const fill = form.querySelector("[data-fill-last]");
   if (fill) fill.addEventListener("click", fillLast);
-  if (new URLSearchParams(location.search).get("via") === "manual") {
-    // Served from the offline copy of the scanned page: this visit was not a scan.
-    if (!document.querySelector("[data-manual-notice]")) document.querySelector(".flash-success")?.remove();
-    for (const link of document.querySelectorAll("[data-check-link]")) {
-      const url = new URL(link.href);
-      url.searchParams.delete("well");
-      url.searchParams.set("via", "manual");
-      link.href = url.pathname + url.search;
-    }
-  }
 }

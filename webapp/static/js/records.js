@@ -1,49 +1,146 @@
-// records.js — the 记录 tab's list of records still on this phone: pending ones and those the server refused.
+// records.js — the 记录 tab's list of records still on this phone: waiting ones, those the server refused (with
+// the reason, to resend or to discard after seeing what is lost) and those being discarded; and the export button.
 import { _ } from "./i18n.js";
-import { allRecords, currentUserId, dismissRejected, exportPending } from "./outbox.js";
+import { allRecords, currentUserId, discardRejected, exportPending, resendRejected } from "./outbox.js";
 
 const section = document.querySelector("[data-outbox-list]");
 const list = document.querySelector("[data-outbox-items]");
+// The refused record whose "放弃" the worker is confirming: kept across re-renders (every sync re-renders).
+let confirming = null;
+let shown = null;
+let renders = 0;
+
+const STATES = { pending: () => _("待同步"), rejected: () => _("被拒收"), discarding: () => _("放弃中") };
+
+function title(record) {
+  const meta = record.meta || {};
+  const what = meta.what || _("巡检打卡");
+  return `${meta.well_code || ""} ${what}`.trim();
+}
+
+const when = (record) => record.created_at.slice(5, 16).replace("T", " ");
+const reasonOf = (record) => _("原因：%(reason)s", { reason: record.error && record.error.message ? record.error.message : _("未知") });
+
+function button(text, onClick, extraClass = "") {
+  const el = document.createElement("button");
+  el.type = "button";
+  el.className = `button ${extraClass}`.trim();
+  el.textContent = text;
+  el.addEventListener("click", onClick);
+  return el;
+}
+
+/** The confirmation step: what will be lost, then "确认放弃" or "取消". */
+function confirmation(record) {
+  const box = document.createElement("div");
+  box.className = "note confirm";
+  box.setAttribute("role", "group");
+  box.tabIndex = -1;
+  const warning = document.createElement("p");
+  warning.id = `discard-${record.uuid}`;
+  warning.textContent = _("放弃后这条记录不再发送，也不计入；站长会看到您放弃了它和被拒收的原因：");
+  box.setAttribute("aria-labelledby", warning.id);
+  const lost = document.createElement("p");
+  const what = document.createElement("strong");
+  what.textContent = `${title(record)} ${when(record)}`;
+  const reason = document.createElement("span");
+  reason.textContent = ` ${reasonOf(record)}`;
+  lost.append(what, reason);
+  const confirm = button(_("确认放弃"), async () => {
+    try {
+      await discardRejected(record.uuid);
+    } catch (error) {
+      const failed = document.createElement("p");
+      failed.className = "field-error";
+      failed.setAttribute("role", "alert");
+      failed.textContent = error.message;
+      box.append(failed);
+      return;
+    }
+    confirming = null;
+    render();
+  }, "primary");
+  const cancel = button(_("取消"), () => {
+    confirming = null;
+    render();
+  });
+  const row = document.createElement("div");
+  row.className = "button-row";
+  row.append(confirm, cancel);
+  box.append(warning, lost, row);
+  return box;
+}
 
 function item(record) {
   const li = document.createElement("li");
   li.className = "record";
   li.dataset.uuid = record.uuid;
-  const title = document.createElement("strong");
-  const meta = record.meta || {};
-  const what = meta.what || _("巡检打卡");
-  title.textContent = `${meta.well_code || ""} ${what}`.trim();
+  li.dataset.state = record.state;
+  const name = document.createElement("strong");
+  name.textContent = title(record);
   const time = document.createElement("span");
-  time.textContent = record.created_at.slice(5, 16).replace("T", " ");
+  time.textContent = when(record);
   const state = document.createElement("span");
   state.className = `tag ${record.state}`;
-  state.textContent = record.state === "rejected" ? _("被退回") : _("待同步");
-  li.append(title, time, state);
+  state.textContent = (STATES[record.state] || STATES.pending)();
+  li.append(name, time, state);
+  if (record.chain) {
+    const seq = document.createElement("span");
+    seq.className = "muted";
+    seq.textContent = _("本机第 %(seq)s 条", { seq: record.chain.seq });
+    li.append(seq);
+  }
   if (record.state === "rejected") {
     const reason = document.createElement("p");
     reason.className = "field-error";
-    reason.textContent = _("原因：%(reason)s", { reason: record.error ? record.error.message : _("未知") });
-    const dismiss = document.createElement("button");
-    dismiss.type = "button";
-    dismiss.className = "button";
-    dismiss.textContent = _("知道了，删除这条");
-    dismiss.addEventListener("click", () => dismissRejected(record.uuid));
-    li.append(reason, dismiss);
+    reason.textContent = reasonOf(record);
+    li.append(reason);
+    if (confirming === record.uuid) {
+      li.append(confirmation(record));
+    } else {
+      li.append(button(_("重新发送"), () => resendRejected(record.uuid)));
+      // A discard is never discarded in turn: it stays until the server has it (or is exported).
+      if (record.type !== "discard") {
+        li.append(
+          button(_("放弃这条…"), () => {
+            confirming = record.uuid;
+            render().then(() => {
+              const box = list.querySelector(`[data-uuid="${record.uuid}"] .confirm`);
+              if (box) box.focus();
+            });
+          }),
+        );
+      }
+    }
   }
   return li;
 }
 
 async function render() {
   const me = currentUserId();
+  const current = ++renders;
   const all = await allRecords();
+  if (current !== renders) return; // a later render has newer records
   const records = all.filter((r) => r.user_id === me).reverse();
+  if (confirming && !records.some((r) => r.uuid === confirming && r.state === "rejected")) confirming = null;
+  // Re-render only on a change: the sync status fires often, and a rebuilt list loses the worker's focus.
+  const persisted = localStorage.getItem("jingzhan-persisted");
+  const key = JSON.stringify([confirming, all.length, persisted, records.map((r) => [r.uuid, r.state, r.error && r.error.message])]);
+  if (key === shown) return;
+  shown = key;
   list.replaceChildren(...records.map(item));
-  section.hidden = records.length === 0 && !all.some((r) => r.state === "pending");
-  const pending = all.some((r) => r.state === "pending");
-  section.querySelector("[data-export]").hidden = !pending;
+  // Every record in the outbox is one the server does not have: all of them go into the exported file.
+  section.hidden = all.length === 0;
+  const others = all.length - records.length;
+  const othersNote = section.querySelector("[data-outbox-others]");
+  if (othersNote) {
+    othersNote.hidden = others === 0;
+    othersNote.textContent = _("本机还有其他同事的 %(count)s 条记录，需本人登录后同步，也可一并导出。", { count: others });
+  }
+  section.querySelector("[data-export]").hidden = all.length === 0;
   // Only when something could be lost: records on the phone that the browser might clear to free space.
   const note = section.querySelector("[data-persist-note]");
-  note.hidden = !pending || localStorage.getItem("jingzhan-persisted") !== "no";
+  note.hidden = all.length === 0 || persisted !== "no";
 }
 
 async function exportFile() {

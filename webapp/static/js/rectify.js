@@ -1,10 +1,13 @@
 // rectify.js — the assignee's rectification of a hazard, recorded at the well (offline too) with an
-// "after" photo; scanning the well's label is the proof of being there.
+// "after" photo; the visit's proof (the label scanned or the tag tapped, evidence.js) shows being there.
 import { _ } from "./i18n.js";
+import { locate, visitEvidence } from "./evidence.js";
 import { saveRecord } from "./outbox.js";
 import { photoPicker } from "./photo.js";
 
-for (const form of document.querySelectorAll("[data-rectify-form]")) {
+const forms = document.querySelectorAll("[data-rectify-form]");
+if (forms.length) locate();
+for (const form of forms) {
   const photos = photoPicker(form.querySelector("[data-rectify-photo]"), form.querySelector("[data-rectify-previews]"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -14,7 +17,6 @@ for (const form of document.querySelectorAll("[data-rectify-form]")) {
     error.textContent = problem;
     error.hidden = !problem;
     if (problem) return;
-    const manual = new URLSearchParams(location.search).get("via") === "manual" || form.dataset.method !== "scan";
     try {
       await saveRecord(
         "hazard_step",
@@ -23,8 +25,7 @@ for (const form of document.querySelectorAll("[data-rectify-form]")) {
           action: "rectify",
           note,
           photos: [...photos],
-          method: manual ? "manual" : "scan",
-          qr_token: manual ? null : form.dataset.qrToken,
+          ...visitEvidence(form.dataset.wellId),
         },
         { well_code: form.dataset.wellCode, what: _("隐患整改") }
       );

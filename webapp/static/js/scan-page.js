@@ -1,7 +1,9 @@
-// scan-page.js — the 扫码 tab: camera scanning with torch and camera switch, a still-photo fallback,
-// and 井号 entry that works offline from the station's well directory; an activity's check-in code is saved
-// straight into the outbox (offline too).
+// scan-page.js — the 扫码 tab: camera scanning with torch and camera switch, a still-photo fallback, reading a
+// wellhead NFC tag where the browser has Web NFC (Chrome on Android), and 井号 entry that works offline from the
+// station's well directory (which names labels by their hash only); an activity's check-in code is saved straight
+// into the outbox (offline too).
 import { _ } from "./i18n.js";
+import { evidenceInAddress, labelHash, locate, placeEvidence, rememberVisit } from "./evidence.js";
 import { allRecords, currentUserId, saveRecord } from "./outbox.js";
 import { cameras, decodeFile, startScanner } from "./scanner.js";
 
@@ -11,7 +13,14 @@ const torchButton = document.querySelector("[data-torch]");
 const switchButton = document.querySelector("[data-switch-camera]");
 const photoInput = document.querySelector("[data-scan-photo]");
 const manualForm = document.querySelector("[data-manual-form]");
+const nfcButton = document.querySelector("[data-nfc-read]");
+const nfcHelp = document.querySelector("[data-nfc-native]");
+const nfcStatus = document.querySelector("[data-nfc-status]");
 const LABEL_PATH = /^\/w\/([A-Za-z0-9_-]{1,64})$/;
+const TAG_PATH = /^\/n\/(\d{1,15})$/;
+// What is read of a tag: a wellhead tag holds one URL record of about 100 bytes; anything far larger is not ours.
+const MAX_TAG_RECORDS = 8;
+const MAX_TAG_URL_BYTES = 1024;
 const CARD_PATH = /^\/c\/([A-Za-z0-9_-]{16,64})$/;
 const ACTIVITY_PATH = /^\/a\/(\d{1,15})\/(\d{1,15})\.([0-9a-f]{12})$/;
 
@@ -59,16 +68,20 @@ function beep() {
   }
 }
 
-// Where a recognised label leads: the well page, or — to correct a returned record — the patrol form or the
-// equipment check the leader returned (?corrects=<uuid>, and ?check=<equipment id> for a check).
-function nextPage(token, params) {
+// Where a recognised label or tag leads: its well page (the label's or the tag's own address, which is the proof),
+// or — to correct a returned record — the patrol form or the equipment check the leader returned (?corrects=<uuid>,
+// and ?check=<equipment id> for a check, which takes the proof from the visit remembered here).
+function nextPage(wellPage, wellId, params) {
   const corrects = params.get("corrects");
   const equipment = params.get("check");
   if (corrects && equipment) {
-    const query = new URLSearchParams({ equipment, well: token, corrects });
-    return `/checks/new?${query}`;
+    rememberVisit(wellId, evidenceInAddress(wellPage, wellId));
+    return `/checks/new?${new URLSearchParams({ equipment, corrects })}`;
   }
-  return corrects ? `/w/${token}?corrects=${encodeURIComponent(corrects)}` : `/w/${token}`;
+  if (!corrects) return wellPage;
+  const url = new URL(wellPage, location.origin);
+  url.searchParams.set("corrects", corrects);
+  return url.pathname + url.search;
 }
 
 // The server checks the code against the time of the scan, so a check-in saved offline counts when it syncs.
@@ -83,7 +96,11 @@ async function checkIn(url, [, activityId, step, code]) {
   }
   let record;
   try {
-    record = await saveRecord("attendance", { activity_id: Number(activityId), step: Number(step), code }, { what: _("活动签到") });
+    record = await saveRecord(
+      "attendance",
+      { activity_id: Number(activityId), step: Number(step), code, ...placeEvidence() },
+      { what: _("活动签到") }
+    );
   } catch (error) {
     say(error.message, "error");
     resume();
@@ -130,11 +147,12 @@ async function handleCode(text) {
   }
   const token = match[1];
   const { wells } = await directory();
-  const well = wells.find((w) => w.qr_token === token);
+  const hash = await labelHash(token);
+  const well = hash && wells.find((w) => w.label_hash === hash);
   if (well) {
     feedback();
     say(_("已识别 %(well)s，正在打开…", { well: well.code }), "ok");
-    location.assign(nextPage(token, new URLSearchParams(location.search)));
+    location.assign(nextPage(`/w/${token}`, well.id, new URLSearchParams(location.search)));
     return;
   }
   if (url.origin !== location.origin) {
@@ -201,7 +219,7 @@ manualForm?.addEventListener("submit", async (event) => {
   const { wells } = await directory();
   const well = wells.find((w) => w.code === code);
   if (well) {
-    location.assign(`/w/${well.qr_token}?via=manual`);
+    location.assign(`/wells/${well.id}?via=manual`);
   } else if (navigator.onLine) {
     manualForm.submit(); // the server looks in the whole work area and explains
   } else {
@@ -209,7 +227,102 @@ manualForm?.addEventListener("submit", async (event) => {
   }
 });
 
+let nfcRead = null; // the AbortController of the running NFC read
+
+function sayNfc(text, kind = "info") {
+  nfcStatus.textContent = text;
+  nfcStatus.dataset.kind = kind;
+}
+
+/** The URL of an NDEF message's first URL record, or null; only the first few records and short URLs are looked at. */
+function tagUrl(message) {
+  const records = (message && message.records) || [];
+  for (let i = 0; i < Math.min(records.length, MAX_TAG_RECORDS); i += 1) {
+    const record = records[i];
+    if ((record.recordType !== "url" && record.recordType !== "absolute-url") || !record.data) continue;
+    if (record.data.byteLength > MAX_TAG_URL_BYTES) continue;
+    try {
+      return new URL(new TextDecoder().decode(record.data));
+    } catch {
+      // not a URL: try the next record
+    }
+  }
+  return null;
+}
+
+/** A tag was read: open its well's page at the tag's address (/n/<id>?e=…&c=…, the proof), or a label's address. */
+async function openTag(message, read) {
+  const url = tagUrl(message);
+  if (!url) {
+    sayNfc(_("这个 NFC 标签里没有网址，不是井站通的井口标签。"), "error");
+    return;
+  }
+  const tag = TAG_PATH.exec(url.pathname);
+  if (url.origin !== location.origin || (!tag && !LABEL_PATH.test(url.pathname))) {
+    sayNfc(_("这不是本系统的井口 NFC 标签，已忽略。"), "error");
+    return;
+  }
+  if (!tag) {
+    handleCode(url.href); // a tag holding a QR label's address counts as a scan of that label
+    return;
+  }
+  const proof = evidenceInAddress(url.href, Number(tag[1]));
+  if (proof.method !== "nfc") {
+    sayNfc(_("没有读到完整的标签内容：请把手机背面贴紧标签再试，或扫描井口二维码。"), "error");
+    return;
+  }
+  const wellId = Number(tag[1]);
+  const { wells } = await directory();
+  const well = wells.find((w) => w.id === wellId);
+  if (!well && !navigator.onLine) {
+    sayNfc(_("本站井目录中没有这个标签的井：可能是其他站的井。"), "error");
+    return;
+  }
+  stopNfc(read);
+  feedback();
+  if (well) sayNfc(_("已识别 %(well)s，正在打开…", { well: well.code }), "ok");
+  // Rebuilt from what was checked: whatever else the tag's URL carried stays behind.
+  const page = `/n/${wellId}?${new URLSearchParams({ e: proof.nfc.e, c: proof.nfc.c })}`;
+  location.assign(nextPage(page, wellId, new URLSearchParams(location.search)));
+}
+
+/** 贴近 NFC 标签: read tags until one of ours is read or the page is hidden (another tap starts over). */
+async function startNfc() {
+  stopNfc(nfcRead);
+  const read = new AbortController();
+  nfcRead = read;
+  try {
+    const reader = new NDEFReader();
+    reader.onreading = (event) => {
+      if (nfcRead === read) openTag(event.message, read);
+    };
+    reader.onreadingerror = () => sayNfc(_("没有读清标签，请把手机背面贴紧标签再试。"), "error");
+    await reader.scan({ signal: read.signal });
+    nfcButton.setAttribute("aria-pressed", "true");
+    sayNfc(_("请把手机背面贴近井口的 NFC 标签。"));
+  } catch (error) {
+    if (nfcRead === read) nfcRead = null;
+    const refused = error && error.name === "NotAllowedError";
+    sayNfc(refused ? _("未允许本网站使用 NFC：请在浏览器设置中允许，或直接把手机贴近标签。") : _("无法读取 NFC：请确认手机的 NFC 已打开。"), "error");
+  }
+}
+
+function stopNfc(read) {
+  if (!read) return;
+  read.abort();
+  if (nfcRead === read) nfcRead = null;
+  nfcButton.setAttribute("aria-pressed", "false");
+}
+
+if (nfcButton && "NDEFReader" in window) {
+  // Where the browser cannot read tags itself (iPhone, a PC) the card says that the phone opens the tag's URL.
+  nfcButton.hidden = false;
+  nfcHelp.hidden = true;
+  nfcButton.addEventListener("click", startNfc);
+}
+
 document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") stopNfc(nfcRead);
   // The camera is released in the background and reopened when the app comes back.
   if (document.visibilityState === "hidden" && scanner) {
     scanner.stop();
@@ -221,3 +334,4 @@ document.addEventListener("visibilitychange", () => {
 
 start();
 directory();
+if (currentUserId()) locate(); // an activity's check-in carries the position; the well page gets a quick first fix

@@ -15,7 +15,7 @@ function check(input, message) {
 async function showSaved(record) {
   const saved = form.querySelector("[data-saved]");
   const state = await recordState(record.uuid);
-  const text = { pending: _("已保存在手机上，联网后自动提交"), rejected: _("被退回，请到“记录”查看原因") }[state] || _("已提交支部");
+  const text = { pending: _("已保存在手机上，联网后自动提交"), rejected: _("被服务器拒收，请到“记录”查看原因") }[state] || _("已提交支部");
   saved.textContent = _("✔ 建议“%(title)s”%(state)s。", { title: record.data.title, state: text });
   saved.dataset.state = state || "synced";
   saved.hidden = false;
