@@ -175,7 +175,9 @@ def _seed(url, instance):
     make_app(url, instance)
     with db.connection_context():
         migrations.upgrade()
-        seed_demo(DEMO_PASSWORD)
+        # The demo users' shared password with a cheap hash: a scrypt check costs ~80 ms a login and every test logs
+        # in. Passwords set in a test are hashed as in production (test_passwords_are_hashed_with_scrypt).
+        seed_demo(DEMO_PASSWORD, hash_method="pbkdf2:sha256:1000")
 
 
 @pytest.fixture(scope="session")

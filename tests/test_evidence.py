@@ -189,7 +189,7 @@ def test_a_visit_before_a_label_was_replaced_is_kept_after_it_is_revoked(worker)
 
 def test_a_scan_built_from_anything_but_the_label_is_flagged(worker):
     well = get_well("海1-02")
-    for forged in ("x", "", None, well.qr_token[:-1], "\x00" * 10, "a" * 5000, get_well("海1-03").qr_token):
+    for forged in ("x", "", None, well.qr_token[:-1], "\x00" * 10, "a" * 5000, "\ud83d", 12, get_well("海1-03").qr_token):
         record = patrol_record(well, qr_token=forged)
         [result] = send(worker, record)
         assert result["status"] == "created", (forged, result)
@@ -361,7 +361,8 @@ def test_a_malformed_chain_is_judged_unchained_never_a_500(worker, bad):
 
 @pytest.mark.parametrize("data", [{"record": "x"}, {"record": {"type": "patrol", "uuid": "nope"}}, {},
                                   {"record": {"type": "patrol", "uuid": str(uuid_module.uuid4()), "data": "x" * 70000}},
-                                  {"record": {"type": "patrol", "uuid": str(uuid_module.uuid4())}, "error_code": 5}])
+                                  {"record": {"type": "patrol", "uuid": str(uuid_module.uuid4())}, "error_code": 5},
+                                  {"record": {"type": "patrol", "uuid": str(uuid_module.uuid4())}, "error_code": "\ud83d"}])
 def test_a_bad_discard_is_refused_with_a_reason(worker, data):
     discard = {"uuid": str(uuid_module.uuid4()), "type": "discard", "created_at": now_iso(), "data": data}
     [result] = send(worker, discard)
@@ -406,3 +407,20 @@ def test_the_leader_sees_the_evidence_panel_and_each_workers_mix(app, worker):
     login(other, "HN2001")  # the leader of another station: not this station's records
     assert "HN1003" not in other.get("/review/evidence").get_data(as_text=True)
     assert other.get(f"/review/evidence?station={well.station_id}").status_code in (403, 404)
+
+
+def test_a_note_cut_in_the_middle_of_an_emoji_does_not_break_the_chain(worker):
+    """JSON.stringify writes a lone surrogate as \\ud83d: the server's link must be the phone's, or the next record
+    would look like a fork."""
+    import hashlib
+
+    well = get_well("海1-02")
+    cut = patrol_record(well, abnormal=True, note="盘根漏油\ud83d")
+    after = patrol_record(well)
+    chain(cut, after, device="phone-emoji")
+    phone_text = json.dumps({k: cut[k] for k in ("uuid", "type", "created_at", "data", "chain")}, sort_keys=True,
+                            separators=(",", ":"), ensure_ascii=False).replace("\ud83d", "\\ud83d")
+    assert record_link(cut) == hashlib.sha256(phone_text.encode()).hexdigest()
+    results = send(worker, cut, after)
+    assert [r["status"] for r in results] == ["created", "created"], results
+    assert evidence(after["uuid"]).chain_status == "ok"

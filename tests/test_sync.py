@@ -39,7 +39,9 @@ def record_link(record):
     """A record's link in its phone's chain, computed here as docs/evidence.md says (not with the app's code)."""
     body = {key: record.get(key) for key in ("uuid", "type", "created_at", "data", "chain")}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    # A lone surrogate as the phone's JSON.stringify writes it: escaped, lower-case hex.
+    text = "".join(f"\\u{ord(ch):04x}" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def chain(*records, device=None, seq=1, prev=None, seen=None):

@@ -135,12 +135,13 @@ def _roles_for(n: int, kind: str) -> list[str]:
     return ["worker"]
 
 
-def seed_demo(password: str) -> dict:
-    """Create the demo work area in the bound, empty database; return its counts and logins."""
+def seed_demo(password: str, hash_method: str | None = None) -> dict:
+    """Create the demo work area in the bound, empty database; return its counts and logins. hash_method: the
+    tests' cheap hash for the shared demo password (a scrypt check per login was most of the suite's time)."""
     rng = random.Random(SEED)
     names = _Names(rng)
     # One hash for the one shared demo password keeps seeding fast; real users get their own.
-    password_hash = generate_password_hash(password)
+    password_hash = generate_password_hash(password, **({"method": hash_method} if hash_method else {}))
     with db.atomic():
         plant = Plant.create(name="演示采油厂")
         area = WorkArea.create(name="海南作业区", party_org_name="海南作业区党总支", plant=plant)

@@ -2,6 +2,7 @@
 of a record's time, how the well was identified (NFC tag, QR label, typed) and where the phone was."""
 import hashlib
 import json
+import re
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from peewee import IntegrityError
 from models import ChainLink, Discard, Evidence, NfcTag, ReplacedLabel, SyncReceipt, db
 
 from .nfc import NfcError, verify_sun
-from .patrols import RecordError, _text, clean_position, distance_m
+from .patrols import RecordError, clean_position, distance_m
 
 CHAIN_SLACK = timedelta(seconds=60)  # phone clocks are adjusted by the network by a few seconds
 CLOCK_FLAG_SECONDS = 600
@@ -24,6 +25,7 @@ MAX_SPEED_KMH = 80.0
 MAX_SEQ = 2**31 - 1
 MAX_DISCARDED_BYTES = 64 * 1024
 HEX = frozenset("0123456789abcdef")
+ERROR_CODE = re.compile(r"[a-z_]{1,40}")  # the codes the server answers refusals with
 
 # Every flag a record can carry, in the words a station leader reads (the evidence panel, the review).
 FLAG_LABELS = {
@@ -55,19 +57,20 @@ def flag_labels(flags) -> list[str]:
 
 
 def canonical_json(value) -> str:
-    """The JSON spelling the phone hashes and signs (outbox.js canonicalJson); lone surrogates escaped."""
+    """The one JSON spelling of a value that the phone (outbox.js canonicalJson) and the server both hash and sign."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _utf8(text: str) -> bytes:
-    # A lone surrogate (a note cut in the middle of an emoji) must not break hashing: it is kept escaped.
-    return text.encode("utf-8", "surrogatepass")
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def record_link(record: dict) -> str:
-    """The record's link in its chain: sha256 of its uuid, type, time, data and chain entry."""
+    """The record's link in its chain: sha256 of its uuid, type, time, data and chain entry. A lone surrogate (a note
+    cut in the middle of an emoji) is written \\udXXX, as the phone's JSON.stringify writes it."""
     signed = {key: record.get(key) for key in ("uuid", "type", "created_at", "data", "chain")}
-    return hashlib.sha256(_utf8(canonical_json(signed))).hexdigest()
+    text = LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", canonical_json(signed))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -197,8 +200,10 @@ def _label_flag(well, token, timing: Timing) -> str | None:
     """None for the well's current label; else why the scanned token is not a clean scan of this well."""
     if isinstance(token, str) and token == well.qr_token:
         return None
+    # Only a token that could be one is looked up (a NUL or a lone surrogate would fail in PostgreSQL's driver).
+    plausible = isinstance(token, str) and 0 < len(token) <= 64 and token.isprintable() and _encodable(token)
     old = (ReplacedLabel.select().where((ReplacedLabel.token == token) & (ReplacedLabel.well == well.id)).first()
-           if isinstance(token, str) and 0 < len(token) <= 64 and "\x00" not in token else None)
+           if plausible else None)
     if old is None:
         return "label_mismatch"
     # Made before the label was replaced, as far as the chain can tell: a real visit recorded offline.
@@ -373,7 +378,9 @@ def create_discard(ctx, data: dict) -> Discard:
     if len(body) > MAX_DISCARDED_BYTES:
         raise RecordError("too_long", gettext("放弃的记录太大。"), "record")
     code = data.get("error_code")
-    error_code = _text(code, gettext("拒收原因"), 40, "error_code") if code is not None else ""
+    if code is not None and not (isinstance(code, str) and ERROR_CODE.fullmatch(code)):
+        raise RecordError("invalid_value", gettext("拒收原因代码不对。"), "error_code")
+    error_code = code or ""
     from .sync import parse_time
 
     chain = read_chain(record, parse_time)

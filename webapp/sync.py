@@ -1,7 +1,6 @@
 """The one write path for field records: a batch from the phone's outbox, answered per record, each counted once."""
 import hashlib
 import hmac
-import json
 import uuid as uuid_module
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +10,7 @@ from peewee import IntegrityError
 from models import SyncReceipt, User, db, utcnow
 
 from . import evidence
+from .evidence import canonical_json
 from .activities import create_attendance
 from .checks import create_equipment_check
 from .hazards import create_hazard, create_hazard_step
@@ -63,11 +63,6 @@ def parse_time(value) -> datetime:
     if not EARLIEST_TIME <= utc < LATEST_TIME:
         raise ValueError(value)
     return utc
-
-
-def canonical_json(value) -> str:
-    """The one JSON spelling of a value that the phone (outbox.js canonicalJson) and the server both hash and sign."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def content_hash(record: dict) -> str:

@@ -187,3 +187,41 @@ def test_returned_check_is_corrected_by_scanning_the_label_again(page, live_serv
         first, correction = EquipmentCheck.select().order_by(EquipmentCheck.id)
         assert correction.corrects_id == first.id and correction.method == "scan"
         assert first.review_status == "returned"
+
+
+def test_a_measured_value_outside_its_range_is_abnormal_on_the_phone_as_on_the_server(page, live_server, sign_in,
+                                                                                       camera_well):
+    """光杆温度 120 with a normal range of 0–60, then 正常: the phone, like the server, records it as abnormal and
+    offers the hazard (it used to say 全部正常)."""
+    sign_in("HN1003")
+    page.goto(f"/w/{camera_well['token']}")
+    page.locator("#equipment li", has_text="抽油机").get_by_role("link", name="检查").tap()
+    expect(page.locator("[data-check-title]")).to_contain_text("抽油机 检查")
+    outside = None
+    for _ in range(5):
+        for item in page.locator(".check-item").all():
+            value = item.locator("input[type=number]")
+            if value.count():
+                high = float(re.search(r"正常范围 [\d.-]+–([\d.-]+)", item.inner_text()).group(1))
+                if outside is None:
+                    outside = item.locator("legend").inner_text()
+                    value.fill(str(high + 10))
+                    item.get_by_role("button", name="正常", exact=True).tap()
+                    expect(item.locator(".field-error")).to_contain_text("超出正常范围")
+                    expect(item.get_by_role("button", name="⚠ 异常")).to_have_attribute("aria-pressed", "true")
+                    item.get_by_label("异常情况").fill("光杆发烫")
+                else:
+                    value.fill(str(high - 0.5))
+            else:
+                item.get_by_role("button", name="正常", exact=True).tap()
+        button = page.get_by_role("button", name=re.compile("下一步|保存检查"))
+        last = button.inner_text() == "保存检查"
+        button.tap()
+        if last:
+            break
+    assert outside is not None
+    expect(page.get_by_role("heading", name="发现 1 项异常")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("上报隐患"))).to_be_visible()
+    expect(page.locator("[data-saved]")).to_contain_text("已同步到服务器")
+    with db.connection_context():
+        assert EquipmentCheck.get().is_abnormal

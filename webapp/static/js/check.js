@@ -44,6 +44,11 @@ function findEquipment(directory, id) {
   return item ? { equipment: item, well: null } : null;
 }
 
+/** True for a 测 item's value outside its normal range: abnormal by the server's rule, whatever is tapped. */
+function outsideNormal(item, value) {
+  return item.sense === "ce" && value !== undefined && (value < item.normal_min || value > item.normal_max);
+}
+
 function checkItem(item, answers) {
   const answer = answers[item.code] || (answers[item.code] = { ok: null, note: "", photos: [] });
   const box = el("fieldset", { class: "check-item", "data-item": item.code });
@@ -71,7 +76,18 @@ function checkItem(item, answers) {
     badButton.setAttribute("aria-pressed", String(answer.ok === false));
     details.hidden = answer.ok !== false;
   };
-  okButton.addEventListener("click", () => ((answer.ok = true), show()));
+  // The server's rule (webapp/checks.py clean_results): a measured value outside its normal range is abnormal,
+  // whatever is tapped — so 正常 cannot be chosen for it, and the worker is told why.
+  okButton.addEventListener("click", () => {
+    answer.ok = !outsideNormal(item, answer.value);
+    error.hidden = answer.ok;
+    if (!answer.ok) {
+      error.textContent = _("%(value)s 超出正常范围 %(low)s–%(high)s，按异常记录：请写明情况或拍照。", {
+        value: answer.value, low: item.normal_min, high: item.normal_max,
+      });
+    }
+    show();
+  });
   badButton.addEventListener("click", () => ((answer.ok = false), show()));
   if (item.sense === "ce") {
     const input = el("input", {
@@ -81,8 +97,7 @@ function checkItem(item, answers) {
     if (answer.value !== undefined) input.value = answer.value;
     input.addEventListener("input", () => {
       answer.value = input.value === "" ? undefined : Number(input.value);
-      const outside = answer.value !== undefined && (answer.value < item.normal_min || answer.value > item.normal_max);
-      answer.ok = answer.value === undefined ? null : !outside;
+      answer.ok = answer.value === undefined ? null : !outsideNormal(item, answer.value);
       show();
     });
     box.append(
