@@ -15,6 +15,7 @@ from webapp.party import (
     periods,
     progress_totals,
     rate_commitment,
+    rating_opens,
     review_commitment,
     may_review,
     secretary_of,
@@ -74,7 +75,8 @@ def show(commitment_id: int):
     total = sum(p.quantity or 0 for p in progress)
     return render_template("commitments/show.html", commitment=commitment, progress=progress, total=total,
                            period_label=period_label, ratings=Commitment.RATINGS, json=json,
-                           can_review=may_review(current_user, commitment))
+                           can_review=may_review(current_user, commitment), rating_opens=rating_opens,
+                           today=today_in(current_app.config["TIMEZONE"]))
 
 
 @bp.route("/<int:commitment_id>/submit", methods=["POST"])
@@ -98,7 +100,8 @@ def review_list():
     waiting = list(branch.where(Commitment.status == "submitted").order_by(Commitment.created_at))
     approved = list(branch.where(Commitment.status == "approved").order_by(User.employee_no, Commitment.period))
     return render_template("commitments/review.html", waiting=waiting, approved=approved, period_label=period_label,
-                           totals=progress_totals([c.id for c in approved]), ratings=Commitment.RATINGS)
+                           totals=progress_totals([c.id for c in approved]), ratings=Commitment.RATINGS,
+                           rating_opens=rating_opens, today=today_in(current_app.config["TIMEZONE"]))
 
 
 @bp.route("/<int:commitment_id>/review", methods=["POST"])
@@ -127,7 +130,8 @@ def _back(commitment):
 def rate(commitment_id: int):
     commitment = get_commitment(commitment_id)
     try:
-        rate_commitment(current_user._get_current_object(), commitment, request.form.get("rating", ""))
+        rate_commitment(current_user._get_current_object(), commitment, request.form.get("rating", ""),
+                        today_in(current_app.config["TIMEZONE"]))
     except PartyError as exc:
         flash(str(exc), "error")
     else:

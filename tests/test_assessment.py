@@ -26,6 +26,7 @@ from models import (
     Well,
     WellContract,
     db,
+    utcnow,
 )
 from tests.conftest import login
 from webapp.assessment import (
@@ -517,15 +518,15 @@ def _year_2025():
     a, b, e = user("HN1003"), user("HN1004"), user("HN2003")
     s1, s2 = a.station_id, e.station_id
     for day in (3, 4):
-        activity("study", utc(2025, 3, day), s1)
+        activity("study", utc(2025, 3, day), s1, a)
     activity("study", utc(2025, 3, 5), s1, cancelled=True)
     activity("study", utc(2024, 12, 31, 23), s1)  # local 2024: not this year
     activity("study", utc(2026, 1, 1, 1), s1)  # local 2026-01-01 01:00, still 2025-12-31 17:00 UTC: not this year
     for day in (6, 7):
-        activity("theme_day", utc(2025, 4, day), s1)
-    activity("member_meeting", utc(2025, 5, 1), s1)
-    activity("committee", utc(2025, 5, 2), s1)
-    activity("party_lecture", utc(2025, 5, 3), s1)
+        activity("theme_day", utc(2025, 4, day), s1, a)
+    activity("member_meeting", utc(2025, 5, 1), s1, a)
+    activity("committee", utc(2025, 5, 2), s1, a)
+    activity("party_lecture", utc(2025, 5, 3), s1, a)
     activity("training", utc(2025, 6, 1), s1, a, b, hours=4)
     activity("training", utc(2025, 6, 2), s1, a, hours=2)
     activity("training", utc(2025, 6, 3), s2, a, e, hours=5)  # held by 二号站; A's hours count for 一号站's members
@@ -543,7 +544,24 @@ def _year_2025():
             "party_lecture": 1, "three_one": 3, "training": 2, "training_hours": 15.0,
             "training_hours_per_member": round(15 / members, 1), "volunteer": 1, "volunteer_days": 4.0,
             "volunteer_days_per_member": round(4 / members, 1), "suggestions": 3, "suggestions_adopted": 1,
-            "hazards_found": 4, "hazards_closed": 2, "commitments_fulfilled": 2}
+            "hazards_found": 4, "hazards_closed": 2, "commitments_fulfilled": 2, "planned": 0}
+
+
+def test_the_year_counts_activities_that_took_place_and_lists_planned_ones_apart(app, dbconn):
+    """Scheduled for later is a plan, not a figure; begun with nobody recorded present has not taken place. (Minutes
+    from now, not days: the test must not cross into another year whatever the day it runs.)"""
+    a = user("HN1003")
+    station = Station.get_by_id(a.station_id)
+    now = utcnow()
+    year = now.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(TZ)).year
+    [before] = year_report([station], year, TZ).columns
+    activity("theme_day", now - timedelta(minutes=2), a.station_id, a)  # held
+    activity("theme_day", now - timedelta(minutes=1), a.station_id)  # nobody recorded present: not counted
+    activity("theme_day", now + timedelta(minutes=3), a.station_id, a)  # planned
+    activity("training", now + timedelta(minutes=3), a.station_id, a, hours=8)  # planned: no hours yet
+    [after] = year_report([station], year, TZ).columns
+    change = {key: after.values[key] - before.values[key] for key in ("theme_day", "planned", "training", "training_hours")}
+    assert change == {"theme_day": 1, "planned": 2, "training": 0, "training_hours": 0}
 
 
 def test_year_report_counts_the_records(year_2025, dbconn):

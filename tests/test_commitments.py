@@ -29,6 +29,12 @@ def latest(member_no):
         return Commitment.select().where(Commitment.member == get_user(member_no).id).order_by(Commitment.id.desc()).first()
 
 
+def end_of_period(commitment):
+    """Move the commitment into last year, whose rating window is open whatever the day the test runs."""
+    with db.connection_context():
+        Commitment.update(period=str(int(year()) - 1)).where(Commitment.id == commitment.id).execute()
+
+
 def as_user(app, employee_no):
     client = app.test_client()
     login(client, employee_no)
@@ -63,6 +69,10 @@ def test_lifecycle_across_roles(app):
     assert "全年无漏检" in card and "已完成 12.5 / 40 学时" in card and "践诺记录 2 条" in card
     public = app.test_client().get(f"/c/{get_user('HN1004').card_token}").get_data(as_text=True)
     assert "已完成 12.5 / 40 学时" in public
+    # 评诺 opens in the period's last month: the year ends (the commitment's period is made last year's here).
+    page = secretary.get("/commitments/review").get_data(as_text=True)
+    assert today_in("Asia/Shanghai").month == 12 or "起可评诺" in page
+    end_of_period(commitment)
     secretary.post(f"/commitments/{commitment.id}/rate", data={"rating": "excellent"})
     assert latest("HN1004").rating == "excellent"
     assert "评诺：优秀" in member.get("/cards/me").get_data(as_text=True)
@@ -191,6 +201,33 @@ def test_the_secretarys_own_commitment_is_reviewed_at_the_work_area_level(app):
     assert "同意公开承诺" in page
     admin.post(f"/commitments/{own.id}/review", data={"decision": "approve"})
     assert latest("HN1002").status == "approved"
+    end_of_period(own)
     admin.post(f"/commitments/{own.id}/rate", data={"rating": "good"})
     assert latest("HN1002").rating == "good"
     assert "同意公开承诺" not in secretary.get(f"/commitments/{own.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("period", ["next_year", "this_year_unless_december"])
+def test_a_commitment_is_never_rated_before_its_period_ends(app, period):
+    """A 2027 commitment rated “excellent” in December 2026 gave +10 KO and first place in 四比: 评诺 opens only in
+    the period's last month, never for the future."""
+    today = today_in("Asia/Shanghai")
+    if period == "this_year_unless_december" and today.month == 12:
+        pytest.skip("this year's rating window is open in December")
+    member, secretary = as_user(app, "HN1004"), as_user(app, "HN1002")
+    draft(member, period=str(today.year + 1) if period == "next_year" else year())
+    commitment = latest("HN1004")
+    secretary.post(f"/commitments/{commitment.id}/review", data={"decision": "approve"})
+    response = secretary.post(f"/commitments/{commitment.id}/rate", data={"rating": "excellent"}, follow_redirects=True)
+    assert "起才能评诺" in response.get_data(as_text=True)
+    assert latest("HN1004").rating is None
+    assert "起可评诺" in secretary.get("/commitments/review").get_data(as_text=True)
+
+
+def test_the_rating_window_of_each_kind_of_period():
+    from datetime import date
+
+    from webapp.party import rating_opens
+
+    assert rating_opens("2026") == date(2026, 12, 1)
+    assert [rating_opens(f"2027Q{q}") for q in (1, 2, 3, 4)] == [date(2027, m, 1) for m in (3, 6, 9, 12)]

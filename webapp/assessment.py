@@ -33,6 +33,7 @@ from models import (
     Well,
     WellContract,
     db,
+    utcnow,
 )
 
 from .exports import Column, Sheet
@@ -706,6 +707,7 @@ YEAR_FIGURES = [
     Figure("hazards_found", _l("排查发现隐患"), _l("项")),
     Figure("hazards_closed", _l("整改销项隐患"), _l("项")),
     Figure("commitments_fulfilled", _l("承诺践诺（评为优秀、合格）"), _l("项")),
+    Figure("planned", _l("已安排、尚未举行的活动（不计入以上）"), _l("次")),
 ]
 PER_MEMBER = {"training_hours_per_member": "training_hours", "volunteer_days_per_member": "volunteer_days"}
 
@@ -757,13 +759,21 @@ def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
     count = fn.COUNT(1)
     add(User.select(User.station, count).where(User.station.in_(ids) & User.is_party_member & User.is_enabled)
         .group_by(User.station), lambda r: [("members", r[1])])
+    # Held: begun, and someone was there (an activity on the calendar is a plan, not a figure); planned ones apart.
+    now = utcnow()
+    in_year = (Activity.station.in_(ids) & Activity.cancelled_at.is_null() & (Activity.starts_at >= start)
+               & (Activity.starts_at < end))
+    attended = Attendance.select(Attendance.id).where((Attendance.activity == Activity.id) & (Attendance.status == "present"))
     add(Activity.select(Activity.station, Activity.kind, count)
-        .where(Activity.station.in_(ids) & Activity.cancelled_at.is_null() & (Activity.starts_at >= start) & (Activity.starts_at < end))
+        .where(in_year & (Activity.starts_at <= now) & fn.EXISTS(attended))
         .group_by(Activity.station, Activity.kind), lambda r: [(r[1], r[2])])
+    add(Activity.select(Activity.station, count).where(in_year & (Activity.starts_at > now)).group_by(Activity.station),
+        lambda r: [("planned", r[1])])
     add(Attendance.select(User.station, Activity.kind, fn.SUM(Activity.hours), fn.SUM(Activity.days))
         .join(Activity).switch(Attendance).join(User)
         .where(User.station.in_(ids) & User.is_party_member & User.is_enabled & (Attendance.status == "present") & Activity.cancelled_at.is_null()
-               & Activity.kind.in_(("training", "volunteer")) & (Activity.starts_at >= start) & (Activity.starts_at < end))
+               & Activity.kind.in_(("training", "volunteer")) & (Activity.starts_at >= start) & (Activity.starts_at < end)
+               & (Activity.starts_at <= now))
         .group_by(User.station, Activity.kind),
         lambda r: [("training_hours", r[2])] if r[1] == "training" else [("volunteer_days", r[3])])
     add(Suggestion.select(Suggestion.station, count, fn.SUM(Case(None, [(Suggestion.status == "adopted", 1)], 0)))

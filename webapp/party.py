@@ -172,8 +172,19 @@ def review_commitment(secretary: User, commitment: Commitment, approve: bool, co
     commitment.save()
 
 
-def rate_commitment(secretary: User, commitment: Commitment, rating: str) -> None:
+def rating_opens(period: str) -> date:
+    """The first day a commitment of the period may be rated: the first day of its last month (年终评诺 is held in
+    December; a quarter's in its third month). Never before: a promise is not judged before it could be kept."""
+    year = int(period[:4])
+    month = int(period[5]) * 3 if "Q" in period else 12
+    return date(year, month, 1)
+
+
+def rate_commitment(secretary: User, commitment: Commitment, rating: str, today: date) -> None:
     """评诺 at the end of the period, by the branch."""
+    if today < rating_opens(commitment.period):
+        raise PartyError(gettext("%(period)s的承诺从 %(date)s 起才能评诺。", period=period_label(commitment.period),
+                                 date=rating_opens(commitment.period).isoformat()))
     if commitment.member_id == secretary.id:
         raise PartyError(gettext("不能评定自己的承诺。"))
     if not may_review(secretary, commitment):
