@@ -16,7 +16,7 @@ from webapp.reports import ReportError, parse_month
 from webapp.htmx import render
 from webapp.evidence import FLAG_LABELS, evidence_of, station_mix
 from webapp.patrols import OPERATIONS, READINGS
-from webapp.review import (approvable, bulk_approve as approve_all, decide as record_decision, shift_checks, shift_choice,
+from webapp.review import (LEFT_OUT, approvable, bulk_approve as approve_all, sort_for_bulk, decide as record_decision, shift_checks, shift_choice,
                            shift_patrols, station_overview)
 from webapp.shifts import coverage, parse_shifts, shift_table, window
 
@@ -187,11 +187,21 @@ def bulk_approve():
     tz = current_app.config["TIMEZONE"]
     day, shift = shift_choice(parse_shifts(current_user.work_area.shifts), tz, request.values)
     start, end = window(day, shift, tz)
-    patrols = approve_all(Patrol, shift_patrols(station.id, start, end), current_user)
-    checks = approve_all(EquipmentCheck, shift_checks(station.id, start, end), current_user)
+    in_shift, checks_in_shift = shift_patrols(station.id, start, end), shift_checks(station.id, start, end)
+    if request.form.get("confirm") != "1":
+        # First what would be approved and what is left for the leader, and why; then the leader confirms.
+        take, left = sort_for_bulk(in_shift + checks_in_shift)
+        return render("review/bulk.html", "review/_bulk.html", station=station, day=day, shift=shift,
+                      count=len(take), left=left, reasons=LEFT_OUT)
+    _take, left = sort_for_bulk(in_shift + checks_in_shift)
+    patrols = approve_all(Patrol, in_shift, current_user)
+    checks = approve_all(EquipmentCheck, checks_in_shift, current_user)
     if checks:
         flash(gettext("已批量审核 %(patrols)s 条正常、无标记的巡检和 %(checks)s 条设备检查。", patrols=patrols, checks=checks),
               "success")
     else:
         flash(gettext("已批量审核 %(patrols)s 条正常、无标记的巡检。", patrols=patrols), "success")
+    if sum(left.values()):
+        reasons = gettext("，").join(f"{LEFT_OUT[key]} {count}" for key, count in left.items() if count)
+        flash(gettext("留给您逐条看的 %(count)s 条：%(reasons)s。", count=sum(left.values()), reasons=reasons), "info")
     return redirect(url_for("review.dashboard", station=station.id, date=day.isoformat(), shift=shift.index))

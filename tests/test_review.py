@@ -30,7 +30,12 @@ def test_dashboard_counts_the_shift(leader, synced):
 
 
 def test_bulk_approve_takes_only_normal_unflagged(leader, synced):
-    response = leader.post("/review/bulk-approve", data={})
+    asked = leader.post("/review/bulk-approve", data={})  # first what it would take, and what it leaves out
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "确认审核 1 条" in page and "有到场或时间标记：1" in page
+    with db.connection_context():
+        assert Patrol.get_by_id(synced["normal"]).review_status == "pending"
+    response = leader.post("/review/bulk-approve", data={"confirm": "1"})
     assert response.status_code == 302
     with db.connection_context():
         assert Patrol.get_by_id(synced["normal"]).review_status == "approved"
@@ -126,7 +131,7 @@ def test_checks_appear_on_the_dashboard_and_bulk_approval_takes_the_normal_one(l
     page = leader.get("/review/").get_data(as_text=True)
     assert "待审核（2）" in page and f"/review/checks/{checks_synced['abnormal']}" in page
     assert "一键审核 1 条正常、无标记的记录" in page
-    leader.post("/review/bulk-approve", data={})
+    leader.post("/review/bulk-approve", data={"confirm": "1"})
     with db.connection_context():
         assert EquipmentCheck.get_by_id(checks_synced["normal"]).review_status == "approved"
         assert EquipmentCheck.get_by_id(checks_synced["abnormal"]).review_status == "pending"
@@ -196,3 +201,43 @@ def test_admin_overview_counts_each_station(app, synced):
 def test_only_admins_see_the_overview(leader, synced):
     assert leader.get("/review/overview").status_code == 403
     assert synced["worker"].get("/review/overview").status_code == 403
+
+
+def test_a_key_wells_fluctuation_keeps_its_patrol_out_of_bulk_approval(app, leader):
+    """海1-10's 产液量 12.5 against a 7-day median of 33.5: the alert fires, and the one-tap approval leaves that patrol
+    pending and says why (it used to approve it with the rest)."""
+    from models import FluctuationAlert, Well
+
+    worker = app.test_client()
+    login(worker, "HN1003")
+    with db.connection_context():
+        key = Well.select().where((Well.station == Station.get(Station.name == "海南一号站"))
+                                  & Well.is_key_well & (Well.kind == "oil")).order_by(Well.code).first()
+    earlier = []
+    for hours, liquid in ((-30, 33.0), (-20, 34.0), (-10, 33.5)):
+        record = patrol_record(key, created_at=now_iso(timedelta(hours=hours)))
+        record["data"]["readings"] = dict(record["data"]["readings"], liquid_t_per_day=liquid)
+        earlier.append(record)
+    made = now_iso()
+    drop = patrol_record(key, created_at=made)
+    drop["data"]["readings"] = dict(drop["data"]["readings"], liquid_t_per_day=12.5)
+    normal = patrol_record(key, created_at=made)  # the same round, measured again: no alert of its own
+    normal["data"]["readings"] = dict(normal["data"]["readings"], liquid_t_per_day=33.2)
+    for record in earlier:  # each synced when made
+        assert post(worker, batch(record, sent_at=record["created_at"])).json["results"][0]["status"] == "created"
+    results = post(worker, batch(drop, normal)).json["results"]
+    with db.connection_context():
+        assert FluctuationAlert.select().where(FluctuationAlert.patrol == results[0]["id"]).exists()
+        assert not FluctuationAlert.select().where(FluctuationAlert.patrol == results[1]["id"]).exists()
+        assert Patrol.get_by_id(results[1]["id"]).flags == ""
+        at = Patrol.get_by_id(results[0]["id"]).clock_time
+    from webapp.shifts import parse_shifts, shift_at
+
+    day, shift = shift_at(at, parse_shifts("08:00-20:00 20:00-08:00"), "Asia/Shanghai")
+    which = {"date": day.isoformat(), "shift": shift.index}
+    page = leader.post("/review/bulk-approve", data=which).get_data(as_text=True)
+    assert "触发了重点井波动、尚未处理：1" in page
+    leader.post("/review/bulk-approve", data={**which, "confirm": "1"})
+    with db.connection_context():
+        assert Patrol.get_by_id(results[0]["id"]).review_status == "pending"
+        assert Patrol.get_by_id(results[1]["id"]).review_status == "approved"

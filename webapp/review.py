@@ -2,7 +2,7 @@
 the same rules for both kinds."""
 from datetime import date
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from peewee import fn
 
 from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, User, Well, db, utcnow
@@ -29,9 +29,43 @@ def decide(record, decision: str, comment: str, reviewer) -> str | None:
     return None
 
 
+# Why a pending record is left for the leader to open, in the order they are looked at.
+LEFT_OUT = {
+    "flagged": _l("有到场或时间标记"),
+    "abnormal": _l("员工标为异常，或检查有异常项"),
+    "alert": _l("触发了重点井波动、尚未处理"),
+}
+
+
+def alerted_patrols(records) -> set[int]:
+    """Ids of the patrols among records whose key-well fluctuation alert is still open."""
+    ids = [r.id for r in records if isinstance(r, Patrol)]
+    if not ids:
+        return set()
+    return set(FluctuationAlert.select(FluctuationAlert.patrol).where(
+        FluctuationAlert.patrol.in_(ids) & FluctuationAlert.acknowledged_at.is_null()).scalars())
+
+
+def sort_for_bulk(records) -> tuple[list, dict[str, int]]:
+    """(what a bulk approval takes, how many pending records it leaves out by reason): it takes only pending records
+    that are normal, carry no flag and raised no open fluctuation alert — anything else is the leader's to open."""
+    alerted = alerted_patrols(records)
+    take, left = [], dict.fromkeys(LEFT_OUT, 0)
+    for record in records:
+        if record.review_status != "pending":
+            continue
+        reason = ("flagged" if record.flags else "abnormal" if record.is_abnormal
+                  else "alert" if record.id in alerted and isinstance(record, Patrol) else None)
+        if reason:
+            left[reason] += 1
+        else:
+            take.append(record)
+    return take, left
+
+
 def approvable(records) -> list:
-    """The records a bulk approval takes: pending, normal and without any proof-of-presence flag."""
-    return [r for r in records if r.review_status == "pending" and not r.flags and not r.is_abnormal]
+    """The records a bulk approval takes (sort_for_bulk)."""
+    return sort_for_bulk(records)[0]
 
 
 def bulk_approve(model, records, reviewer) -> int:

@@ -61,6 +61,8 @@ def test_worker_syncs_leader_approves_and_returns_worker_sees_the_comment(page, 
     expect(leader.locator("#flagged")).to_contain_text(flagged_code)
     expect(leader.locator("#flagged")).to_contain_text("手工输入井号")
     leader.get_by_role("button", name="一键审核 1 条正常、无标记的记录").click()
+    expect(leader.get_by_text("有到场或时间标记：1")).to_be_visible()  # what it leaves out, before anything changes
+    leader.get_by_role("button", name="确认审核 1 条").click()
     expect(leader.get_by_text("已批量审核 1 条正常、无标记的巡检")).to_be_visible()
     expect(leader.locator("#pending h2")).to_have_text("待审核（1）")
 
