@@ -10,6 +10,7 @@ from flask_login import current_user
 from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
 from webapp.access import field_stations, require_station, role_required, station_asked
 from webapp.checks import template_items
+from webapp.fluctuations import MIN_SAMPLES, deviations
 from webapp.hazards import is_overdue
 from webapp.periods import month_bounds, month_text, today_in
 from webapp.reports import ReportError, parse_month
@@ -95,24 +96,12 @@ def get_patrol(patrol_id: int) -> Patrol:
     return patrol
 
 
-def baseline(patrol: Patrol) -> dict:
-    """Median of each reading over the well's previous HISTORY_DAYS days (before this patrol)."""
-    since = patrol.device_time - timedelta(days=HISTORY_DAYS)
-    history = list(Patrol.select().where((Patrol.well == patrol.well_id) & (Patrol.id != patrol.id)
-                                         & (Patrol.device_time >= since) & (Patrol.device_time < patrol.device_time)))
-    medians = {}
-    for field in READINGS:
-        values = [getattr(p, field) for p in history if getattr(p, field) is not None]
-        if values:
-            medians[field] = statistics.median(values)
-    return {"medians": medians, "count": len(history)}
-
-
 def _patrol_page(record: Patrol, status: int = 200, error: str | None = None):
     operations = [(OPERATIONS[o.code], json.loads(o.values)) for o in WellOperation.select().where(WellOperation.patrol == record)
                   if o.code in OPERATIONS]
     return render("review/patrol.html", "review/_patrol.html", status=status, patrol=record, readings=READINGS,
-                  base=baseline(record), operations=operations, flag_labels=FLAG_LABELS, error=error,
+                  devs=deviations(record, READINGS, current_app.config["FLUCTUATION_THRESHOLDS"]), min_samples=MIN_SAMPLES,
+                  operations=operations, flag_labels=FLAG_LABELS, error=error,
                   evidence=evidence_of("patrol", record.id))
 
 

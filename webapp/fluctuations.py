@@ -1,5 +1,6 @@
 """重点井波动: compare each synced reading of a key well with the well's recent baseline and raise alerts."""
 import statistics
+from dataclasses import dataclass
 from datetime import timedelta
 
 from models import FluctuationAlert, Patrol
@@ -8,16 +9,71 @@ BASELINE_DAYS = 7
 MIN_SAMPLES = 3
 
 
+# Readings without a threshold of their own are set against their baseline with this one on the review page.
+DEFAULT_THRESHOLD = ("relative", 0.30)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A reading against its baseline: the median (None with too little history), the change and whether it is
+    beyond its threshold — one definition for the alerts and the review page."""
+
+    value: float
+    base: float | None
+    kind: str
+    threshold: float
+
+    @property
+    def change(self) -> float | None:
+        """The change: a fraction of the baseline (relative), or in the reading's unit (absolute)."""
+        if self.base is None:
+            return None
+        if self.kind == "absolute" or self.base == 0:
+            return self.value - self.base
+        return (self.value - self.base) / abs(self.base)
+
+    @property
+    def beyond(self) -> bool:
+        if self.base is None:
+            return False
+        if self.kind == "absolute":
+            return abs(self.value - self.base) >= self.threshold
+        if self.base == 0:
+            return self.value != 0 and abs(self.value) >= self.threshold
+        return abs(self.value - self.base) / abs(self.base) >= self.threshold
+
+
+def deviation(value: float, history: list[float], kind: str, threshold: float) -> Deviation:
+    """The reading against the median of history; too little history gives no baseline (and never an alert)."""
+    base = statistics.median(history) if len(history) >= MIN_SAMPLES else None
+    return Deviation(value, base, kind, threshold)
+
+
 def is_fluctuation(value: float, history: list[float], kind: str, threshold: float) -> tuple[bool, float | None]:
     """(alert?, baseline): the median of history is robust to one odd reading; too little history never alerts."""
-    if len(history) < MIN_SAMPLES:
-        return False, None
-    base = statistics.median(history)
-    if kind == "absolute":
-        return abs(value - base) >= threshold, base
-    if base == 0:
-        return value != 0 and abs(value) >= threshold, base
-    return abs(value - base) / abs(base) >= threshold, base
+    found = deviation(value, history, kind, threshold)
+    return found.beyond, found.base
+
+
+def history_of(patrol: Patrol, fields: list[str]) -> dict[str, list[float]]:
+    """Each field's readings at the patrol's well over the BASELINE_DAYS before it (the patrol itself left out)."""
+    since = patrol.device_time - timedelta(days=BASELINE_DAYS)
+    rows = (Patrol.select(*[getattr(Patrol, f) for f in fields])
+            .where((Patrol.well == patrol.well_id) & (Patrol.id != patrol.id) & (Patrol.device_time >= since)
+                   & (Patrol.device_time < patrol.device_time)).tuples())
+    history = {f: [] for f in fields}
+    for row in rows:
+        for field, value in zip(fields, row, strict=True):
+            if value is not None:
+                history[field].append(value)
+    return history
+
+
+def deviations(patrol: Patrol, fields, thresholds: dict) -> dict[str, Deviation]:
+    """Each reading of the patrol against its well's baseline, with the alert thresholds (or DEFAULT_THRESHOLD)."""
+    present = [f for f in fields if getattr(patrol, f) is not None]
+    history = history_of(patrol, present) if present else {}
+    return {f: deviation(getattr(patrol, f), history[f], *thresholds.get(f, DEFAULT_THRESHOLD)) for f in present}
 
 
 def detect(patrol: Patrol, well, thresholds: dict) -> list[FluctuationAlert]:
