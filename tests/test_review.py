@@ -262,3 +262,24 @@ def test_a_key_wells_fluctuation_keeps_its_patrol_out_of_bulk_approval(app, lead
     with db.connection_context():
         assert Patrol.get_by_id(results[0]["id"]).review_status == "pending"
         assert Patrol.get_by_id(results[1]["id"]).review_status == "approved"
+
+
+def test_copied_and_repeated_readings_are_flagged_and_left_out_of_bulk_approval(app, leader):
+    """沿用上次读数 without a change is said (copied); three patrols in a row with the very same readings are flagged
+    whatever the phone says; both are the leader's to open."""
+    worker = app.test_client()
+    login(worker, "HN1003")
+    well = get_well("海1-05")
+    rounds = [patrol_record(well, created_at=now_iso(timedelta(minutes=minutes))) for minutes in (-50, -30, -10)]
+    copied = patrol_record(get_well("海1-06"), created_at=now_iso(timedelta(minutes=-5)), copied=True)
+    results = post(worker, batch(*rounds, copied)).json["results"]
+    assert [r["status"] for r in results] == ["created"] * 4, results
+    with db.connection_context():
+        flags = [Patrol.get_by_id(r["id"]).flag_list for r in results]
+    assert "repeated_readings" not in flags[1] and "repeated_readings" in flags[2]
+    assert "copied" in flags[3] and "copied" not in flags[0]
+    page = leader.get(f"/review/patrols/{results[3]['id']}").get_data(as_text=True)
+    assert "沿用上次读数，未改动" in page
+    refused = patrol_record(well, copied="yes")
+    [answer] = post(worker, batch(refused)).json["results"]
+    assert answer["status"] == "rejected" and answer["error"]["field"] == "copied"

@@ -48,6 +48,8 @@ FLAG_LABELS = {
     "nfc_revoked": _l("NFC 标签已停用"),
     "nfc_other_well": _l("NFC 标签登记在另一口井"),
     "nfc_replayed": _l("NFC 读数重复使用（重放或过期的贴卡）"),
+    "copied": _l("沿用上次读数，未改动"),
+    "repeated_readings": _l("连续三次巡检读数完全相同"),
 }
 
 

@@ -201,6 +201,22 @@ def find_corrected(model, user, raw, what: str, **same):
     return original
 
 
+REPEAT_RUN = 3  # this patrol and the two before it at the well, every reading the same to the last digit
+
+
+def repeats(well: Well, ctx: Context, readings: dict) -> bool:
+    """True when the well's previous patrols (REPEAT_RUN − 1 of them) carried exactly these readings: measured
+    currents and pressures do not repeat to the last digit — a run like that was copied, not read off the gauges."""
+    if not readings:
+        return False
+    fields = sorted(readings)
+    earlier = list(Patrol.select(*[getattr(Patrol, f) for f in fields])
+                   .where((Patrol.well == well.id) & (Patrol.device_time <= ctx.device_time))
+                   .order_by(Patrol.device_time.desc()).limit(REPEAT_RUN - 1).tuples())
+    wanted = tuple(readings[f] for f in fields)
+    return len(earlier) == REPEAT_RUN - 1 and all(row == wanted for row in earlier)
+
+
 def create_patrol(ctx: Context, data: dict) -> Patrol:
     """Handler of the `patrol` record type: check everything, then write the patrol and its operations."""
     from .evidence import all_flags, judge_presence, read_method
@@ -218,13 +234,18 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
     if is_abnormal and not note:
         raise RecordError("missing_note", gettext("异常时请写明情况。"), "note")
     corrects = find_corrected(Patrol, ctx.user, data.get("corrects_uuid"), gettext("巡检"), well=well.id)
+    copied = data.get("copied", False)
+    if not isinstance(copied, bool):
+        raise RecordError("invalid_value", gettext("“沿用上次读数”标记只能是是或否。"), "copied")
     presence = judge_presence(ctx, well, method=method)
+    reading_flags = (["copied"] if copied else []) + (["repeated_readings"] if repeats(well, ctx, readings) else [])
     patrol = Patrol.create(
         uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,
         clock_time=ctx.clock_time,
         latitude=presence.latitude, longitude=presence.longitude, accuracy_m=presence.accuracy,
-        distance_m=presence.distance, is_abnormal=is_abnormal, note=note, flags=" ".join(all_flags(ctx)),
+        distance_m=presence.distance, is_abnormal=is_abnormal, note=note,
+        flags=" ".join(dict.fromkeys(all_flags(ctx) + reading_flags)),
         corrects=corrects, **readings,
     )
     detect_fluctuations(patrol, well, ctx.settings["FLUCTUATION_THRESHOLDS"])

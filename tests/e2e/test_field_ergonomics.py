@@ -98,6 +98,7 @@ def test_a_normal_patrol_is_three_taps(page, live_server, live_app, sign_in, cam
         assert newest.device_time > datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=5)
         assert {key: float(getattr(newest, key)) for key in LAST} == LAST
         assert newest.method == "scan" and not newest.is_abnormal
+        assert "copied" in newest.flag_list  # the leader sees a copied round as such (issue 16.3)
 
 
 def field_pages(camera_well) -> list[str]:

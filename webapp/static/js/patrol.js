@@ -69,6 +69,8 @@ function readForm() {
   };
   // A correction of a patrol the leader returned: a new record linked to the original.
   if (params.get("corrects")) data.corrects_uuid = params.get("corrects");
+  // Saved from 沿用上次读数 without a change: said, so a copied round never looks like a measured one.
+  if (copiedFrom && Object.keys(copiedFrom).length && sameReadings(readings, copiedFrom)) data.copied = true;
   return { data, errors };
 }
 
@@ -117,8 +119,16 @@ function toggleOperations() {
   }
 }
 
+let copiedFrom = null;
+
+function sameReadings(a, b) {
+  const keys = Object.keys(b);
+  return keys.length === Object.keys(a).length && keys.every((key) => Number(a[key]) === Number(b[key]));
+}
+
 function fillLast() {
   const last = JSON.parse(form.dataset.last || "{}");
+  copiedFrom = last;
   for (const [field, value] of Object.entries(last)) {
     const input = form.querySelector(`.readings input[name="${field}"]`);
     if (input) input.value = value;
