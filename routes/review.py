@@ -3,7 +3,7 @@ import json
 import statistics
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -14,10 +14,10 @@ from webapp.fluctuations import MIN_SAMPLES, deviations
 from webapp.hazards import is_overdue
 from webapp.periods import month_bounds, month_text, today_in
 from webapp.reports import ReportError, parse_month
-from webapp.htmx import render
+from webapp.htmx import is_htmx, render
 from webapp.evidence import FLAG_LABELS, evidence_of, station_mix
 from webapp.patrols import OPERATIONS, READINGS
-from webapp.review import (LEFT_OUT, approvable, bulk_approve as approve_all, sort_for_bulk, decide as record_decision, shift_checks, shift_choice,
+from webapp.review import (LEFT_OUT, next_pending, approvable, bulk_approve as approve_all, sort_for_bulk, decide as record_decision, shift_checks, shift_choice,
                            shift_patrols, station_overview)
 from webapp.shifts import coverage, parse_shifts, shift_table, window
 
@@ -117,7 +117,9 @@ def decide(patrol_id: int):
     """Approve, or return with a comment (批注); the worker's correction will be a new record linked to this one."""
     record = get_patrol(patrol_id)
     error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user)
-    return _patrol_page(record, status=422 if error else 200, error=error)
+    if error:
+        return _patrol_page(record, status=422, error=error)
+    return _decided(record, gettext("%(well)s 的巡检", well=record.well.code))
 
 
 def get_check(check_id: int) -> EquipmentCheck:
@@ -165,7 +167,28 @@ def check(check_id: int):
 def decide_check(check_id: int):
     record = get_check(check_id)
     error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user)
-    return _check_page(record, status=422 if error else 200, error=error)
+    if error:
+        return _check_page(record, status=422, error=error)
+    return _decided(record, gettext("%(equipment)s 的检查", equipment=record.equipment.name))
+
+
+def _decided(record, what: str):
+    """After a decision: say what was decided, and open the station's next pending record (or the dashboard)."""
+    done = gettext("已审核通过") if record.review_status == "approved" else gettext("已退回")
+    following = next_pending(record.station_id, after=record)
+    if following is None:
+        flash(gettext("%(what)s%(done)s。本站近 7 天没有待审核的记录了。", what=what, done=done), "success")
+        url = url_for("review.dashboard", station=record.station_id)
+    else:
+        flash(gettext("%(what)s%(done)s。这是下一条待审核的记录。", what=what, done=done), "success")
+        kind, record_id = following
+        url = (url_for("review.patrol", patrol_id=record_id) if kind == "patrol"
+               else url_for("review.check", check_id=record_id))
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url  # a new page: the next record, with the message above
+        return response
+    return redirect(url, 303)
 
 
 @bp.route("/bulk-approve", methods=["POST"])

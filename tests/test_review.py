@@ -49,7 +49,12 @@ def test_return_needs_a_comment_and_the_worker_sees_it(leader, synced):
     refused = leader.post(target, data={"decision": "return", "comment": ""})
     assert refused.status_code == 422 and "退回时请写明批注" in refused.get_data(as_text=True)
     done = leader.post(target, data={"decision": "return", "comment": "请到井口扫码重新打卡"}, headers={"HX-Request": "true"})
-    assert done.status_code == 200 and "已退回" in done.get_data(as_text=True)
+    # The next pending record opens (the normal patrol), with what was just decided said above it.
+    assert done.status_code == 204 and done.headers["HX-Redirect"] == f"/review/patrols/{synced['normal']}"
+    assert "的巡检已退回。这是下一条待审核的记录。" in leader.get(done.headers["HX-Redirect"]).get_data(as_text=True)
+    last = leader.post(f"/review/patrols/{synced['normal']}", data={"decision": "approve"})
+    assert last.status_code == 303 and "/review/?station=" in last.headers["Location"]
+    assert "本站近 7 天没有待审核的记录了" in leader.get(last.headers["Location"]).get_data(as_text=True)
     records = synced["worker"].get("/records").get_data(as_text=True)
     assert "站长批注：请到井口扫码重新打卡" in records
     odd = leader.post(target, data={"decision": "explode"})
@@ -165,7 +170,8 @@ def test_check_review_shows_items_escaped_and_returns_with_a_comment(leader, che
     refused = leader.post(target, data={"decision": "return"})
     assert refused.status_code == 422 and "退回时请写明批注" in refused.get_data(as_text=True)
     done = leader.post(target, data={"decision": "return", "comment": "皮带要拍照"}, headers={"HX-Request": "true"})
-    assert done.status_code == 200 and "已退回" in done.get_data(as_text=True) and "<html" not in done.get_data(as_text=True)
+    assert done.status_code == 204 and done.headers["HX-Redirect"].startswith("/review/")
+    assert "的检查已退回" in leader.get(done.headers["HX-Redirect"]).get_data(as_text=True)
     records = checks_synced["worker"].get("/records").get_data(as_text=True)
     assert "站长批注：皮带要拍照" in records and "扫码后重新检查（更正）" in records
 

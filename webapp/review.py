@@ -1,6 +1,6 @@
 """Review (审核) of patrols and equipment checks: the records of a shift, and approve or return with a comment (批注) —
 the same rules for both kinds."""
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext, lazy_gettext as _l
 from peewee import fn
@@ -151,3 +151,21 @@ def overview_totals(rows: list[dict]) -> dict:
     totals = {key: sum(r[key] for r in rows) for key in OVERVIEW_COUNTS}
     totals["coverage"] = 100.0 * totals["covered"] / totals["required"] if totals["required"] else 100.0
     return totals
+
+
+PENDING_DAYS = 7  # how far back "the next record to review" looks
+
+
+def next_pending(station_id: int, after=None):
+    """The station's oldest pending patrol (then equipment check) of the last PENDING_DAYS, other than `after`:
+    what the leader opens next after a decision. (kind, id) or None."""
+    since = utcnow() - timedelta(days=PENDING_DAYS)
+    for kind, model in (("patrol", Patrol), ("check", EquipmentCheck)):
+        query = model.select(model.id).where((model.station == station_id) & (model.review_status == "pending")
+                                             & (model.clock_time >= since))
+        if after is not None and isinstance(after, model):
+            query = query.where(model.id != after.id)
+        found = query.order_by(model.clock_time, model.id).scalar()
+        if found:
+            return kind, found
+    return None

@@ -72,7 +72,9 @@ def test_worker_syncs_leader_approves_and_returns_worker_sees_the_comment(page, 
     expect(leader.get_by_role("alert")).to_contain_text("退回时请写明批注")
     leader.get_by_label("批注（退回时必填）").fill(COMMENT)
     leader.get_by_role("button", name="退回并批注").click()
-    expect(leader.get_by_role("heading", level=1)).to_contain_text("已退回")
+    # Said, and the next pending record opens — here none is left, so the dashboard.
+    expect(leader.get_by_text(re.compile("的巡检已退回。本站近 7 天没有待审核的记录了"))).to_be_visible()
+    expect(leader).to_have_url(re.compile(r"/review/\?station="))
 
     page.goto("/records")
     flagged = page.locator(".record", has_text=flagged_code)
@@ -112,6 +114,6 @@ def test_a_failed_action_is_said_and_changes_nothing(leader_page, live_app, came
     leader.get_by_role("button", name="知道了").click()
     expect(leader.locator("#error-toast")).to_have_count(0)
     approve.click()
-    expect(leader.get_by_role("heading", level=1)).to_contain_text("已审核")
+    expect(leader.get_by_text(re.compile("的巡检已审核通过"))).to_be_visible()
     with db.connection_context():
         assert Patrol.get_by_id(patrol.id).review_status == "approved"
