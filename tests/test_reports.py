@@ -65,8 +65,8 @@ def yesterday(app):
 def dashboard_numbers(client, day, shift):
     board = client.get(f"/review/?date={day}&shift={shift}", headers={"HX-Request": "true"}).get_data(as_text=True)
     coverage = int(re.search(r"巡检覆盖率</dt><dd>(\d+)%", board).group(1))
-    done = int(re.search(r"已巡</dt><dd>(\d+)<", board).group(1))
-    missed = int(re.search(r"超时 / 漏巡</dt><dd>\d+ / (\d+)<", board).group(1))
+    done = int(re.search(r"已巡井</dt><dd>(\d+)<", board).group(1))
+    missed = int(re.search(r"超时 / 漏巡井</dt><dd>\d+ / (\d+)<", board).group(1))
     return coverage, done, missed
 
 

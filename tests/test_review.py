@@ -218,7 +218,7 @@ def test_admin_overview_counts_each_station(app, synced):
     cells = [c.split("<")[0] for c in row.split("<td>")[1:]]
     assert cells[4] == "2" and cells[5] == "1"  # pending 2, flagged 1
     board = admin.get(f"/review/?station={station1.id}").get_data(as_text=True)
-    overdue, missed = board.split("<dt>超时 / 漏巡</dt><dd>")[1].split("</dd>")[0].split(" / ")
+    overdue, missed = board.split("<dt>超时 / 漏巡井</dt><dd>")[1].split("</dd>")[0].split(" / ")
     coverage = board.split("<dt>巡检覆盖率</dt><dd>")[1].split("</dd>")[0]
     assert cells[3] == str(int(overdue) + int(missed)) and cells[1] == coverage  # the same numbers as the dashboard
     fragment = admin.get("/review/overview?shift=1", headers={"HX-Request": "true"}).get_data(as_text=True)
