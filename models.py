@@ -582,7 +582,8 @@ class Hazard(BaseModel):
 
     SEVERITIES = {"general": _l("一般"), "major": _l("较大"), "serious": _l("重大")}
     STATUSES = {"reported": _l("待分派"), "assigned": _l("整改中"), "rectified": _l("待验收"), "verified": _l("已验收"),
-                "closed": _l("已销项")}
+                "closed": _l("已销项"), "rejected": _l("不成立")}
+    FINISHED = ("closed", "rejected")  # nothing more to do: closed out, or judged invalid or a duplicate
 
     uuid = UUIDField(unique=True)
     station = ForeignKeyField(Station, backref="hazards", on_delete="RESTRICT")
@@ -600,6 +601,12 @@ class Hazard(BaseModel):
     photos = TextField(default="[]")
     reported_at = DateTimeField()
     closed_at = DateTimeField(null=True)
+    duplicate_of = ForeignKeyField("self", null=True, backref="duplicates", on_delete="SET NULL")
+
+    @classmethod
+    def still_open(cls):
+        """The expression for hazards still to be dealt with (not closed out, not judged invalid)."""
+        return cls.status.not_in(cls.FINISHED)
 
     @property
     def status_label(self) -> str:
@@ -614,7 +621,7 @@ class HazardStep(BaseModel):
     """One transition of a hazard's closed loop, with who, when, what was said and the photos."""
 
     ACTIONS = {"report": _l("上报"), "assign": _l("分派"), "rectify": _l("整改"), "verify": _l("验收通过"), "return": _l("退回重改"),
-               "close": _l("销项")}
+               "close": _l("销项"), "reject": _l("判定不成立")}
 
     uuid = UUIDField(unique=True)
     hazard = ForeignKeyField(Hazard, backref="steps", on_delete="CASCADE")

@@ -17,7 +17,7 @@ from webapp.patrols import RecordError
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
 
 FILTERS = {"open": _l("未销项"), "overdue": _l("已超期"), "closed": _l("已销项"), "all": _l("全部")}
-WEB_ACTIONS = ("assign", "verify", "return", "close")
+WEB_ACTIONS = ("assign", "verify", "return", "close", "reject")
 
 
 def get_hazard(hazard_id: int) -> Hazard:
@@ -44,7 +44,7 @@ def index():
         .order_by(Hazard.reported_at.desc())
     )
     if show == "open" or show == "overdue":
-        query = query.where(Hazard.status != "closed")
+        query = query.where(Hazard.still_open())
     elif show == "closed":
         query = query.where(Hazard.status == "closed")
     hazards = [h for h in query if show != "overdue" or is_overdue(h, today)]
@@ -70,13 +70,17 @@ def _detail_context(hazard: Hazard, error=None):
     manager = user.has_role("admin") or (user.has_role("leader") and user.station_id == hazard.station_id)
     can = {
         "assign": manager and hazard.status in ("reported", "assigned"),
+        "reject": manager and hazard.status in ("reported", "assigned"),
         "verify": hazard.status == "rectified" and user.id != hazard.rectified_by_id,
         "close": manager and hazard.status == "verified",
         "manage": manager,
     }
     staff = list(User.select().where((User.station == hazard.station_id) & User.is_enabled).order_by(User.employee_no)) if can["assign"] else []
+    others = list(Hazard.select().where((Hazard.station == hazard.station_id) & (Hazard.id != hazard.id)
+                                        & (Hazard.status != "rejected")).order_by(Hazard.reported_at.desc()).limit(50)
+                  ) if can["reject"] else []
     return {
-        "hazard": hazard, "steps": steps, "can": can, "staff": staff, "error": error,
+        "hazard": hazard, "steps": steps, "can": can, "staff": staff, "error": error, "others": others,
         "evidence": evidence_of("hazard", hazard.id), "flag_labels": FLAG_LABELS,
         "overdue": is_overdue(hazard, today_in(current_app.config["TIMEZONE"])),
         "today": today_in(current_app.config["TIMEZONE"]).isoformat(),
@@ -100,6 +104,8 @@ def step(hazard_id: int):
     data = {"note": request.form.get("note", ""), "deadline": request.form.get("deadline", "")}
     if request.form.get("assignee_id", "").isdigit():
         data["assignee_id"] = int(request.form["assignee_id"])
+    if request.form.get("duplicate_of"):
+        data["duplicate_of"] = request.form["duplicate_of"][:30]
     try:
         with db.atomic():
             apply_step(current_user._get_current_object(), hazard, action, data, at=utcnow(), step_uuid=uuid_module.uuid4())

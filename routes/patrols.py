@@ -34,7 +34,7 @@ def index():
     hazards = list(
         Hazard.select()
         .where(((Hazard.reporter == current_user.id) | (Hazard.assignee == current_user.id))
-               & ((Hazard.status != "closed") | (Hazard.reported_at >= since)))
+               & (Hazard.still_open() | (Hazard.reported_at >= since)))
         .order_by(Hazard.reported_at.desc())
         .limit(200)
     )

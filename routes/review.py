@@ -41,7 +41,7 @@ def dashboard():
     counts = {status: sum(1 for r in rows if r.status == status) for status in ("done", "due", "overdue", "missed")}
     checks = shift_checks(station.id, start, end)
     today = today_in(tz)
-    hazards = list(Hazard.select().where((Hazard.station == station) & (Hazard.status != "closed")).order_by(Hazard.reported_at))
+    hazards = list(Hazard.select().where((Hazard.station == station) & Hazard.still_open()).order_by(Hazard.reported_at))
     pending = [p for p in in_shift if p.review_status == "pending"]
     pending_checks = [c for c in checks if c.review_status == "pending"]
     alerts = list(

@@ -73,7 +73,7 @@ def _show(well: Well, method: str):
     equipment = list(Equipment.select().where(Equipment.well == well).order_by(Equipment.id))
     last_checks = EquipmentCheck.latest_per(EquipmentCheck.equipment, [e.id for e in equipment])
     hazards = list(
-        Hazard.select().where((Hazard.well == well) & (Hazard.status != "closed")).order_by(Hazard.reported_at.desc())
+        Hazard.select().where((Hazard.well == well) & Hazard.still_open()).order_by(Hazard.reported_at.desc())
     )
     alerts = list(open_alerts().where(FluctuationAlert.well == well))
     last = Patrol.select().where(Patrol.well == well).order_by(Patrol.device_time.desc()).first()

@@ -168,3 +168,44 @@ def test_station_hazard_without_a_well(people):
 def test_unknown_hazard_step(people):
     answer = step(people["leader"], str(uuid.uuid4()), "close")
     assert answer["error"]["code"] == "unknown_hazard"
+
+
+def test_the_leader_rejects_an_invalid_or_duplicate_hazard_which_then_scores_nothing(app, people):
+    """A bogus report must not pay: judged invalid (with a reason) or a duplicate (linked), it leaves the open lists
+    and earns no 3K+ points; a rectified hazard cannot be written off; only the station's leader may."""
+    first = report(people["worker"])
+    again = report(people["worker"])
+    assert step(people["worker"], again, "reject", note="重复")["error"]["code"] == "forbidden"
+    assert step(people["leader"], again, "reject")["error"]["code"] == "missing_note"
+    with db.connection_context():
+        original = Hazard.get(Hazard.uuid == first)
+    assert step(people["leader"], again, "reject", note="与上一条重复",
+                duplicate_of=str(hazard(again).id))["error"]["code"] == "invalid_duplicate"  # not itself
+    assert step(people["leader"], again, "reject", note="与上一条重复", duplicate_of=str(original.id))["status"] == "created"
+    rejected = hazard(again)
+    assert rejected.status == "rejected" and rejected.duplicate_of_id == original.id
+    assert step(people["leader"], again, "assign", assignee_id=get_user("HN1004").id,
+                deadline=deadline())["error"]["code"] == "wrong_state"
+    leader_page = people["leader"].get(f"/hazards/{rejected.id}").get_data(as_text=True)
+    assert "已判定不成立" in leader_page and "不计入 3K+ 积分" in leader_page
+    assert f"/hazards/{rejected.id}" not in people["leader"].get("/hazards/?show=open").get_data(as_text=True)
+    # A rectified one cannot be written off.
+    step(people["leader"], first, "assign", assignee_id=get_user("HN1004").id, deadline=deadline())
+    step(people["assignee"], first, "rectify", note="更换盘根", photos=[photo(people["assignee"])], method="manual")
+    assert step(people["leader"], first, "reject", note="算了")["error"]["code"] == "wrong_state"
+    with db.connection_context():
+        from models import Station, utcnow
+        from webapp.assessment import year_report
+        from webapp.periods import local_today
+
+        worker = get_user("HN1003")
+        assert {h.status for h in Hazard.select().where(Hazard.reporter == worker.id)} == {"rectified", "rejected"}
+        year = local_today(utcnow(), "Asia/Shanghai").year
+        [column] = year_report([Station.get_by_id(worker.station_id)], year, "Asia/Shanghai").columns
+        from webapp.periods import month_start
+
+        in_year = (Hazard.station == worker.station_id) & (Hazard.reported_at >= month_start(year, 1, "Asia/Shanghai")) \
+            & (Hazard.reported_at < month_start(year + 1, 1, "Asia/Shanghai"))
+        valid = Hazard.select().where(in_year & (Hazard.status != "rejected")).count()
+        everything = Hazard.select().where(in_year).count()
+    assert column.values["hazards_found"] == valid == everything - 1  # the rejected one is not counted

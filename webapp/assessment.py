@@ -246,8 +246,10 @@ def _short(text: str, length: int = 40) -> str:
 
 
 def _hazards_reported(scope: Scope) -> Collected:
+    # A hazard the leader judged invalid or a duplicate scores nothing: a bogus report must not pay.
     rows = Hazard.select(Hazard.id, Hazard.reporter, Hazard.reported_at, Hazard.description).where(
-        Hazard.reporter.in_(scope.member_ids) & scope.within(Hazard.reported_at)).order_by(Hazard.reported_at, Hazard.id)
+        Hazard.reporter.in_(scope.member_ids) & scope.within(Hazard.reported_at) & (Hazard.status != "rejected")
+    ).order_by(Hazard.reported_at, Hazard.id)
     return _gather(scope, ((h.reporter_id, h.reported_at, Record("hazard", h.id, _short(h.description), h.reported_at))
                            for h in rows))
 
@@ -316,7 +318,7 @@ class Source:
 
 SOURCES = {s.key: s for s in (
     Source("patrol_coverage", _l("承包井巡检完成率"), "kpi", _l("个百分点"), _l("每百分点"), _l("承包井当月已结束班次应巡中已巡的比例"), _coverage),
-    Source("hazards_reported", _l("排查发现隐患"), "kpi", _l("项"), _l("每项"), _l("本人上报的隐患，计入上报当月"), _hazards_reported),
+    Source("hazards_reported", _l("排查发现隐患"), "kpi", _l("项"), _l("每项"), _l("本人上报、未被判定不成立的隐患，计入上报当月"), _hazards_reported),
     Source("hazards_rectified", _l("整改隐患销项"), "kpi", _l("项"), _l("每项"), _l("本人整改并已销项的隐患，计入销项当月"), _hazards_rectified),
     Source("alerts_in_time", _l("重点井波动及时处置"), "kpi", _l("次"), _l("每次"),
            _l("波动提醒 %(hours)s 小时内由本人记录处置措施", hours=ALERT_HOURS), _alerts),
@@ -779,7 +781,8 @@ def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
     add(Suggestion.select(Suggestion.station, count, fn.SUM(Case(None, [(Suggestion.status == "adopted", 1)], 0)))
         .where(Suggestion.station.in_(ids) & (Suggestion.received_at >= start) & (Suggestion.received_at < end))
         .group_by(Suggestion.station), lambda r: [("suggestions", r[1]), ("suggestions_adopted", r[2])])
-    add(Hazard.select(Hazard.station, count).where(Hazard.station.in_(ids) & (Hazard.reported_at >= start) & (Hazard.reported_at < end))
+    add(Hazard.select(Hazard.station, count).where(Hazard.station.in_(ids) & (Hazard.reported_at >= start) & (Hazard.reported_at < end)
+                                                   & (Hazard.status != "rejected"))
         .group_by(Hazard.station), lambda r: [("hazards_found", r[1])])
     add(Hazard.select(Hazard.station, count).where(Hazard.station.in_(ids) & (Hazard.status == "closed")
                                                    & (Hazard.closed_at >= start) & (Hazard.closed_at < end))

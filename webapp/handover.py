@@ -30,7 +30,7 @@ def shift_summary(station: Station, day: date, shift: Shift, tz: str, now: datet
         .where((Patrol.station == station.id) & (Patrol.clock_time >= start) & (Patrol.clock_time < end))
         .order_by(Patrol.clock_time)
     )
-    hazards = Hazard.select().where((Hazard.station == station) & (Hazard.status != "closed")).order_by(Hazard.reported_at)
+    hazards = Hazard.select().where((Hazard.station == station) & Hazard.still_open()).order_by(Hazard.reported_at)
     measured = {}
     for patrol in patrols:  # in time order: the last measurement of each key well wins
         if patrol.well.is_key_well and patrol.liquid_t_per_day is not None:

@@ -7,7 +7,7 @@ from flask_babel import gettext
 
 from models import Equipment, Hazard, HazardStep, Station, User, Well
 
-from .access import MAX_ID
+from .access import MAX_ID, parse_id
 from .patrols import Context, RecordError, _text
 from .photos import check_photos, photo_list
 
@@ -135,6 +135,18 @@ def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, s
             raise RecordError("missing_note", gettext("退回时请写明原因。"), "note")
         photos = photo_list(data.get("photos"), "photos", MAX_PHOTOS)
         changes = {"status": "verified"} if action == "verify" else {"status": "assigned", "rectified_by": None}
+    elif action == "reject":
+        # 判定不成立: not a hazard, or the same as another one. Only before anyone rectified it — work done on site
+        # is never written off. It scores no 3K+ points (webapp/assessment.py) and leaves the open lists.
+        if not _is_manager(user, hazard):
+            raise RecordError("forbidden", gettext("只有本站站长可以判定隐患不成立。"), "action")
+        if hazard.status not in ("reported", "assigned"):
+            raise RecordError("wrong_state", gettext("隐患当前为“%(status)s”，已整改的隐患不能判定不成立。",
+                                                     status=hazard.status_label), "action")
+        if not note:
+            raise RecordError("missing_note", gettext("请写明不成立的理由。"), "note")
+        duplicate_of = _original_of(hazard, data.get("duplicate_of"))
+        changes = {"status": "rejected", "closed_at": at, "duplicate_of": duplicate_of}
     elif action == "close":
         if not _is_manager(user, hazard):
             raise RecordError("forbidden", gettext("只有本站站长可以销项。"), "action")
@@ -151,6 +163,18 @@ def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, s
         uuid=step_uuid, hazard=hazard, action=action, actor=user.id, at=at, note=note, photos=json.dumps(photos),
         assignee=changes.get("assignee"), deadline=changes.get("deadline"), flags=flags,
     )
+
+
+def _original_of(hazard: Hazard, raw) -> int | None:
+    """The hazard this one repeats (another of its station, not itself judged invalid), or None when not given."""
+    if raw in (None, ""):
+        return None
+    original_id = parse_id(raw)
+    original = (Hazard.get_or_none((Hazard.id == original_id) & (Hazard.station == hazard.station_id))
+                if original_id is not None else None)
+    if original is None or original.id == hazard.id or original.status == "rejected":
+        raise RecordError("invalid_duplicate", gettext("请选择本站另一条有效的隐患作为重复的原隐患。"), "duplicate_of")
+    return original.id
 
 
 def create_hazard_step(ctx: Context, data: dict) -> HazardStep:

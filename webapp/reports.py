@@ -351,7 +351,7 @@ def daily_report(station, day: date, shifts: list[Shift], tz: str, now: datetime
     )
     hazards = dict(
         Hazard.select(Hazard.well, fn.COUNT(Hazard.id))
-        .where((Hazard.station == station) & (Hazard.status != "closed") & Hazard.well.is_null(False))
+        .where((Hazard.station == station) & Hazard.still_open() & Hazard.well.is_null(False))
         .group_by(Hazard.well).tuples()
     )
     means = day_means(patrols)

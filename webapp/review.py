@@ -125,7 +125,7 @@ def station_overview(stations, day: date, shift: Shift, tz: str) -> list[dict]:
     patrols = list(Patrol.select(Patrol.id, Patrol.well, Patrol.station, Patrol.flags, Patrol.is_abnormal, Patrol.review_status)
                    .where(Patrol.station.in_(ids) & (Patrol.clock_time >= start) & (Patrol.clock_time < end)))
     hazards = list(Hazard.select(Hazard.id, Hazard.station, Hazard.status, Hazard.deadline)
-                   .where(Hazard.station.in_(ids) & (Hazard.status != "closed")))
+                   .where(Hazard.station.in_(ids) & Hazard.still_open()))
     alerts = (FluctuationAlert.select(Well.station, fn.COUNT(FluctuationAlert.id).alias("n")).join(Well)
               .where(Well.station.in_(ids) & FluctuationAlert.acknowledged_at.is_null()).group_by(Well.station))
     open_alerts = {a.well.station_id: a.n for a in alerts}
