@@ -117,3 +117,52 @@ def test_a_failed_action_is_said_and_changes_nothing(leader_page, live_app, came
     expect(leader.get_by_text(re.compile("的巡检已审核通过"))).to_be_visible()
     with db.connection_context():
         assert Patrol.get_by_id(patrol.id).review_status == "approved"
+
+
+@pytest.mark.parametrize("leader_page", ["phone"], indirect=True)
+def test_bulk_approval_leaves_the_key_wells_drop_pending(leader_page, live_app):
+    """The case that was found: a key well's 产液量 12.5 against a 7-day median of 33.5 fires the alert, and the one
+    -tap approval used to approve that very patrol. Now the leader is told it is left out, and it stays pending."""
+    import uuid as uuid_module
+    from datetime import datetime, timedelta, timezone
+
+    from models import FluctuationAlert, Station, User, Well
+    from webapp.sync import sync_batch
+
+    from tests.test_sync import OIL_READINGS, chain
+
+    with db.connection_context():
+        station = Station.get(Station.name == "海南一号站")
+        key = (Well.select().where((Well.station == station) & Well.is_key_well & (Well.kind == "oil"))
+               .order_by(Well.code).first())
+        worker = User.get(User.employee_no == "HN1003")
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        # Three earlier rounds, then the drop — and the same round measured again, normal: approvable in one tap.
+        records = []
+        for minutes, liquid in ((-29 * 60, 33.0), (-19 * 60, 34.0), (-9 * 60, 33.5), (0, 12.5), (0, 33.2)):
+            when = (now + timedelta(minutes=minutes)).isoformat()
+            records.append({"uuid": str(uuid_module.uuid4()), "type": "patrol", "created_at": when, "data": {
+                "well_id": key.id, "method": "scan", "qr_token": key.qr_token,
+                "readings": dict(OIL_READINGS, liquid_t_per_day=liquid), "abnormal": False, "note": "",
+                "position": {"latitude": float(key.latitude), "longitude": float(key.longitude), "accuracy": 8}}})
+        chain(*records, device="keywell")  # one phone's records, each synced when it was made
+        ids = []
+        for record in records:
+            answer = sync_batch(worker, {"device_id": "keywell", "sent_at": record["created_at"], "records": [record]},
+                                settings=live_app.config)
+            ids.append(answer["results"][0]["id"])
+        drop, normal = ids[-2], ids[-1]
+        assert FluctuationAlert.select().where(FluctuationAlert.patrol == drop).exists()
+    leader = leader_page
+    leader.goto(f"/review/?station={station.id}")
+    expect(leader.locator("#alerts")).to_contain_text(key.code)
+    leader.get_by_role("button", name="一键审核 1 条正常、无标记的记录").click()
+    expect(leader.get_by_text("触发了重点井波动、尚未处理：1")).to_be_visible()
+    leader.get_by_role("button", name="确认审核 1 条").click()
+    expect(leader.get_by_text("已批量审核 1 条正常、无标记的巡检")).to_be_visible()
+    leader.goto(f"/review/patrols/{drop}")
+    row = leader.locator("tr.beyond", has_text="产液量")
+    expect(row).to_contain_text("⚠ -63%")  # the drop is marked on the review page, not plain black
+    with db.connection_context():
+        assert Patrol.get_by_id(drop).review_status == "pending"
+        assert Patrol.get_by_id(normal).review_status == "approved"
