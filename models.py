@@ -453,6 +453,17 @@ class Patrol(BaseModel):
         return self.flags.split() if self.flags else []
 
 
+class BulkApproval(BaseModel):
+    """One tap of 一键审核: which records it approved, so it can be undone for a few minutes."""
+
+    station = ForeignKeyField(Station, backref="+", on_delete="CASCADE")
+    reviewer = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    approved_at = DateTimeField()
+    patrol_ids = TextField(default="[]")
+    check_ids = TextField(default="[]")
+    undone_at = DateTimeField(null=True)
+
+
 class WellOperation(BaseModel):
     """One of the ten operations of 十字油井管理法 done during a patrol, with its values (JSON)."""
 
@@ -1033,7 +1044,7 @@ class SchemaVersion(BaseModel):
 
 MODELS = [
     Plant, WorkArea, Station, User, UserRole, Well, ReplacedLabel, NfcTag, Equipment, SyncReceipt, Evidence,
-    ChainLink, Discard, Patrol, WellOperation,
+    ChainLink, Discard, Patrol, BulkApproval, WellOperation,
     CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
     Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
     Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,

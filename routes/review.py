@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, make_response, redirect, reques
 from flask_babel import gettext
 from flask_login import current_user
 
-from models import SENSES, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
+from models import SENSES, BulkApproval, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
 from webapp.access import field_stations, require_station, role_required, station_asked
 from webapp.checks import template_items
 from webapp.fluctuations import MIN_SAMPLES, deviations
@@ -17,7 +17,7 @@ from webapp.reports import ReportError, parse_month
 from webapp.htmx import is_htmx, render
 from webapp.evidence import FLAG_LABELS, evidence_of, station_mix
 from webapp.patrols import OPERATIONS, READINGS
-from webapp.review import (LEFT_OUT, next_pending, approvable, bulk_approve as approve_all, sort_for_bulk, decide as record_decision, shift_checks, shift_choice,
+from webapp.review import (LEFT_OUT, next_pending, undo_bulk, undoable_bulk, approvable, bulk_approve as approve_all, sort_for_bulk, decide as record_decision, shift_checks, shift_choice,
                            shift_patrols, station_overview)
 from webapp.shifts import coverage, parse_shifts, shift_table, window
 
@@ -56,6 +56,7 @@ def dashboard():
         checks=[c for c in checks if c.is_abnormal], hazards=hazards, overdue=[h for h in hazards if is_overdue(h, today)],
         today=today, pending=pending, pending_checks=pending_checks, alerts=alerts,
         bulk=len(approvable(pending)) + len(approvable(pending_checks)), flag_labels=FLAG_LABELS,
+        undoable=undoable_bulk(station.id, current_user),
     )
 
 
@@ -75,6 +76,18 @@ def evidence_mix():
     return render("review/evidence.html", "review/_evidence_mix.html", status=422 if error else 200, station=station,
                   stations=field_stations(current_user), month=month_text(year, month), error=error,
                   mixes=station_mix(station.id, start, end), flag_labels=FLAG_LABELS)
+
+
+@bp.route("/bulk/<int:batch_id>/undo", methods=["POST"])
+@role_required(*LEADERS)
+def undo_bulk_approval(batch_id: int):
+    """Undo one's own one-tap approval within its minutes: its records are pending again."""
+    batch = BulkApproval.get_or_none(BulkApproval.id == batch_id)
+    station = Station.get_or_none(Station.id == batch.station_id) if batch else None
+    require_station(current_user, station)
+    error = undo_bulk(batch, current_user)
+    flash(error or gettext("已撤销刚才的一键审核，这些记录重新待审核。"), "error" if error else "success")
+    return redirect(url_for("review.dashboard", station=batch.station_id))
 
 
 @bp.route("/overview")
@@ -206,8 +219,8 @@ def bulk_approve():
         return render("review/bulk.html", "review/_bulk.html", station=station, day=day, shift=shift,
                       count=len(take), left=left, reasons=LEFT_OUT)
     _take, left = sort_for_bulk(in_shift + checks_in_shift)
-    patrols = approve_all(Patrol, in_shift, current_user)
-    checks = approve_all(EquipmentCheck, checks_in_shift, current_user)
+    batch = approve_all(station.id, in_shift, checks_in_shift, current_user)
+    patrols, checks = len(json.loads(batch.patrol_ids)), len(json.loads(batch.check_ids))
     if checks:
         flash(gettext("已批量审核 %(patrols)s 条正常、无标记的巡检和 %(checks)s 条设备检查。", patrols=patrols, checks=checks),
               "success")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from models import (
-    Activity, Attendance,
+    Activity, Attendance, BulkApproval,
     Commitment, EquipmentCheck, FluctuationAlert, Handover, Hazard, Milestone, ModelPost, NfcTag, Patrol, PioneerProject, Station,
     Suggestion, User, Well, db, utcnow,
 )
@@ -54,8 +54,9 @@ def station2(app):
                                    ends_at=utcnow() + timedelta(hours=2), organiser=worker)
         step = time_step(utcnow())
         tag = NfcTag.create(work_area=station.work_area_id, well=well, uid="04AABBCCDDEE01")
+        bulk = BulkApproval.create(station=station, reviewer=worker, approved_at=utcnow(), patrol_ids=f"[{patrol['id']}]")
     return {
-        "tag_id": tag.id,
+        "tag_id": tag.id, "batch_id": bulk.id,
         "activity_id": activity.id, "step": step, "code": step_code(activity, step),
         "suggestion_id": suggestion.id, "project_id": project.id, "milestone_id": milestone.id, "post_id": model_post.id,
         "well_id": well.id, "qr_token": well.qr_token, "patrol_id": patrol["id"], "check_id": check_result["id"],
@@ -70,6 +71,6 @@ def snapshot() -> str:
     with db.connection_context():
         rows = [list(model.select().dicts()) for model in (Patrol, EquipmentCheck, Hazard, FluctuationAlert, Handover, Activity, Attendance,
                                                              Commitment, Well, Suggestion, PioneerProject, Milestone,
-                                                             ModelPost, NfcTag)]
+                                                             ModelPost, NfcTag, BulkApproval)]
         rows.append(list(User.select(User.id, User.avatar, User.card_token).dicts()))
     return json.dumps(rows, default=str, sort_keys=True)

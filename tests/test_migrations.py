@@ -92,7 +92,7 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
             "升级到版本 14：plants above work areas; rules, templates and procedures per work area; user.must_change_password",
             "升级到版本 15：user.notifications_seen_at; Web Push subscriptions; patrol(well_id, clock_time)",
             "升级到版本 16：user.language",
-            "升级到版本 17：evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of",
+            "升级到版本 17：evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals",
         ]
         assert migrations.current_version() == migrations.LATEST
         assert Patrol.select().count() == 0

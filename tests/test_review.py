@@ -1,5 +1,5 @@
 """The leader's shift dashboard and patrol review: counts, flags, bulk approval, returns with a comment, scope."""
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -289,3 +289,52 @@ def test_copied_and_repeated_readings_are_flagged_and_left_out_of_bulk_approval(
     refused = patrol_record(well, copied="yes")
     [answer] = post(worker, batch(refused)).json["results"]
     assert answer["status"] == "rejected" and answer["error"]["field"] == "copied"
+
+
+def test_a_bulk_approval_is_undone_within_ten_minutes_by_its_reviewer_only(app, leader, synced):
+    import time_machine
+
+    from models import BulkApproval, utcnow
+
+    leader.post("/review/bulk-approve", data={"confirm": "1"})
+    with db.connection_context():
+        batch = BulkApproval.get()
+        assert Patrol.get_by_id(synced["normal"]).review_status == "approved"
+    board = leader.get("/review/").get_data(as_text=True)
+    assert "一键审核了 1 条" in board and f"/review/bulk/{batch.id}/undo" in board
+    other = app.test_client()
+    login(other, "HN0001")  # the admin: may see the station, but it is not their approval
+    assert other.post(f"/review/bulk/{batch.id}/undo").status_code == 302
+    with db.connection_context():
+        assert Patrol.get_by_id(synced["normal"]).review_status == "approved"
+    stranger = app.test_client()
+    login(stranger, "HN2001")  # another station's leader: like an unknown id
+    assert stranger.post(f"/review/bulk/{batch.id}/undo").status_code == 404
+    assert leader.post("/review/bulk/99999999/undo").status_code == 404
+    undone = leader.post(f"/review/bulk/{batch.id}/undo", follow_redirects=True)
+    assert "已撤销刚才的一键审核" in undone.get_data(as_text=True)
+    with db.connection_context():
+        assert Patrol.get_by_id(synced["normal"]).review_status == "pending"
+    again = leader.post(f"/review/bulk/{batch.id}/undo", follow_redirects=True)
+    assert "已经撤销过了" in again.get_data(as_text=True)
+    # Approved again, then too late to undo: refused, nothing changes.
+    leader.post("/review/bulk-approve", data={"confirm": "1"})
+    with db.connection_context():
+        late = BulkApproval.select().order_by(BulkApproval.id.desc()).first()
+    with time_machine.travel(utcnow().replace(tzinfo=timezone.utc) + timedelta(minutes=11), tick=True):
+        refused = leader.post(f"/review/bulk/{late.id}/undo", follow_redirects=True).get_data(as_text=True)
+    assert "10 分钟内才能撤销" in refused
+    with db.connection_context():
+        assert Patrol.get_by_id(synced["normal"]).review_status == "approved"
+
+
+def test_undo_leaves_a_record_decided_again_since_as_it_was(app, leader, synced):
+    from models import BulkApproval
+
+    leader.post("/review/bulk-approve", data={"confirm": "1"})
+    leader.post(f"/review/patrols/{synced['normal']}", data={"decision": "return", "comment": "再核对油压"})
+    with db.connection_context():
+        batch = BulkApproval.get()
+    leader.post(f"/review/bulk/{batch.id}/undo")
+    with db.connection_context():
+        assert Patrol.get_by_id(synced["normal"]).review_status == "returned"

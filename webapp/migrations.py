@@ -247,14 +247,14 @@ def _v16_user_language(migrator):
 def _v17_evidence(migrator):
     """Evidence of presence and time on every synced record (issue 15): replaced labels, NFC tags and the work
     area's NFC master key, the evidence of each record, the phones' record chains, discarded records."""
-    from models import ChainLink, Discard, Evidence, NfcTag, ReplacedLabel
+    from models import BulkApproval, ChainLink, Discard, Evidence, NfcTag, ReplacedLabel
 
     if "nfc_master_key" not in _columns("work_area"):
         migrate(migrator.add_column("work_area", "nfc_master_key", CharField(max_length=64, null=True)))
     if "duplicate_of_id" not in _columns("hazard"):  # a hazard judged a duplicate points to the one it repeats
         migrate(migrator.add_column("hazard", "duplicate_of_id", ForeignKeyField(models.Hazard, null=True,
                                                                                  field=models.Hazard.id, on_delete="SET NULL")))
-    db.create_tables([ReplacedLabel, NfcTag, Evidence, ChainLink, Discard])
+    db.create_tables([ReplacedLabel, NfcTag, Evidence, ChainLink, Discard, BulkApproval])
 
 
 # (version, name, step). Append only; never edit a step that has shipped. A step that
@@ -277,7 +277,7 @@ STEPS = [
      _v14_plants_and_work_area_separation),
     (15, "user.notifications_seen_at; Web Push subscriptions; patrol(well_id, clock_time)", _v15_notifications),
     (16, "user.language", _v16_user_language),
-    (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of", _v17_evidence),
+    (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals", _v17_evidence),
 ]
 
 def _columns(table: str) -> set[str]:

@@ -1,11 +1,12 @@
 """Review (审核) of patrols and equipment checks: the records of a shift, and approve or return with a comment (批注) —
 the same rules for both kinds."""
+import json
 from datetime import date, timedelta
 
 from flask_babel import gettext, lazy_gettext as _l
 from peewee import fn
 
-from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, User, Well, db, utcnow
+from models import BulkApproval, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, User, Well, db, utcnow
 
 from .hazards import is_overdue
 from .periods import today_in
@@ -67,14 +68,55 @@ def approvable(records) -> list:
     return sort_for_bulk(records)[0]
 
 
-def bulk_approve(model, records, reviewer) -> int:
-    """Approve the approvable records of one model in one statement; returns how many."""
-    ids = [r.id for r in approvable(records)]
-    if ids:
-        with db.atomic():
-            model.update(review_status="approved", reviewed_by=reviewer.id, reviewed_at=utcnow()).where(
-                model.id.in_(ids) & (model.review_status == "pending")).execute()
-    return len(ids)
+UNDO_MINUTES = 10
+
+
+def bulk_approve(station_id: int, patrols, checks, reviewer) -> BulkApproval:
+    """Approve the approvable patrols and checks in one transaction, kept as one BulkApproval (to undo)."""
+    at = utcnow()
+    with db.atomic():
+        approved = {}
+        for model, records in ((Patrol, patrols), (EquipmentCheck, checks)):
+            wanted = [r.id for r in approvable(records)]
+            # Only what is still pending now: a record another leader decided meanwhile is left as they decided it.
+            ids = [row for (row,) in model.select(model.id).where(model.id.in_(wanted) & (model.review_status == "pending"))
+                   .tuples()] if wanted else []
+            if ids:
+                model.update(review_status="approved", reviewed_by=reviewer.id, reviewed_at=at).where(
+                    model.id.in_(ids) & (model.review_status == "pending")).execute()
+            approved[model] = ids
+        return BulkApproval.create(station=station_id, reviewer=reviewer.id, approved_at=at,
+                                   patrol_ids=json.dumps(approved[Patrol]), check_ids=json.dumps(approved[EquipmentCheck]))
+
+
+def undoable_bulk(station_id: int, user) -> BulkApproval | None:
+    """The user's latest one-tap approval of the station that can still be undone."""
+    since = utcnow() - timedelta(minutes=UNDO_MINUTES)
+    return (BulkApproval.select().where((BulkApproval.station == station_id) & (BulkApproval.reviewer == user.id)
+                                        & BulkApproval.undone_at.is_null() & (BulkApproval.approved_at >= since))
+            .order_by(BulkApproval.id.desc()).first())
+
+
+def undo_bulk(batch: BulkApproval, user) -> str | None:
+    """Put the batch's records back to pending, if it is the reviewer's own, within UNDO_MINUTES and not undone yet;
+    a record decided again since is left alone. A Chinese message when it cannot be undone, else None."""
+    if batch.reviewer_id != user.id:
+        return gettext("只能撤销自己的一键审核。")
+    if batch.undone_at is not None:
+        return gettext("这次一键审核已经撤销过了。")
+    if utcnow() - batch.approved_at > timedelta(minutes=UNDO_MINUTES):
+        return gettext("一键审核 %(minutes)s 分钟内才能撤销；请逐条退回。", minutes=UNDO_MINUTES)
+    with db.atomic():
+        taken = BulkApproval.update(undone_at=utcnow()).where(
+            (BulkApproval.id == batch.id) & BulkApproval.undone_at.is_null()).execute()
+        if not taken:  # undone by a concurrent request
+            return gettext("这次一键审核已经撤销过了。")
+        for model, ids in ((Patrol, json.loads(batch.patrol_ids)), (EquipmentCheck, json.loads(batch.check_ids))):
+            if ids:
+                model.update(review_status="pending", reviewed_by=None, reviewed_at=None).where(
+                    model.id.in_(ids) & (model.review_status == "approved") & (model.reviewed_by == user.id)
+                    & (model.reviewed_at == batch.approved_at)).execute()
+    return None
 
 
 def shift_patrols(station, start, end):
