@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from models import Activity, ActivityInvitee, Attendance, Station, User, utcnow
+from models import Activity, ActivityInvitee, Attendance, Station, SyncReceipt, User, utcnow
 from webapp import labels
 from webapp.access import branch_asked, deny, requested_id, role_required, stations_in_scope
 from webapp.activities import (
@@ -255,6 +255,11 @@ def checkin(activity_id: int, step: int, code: str):
             return _checkin_page(None, gettext("找不到这项活动。"), status=404)
         if not may_attend(user, activity):  # scope first, like every id in a URL; the record's own checks follow
             return _checkin_page(None, gettext("您不在本次活动的参加人员之中，请联系活动组织人。"), status=403)
+        # A second tap of the same page (a double tap, or after a slow answer) is the first check-in again — even
+        # when the second turned between the two, which would make it a different record to the sync path.
+        if _checked_in_already(user, request.form.get("uuid", "")):
+            flash(gettext("签到成功。"), "success")
+            return redirect(url_for("activities.show", activity_id=activity_id))
         # The page is online: the check-in is made now, on the server's clock (a time from the form is not trusted).
         record = {"uuid": request.form.get("uuid", ""), "type": "attendance", "created_at": _now_iso(),
                   "data": {"activity_id": activity_id, "step": step, "code": code}}
@@ -271,6 +276,16 @@ def checkin(activity_id: int, step: int, code: str):
     mine = Attendance.get_or_none((Attendance.activity == activity) & (Attendance.user == user.id)
                                   & (Attendance.status == "present"))
     return _checkin_page(activity, None, mine=mine, uuid=str(uuid_module.uuid4()))
+
+
+def _checked_in_already(user, raw_uuid: str) -> bool:
+    """True when this user's check-in with that page's uuid is already stored."""
+    try:
+        wanted = uuid_module.UUID(raw_uuid) if isinstance(raw_uuid, str) and len(raw_uuid) <= 36 else None
+    except ValueError:
+        wanted = None
+    return wanted is not None and SyncReceipt.select().where(
+        (SyncReceipt.uuid == wanted) & (SyncReceipt.author == user.id) & (SyncReceipt.type == "attendance")).exists()
 
 
 def _now_iso() -> str:

@@ -156,7 +156,8 @@ def judge_time(user, chain: Chain | None, claimed: datetime, offset_s: int, rece
                     status = "fork"
                 low = before.bounded_time
         if chain.seen is not None:
-            low = chain.seen if low is None else max(low, chain.seen)
+            seen = min(chain.seen, received_at)  # a server time "seen" after the arrival was never seen
+            low = seen if low is None else max(low, seen)
         if status != "ok":
             flags.append(f"chain_{status}")
     bounded = corrected
