@@ -530,7 +530,7 @@ def test_the_check_in_page_outside_the_app(app, client):
     # A second tap, two seconds later (the second turned between them): the same check-in, not a refusal.
     import time_machine
 
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(seconds=2), tick=True):
+    with time_machine.travel(utcnow().replace(tzinfo=timezone.utc) + timedelta(seconds=2), tick=True):
         assert member.post(url, data=fields).status_code == 302
     assert len(attendance(activity)) == 1 and attendance(activity)[0].method == "scan"
     assert "您已签到" in member.get(url).get_data(as_text=True)

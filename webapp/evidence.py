@@ -25,7 +25,7 @@ MAX_SPEED_KMH = 80.0
 MAX_SEQ = 2**31 - 1
 MAX_DISCARDED_BYTES = 64 * 1024
 HEX = frozenset("0123456789abcdef")
-ERROR_CODE = re.compile(r"[a-z_]{1,40}")  # the codes the server answers refusals with
+ERROR_CODE = re.compile(r"[a-z_]{1,40}")  # the codes the server answers refusals with (and record types)
 
 # Every flag a record can carry, in the words a station leader reads (the evidence panel, the review).
 FLAG_LABELS = {
@@ -367,7 +367,7 @@ def create_discard(ctx, data: dict) -> Discard:
     """Handler of the `discard` record type: the worker discarded a refused record on the phone after seeing why;
     the record is kept whole, and its place in the chain shows as discarded, not as a gap."""
     record = data.get("record")
-    if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+    if not isinstance(record, dict) or not isinstance(record.get("type"), str) or not ERROR_CODE.fullmatch(record["type"]):
         raise RecordError("invalid_value", gettext("放弃的记录内容不对。"), "record")
     raw = record.get("uuid")
     try:

@@ -65,6 +65,8 @@ def _number(value, label, low, high, field):
         number = float(value)
     except ValueError:
         raise RecordError("invalid_value", gettext("%(label)s应为数字。", label=label), field) from None
+    except OverflowError:  # an integer of hundreds of digits: no float holds it, and no reading is that large
+        number = math.inf
     if not math.isfinite(number) or not low <= number <= high:
         raise RecordError("out_of_range", gettext("%(label)s应在 %(low)s–%(high)s 之间。", label=label, low=f"{low:g}", high=f"{high:g}"), field)
     return number

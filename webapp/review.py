@@ -139,12 +139,17 @@ def shift_checks(station, start, end):
     )
 
 
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2199, 12, 31)
+
+
 def shift_choice(shifts: list[Shift], tz: str, values) -> tuple[date, Shift]:
     """The (day, shift) asked for in request values (?date=YYYY-MM-DD&shift=N), or the current one."""
     today, current = shift_at(utcnow(), shifts, tz)
     try:
         day = date.fromisoformat(values.get("date", ""))
     except ValueError:
+        day = today
+    if not EARLIEST_DAY <= day <= LATEST_DAY:  # year 1 or 9999: a shift's window would overflow
         day = today
     try:
         index = int(values.get("shift", ""))

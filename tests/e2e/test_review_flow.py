@@ -124,9 +124,10 @@ def test_bulk_approval_leaves_the_key_wells_drop_pending(leader_page, live_app):
     """The case that was found: a key well's 产液量 12.5 against a 7-day median of 33.5 fires the alert, and the one
     -tap approval used to approve that very patrol. Now the leader is told it is left out, and it stays pending."""
     import uuid as uuid_module
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta, timezone
 
-    from models import FluctuationAlert, Station, User, Well
+    from models import FluctuationAlert, Station, User, Well, utcnow
+    from webapp.shifts import parse_shifts, shift_at
     from webapp.sync import sync_batch
 
     from tests.test_sync import OIL_READINGS, chain
@@ -136,7 +137,7 @@ def test_bulk_approval_leaves_the_key_wells_drop_pending(leader_page, live_app):
         key = (Well.select().where((Well.station == station) & Well.is_key_well & (Well.kind == "oil"))
                .order_by(Well.code).first())
         worker = User.get(User.employee_no == "HN1003")
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = utcnow().replace(tzinfo=timezone.utc, microsecond=0)  # the app's clock
         # Three earlier rounds, then the drop — and the same round measured again, normal: approvable in one tap.
         records = []
         for minutes, liquid in ((-29 * 60, 33.0), (-19 * 60, 34.0), (-9 * 60, 33.5), (0, 12.5), (0, 33.2)):
@@ -153,8 +154,11 @@ def test_bulk_approval_leaves_the_key_wells_drop_pending(leader_page, live_app):
             ids.append(answer["results"][0]["id"])
         drop, normal = ids[-2], ids[-1]
         assert FluctuationAlert.select().where(FluctuationAlert.patrol == drop).exists()
+        # The shift the records fall in, named in the address: a shift change between here and the page changes nothing.
+        day, shift = shift_at(Patrol.get_by_id(drop).clock_time, parse_shifts(station.work_area.shifts),
+                              station.work_area.timezone)
     leader = leader_page
-    leader.goto(f"/review/?station={station.id}")
+    leader.goto(f"/review/?station={station.id}&date={day.isoformat()}&shift={shift.index}")
     expect(leader.locator("#alerts")).to_contain_text(key.code)
     leader.get_by_role("button", name="一键审核 1 条正常、无标记的记录").click()
     expect(leader.get_by_text("触发了重点井波动、尚未处理：1")).to_be_visible()
