@@ -33,12 +33,18 @@ seed-demo: $(VENV)/.installed-run
 browser-deps:
 	@scripts/ensure-browser-deps.sh
 
+# Each test copies a database and writes its files in its own folder: in memory when the machine has a tmpfs (a
+# fifth faster than on the disk), removed after the run.
+TESTTMP  := /dev/shm/jingzhan-pytest-$(shell id -u)
+BASETEMP := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo --basetemp=$(TESTTMP))
+
 # The model, route and fault tests on both cores (each test has its own database), what a date can change once more
 # under each fixed date, then the browser tests in turn.
 test: $(VENV)/.installed-test browser-deps test-js security
-	$(BIN)/python -m pytest -m "not e2e" -n 2
+	$(BIN)/python -m pytest -m "not e2e" -n 2 $(BASETEMP)
 	$(MAKE) --no-print-directory test-dates
-	$(BIN)/python -m pytest -m e2e
+	$(BIN)/python -m pytest -m e2e $(BASETEMP)
+	@rm -rf $(TESTTMP)
 
 # The `dated` tests (tests/conftest.py DATED_MODULES) with the clock at the edges of the calendar: the 1st of a month
 # at 00:05 Beijing time, 31 December 23:55, 29 February, a shift boundary. On SQLite: a date is not a backend matter.
@@ -46,7 +52,7 @@ DATES := month-start year-end leap-day shift-boundary
 test-dates: $(VENV)/.installed-test
 	@failed=""; for at in $(DATES); do \
 		echo "== clock at $$at"; \
-		env -u JINGZHAN_TEST_POSTGRES_URL $(BIN)/python -m pytest -m "dated and not e2e" -n 2 -q --at=$$at \
+		env -u JINGZHAN_TEST_POSTGRES_URL $(BIN)/python -m pytest -m "dated and not e2e" -n 2 -q --at=$$at $(BASETEMP) \
 			-o addopts="-ra --strict-markers" || failed="$$failed $$at"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "dated tests failed at:$$failed"; exit 1; fi

@@ -22,6 +22,7 @@ Results: docs/bench/pages.json (bench/results.py: targets and the section of doc
 every page, its queries, each query's own time and plan (unless --no-explain) — in --out (docs/bench-pages.json).
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -39,6 +40,7 @@ import peewee
 from common import PASSWORD, ROOT, keep_smoke_apart, login
 from results import Target, is_smoke, write_result
 
+import models
 from models import Equipment, EquipmentCheck, Patrol, Station, Well, WorkArea, db, utcnow
 from webapp import create_app, migrations
 from webapp.generator import VERSION, build, build_database
@@ -67,10 +69,17 @@ def _progress(counts, seconds):
     log(f"  {counts['patrols']:>10,} patrols {seconds:7.1f} s")
 
 
+def schema_key() -> str:
+    """The schema version and a digest of every table's columns as the models declare them: a kept database made
+    before a migration changed (even within one version number, while it was being written) is never reused."""
+    columns = sorted(f"{m._meta.table_name}.{f.column_name}:{f.field_type}" for m in models.MODELS for f in m._meta.sorted_fields)
+    return f"{migrations.LATEST}{hashlib.sha256(chr(10).join(columns).encode()).hexdigest()[:8]}"
+
+
 def sqlite_path(patrols: int, seed: int, areas: int) -> Path:
     """Where the cached SQLite database of this size, made in the current shift, is kept."""
     day, shift = shift_at(utcnow(), parse_shifts(WorkArea.shifts.default), "Asia/Shanghai")
-    stem = f"patrols-{patrols}-a{areas}-seed{seed}-g{VERSION}-s{migrations.LATEST}"
+    stem = f"patrols-{patrols}-a{areas}-seed{seed}-g{VERSION}-s{schema_key()}"
     return CACHE / f"{stem}-{day.isoformat()}-{shift.index}.db"
 
 
@@ -82,7 +91,7 @@ def sqlite_database(patrols: int, seed: int, areas: int) -> tuple[str, dict, Pat
     if path.exists() and info.exists():
         return f"sqlite:///{path}", json.loads(info.read_text()), CACHE
     for old in CACHE.glob("patrols-*"):  # older shifts of this size, and databases of other generator or schema versions
-        if old.name.startswith(f"patrols-{patrols}-a{areas}-") or f"-g{VERSION}-s{migrations.LATEST}-" not in old.name:
+        if old.name.startswith(f"patrols-{patrols}-a{areas}-") or f"-g{VERSION}-s{schema_key()}-" not in old.name:
             old.unlink()
     log(f"building the {patrols:,}-patrol SQLite database in {CACHE} …")
     building = path.with_suffix(".building")

@@ -278,14 +278,27 @@ function guardLogout() {
   });
 }
 
-/** Fetch once the key this user's records are signed with when exported to a file. */
-async function keepSigningKey() {
+const SIGNING_KEY_RETRIES = 5;
+
+/** Fetch once the key this user's records are signed with when exported to a file. A fetch that fails (the network
+ * went, the service worker was taking over, the server was busy) is tried again a few times with growing pauses,
+ * and again whenever the phone comes back online: a phone without it cannot export its records to a file. */
+async function keepSigningKey(attempt = 0) {
   const me = currentUserId();
   if (!me || !navigator.onLine || (await hasSigningKey(me))) return;
-  const response = await fetch("/api/v1/signing-key", { credentials: "same-origin", redirect: "manual" });
-  if (!response.ok) return;
-  const body = await response.json();
-  if (body.user_id === me) await storeSigningKey(me, body.key);
+  let again = true;
+  try {
+    const response = await fetch("/api/v1/signing-key", { credentials: "same-origin", redirect: "manual" });
+    again = response.status >= 500; // a redirect (logged out) or a refusal is not tried again
+    if (response.ok) {
+      const body = await response.json();
+      again = false;
+      if (body.user_id === me) await storeSigningKey(me, body.key);
+    }
+  } catch (error) {
+    console.warn("signing key", error);
+  }
+  if (again && attempt < SIGNING_KEY_RETRIES) setTimeout(() => keepSigningKey(attempt + 1), 1000 * 2 ** attempt);
 }
 
 window.addEventListener("online", showConnectivity);
@@ -337,6 +350,7 @@ refreshCsrfCookie();
 if (currentUserId()) {
   startOutbox();
   keepSigningKey().catch((error) => console.warn("signing key", error));
+  window.addEventListener("online", () => keepSigningKey().catch((error) => console.warn("signing key", error)));
 }
 registerServiceWorker().catch((error) => console.warn("service worker", error));
 export { warmOfflineCopy };
