@@ -235,7 +235,9 @@ class UserRole(BaseModel):
 class Well(BaseModel):
     """A well (井) with its QR label token."""
 
-    KINDS = {"oil": _l("采油井"), "injection": _l("注水井")}
+    # 采油井 by how they lift (each has its reading set, webapp/readings.py), and 注水井.
+    KINDS = {"oil": _l("采油井"), "pcp": _l("螺杆泵井"), "esp": _l("电泵井"), "injection": _l("注水井")}
+    PRODUCING = ("oil", "pcp", "esp")
 
     station = ForeignKeyField(Station, backref="wells", on_delete="RESTRICT")
     code = CharField(max_length=30)
@@ -245,6 +247,7 @@ class Well(BaseModel):
     latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
     longitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
     patrol_interval_hours = SmallIntegerField(default=8)
+    allocation_m3_per_day = FloatField(null=True)  # 注水井's 日配注, what its 日注水量 is set against
     contractor = ForeignKeyField(User, null=True, backref="contracted_wells", on_delete="SET NULL")
     note = TextField(default="")
 
@@ -402,80 +405,6 @@ class Discard(BaseModel):
     received_at = DateTimeField(default=utcnow)
 
 
-class Patrol(BaseModel):
-    """巡检打卡: one patrol check-in at a well, with its readings and proof of presence. Append-only."""
-
-    METHODS = {"nfc": _l("NFC 标签"), "scan": _l("扫码"), "manual": _l("手工输入井号")}
-
-    uuid = UUIDField(unique=True)
-    well = ForeignKeyField(Well, backref="patrols", on_delete="RESTRICT")
-    station = ForeignKeyField(Station, backref="patrols", on_delete="RESTRICT")
-    author = ForeignKeyField(User, backref="patrols", on_delete="RESTRICT")
-    method = CharField(max_length=8)
-    device_time = DateTimeField(index=True)
-    received_at = DateTimeField(default=utcnow)
-    clock_offset_s = IntegerField(default=0)
-    # device_time on the server's clock (plus the offset measured at sync): what shifts are counted by.
-    # Set for every patrol; null only in a database that is being upgraded to schema 10.
-    clock_time = DateTimeField(null=True)
-    latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
-    longitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
-    accuracy_m = FloatField(null=True)
-    distance_m = FloatField(null=True)
-    current_up_a = FloatField(null=True)
-    current_down_a = FloatField(null=True)
-    stroke_m = FloatField(null=True)
-    strokes_per_min = FloatField(null=True)
-    oil_pressure_mpa = FloatField(null=True)
-    casing_pressure_mpa = FloatField(null=True)
-    back_pressure_mpa = FloatField(null=True)
-    wellhead_temp_c = FloatField(null=True)
-    liquid_t_per_day = FloatField(null=True)
-    water_cut_pct = FloatField(null=True)
-    is_abnormal = BooleanField(default=False)
-    note = TextField(default="")
-    flags = CharField(max_length=120, default="")
-    review_status = CharField(max_length=12, default="pending", index=True)  # pending, approved, returned
-    reviewed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
-    reviewed_at = DateTimeField(null=True)
-    review_comment = TextField(default="")
-    corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
-
-    REVIEW_STATUSES = {"pending": _l("待审核"), "approved": _l("已审核"), "returned": _l("已退回")}
-
-    class Meta:
-        # (well, clock_time): the 3K+行为 coverage of contracted wells over a month (webapp/assessment.py).
-        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "clock_time"), False),
-                   (("well", "clock_time"), False))
-
-    @property
-    def flag_list(self) -> list[str]:
-        return self.flags.split() if self.flags else []
-
-
-class BulkApproval(BaseModel):
-    """One tap of 一键审核: which records it approved, so it can be undone for a few minutes."""
-
-    station = ForeignKeyField(Station, backref="+", on_delete="CASCADE")
-    reviewer = ForeignKeyField(User, backref="+", on_delete="CASCADE")
-    approved_at = DateTimeField()
-    patrol_ids = TextField(default="[]")
-    check_ids = TextField(default="[]")
-    undone_at = DateTimeField(null=True)
-
-
-class WellOperation(BaseModel):
-    """One of the ten operations of 十字油井管理法 done during a patrol, with its values (JSON)."""
-
-    patrol = ForeignKeyField(Patrol, backref="operations", on_delete="CASCADE")
-    well = ForeignKeyField(Well, backref="operations", on_delete="RESTRICT")
-    code = CharField(max_length=16)
-    values = TextField(default="{}")
-
-
-SENSES = {"wang": _l("望"), "wen": _l("闻"), "ting": _l("听"), "mo": _l("摸"), "ce": _l("测")}
-
-
 class AreaVersioned:
     """Reference data versioned per work area (check templates, procedures): rows without a work area are the
     shared defaults every work area starts from; an admin's edit makes a version of their work area only, which
@@ -521,6 +450,108 @@ class AreaVersioned:
     def _next_version(cls, key: str, work_area_id: int) -> int:
         key_field = getattr(cls, cls.KEY)
         return (cls.in_area(work_area_id).where(key_field == key).select(fn.MAX(cls.version)).scalar() or 0) + 1
+
+
+class ReadingSet(AreaVersioned, BaseModel):
+    """The readings a patrol records at one kind of well, one row per version (fields as JSON, webapp/readings.py)."""
+
+    KEY = "well_kind"
+
+    work_area = ForeignKeyField(WorkArea, null=True, backref="+", on_delete="CASCADE")
+    well_kind = CharField(max_length=16)
+    version = IntegerField()
+    fields = TextField()
+    is_current = BooleanField(default=True)
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("work_area", "well_kind", "version"), True),)
+
+
+class Patrol(BaseModel):
+    """巡检打卡: one patrol check-in at a well, with its readings and proof of presence. Append-only."""
+
+    METHODS = {"nfc": _l("NFC 标签"), "scan": _l("扫码"), "manual": _l("手工输入井号")}
+
+    uuid = UUIDField(unique=True)
+    well = ForeignKeyField(Well, backref="patrols", on_delete="RESTRICT")
+    station = ForeignKeyField(Station, backref="patrols", on_delete="RESTRICT")
+    author = ForeignKeyField(User, backref="patrols", on_delete="RESTRICT")
+    method = CharField(max_length=8)
+    device_time = DateTimeField(index=True)
+    received_at = DateTimeField(default=utcnow)
+    clock_offset_s = IntegerField(default=0)
+    # device_time on the server's clock (plus the offset measured at sync): what shifts are counted by.
+    # Set for every patrol; null only in a database that is being upgraded to schema 10.
+    clock_time = DateTimeField(null=True)
+    latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    longitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
+    accuracy_m = FloatField(null=True)
+    distance_m = FloatField(null=True)
+    current_up_a = FloatField(null=True)
+    current_down_a = FloatField(null=True)
+    stroke_m = FloatField(null=True)
+    strokes_per_min = FloatField(null=True)
+    oil_pressure_mpa = FloatField(null=True)
+    casing_pressure_mpa = FloatField(null=True)
+    back_pressure_mpa = FloatField(null=True)
+    wellhead_temp_c = FloatField(null=True)
+    liquid_t_per_day = FloatField(null=True)
+    water_cut_pct = FloatField(null=True)
+    # Readings of the other kinds of wells (螺杆泵井, 电泵井, 注水井; webapp/readings.py CATALOGUE).
+    current_a = FloatField(null=True)
+    rotation_rpm = FloatField(null=True)
+    frequency_hz = FloatField(null=True)
+    voltage_v = FloatField(null=True)
+    pump_pressure_mpa = FloatField(null=True)
+    injection_m3_per_day = FloatField(null=True)
+    # The reading set the form was made from, and the readings whose change against the baseline the worker
+    # confirmed on the phone (space-separated keys); "copied" in flags: saved from 沿用上次读数 unchanged.
+    reading_set = ForeignKeyField(ReadingSet, null=True, backref="+", on_delete="SET NULL")
+    confirmed = CharField(max_length=200, default="")
+    is_abnormal = BooleanField(default=False)
+    note = TextField(default="")
+    flags = CharField(max_length=120, default="")
+    review_status = CharField(max_length=12, default="pending", index=True)  # pending, approved, returned
+    reviewed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reviewed_at = DateTimeField(null=True)
+    review_comment = TextField(default="")
+    corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
+
+    REVIEW_STATUSES = {"pending": _l("待审核"), "approved": _l("已审核"), "returned": _l("已退回")}
+
+    class Meta:
+        # (well, clock_time): the 3K+行为 coverage of contracted wells over a month (webapp/assessment.py).
+        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "clock_time"), False),
+                   (("well", "clock_time"), False))
+
+    @property
+    def flag_list(self) -> list[str]:
+        return self.flags.split() if self.flags else []
+
+
+class BulkApproval(BaseModel):
+    """One tap of 一键审核: which records it approved, so it can be undone for a few minutes."""
+
+    station = ForeignKeyField(Station, backref="+", on_delete="CASCADE")
+    reviewer = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    approved_at = DateTimeField()
+    patrol_ids = TextField(default="[]")
+    check_ids = TextField(default="[]")
+    undone_at = DateTimeField(null=True)
+
+
+class WellOperation(BaseModel):
+    """One of the ten operations of 十字油井管理法 done during a patrol, with its values (JSON)."""
+
+    patrol = ForeignKeyField(Patrol, backref="operations", on_delete="CASCADE")
+    well = ForeignKeyField(Well, backref="operations", on_delete="RESTRICT")
+    code = CharField(max_length=16)
+    values = TextField(default="{}")
+
+
+SENSES = {"wang": _l("望"), "wen": _l("闻"), "ting": _l("听"), "mo": _l("摸"), "ce": _l("测")}
 
 
 class CheckTemplate(AreaVersioned, BaseModel):
@@ -1045,7 +1076,7 @@ class SchemaVersion(BaseModel):
 MODELS = [
     Plant, WorkArea, Station, User, UserRole, Well, ReplacedLabel, NfcTag, Equipment, SyncReceipt, Evidence,
     ChainLink, Discard, Patrol, BulkApproval, WellOperation,
-    CheckTemplate, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
+    CheckTemplate, ReadingSet, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
     Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
     Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,
     UserSession, LoginAttempt, AuthEvent, PushSubscription,

@@ -26,11 +26,11 @@ from playwright.sync_api import sync_playwright
 from results import Target, write_result
 
 from webapp.checks import DEFAULT_TEMPLATES
-from webapp.patrols import READINGS
+from webapp.readings import default_fields
 
 TZ = timezone(timedelta(hours=8))
 PATROL_LIMIT, CHECK_LIMIT, PHOTO_LIMIT = 2048, 3072, 200 * 1024
-# An oil well's readings as a worker types them (every field of webapp.patrols.READINGS, realistic decimals).
+# An oil well's readings as a worker types them (every field of its default reading set, realistic decimals).
 OIL_READINGS = {"current_up_a": 42.5, "current_down_a": 38.1, "stroke_m": 3.0, "strokes_per_min": 4.5,
                 "oil_pressure_mpa": 0.82, "casing_pressure_mpa": 1.25, "back_pressure_mpa": 0.61, "wellhead_temp_c": 38.4,
                 "liquid_t_per_day": 12.4, "water_cut_pct": 86.5}
@@ -44,7 +44,7 @@ def _envelope(kind: str, data: dict) -> dict:
 def patrol_record(abnormal: bool = False) -> dict:
     """A patrol of an oil well as patrol.js sends it: all ten readings, GPS, one operation (憋压), and with
     abnormal=True a note as well."""
-    assert set(OIL_READINGS) == set(READINGS), "webapp.patrols.READINGS changed: update OIL_READINGS"
+    assert set(OIL_READINGS) == {f.key for f in default_fields("oil")}, "the oil wells' reading set changed: update OIL_READINGS"
     return _envelope("patrol", {
         "well_id": 1234, "method": "scan", "qr_token": "sU2iuyD1M7S_NMOQkMafTA", "readings": OIL_READINGS,
         "position": {"latitude": 40.912345, "longitude": 121.912345, "accuracy": 8}, "abnormal": abnormal,

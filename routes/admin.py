@@ -1,4 +1,4 @@
-"""The work-area admin: check templates and operating procedures (each saved as a new version)."""
+"""The work-area admin: check templates, reading sets and operating procedures (each saved as a new version)."""
 import json
 import uuid as uuid_module
 
@@ -6,12 +6,22 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user
 
-from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, WorkArea, db
+from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, ReadingSet, Well, WorkArea, db
 from webapp.access import role_required
 from webapp.checks import parse_template_rows, save_template, template_items
 from webapp.photo_store import store_for
 from webapp.photos import PhotoError, store_photo
 from webapp.procedures import MAX_BODY, MAX_TITLE, save_procedure, topics
+from webapp.readings import (
+    CATALOGUE,
+    MAX_FIELDS,
+    THRESHOLD_KIND_LABELS,
+    ReadingSetError,
+    current_sets,
+    form_row,
+    parse_rows,
+    save_set,
+)
 from webapp.shifts import parse_shifts
 from webapp.text import clean_line, clean_text
 
@@ -25,7 +35,8 @@ ITEM_FIELDS = ("code", "sense", "label", "hint", "unit", "normal_min", "normal_m
 @role_required("admin")
 def index():
     templates = CheckTemplate.currents(current_user.work_area_id)
-    return render_template("admin/index.html", kinds=EQUIPMENT_KINDS, templates=templates)
+    return render_template("admin/index.html", kinds=EQUIPMENT_KINDS, templates=templates, well_kinds=Well.KINDS,
+                           reading_sets=ReadingSet.currents(current_user.work_area_id))
 
 
 def _rows_from_form(form) -> list[dict]:
@@ -76,6 +87,38 @@ def edit_template(kind: str):
     rows = list(rows) + [{} for _ in range(EXTRA_ROWS)]
     return render_template("admin/template.html", kind=kind, label=EQUIPMENT_KINDS[kind], current=current, rows=rows,
                            senses=SENSES, errors=errors), (422 if errors else 200)
+
+
+READING_FIELDS = ("key", "required", "low", "high", "kind", "threshold", "alert", "delete")
+
+
+@bp.route("/readings/<well_kind>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_readings(well_kind: str):
+    """The readings a patrol records at one kind of well: which, required or not, their range, and past which change
+    against the well's 7-day median the phone asks, the review marks ⚠ and a key well raises an alert."""
+    kind = well_kind
+    if kind not in Well.KINDS:
+        abort(404)
+    current, fields = current_sets(current_user.work_area_id)[kind]
+    errors = []
+    if request.method == "POST":
+        count = min(request.form.get("rows", type=int) or 0, MAX_FIELDS + EXTRA_ROWS)
+        rows = [{name: request.form.get(f"fields-{n}-{name}", "") for name in READING_FIELDS} for n in range(count)]
+        try:
+            parsed = parse_rows(rows)
+        except ReadingSetError as exc:
+            errors = exc.errors
+        else:
+            saved = save_set(kind, parsed, current_user._get_current_object())
+            flash(gettext("已保存%(kind)s读数项第 %(version)s 版；已有的巡检仍按原版本保存，手机更新离线副本后按新版本录入。",
+                          kind=Well.KINDS[kind], version=saved.version), "success")
+            return redirect(url_for("admin.edit_readings", well_kind=kind))
+    else:
+        rows = [form_row(f) for f in fields]
+    rows = list(rows) + [{} for _ in range(EXTRA_ROWS)]
+    return render_template("admin/readings.html", kind=kind, label=Well.KINDS[kind], current=current, rows=rows,
+                           catalogue=CATALOGUE, threshold_kinds=THRESHOLD_KIND_LABELS, errors=errors), (422 if errors else 200)
 
 
 @bp.route("/procedures/<topic>", methods=["GET", "POST"])

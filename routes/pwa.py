@@ -20,6 +20,7 @@ SHELL_FILES = [
     "js/i18n.js",
     "js/outbox.js",
     "js/evidence.js",
+    "js/deviation.js",
     "js/patrol.js",
     "js/scanner.js",
     "js/scan-page.js",

@@ -7,12 +7,11 @@ from flask_login import current_user
 from models import utcnow
 from webapp.access import field_stations, role_required, station_asked
 from webapp.exports import CSV_MIMETYPE, XLSX_MIMETYPE, to_csv, to_xlsx
-from webapp.periods import today_in
 from webapp.htmx import is_htmx, render
 from webapp.patrols import READINGS
+from webapp.periods import today_in
 from webapp.printing import send_download
 from webapp.reports import (
-    SNAPSHOT_READINGS,
     ReportError,
     check_plan,
     daily_report,
@@ -56,7 +55,7 @@ def _daily_page(station, day_text: str, *, status: int = 200, plan_form: dict | 
                                   "oil_t_per_day": report.production.plan_oil}
     return render("reports/daily.html", partial, status=status, station=station, stations=field_stations(current_user), report=report,
                   error=error, day_text=day_text, plan_form=plan_form or {}, plan_errors=plan_errors or {},
-                  plan_saved=plan_saved, tz=tz, readings=READINGS, snapshot=SNAPSHOT_READINGS)
+                  plan_saved=plan_saved, tz=tz, readings=READINGS, snapshot=report.snapshot if report else [])
 
 
 @bp.route("/daily")

@@ -3,22 +3,56 @@ import json
 import statistics
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, make_response, redirect, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user
 
-from models import SENSES, BulkApproval, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, WellOperation, utcnow
+from models import (
+    SENSES,
+    BulkApproval,
+    Equipment,
+    EquipmentCheck,
+    FluctuationAlert,
+    Hazard,
+    Patrol,
+    Station,
+    User,
+    Well,
+    WellOperation,
+    utcnow,
+)
 from webapp.access import field_stations, require_station, role_required, station_asked
 from webapp.checks import template_items
-from webapp.fluctuations import MIN_SAMPLES, deviations
-from webapp.hazards import is_overdue
-from webapp.periods import month_bounds, month_text, today_in
-from webapp.reports import ReportError, parse_month
-from webapp.htmx import is_htmx, render
 from webapp.evidence import FLAG_LABELS, evidence_of, station_mix
-from webapp.patrols import OPERATIONS, READINGS
-from webapp.review import (LEFT_OUT, next_pending, undo_bulk, undoable_bulk, approvable, bulk_approve as approve_all, sort_for_bulk, decide as record_decision, shift_checks, shift_choice,
-                           shift_patrols, station_overview)
+from webapp.fluctuations import BASELINE_DAYS, MIN_SAMPLES, deviations
+from webapp.hazards import is_overdue
+from webapp.htmx import is_htmx, render
+from webapp.patrols import OPERATIONS
+from webapp.periods import month_bounds, month_text, today_in
+from webapp.readings import patrol_fields, rules, shown_fields
+from webapp.reports import ReportError, parse_month
+from webapp.review import (
+    LEFT_OUT,
+    approvable,
+    next_pending,
+    shift_checks,
+    shift_choice,
+    shift_patrols,
+    sort_for_bulk,
+    station_overview,
+    undo_bulk,
+    undoable_bulk,
+)
+from webapp.review import bulk_approve as approve_all
+from webapp.review import decide as record_decision
 from webapp.shifts import coverage, parse_shifts, shift_table, window
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -55,7 +89,7 @@ def dashboard():
         flagged=[p for p in in_shift if p.flags], abnormal=[p for p in in_shift if p.is_abnormal],
         checks=[c for c in checks if c.is_abnormal], hazards=hazards, overdue=[h for h in hazards if is_overdue(h, today)],
         today=today, pending=pending, pending_checks=pending_checks, alerts=alerts,
-        bulk=len(approvable(pending)) + len(approvable(pending_checks)), flag_labels=FLAG_LABELS,
+        bulk=len(approvable(pending + pending_checks, current_user.work_area_id)), flag_labels=FLAG_LABELS,
         undoable=undoable_bulk(station.id, current_user),
     )
 
@@ -112,8 +146,10 @@ def get_patrol(patrol_id: int) -> Patrol:
 def _patrol_page(record: Patrol, status: int = 200, error: str | None = None):
     operations = [(OPERATIONS[o.code], json.loads(o.values)) for o in WellOperation.select().where(WellOperation.patrol == record)
                   if o.code in OPERATIONS]
-    return render("review/patrol.html", "review/_patrol.html", status=status, patrol=record, readings=READINGS,
-                  devs=deviations(record, READINGS, current_app.config["FLUCTUATION_THRESHOLDS"]), min_samples=MIN_SAMPLES,
+    fields = shown_fields(record, patrol_fields(record, current_user.work_area_id))
+    return render("review/patrol.html", "review/_patrol.html", status=status, patrol=record, reading_fields=fields,
+                  devs=deviations(record, [f.key for f in fields], rules(fields)), min_samples=MIN_SAMPLES,
+                  confirmed=record.confirmed.split(), baseline_days=BASELINE_DAYS,
                   operations=operations, flag_labels=FLAG_LABELS, error=error,
                   evidence=evidence_of("patrol", record.id))
 
@@ -215,10 +251,10 @@ def bulk_approve():
     in_shift, checks_in_shift = shift_patrols(station.id, start, end), shift_checks(station.id, start, end)
     if request.form.get("confirm") != "1":
         # First what would be approved and what is left for the leader, and why; then the leader confirms.
-        take, left = sort_for_bulk(in_shift + checks_in_shift)
+        take, left = sort_for_bulk(in_shift + checks_in_shift, current_user.work_area_id)
         return render("review/bulk.html", "review/_bulk.html", station=station, day=day, shift=shift,
                       count=len(take), left=left, reasons=LEFT_OUT)
-    _take, left = sort_for_bulk(in_shift + checks_in_shift)
+    _take, left = sort_for_bulk(in_shift + checks_in_shift, current_user.work_area_id)
     batch = approve_all(station.id, in_shift, checks_in_shift, current_user)
     patrols, checks = len(json.loads(batch.patrol_ids)), len(json.loads(batch.check_ids))
     if checks:

@@ -1,17 +1,46 @@
 """The station's well list (htmx search and filters), the well page (by id, QR label or NFC tag), and the 扫码 tab."""
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext as _l
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from models import Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, Station, User, Well, utcnow
-from webapp.access import MAX_ID, get_station, get_well, may_open, requested_id, stations_in_scope
+from models import (
+    Equipment,
+    EquipmentCheck,
+    FluctuationAlert,
+    Hazard,
+    Patrol,
+    Station,
+    User,
+    Well,
+    utcnow,
+)
+from webapp.access import (
+    MAX_ID,
+    get_station,
+    get_well,
+    may_open,
+    requested_id,
+    stations_in_scope,
+)
+from webapp.fluctuations import BASELINE_DAYS, baselines
 from webapp.hazards import is_overdue
-from webapp.periods import today_in
 from webapp.htmx import render
-from webapp.patrols import CHOICES, OPERATIONS, READINGS
+from webapp.patrols import CHOICES, OPERATIONS
+from webapp.periods import today_in
+from webapp.readings import current_sets, default_fields
 from webapp.text import clean_line
 
 bp = Blueprint("wells", __name__)
@@ -30,7 +59,9 @@ def filter_wells(station: Station, q: str, kind: str):
         query = query.where(Well.code.contains(q))
     if kind == "key":
         query = query.where(Well.is_key_well)
-    elif kind in ("oil", "injection"):
+    elif kind == "oil":  # 采油井: every producing well, whatever lifts it
+        query = query.where(Well.kind.in_(Well.PRODUCING))
+    elif kind == "injection":
         query = query.where(Well.kind == kind)
     # Codes like 海1-07 sort correctly as text because numbers are zero-padded.
     return query.order_by(Well.code)
@@ -77,14 +108,19 @@ def _show(well: Well, method: str):
     )
     alerts = list(open_alerts().where(FluctuationAlert.well == well))
     last = Patrol.select().where(Patrol.well == well).order_by(Patrol.device_time.desc()).first()
-    last_readings = {} if last is None else {k: getattr(last, k) for k in READINGS if getattr(last, k) is not None}
+    reading_set, fields = current_sets(current_user.work_area_id)[well.kind] if well.kind in Well.KINDS else (
+        None, default_fields(well.kind))
+    last_readings = {} if last is None else {f.key: getattr(last, f.key) for f in fields if getattr(last, f.key) is not None}
     return render_template(
         "wells/show.html",
         well=well,
         equipment=equipment,
         method=method,
         can_patrol=well.station_id == current_user.station_id or current_user.has_role("admin"),
-        readings=READINGS,
+        reading_fields=fields,
+        reading_set=reading_set,
+        baselines=baselines(well.id, [f.key for f in fields if f.kind], utcnow()),
+        baseline_days=BASELINE_DAYS,
         operations=OPERATIONS,
         choices=CHOICES,
         last_readings=last_readings,

@@ -28,7 +28,7 @@ UNKNOWN_INT = 987_654_321
 # Objects every colleague of the work area may see (the 三亮 card is shown across the work area, procedures and
 # templates are the work area's): refusing an action on them as 403 hides nothing.
 WORK_AREA_WIDE = {"cards.show", "cards.qr", "cards.badge", "cards.photo", "cards.public", "cards.public_photo",
-                  "procedures.show", "admin.edit_procedure", "admin.edit_template", "static", "pwa.icon", "pwa.script_messages"}
+                  "procedures.show", "admin.edit_procedure", "admin.edit_template", "admin.edit_readings", "static", "pwa.icon", "pwa.script_messages"}
 # A scanned code (a label's 128-bit token, an activity's rotating HMAC code) proves the worker saw it: the answer
 # explains, in Chinese, whose well or activity it is instead of pretending it does not exist (docs/decisions.md).
 SCANNED = {"wells.scanned": "属于海南二号站，不是您所在的站", "activities.checkin": "您不在本次活动的参加人员之中"}

@@ -93,6 +93,8 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
             "升级到版本 15：user.notifications_seen_at; Web Push subscriptions; patrol(well_id, clock_time)",
             "升级到版本 16：user.language",
             "升级到版本 17：evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals",
+            ("升级到版本 18：reading sets per kind of well; readings of screw-pump, electric-submersible and injection wells; "
+             "patrol.reading_set, patrol.confirmed; well.allocation_m3_per_day"),
         ]
         assert migrations.current_version() == migrations.LATEST
         assert Patrol.select().count() == 0

@@ -156,7 +156,7 @@ OPEN_TO_ALL = {"cards.public": 200, "cards.public_photo": 404, "static": 200, "p
                "pwa.script_messages": 200}
 # Keyed by an equipment kind or procedure topic, not an object: each admin edits their own work area's version
 # (test_an_edited_template_is_the_editors_work_areas_only).
-OWN_AREA_KEYED = {"admin.edit_template", "admin.edit_procedure"}
+OWN_AREA_KEYED = {"admin.edit_template", "admin.edit_procedure", "admin.edit_readings"}
 
 
 @pytest.mark.parametrize("who", ["HN0001", PLANT_ADMIN])

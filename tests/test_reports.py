@@ -311,10 +311,11 @@ def test_daily_page_and_fragment(leader, yesterday):
 def test_query_counts_do_not_grow_with_data(leader, yesterday):
     sid = station_id()
     leader.get("/reports/daily")  # warm up anything loaded once per process
-    # user, roles, station, stations in scope + wells, patrols, operations, checks, hazards, earlier readings, plan
-    with assert_query_count(11):
+    # user, roles, station, stations in scope + wells, patrols, operations, checks, hazards, earlier readings, plan,
+    # the work area's reading sets (the report's columns)
+    with assert_query_count(12):
         assert leader.get(f"/reports/daily?station={sid}&date={YESTERDAY}").status_code == 200
-    with assert_query_count(10):  # the same without the station list
+    with assert_query_count(11):  # the same without the station list
         assert leader.get(f"/reports/daily.xlsx?station={sid}&date={YESTERDAY}").status_code == 200
     with assert_query_count(7):  # user, roles, station, stations in scope + wells, patrols, per worker
         assert leader.get(f"/reports/monthly?station={sid}&month={YESTERDAY:%Y-%m}").status_code == 200

@@ -190,10 +190,28 @@ def test_unknown_well_is_rejected(worker):
     assert post(worker, batch(record)).json["results"][0]["error"]["code"] == "unknown_well"
 
 
-def test_injection_well_needs_only_pressures(worker):
+INJECTION_READINGS = {"injection_m3_per_day": 48, "pump_pressure_mpa": 16.2, "oil_pressure_mpa": 12.5}
+
+
+def test_an_injection_well_records_its_own_set(worker):
     well = get_well("海1-07")
-    record = patrol_record(well, readings={"oil_pressure_mpa": 12.5, "casing_pressure_mpa": 3.1})
+    record = patrol_record(well, readings=dict(INJECTION_READINGS, casing_pressure_mpa=3.1))
     assert post(worker, batch(record)).json["results"][0]["status"] == "created"
+    with db.connection_context():
+        patrol = Patrol.get(Patrol.uuid == record["uuid"])
+        assert (patrol.injection_m3_per_day, patrol.pump_pressure_mpa, patrol.casing_pressure_mpa) == (48, 16.2, 3.1)
+        assert patrol.reading_set.well_kind == "injection"
+
+
+@pytest.mark.parametrize("readings, code, words", [
+    ({"oil_pressure_mpa": 12.5, "pump_pressure_mpa": 16}, "missing_reading", "请填写日注水量"),
+    (dict(INJECTION_READINGS, liquid_t_per_day=20), "unknown_field", "这口井不记录：产液量"),
+    (dict(INJECTION_READINGS, injection_m3_per_day=2000.5), "out_of_range", "日注水量应在 0–2000 之间"),
+])
+def test_an_injection_well_refuses_what_its_set_does_not_allow(worker, readings, code, words):
+    result = post(worker, batch(patrol_record(get_well("海1-07"), readings=readings))).json["results"][0]
+    assert result["status"] == "rejected" and result["error"]["code"] == code
+    assert words in result["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,8 @@ def station_wells(name, **where):
     with db.connection_context():
         query = Well.select().join(Station).where(Station.name == name)
         for field, value in where.items():
-            query = query.where(getattr(Well, field) == value)
+            column = getattr(Well, field)
+            query = query.where(column.in_(value) if isinstance(value, tuple) else column == value)
         return sorted(w.code for w in query)
 
 
@@ -55,7 +56,9 @@ def test_history_restore_gets_the_full_page(login_as):
 
 @pytest.mark.parametrize(
     "kind, where",
-    [("key", {"is_key_well": True}), ("oil", {"kind": "oil"}), ("injection", {"kind": "injection"}), ("", {}), ("bogus", {})],
+    # 采油井: every producing well, beam pump, screw pump or ESP.
+    [("key", {"is_key_well": True}), ("oil", {"kind": ("oil", "pcp", "esp")}), ("injection", {"kind": "injection"}), ("", {}),
+     ("bogus", {})],
 )
 def test_kind_filter(login_as, kind, where):
     page = login_as("HN1003").get("/wells/", query_string={"kind": kind}, headers={"HX-Request": "true"})

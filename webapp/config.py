@@ -94,14 +94,6 @@ class Config:
         self.VAPID_PUBLIC_KEY = os.environ.get("JINGZHAN_VAPID_PUBLIC_KEY", "")
         self.VAPID_PRIVATE_KEY = os.environ.get("JINGZHAN_VAPID_PRIVATE_KEY", "")
         self.VAPID_SUBJECT = os.environ.get("JINGZHAN_VAPID_SUBJECT", "mailto:admin@localhost")
-        # 重点井波动: (kind, threshold) per reading against the median of the last 7 days; "relative" is a
-        # fraction of the baseline, "absolute" is in the reading's own unit (含水 in percentage points).
-        self.FLUCTUATION_THRESHOLDS = {
-            "liquid_t_per_day": ("relative", 0.20),
-            "water_cut_pct": ("absolute", 5.0),
-            "current_up_a": ("relative", 0.20),
-            "oil_pressure_mpa": ("relative", 0.30),
-        }
         # Photos from phones, re-encoded, a photo and its thumbnail stored under the photo's sha256
         # (webapp/photo_store.py): in PHOTO_DIR ("dir", the default) or in an S3-compatible bucket ("s3", needs
         # `pip install 'jingzhan[s3]'`; credentials and region from the standard AWS_* variables). PHOTO_DIR is

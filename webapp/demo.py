@@ -45,6 +45,18 @@ OFFICE_POSTS = ["信息管理员", "党总支书记", "作业区经理", "副经
                 "资料员", "设备员", "综合办事员"]
 STATION_POSTS = ["采油工", "采油工", "采油工", "集输工", "注水工", "电工", "维修工", "采油工"]
 
+def well_kind(n: int) -> str:
+    """The kind of a station's n-th well in the demo and the generator: every 7th an injection well, and among the
+    producing ones a few screw-pump (…9) and electric-submersible (…8) wells beside the beam pumps."""
+    return "injection" if n % 7 == 0 else "pcp" if n % 10 == 9 else "esp" if n % 10 == 8 else "oil"
+
+
+def allocation(n: int) -> float | None:
+    """An injection well's 日配注 (m³/d) in the demo and the generator, from its number (no draw of the random
+    generator: the demo's other choices stay what they were)."""
+    return float(40 + (n * 13) % 60) if well_kind(n) == "injection" else None
+
+
 # Fixed demo logins, one per role; README and `seed-demo` list them.
 DEMO_LOGINS = [
     ("HN0001", "admin", "作业区管理员"),
@@ -180,8 +192,8 @@ def _seed_wells(rng, stations):
         count = rng.randint(25, 40)
         wells = []
         for n in range(1, count + 1):
-            kind = "injection" if n % 7 == 0 else "oil"
-            is_key = kind == "oil" and rng.random() < 0.18
+            kind = well_kind(n)
+            is_key = kind != "injection" and rng.random() < 0.18
             wells.append(
                 {
                     "station": station.id,
@@ -192,6 +204,7 @@ def _seed_wells(rng, stations):
                     "latitude": round(base_lat + s * 0.02 + rng.uniform(-0.008, 0.008), 6),
                     "longitude": round(base_lon + s * 0.015 + rng.uniform(-0.008, 0.008), 6),
                     "patrol_interval_hours": 4 if is_key else (12 if kind == "injection" else 8),
+                    "allocation_m3_per_day": allocation(n),
                 }
             )
         Well.insert_many(wells).execute()

@@ -1,4 +1,5 @@
 """重点井波动: compare each synced reading of a key well with the well's recent baseline and raise alerts."""
+import math
 import statistics
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,8 +10,11 @@ BASELINE_DAYS = 7
 MIN_SAMPLES = 3
 
 
-# Readings without a threshold of their own are set against their baseline with this one on the review page.
-DEFAULT_THRESHOLD = ("relative", 0.30)
+# How a threshold is read: a fraction of the baseline, or a difference in the reading's own unit.
+KINDS = ("relative", "absolute")
+
+# A reading whose set gives it no threshold is shown against its baseline, and never questioned.
+NO_THRESHOLD = ("relative", math.inf)
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,28 @@ def history_of(patrol: Patrol, fields: list[str]) -> dict[str, list[float]]:
     return history
 
 
+def baselines(well_id: int, fields: list[str], before) -> dict[str, float]:
+    """The median of each field's readings at the well over the BASELINE_DAYS before `before`, for the fields with
+    at least MIN_SAMPLES of them (one query): what the phone sets a new reading against while it is typed."""
+    if not fields:
+        return {}
+    rows = (Patrol.select(*[getattr(Patrol, f) for f in fields])
+            .where((Patrol.well == well_id) & (Patrol.device_time >= before - timedelta(days=BASELINE_DAYS))
+                   & (Patrol.device_time < before)).tuples())
+    history = {f: [] for f in fields}
+    for row in rows:
+        for field, value in zip(fields, row, strict=True):
+            if value is not None:
+                history[field].append(value)
+    return {f: statistics.median(v) for f, v in history.items() if len(v) >= MIN_SAMPLES}
+
+
 def deviations(patrol: Patrol, fields, thresholds: dict) -> dict[str, Deviation]:
-    """Each reading of the patrol against its well's baseline, with the alert thresholds (or DEFAULT_THRESHOLD)."""
+    """Each reading of the patrol against its well's baseline, with its set's thresholds ({key: (kind, threshold)};
+    a reading without one is never beyond)."""
     present = [f for f in fields if getattr(patrol, f) is not None]
     history = history_of(patrol, present) if present else {}
-    return {f: deviation(getattr(patrol, f), history[f], *thresholds.get(f, DEFAULT_THRESHOLD)) for f in present}
+    return {f: deviation(getattr(patrol, f), history[f], *thresholds.get(f, NO_THRESHOLD)) for f in present}
 
 
 def detect(patrol: Patrol, well, thresholds: dict) -> list[FluctuationAlert]:

@@ -63,7 +63,7 @@ from .patrols import READINGS
 from .shifts import parse_shifts, shift_at, window
 
 # Bump when the generated data changes shape, so cached benchmark databases are rebuilt.
-VERSION = 2
+VERSION = 3
 WELLS_PER_STATION = 40
 MISSED = 0.01  # share of due patrols never made (漏巡)
 MANUAL = 0.03  # typed the 井号 instead of scanning
@@ -91,10 +91,19 @@ OIL_PROFILE = {
     "liquid_t_per_day": (3, 60, 0.02, 1),
     "water_cut_pct": (70, 97, 0.003, 1),
 }
+# 螺杆泵井 and 电泵井: their drive's readings, the wellhead's as a beam-pump well's.
+_WELLHEAD = {k: OIL_PROFILE[k] for k in ("oil_pressure_mpa", "casing_pressure_mpa", "back_pressure_mpa", "wellhead_temp_c",
+                                        "liquid_t_per_day", "water_cut_pct")}
+PCP_PROFILE = {"current_a": (15, 45, 0.015, 1), "rotation_rpm": (60, 180, 0.005, 0), **_WELLHEAD}
+ESP_PROFILE = {"current_a": (20, 60, 0.015, 1), "voltage_v": (900, 1500, 0.003, 0), "frequency_hz": (40, 55, 0.003, 1),
+               **_WELLHEAD}
 INJECTION_PROFILE = {
+    "injection_m3_per_day": (30, 100, 0.01, 1),
+    "pump_pressure_mpa": (14, 22, 0.005, 2),
     "oil_pressure_mpa": (8, 18, 0.01, 2),
     "casing_pressure_mpa": (2, 8, 0.01, 2),
 }
+PROFILES = {"oil": OIL_PROFILE, "pcp": PCP_PROFILE, "esp": ESP_PROFILE, "injection": INJECTION_PROFILE}
 STROKES_M = (2.5, 3.0, 3.6, 4.2, 4.8)
 STROKES_PER_MIN = (2.0, 3.0, 4.0, 4.5, 5.0, 6.0)
 # (reading, factor, note) of an abnormal patrol; the factor applies to that patrol only.
@@ -157,7 +166,7 @@ def _ids_by(rows: list, inserted: list, key: str) -> list[int]:
 
 def top_up_wells(per_station: int = WELLS_PER_STATION, seed: int = 1) -> int:
     """Add wells (with their equipment) until each production station has per_station; returns how many were added."""
-    from webapp.demo import OIL_WELL_EQUIPMENT
+    from webapp.demo import OIL_WELL_EQUIPMENT, allocation, well_kind
 
     rng = random.Random(f"wells/{seed}")
     added = 0
@@ -171,14 +180,15 @@ def top_up_wells(per_station: int = WELLS_PER_STATION, seed: int = 1) -> int:
             lon = sum(float(w.longitude) for w in wells) / len(wells) if wells else 121.9
             rows = []
             for n in range(max(numbers, default=0) + 1, max(numbers, default=0) + 1 + per_station - len(wells)):
-                kind = "injection" if n % 7 == 0 else "oil"
-                is_key = kind == "oil" and rng.random() < 0.18
+                kind = well_kind(n)
+                is_key = kind != "injection" and rng.random() < 0.18
                 rows.append({
                     "station": station.id, "code": f"海{station.sort_order}-{n:02d}", "kind": kind, "is_key_well": is_key,
                     "qr_token": f"gen{rng.getrandbits(96):024x}",
                     "latitude": round(lat + rng.uniform(-0.008, 0.008), 6),
                     "longitude": round(lon + rng.uniform(-0.008, 0.008), 6),
                     "patrol_interval_hours": 4 if is_key else (12 if kind == "injection" else 8),
+                    "allocation_m3_per_day": allocation(n),
                 })
             Well.insert_many(rows).execute()
             codes = [r["code"] for r in rows]
@@ -243,17 +253,20 @@ def _area_wells(rng, station, index: int, number: int, per_station: int, members
                 well_equipment, station_equipment) -> None:
     """A generated station's wells (one in seven injection, about 18 % of the oil wells key wells), their equipment and
     the station's, and the 承包井: the party members take three wells each in turn, key wells first."""
+    from .demo import allocation, well_kind
+
     base_lat, base_lon = 40.6 + 0.05 * (number % 10), 121.5 + 0.05 * (number // 10 % 10)
     rows = []
     for n in range(1, per_station + 1):
-        kind = "injection" if n % 7 == 0 else "oil"
-        is_key = kind == "oil" and rng.random() < 0.18
+        kind = well_kind(n)
+        is_key = kind != "injection" and rng.random() < 0.18
         rows.append({
             "station": station.id, "code": f"模{number}-{index}-{n:02d}", "kind": kind, "is_key_well": is_key,
             "qr_token": f"gen{rng.getrandbits(96):024x}",
             "latitude": round(base_lat + index * 0.01 + rng.uniform(-0.004, 0.004), 6),
             "longitude": round(base_lon + index * 0.01 + rng.uniform(-0.004, 0.004), 6),
             "patrol_interval_hours": 4 if is_key else (12 if kind == "injection" else 8), "contractor": None,
+            "allocation_m3_per_day": allocation(n),
         })
     for i, row in enumerate(sorted(rows, key=lambda r: not r["is_key_well"])[:len(members) * 3]):
         row["contractor"] = members[i % len(members)]
@@ -318,8 +331,10 @@ class _Station:
 
 def _well_state(well, rng) -> dict:
     """A well's normal readings and where they have drifted to."""
-    profile = OIL_PROFILE if well.kind == "oil" else INJECTION_PROFILE
+    profile = PROFILES.get(well.kind, OIL_PROFILE)
     base = {name: rng.uniform(low, high) for name, (low, high, _step, _dec) in profile.items()}
+    if well.allocation_m3_per_day and "injection_m3_per_day" in base:  # an injection well injects about its 配注
+        base["injection_m3_per_day"] = well.allocation_m3_per_day * rng.uniform(0.85, 1.05)
     if well.kind == "oil":
         base["current_down_a"] = base["current_up_a"] * rng.uniform(0.75, 1.05)
         fixed = {"stroke_m": rng.choice(STROKES_M), "strokes_per_min": rng.choice(STROKES_PER_MIN)}
@@ -589,8 +604,10 @@ def _patrol(rng, site: _Station, well, author: int, clock_time: datetime, end: d
         flags.append("clock")
     note, is_abnormal, metric = "", False, None
     if rng.random() < ABNORMAL:
-        metric, factor, note = rng.choice(OIL_ABNORMAL if well.kind == "oil" else INJECTION_ABNORMAL)
+        metric, factor, note = rng.choice(INJECTION_ABNORMAL if well.kind == "injection" else OIL_ABNORMAL)
         is_abnormal = True
+        if metric == "current_up_a" and "current_a" in readings:  # 螺杆泵井, 电泵井: one running current
+            metric = "current_a"
         if metric:
             low, high = READINGS[metric][2:4]
             readings = dict(readings, **{metric: round(min(max(readings[metric] * factor, low), high), 2)})
@@ -600,7 +617,8 @@ def _patrol(rng, site: _Station, well, author: int, clock_time: datetime, end: d
         "received_at": min(clock_time + timedelta(seconds=rng.randint(5, 3 * 3600)), end),
         "latitude": latitude, "longitude": longitude, "accuracy_m": accuracy, "distance_m": distance,
         **{name: readings.get(name) for name in READINGS},
-        "is_abnormal": is_abnormal, "note": note, "flags": " ".join(flags), "corrects": None,
+        "is_abnormal": is_abnormal, "note": note, "flags": " ".join(flags), "corrects": None, "confirmed": "",
+        "reading_set": None,
         **_review(rng, clock_time, end, site.leader),
     }
     return row, metric

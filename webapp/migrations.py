@@ -1,6 +1,6 @@
 """Schema versions: a fresh database is created at the newest version, an older one is upgraded in place."""
 from playhouse.migrate import SchemaMigrator, migrate
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, SmallIntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, FloatField, ForeignKeyField, SmallIntegerField, TextField
 
 import models
 from models import SchemaVersion, db
@@ -257,6 +257,28 @@ def _v17_evidence(migrator):
     db.create_tables([ReplacedLabel, NfcTag, Evidence, ChainLink, Discard, BulkApproval])
 
 
+def _v18_reading_sets(migrator):
+    """Reading sets per kind of well, versioned per work area (issue 16.2); the readings of 螺杆泵井, 电泵井 and
+    注水井; the set a patrol was made from and the deviations its worker confirmed; 注水井's 日配注."""
+    from models import ReadingSet
+
+    from .readings import ensure_default_sets
+
+    db.create_tables([ReadingSet])
+    have = _columns("patrol")
+    for name in ("current_a", "rotation_rpm", "frequency_hz", "voltage_v", "pump_pressure_mpa", "injection_m3_per_day"):
+        if name not in have:
+            migrate(migrator.add_column("patrol", name, FloatField(null=True)))
+    if "reading_set_id" not in have:
+        migrate(migrator.add_column("patrol", "reading_set_id", ForeignKeyField(ReadingSet, null=True, field=ReadingSet.id,
+                                                                                on_delete="SET NULL")))
+    if "confirmed" not in have:
+        migrate(migrator.add_column("patrol", "confirmed", CharField(max_length=200, default="")))
+    if "allocation_m3_per_day" not in _columns("well"):
+        migrate(migrator.add_column("well", "allocation_m3_per_day", FloatField(null=True)))
+    ensure_default_sets()
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -278,6 +300,8 @@ STEPS = [
     (15, "user.notifications_seen_at; Web Push subscriptions; patrol(well_id, clock_time)", _v15_notifications),
     (16, "user.language", _v16_user_language),
     (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals", _v17_evidence),
+    (18, ("reading sets per kind of well; readings of screw-pump, electric-submersible and injection wells; "
+          "patrol.reading_set, patrol.confirmed; well.allocation_m3_per_day"), _v18_reading_sets),
 ]
 
 def _columns(table: str) -> set[str]:
@@ -293,8 +317,10 @@ def seed_reference_data() -> None:
     from .assessment import ensure_default_rules
     from .checks import ensure_default_templates
     from .procedures import ensure_default_procedures
+    from .readings import ensure_default_sets
 
     ensure_default_templates()
+    ensure_default_sets()
     ensure_default_procedures()
     ensure_default_rules()
 

@@ -64,6 +64,7 @@ class Field:
     example: object = ""
     width: int = 14
     note: object = ""  # a lazy text (the template's 说明 sheet)
+    added_later: bool = False  # a column templates downloaded before it existed lack: absent, it changes nothing
 
 
 def _either(first: str, second: str, blank: str | None = None):
@@ -84,11 +85,14 @@ SPECS = {  # i18n: data
     "wells": [
         Field("井号", "code", required=True, max_length=30, example="海5-01", note=_l("必填，作业区内唯一")),
         Field("所属站", "station", required=True, example="海南五号站", note=_l("已有的站或本次站点表中的站")),
-        Field("井别", "kind", "choice", required=True, choices=WELL_KINDS, example="采油井", note=_either(*WELL_KINDS)),
+        Field("井别", "kind", "choice", required=True, choices=WELL_KINDS, example="采油井",
+              note=_l("%(kinds)s（采油井即抽油机井；各井别巡检记录的读数见读数项设置）", kinds="、".join(WELL_KINDS))),
         Field("重点井", "is_key_well", "yesno", example="否", width=8, note=_either("是", "否", "否")),
         Field("纬度", "latitude", "decimal", low=-90, high=90, example=40.95, width=12, note=_l("−90 到 90，可空")),
         Field("经度", "longitude", "decimal", low=-180, high=180, example=121.95, width=12, note=_l("−180 到 180，可空")),
         Field("巡检周期(小时)", "patrol_interval_hours", "int", low=1, high=168, example=8, note=_l("整数 1–168，可空（8）")),
+        Field("日配注(m³)", "allocation_m3_per_day", "decimal", low=0, high=2000, example="", width=12,
+              note=_l("注水井的日配注 0–2000，可空"), added_later=True),
     ],
     "equipment": [
         Field("设备名称", "name", required=True, example="海5-01 抽油机", width=18, note=_l("必填，同一站内唯一")),
@@ -243,9 +247,10 @@ def _cell(spec: Field, value, today: date):
 def _header_row(rows, fields) -> tuple[int, dict] | None:
     """Find the header among the first rows: (row number, column index by key), or None."""
     wanted = {f.header: f.key for f in fields}
+    needed = {f.header for f in fields if not f.added_later}
     for number, row in rows:
         names = [clean_line(_text(v), 40) for v in row]
-        if wanted.keys() <= set(names):
+        if needed <= set(names):
             return number, {wanted[name]: index for index, name in enumerate(names) if name in wanted}
     return None
 
@@ -276,13 +281,15 @@ def parse_upload(kind: str, data: bytes, today: date) -> tuple[list[dict], list[
         body = ((n, r) for n, r in head if n > header_number)
         numbered = ((number, row) for number, row in enumerate(rows, start=len(head) + 1))
         for number, row in itertools.chain(body, numbered):
-            values = [row[columns[f.key]] if columns[f.key] < len(row) else None for f in fields]
+            values = [row[columns[f.key]] if columns.get(f.key, len(row)) < len(row) else None for f in fields]
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
             if len(parsed) + len(problems) >= MAX_ROWS:
                 return [], [Problem(kind, 0, gettext("超过 %(max)s 行，请分成几个文件导入", max=MAX_ROWS))]
             item, reasons = {"_row": number}, []
             for spec, value in zip(fields, values, strict=True):
+                if spec.key not in columns:
+                    continue  # a column of a newer template: what the database holds stays
                 item[spec.key], reason = _cell(spec, value, today)
                 if reason:
                     reasons.append(reason)
@@ -349,6 +356,8 @@ def _changes(obj, values: dict) -> dict:
             current = current.isoformat()
         elif isinstance(current, Decimal):
             current = str(current.quantize(Decimal("0.000001")))
+        elif isinstance(current, float):
+            current = str(Decimal(repr(current)).quantize(Decimal("0.000001")))
         if current != value:
             changed[key] = value
     return changed
@@ -359,6 +368,8 @@ def _db_value(key: str, value):
         return date.fromisoformat(value)
     if value is not None and key in ("latitude", "longitude"):
         return Decimal(value)
+    if value is not None and key == "allocation_m3_per_day":
+        return float(value)
     return value
 
 
@@ -426,7 +437,8 @@ def plan(area, rows: dict, *, write: bool = False) -> Plan:
                                                    owner=well_station[item["code"]], station=item["station"])))
             continue
         well_station[item["code"]] = item["station"]
-        values = {k: item[k] for k in ("kind", "is_key_well", "latitude", "longitude", "patrol_interval_hours")}
+        values = {k: item[k] for k in ("kind", "is_key_well", "latitude", "longitude", "patrol_interval_hours",
+                                       "allocation_m3_per_day") if k in item}
         if existing is None:
             counts["wells"]["created"] += 1
             if write:

@@ -7,25 +7,16 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext, lazy_gettext as _l
 
-from models import Patrol, Station, Well, WellOperation
+from models import Patrol, ReadingSet, Station, Well, WellOperation
 
 from .access import MAX_ID
 from .fluctuations import detect as detect_fluctuations
+from .readings import CATALOGUE, Field, alert_rules, default_fields, fields_of
 from .text import clean_text
 
-# field: (label, unit, min, max, required for oil wells, required for injection wells)
-READINGS = {
-    "current_up_a": (_l("上行电流"), "A", 0, 300, True, False),
-    "current_down_a": (_l("下行电流"), "A", 0, 300, True, False),
-    "stroke_m": (_l("冲程"), "m", 0, 10, True, False),
-    "strokes_per_min": (_l("冲次"), _l("次/min"), 0, 20, True, False),
-    "oil_pressure_mpa": (_l("油压"), "MPa", 0, 40, True, True),
-    "casing_pressure_mpa": (_l("套压"), "MPa", 0, 40, True, True),
-    "back_pressure_mpa": (_l("回压"), "MPa", 0, 10, True, False),
-    "wellhead_temp_c": (_l("井口温度"), "°C", -40, 120, True, False),
-    "liquid_t_per_day": (_l("产液量"), "t/d", 0, 500, False, False),
-    "water_cut_pct": (_l("含水"), "%", 0, 100, False, False),
-}
+# Every reading the server can store, by its key: (label, unit, lowest, highest). Which a patrol records at a
+# well, how far and how strictly, is the well's reading set (webapp/readings.py).
+READINGS = CATALOGUE
 
 # The ten operations of 十字油井管理法; each field: (label, unit or None for text, min, max).
 OPERATIONS = {
@@ -80,23 +71,46 @@ def _text(value, label, max_length, field):
     return clean_text(value)
 
 
-def clean_readings(data: dict, well_kind: str) -> dict:
-    """The readings of a patrol as floats, checked for presence and range."""
+def reading_set_of(data: dict, well: Well, work_area_id: int) -> tuple[ReadingSet | None, list[Field]]:
+    """The set the phone's form was made from (the record names it: a form kept offline may be of an older version
+    than the work area's current one, and its record is judged by the form the worker saw), else the current one."""
+    wanted = data.get("reading_set_id")
+    row = None
+    if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted <= MAX_ID:
+        row = ReadingSet.in_area(work_area_id).where((ReadingSet.id == wanted) & (ReadingSet.well_kind == well.kind)).first()
+    if row is None:
+        row = ReadingSet.currents(work_area_id).get(well.kind)
+    return row, (fields_of(row.fields) if row else default_fields(well.kind))
+
+
+def clean_readings(data: dict, fields: list[Field]) -> dict:
+    """The readings of a patrol as floats, checked against the well's reading set: presence and range."""
     readings = data.get("readings") or {}
     if not isinstance(readings, dict):
         raise RecordError("invalid_value", gettext("读数格式不对。"), "readings")
-    unknown = set(readings) - set(READINGS)
+    known = {f.key for f in fields}
+    unknown = set(readings) - known
     if unknown:
-        raise RecordError("unknown_field", gettext("未知的读数：%(fields)s", fields="、".join(sorted(unknown))[:100]), "readings")
+        names = "、".join(sorted(str(CATALOGUE[k][0]) if k in CATALOGUE else str(k) for k in unknown))
+        raise RecordError("unknown_field", gettext("这口井不记录：%(fields)s", fields=names[:100]), "readings")
     cleaned = {}
-    for field, (label, _unit, low, high, oil_required, injection_required) in READINGS.items():
-        value = readings.get(field)
+    for field in fields:
+        value = readings.get(field.key)
         if value is None or value == "":
-            if (oil_required and well_kind == "oil") or (injection_required and well_kind == "injection"):
-                raise RecordError("missing_reading", gettext("请填写%(label)s。", label=label), field)
+            if field.required:
+                raise RecordError("missing_reading", gettext("请填写%(label)s。", label=field.label), field.key)
             continue
-        cleaned[field] = _number(value, label, low, high, field)
+        cleaned[field.key] = _number(value, field.label, field.low, field.high, field.key)
     return cleaned
+
+
+def clean_confirmed(data: dict, readings: dict) -> list[str]:
+    """The readings whose change against the baseline the worker confirmed on the phone (keys of this record's
+    readings; others are left out: what was confirmed is only ever a reading the record carries)."""
+    confirmed = data.get("confirmed") or []
+    if not isinstance(confirmed, list) or len(confirmed) > len(CATALOGUE) or not all(isinstance(k, str) for k in confirmed):
+        raise RecordError("invalid_value", gettext("确认的读数格式不对。"), "confirmed")
+    return [k for k in dict.fromkeys(confirmed) if k in readings]
 
 
 def clean_operations(data: dict) -> dict:
@@ -227,7 +241,9 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
         raise RecordError("invalid_value", gettext("记录内容格式不对。"), "data")
     well = find_well(ctx.user, data)
     method = read_method(data)
-    readings = clean_readings(data, well.kind)
+    reading_set, fields = reading_set_of(data, well, ctx.user.work_area_id)
+    readings = clean_readings(data, fields)
+    confirmed = clean_confirmed(data, readings)
     operations = clean_operations(data)
     is_abnormal = data.get("abnormal", False)
     if not isinstance(is_abnormal, bool):
@@ -248,9 +264,9 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
         latitude=presence.latitude, longitude=presence.longitude, accuracy_m=presence.accuracy,
         distance_m=presence.distance, is_abnormal=is_abnormal, note=note,
         flags=" ".join(dict.fromkeys(all_flags(ctx) + reading_flags)),
-        corrects=corrects, **readings,
+        corrects=corrects, reading_set=reading_set, confirmed=" ".join(confirmed), **readings,
     )
-    detect_fluctuations(patrol, well, ctx.settings["FLUCTUATION_THRESHOLDS"])
+    detect_fluctuations(patrol, well, alert_rules(fields))
     if operations:
         WellOperation.insert_many(
             [{"patrol": patrol.id, "well": well.id, "code": code, "values": json.dumps(values, ensure_ascii=False)}

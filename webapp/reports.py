@@ -23,6 +23,7 @@ from models import EquipmentCheck, Hazard, Patrol, ProductionPlan, User, Well, W
 from .exports import Column, Sheet
 from .patrols import OPERATIONS, READINGS
 from .periods import month_text
+from .readings import sets_of
 from .shifts import Shift, WellShift, coverage, shift_table, window
 
 CARRY_DAYS = 7
@@ -192,7 +193,7 @@ def station_production(station, wells, means: dict[int, dict[str, float]], start
                 latest[patrol.well_id, name] = (getattr(patrol, name), patrol.clock_time)
     rows = []
     for well in wells:
-        if well.kind != "oil":
+        if well.kind not in Well.PRODUCING:
             continue
         values, carried = {}, []
         for name in PRODUCTION_READINGS:
@@ -307,6 +308,7 @@ class DailyReport:
     wells: list[WellDay]
     production: Production
     generated_at: datetime
+    snapshot: list[str] = field(default_factory=lambda: list(SNAPSHOT_READINGS))  # the reading columns shown
 
     @property
     def tally(self) -> Tally:
@@ -374,7 +376,16 @@ def daily_report(station, day: date, shifts: list[Shift], tz: str, now: datetime
             open_hazards=hazards.get(well.id, 0),
             notes=[p.note for p in mine if p.note],
         ))
-    return DailyReport(station, day, day_shifts, lines, production, now)
+    return DailyReport(station, day, day_shifts, lines, production, now, snapshot_columns(station, wells, means))
+
+
+def snapshot_columns(station, wells, means) -> list[str]:
+    """The reading columns of a station's 单井日报: what the reading sets of its kinds of wells record, and any
+    reading the day's patrols carry, in the catalogue's order; 产液量 and 含水 have their own columns (one query)."""
+    sets = sets_of(station.work_area_id)
+    wanted = {f.key for kind in {w.kind for w in wells} for f in sets.get(kind, [])}
+    wanted |= {name for readings in means.values() for name in readings}
+    return [name for name in SNAPSHOT_READINGS if name in wanted]
 
 
 # The monthly patrol summary
@@ -497,7 +508,7 @@ def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
         shift_columns += [Column(gettext("%(shift)s应巡", shift=s.shift.name), "0", 8),
                           Column(gettext("%(shift)s已巡", shift=s.shift.name), "0", 8),
                           Column(gettext("%(shift)s状态", shift=s.shift.name), None, 8)]
-    reading_columns = [Column(f"{READINGS[n][0]} ({READINGS[n][1]})", "0.00", 10) for n in SNAPSHOT_READINGS]
+    reading_columns = [Column(f"{READINGS[n][0]} ({READINGS[n][1]})", "0.00", 10) for n in report.snapshot]
     wells = Sheet(gettext("单井日报"), title(gettext("单井日报")), [
         Column(gettext("井号"), width=12), Column(gettext("井别"), width=8), Column(gettext("重点井"), width=7), *shift_columns,
         Column(gettext("巡检次数"), "0", 8), *reading_columns, Column(gettext("平衡率 (%)"), "0.0", 9),
@@ -512,7 +523,7 @@ def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
         p = line.production
         wells.rows.append([
             line.well.code, str(line.well.kind_label), gettext("是") if line.well.is_key_well else "", *cells, line.patrols,
-            *[line.readings.get(n) for n in SNAPSHOT_READINGS], line.balance,
+            *[line.readings.get(n) for n in report.snapshot], line.balance,
             p.liquid if p else None, p.water_cut if p else None, p.oil if p else None, p.source_text(tz) if p else "",
             line.operations_text, line.abnormal, line.open_hazards, "；".join(line.notes),
         ])
@@ -522,7 +533,7 @@ def daily_sheets(report: DailyReport, tz: str) -> list[Sheet]:
     production = report.production
     wells.footer.append([
         gettext("合计（%(count)s 口）", count=len(report.wells)), None, None, *shift_totals, report.total("patrols"),
-        *[None] * len(SNAPSHOT_READINGS), None, production.liquid, None, production.oil,
+        *[None] * len(report.snapshot), None, production.liquid, None, production.oil,
         gettext("实测 %(measured)s，估 %(estimated)s，无数据 %(none)s", measured=production.count("measured"),
                 estimated=production.count("estimated"), none=production.count("none")),
         None, report.total("abnormal"), report.total("open_hazards"), None,

@@ -3,13 +3,28 @@ the same rules for both kinds."""
 import json
 from datetime import date, timedelta
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from peewee import fn
 
-from models import BulkApproval, Equipment, EquipmentCheck, FluctuationAlert, Hazard, Patrol, User, Well, db, utcnow
+from models import (
+    BulkApproval,
+    Equipment,
+    EquipmentCheck,
+    FluctuationAlert,
+    Hazard,
+    Patrol,
+    ReadingSet,
+    User,
+    Well,
+    db,
+    utcnow,
+)
 
+from .fluctuations import BASELINE_DAYS, deviation
 from .hazards import is_overdue
 from .periods import today_in
+from .readings import fields_of, rules, sets_of
 from .shifts import Shift, coverage, shift_at, shift_table, window
 
 MAX_COMMENT = 300
@@ -35,6 +50,7 @@ LEFT_OUT = {
     "flagged": _l("有到场或时间标记"),
     "abnormal": _l("员工标为异常，或检查有异常项"),
     "alert": _l("触发了重点井波动、尚未处理"),
+    "deviation": _l("有读数偏离近 7 天中位数超过阈值（含员工已确认的）"),
 }
 
 
@@ -46,16 +62,53 @@ def alerted_patrols(records) -> set[int]:
         FluctuationAlert.patrol.in_(ids) & FluctuationAlert.acknowledged_at.is_null()).scalars())
 
 
-def sort_for_bulk(records) -> tuple[list, dict[str, int]]:
+def deviating_patrols(records, work_area_id: int) -> set[int]:
+    """Ids of the pending patrols among records with a reading past its set's threshold against the well's baseline
+    (confirmed by the worker or not) — on every well, key well or not. Three queries whatever the records: the sets
+    the patrols were made with, the current sets, and the wells' history over the window of all of them."""
+    patrols = [r for r in records if isinstance(r, Patrol) and r.review_status == "pending"]
+    by_id = {row.id: fields_of(row.fields) for row in ReadingSet.select().where(
+        ReadingSet.id.in_({p.reading_set_id for p in patrols if p.reading_set_id}))}
+    current = sets_of(work_area_id)
+    wanted = {}
+    for p in patrols:
+        fields = by_id.get(p.reading_set_id) or current.get(p.well.kind) or []
+        wanted[p.id] = {key: rule for key, rule in rules(fields).items() if getattr(p, key) is not None}
+    keys = sorted({key for ruled in wanted.values() for key in ruled})
+    first = min((p.device_time for p in patrols), default=utcnow()) - timedelta(days=BASELINE_DAYS)
+    last = max((p.device_time for p in patrols), default=utcnow())
+    columns = [Patrol.id, Patrol.well, Patrol.device_time, *[getattr(Patrol, k) for k in keys]]
+    history = {}
+    for row in (Patrol.select(*columns).where(Patrol.well.in_({p.well_id for p in patrols})
+                                                & (Patrol.device_time >= first) & (Patrol.device_time < last)).tuples()):
+        history.setdefault(row[1], []).append(row)
+    found = set()
+    for p in patrols:
+        since = p.device_time - timedelta(days=BASELINE_DAYS)
+        earlier = [row for row in history.get(p.well_id, ()) if row[0] != p.id and since <= row[2] < p.device_time]
+        for key, (kind, threshold) in wanted[p.id].items():
+            column = 3 + keys.index(key)
+            values = [row[column] for row in earlier if row[column] is not None]
+            if deviation(getattr(p, key), values, kind, threshold).beyond:
+                found.add(p.id)
+                break
+    return found
+
+
+def sort_for_bulk(records, work_area_id: int) -> tuple[list, dict[str, int]]:
     """(what a bulk approval takes, how many pending records it leaves out by reason): it takes only pending records
-    that are normal, carry no flag and raised no open fluctuation alert — anything else is the leader's to open."""
+    that are normal, carry no flag (a copied round, a run of identical readings, a presence or time mark), raised no
+    open fluctuation alert and have no reading past its threshold — anything else is the leader's to open."""
     alerted = alerted_patrols(records)
+    deviating = deviating_patrols(records, work_area_id)
     take, left = [], dict.fromkeys(LEFT_OUT, 0)
     for record in records:
         if record.review_status != "pending":
             continue
+        is_patrol = isinstance(record, Patrol)
         reason = ("flagged" if record.flags else "abnormal" if record.is_abnormal
-                  else "alert" if record.id in alerted and isinstance(record, Patrol) else None)
+                  else "alert" if is_patrol and record.id in alerted
+                  else "deviation" if is_patrol and record.id in deviating else None)
         if reason:
             left[reason] += 1
         else:
@@ -63,9 +116,9 @@ def sort_for_bulk(records) -> tuple[list, dict[str, int]]:
     return take, left
 
 
-def approvable(records) -> list:
+def approvable(records, work_area_id: int) -> list:
     """The records a bulk approval takes (sort_for_bulk)."""
-    return sort_for_bulk(records)[0]
+    return sort_for_bulk(records, work_area_id)[0]
 
 
 UNDO_MINUTES = 10
@@ -77,7 +130,7 @@ def bulk_approve(station_id: int, patrols, checks, reviewer) -> BulkApproval:
     with db.atomic():
         approved = {}
         for model, records in ((Patrol, patrols), (EquipmentCheck, checks)):
-            wanted = [r.id for r in approvable(records)]
+            wanted = [r.id for r in approvable(records, reviewer.work_area_id)]
             # Only what is still pending now: a record another leader decided meanwhile is left as they decided it.
             ids = [row for (row,) in model.select(model.id).where(model.id.in_(wanted) & (model.review_status == "pending"))
                    .tuples()] if wanted else []

@@ -1,6 +1,7 @@
 // patrol.js — the patrol check-in form on a well page: checks the readings on the phone, adds the visit's proof
 // and GPS position (evidence.js), and saves the record into the outbox (never posts a page).
 import { _ } from "./i18n.js";
+import { beyond, describe } from "./deviation.js";
 import { locate, showVisit, visitEvidence } from "./evidence.js";
 import { recordState, saveRecord } from "./outbox.js";
 
@@ -28,14 +29,47 @@ function checkNumber(input) {
   return "";
 }
 
+/** The question under a reading past its threshold against the well's recent median (shown while it is typed);
+ * true when the reading is past it and the worker has not ticked 确认无误 yet. */
+function question(input) {
+  const box = form.querySelector(`[data-deviation="${input.name}"]`);
+  if (!box) return false;
+  const raw = input.value.trim();
+  const value = Number(raw);
+  const base = input.dataset.base === undefined ? null : Number(input.dataset.base);
+  const asked = raw !== "" && !checkNumber(input) && beyond(value, base, input.dataset.kind, Number(input.dataset.threshold));
+  const confirm = box.querySelector("[data-confirm]");
+  if (!asked) {
+    box.hidden = true;
+    confirm.checked = false;
+    return false;
+  }
+  box.querySelector("[data-deviation-text]").textContent = _(
+    "与近 %(days)s 天中位数 %(base)s 相差 %(change)s，确认无误？",
+    { days: form.dataset.baselineDays, base: `${base} ${input.dataset.unit}`.trim(),
+      change: describe(value, base, input.dataset.kind, input.dataset.unit) },
+  );
+  if (box.hidden || box.dataset.value !== raw) confirm.checked = false; // a new value asks again
+  box.dataset.value = raw;
+  box.hidden = false;
+  return !confirm.checked;
+}
+
 function readForm() {
   const errors = [];
   const readings = {};
-  for (const input of form.querySelectorAll(".readings input")) {
+  const confirmed = [];
+  let questions = 0;
+  for (const input of form.querySelectorAll(".readings input[type=number]")) {
     const message = checkNumber(input);
     showError(input, message);
     if (message) errors.push(input);
     else if (input.value.trim() !== "") readings[input.name] = Number(input.value);
+    if (!message && question(input)) {
+      errors.push(form.querySelector(`[data-confirm="${input.name}"]`));
+      questions += 1;
+    }
+    else if (!message && !form.querySelector(`[data-deviation="${input.name}"]`)?.hidden) confirmed.push(input.name);
   }
   const abnormal = form.querySelector("input[name=abnormal]:checked").value === "1";
   const note = form.querySelector("#p-note");
@@ -67,11 +101,13 @@ function readForm() {
     note: note.value.trim(),
     operations,
   };
+  if (form.dataset.readingSet) data.reading_set_id = Number(form.dataset.readingSet);
+  if (confirmed.length) data.confirmed = confirmed; // the worker looked at these and says they are right
   // A correction of a patrol the leader returned: a new record linked to the original.
   if (params.get("corrects")) data.corrects_uuid = params.get("corrects");
   // Saved from 沿用上次读数 without a change: said, so a copied round never looks like a measured one.
   if (copiedFrom && Object.keys(copiedFrom).length && sameReadings(readings, copiedFrom)) data.copied = true;
-  return { data, errors };
+  return { data, errors, questions };
 }
 
 async function showSaved(record) {
@@ -86,10 +122,12 @@ async function showSaved(record) {
 
 async function submit(event) {
   event.preventDefault();
-  const { data, errors } = readForm();
+  const { data, errors, questions } = readForm();
   const formError = form.querySelector("[data-form-error]");
   if (errors.length) {
-    formError.textContent = _("有 %(count)s 处需要修改，请看下面标出原因的项。", { count: errors.length });
+    formError.textContent = questions === errors.length
+      ? _("有 %(count)s 个读数与近期相差较大：请核对，无误请勾选“确认无误”。", { count: questions })
+      : _("有 %(count)s 处需要修改，请看下面标出原因的项。", { count: errors.length });
     formError.hidden = false;
     errors[0].focus();
     return;
@@ -101,6 +139,7 @@ async function submit(event) {
     const record = await saveRecord("patrol", data, { well_code: form.dataset.wellCode });
     form.reset();
     toggleOperations();
+    for (const box of form.querySelectorAll("[data-deviation]")) box.hidden = true;
     await showSaved(record);
     const follow = () => showSaved(record);
     document.addEventListener("outbox:change", follow);
@@ -141,6 +180,11 @@ if (form) {
   form.addEventListener("submit", submit);
   form.addEventListener("change", (event) => {
     if (event.target.matches("[data-op-toggle]")) toggleOperations();
+    if (event.target.matches(".readings input[type=number]")) question(event.target);
+  });
+  // While the reading is typed: the question shows (or goes) as the value changes.
+  form.addEventListener("input", (event) => {
+    if (event.target.matches(".readings input[type=number]")) question(event.target);
   });
   const fill = form.querySelector("[data-fill-last]");
   if (fill) fill.addEventListener("click", fillLast);
