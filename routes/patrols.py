@@ -38,5 +38,6 @@ def index():
         .order_by(Hazard.reported_at.desc())
         .limit(200)
     )
-    return render_template("patrols/index.html", patrols=patrols, checks=checks, hazards=hazards,
+    corrected = set(Patrol.select(Patrol.corrects).where(Patrol.corrects.in_([p.id for p in patrols])).scalars())
+    return render_template("patrols/index.html", patrols=patrols, checks=checks, hazards=hazards, corrected=corrected,
                            flag_labels=FLAG_LABELS, statuses=Patrol.REVIEW_STATUSES, days=RECENT_DAYS)

@@ -150,6 +150,7 @@ def _patrol_page(record: Patrol, status: int = 200, error: str | None = None):
     return render("review/patrol.html", "review/_patrol.html", status=status, patrol=record, reading_fields=fields,
                   devs=deviations(record, [f.key for f in fields], rules(fields)), min_samples=MIN_SAMPLES,
                   confirmed=record.confirmed.split(), baseline_days=BASELINE_DAYS,
+                  correction=Patrol.select(Patrol.id).where(Patrol.corrects == record.id).first(),
                   operations=operations, flag_labels=FLAG_LABELS, error=error,
                   evidence=evidence_of("patrol", record.id))
 

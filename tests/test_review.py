@@ -123,8 +123,12 @@ def test_correction_is_a_new_record_linked_to_the_returned_one(leader, synced):
     worker = synced["worker"]
     with db.connection_context():
         original = Patrol.get_by_id(synced["flagged"])
-    early = patrol_record(get_well("海1-03"), corrects_uuid=str(original.uuid))
-    assert post(worker, batch(early)).json["results"][0]["error"]["code"] == "not_returned"
+    leader.post(f"/review/patrols/{synced['normal']}", data={"decision": "approve"})
+    with db.connection_context():
+        approved = Patrol.get_by_id(synced["normal"])
+    late = patrol_record(get_well("海1-02"), corrects_uuid=str(approved.uuid))
+    [answer] = post(worker, batch(late)).json["results"]
+    assert answer["error"]["code"] == "already_approved" and "站长已审核通过，不能再更正" in answer["error"]["message"]
     leader.post(f"/review/patrols/{original.id}", data={"decision": "return", "comment": "请扫码"})
     assert "扫码重新打卡（更正）" in worker.get("/records").get_data(as_text=True)
     wrong_well = patrol_record(get_well("海1-05"), corrects_uuid=str(original.uuid))
@@ -137,6 +141,27 @@ def test_correction_is_a_new_record_linked_to_the_returned_one(leader, synced):
         assert correction.corrects_id == original.id
         unchanged = Patrol.get_by_id(original.id)
         assert unchanged.review_status == "returned" and unchanged.method == "manual"
+    again = patrol_record(get_well("海1-03"), corrects_uuid=str(original.uuid))
+    assert post(worker, batch(again)).json["results"][0]["error"]["code"] == "already_corrected"
+
+
+def test_the_worker_corrects_his_own_record_before_the_leader_reviews_it(leader, synced):
+    """A typo seen after the sync: the worker asks for a correction of a record still pending — a new record linked to
+    it; the original stays as it was, and the one-tap approval leaves it to the leader."""
+    worker = synced["worker"]
+    with db.connection_context():
+        original = Patrol.get_by_id(synced["normal"])
+    assert "更正这条" in worker.get("/records").get_data(as_text=True)
+    fix = patrol_record(get_well("海1-02"), corrects_uuid=str(original.uuid))
+    [result] = post(worker, batch(fix)).json["results"]
+    assert result["status"] == "created"
+    with db.connection_context():
+        assert Patrol.get_by_id(result["id"]).corrects_id == original.id
+        assert Patrol.get_by_id(original.id).review_status == "pending"
+    page = leader.post("/review/bulk-approve", data={}).get_data(as_text=True)
+    assert "员工已申请更正：1" in page
+    review = leader.get(f"/review/patrols/{original.id}").get_data(as_text=True)
+    assert "员工已更正这条" in review and f"/review/patrols/{result['id']}" in review
 
 
 @pytest.fixture
@@ -182,8 +207,6 @@ def test_check_correction_is_a_new_check_linked_to_the_returned_one(leader, chec
     worker = checks_synced["worker"]
     with db.connection_context():
         original = EquipmentCheck.get_by_id(checks_synced["abnormal"])
-    early = check_record("海1-03", corrects_uuid=str(original.uuid))
-    assert post(worker, batch(early)).json["results"][0]["error"]["code"] == "not_returned"
     leader.post(f"/review/checks/{original.id}", data={"decision": "return", "comment": "重新检查"})
     other_equipment = check_record("海1-02", corrects_uuid=str(original.uuid))
     assert post(worker, batch(other_equipment)).json["results"][0]["error"]["code"] == "unknown_original"
@@ -338,3 +361,17 @@ def test_undo_leaves_a_record_decided_again_since_as_it_was(app, leader, synced)
     leader.post(f"/review/bulk/{batch.id}/undo")
     with db.connection_context():
         assert Patrol.get_by_id(synced["normal"]).review_status == "returned"
+
+
+def test_a_record_made_again_after_a_withdrawal_on_the_phone_is_marked_edited(leader, synced):
+    worker = synced["worker"]
+    import uuid
+
+    edited = patrol_record(get_well("海1-02"), edited_from=str(uuid.uuid4()))
+    [result] = post(worker, batch(edited)).json["results"]
+    with db.connection_context():
+        assert "edited" in Patrol.get_by_id(result["id"]).flag_list
+    assert "员工在手机上撤回原记录、改过后重存" in leader.get(f"/review/patrols/{result['id']}").get_data(as_text=True)
+    for bad in ("not-a-uuid", 12, ["x"], "\ud83d"):
+        [answer] = post(worker, batch(patrol_record(get_well("海1-02"), edited_from=bad))).json["results"]
+        assert answer["status"] == "rejected" and answer["error"]["field"] == "edited_from", bad

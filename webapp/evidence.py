@@ -50,6 +50,7 @@ FLAG_LABELS = {
     "nfc_replayed": _l("NFC 读数重复使用（重放或过期的贴卡）"),
     "copied": _l("沿用上次读数，未改动"),
     "repeated_readings": _l("连续三次巡检读数完全相同"),
+    "edited": _l("员工在手机上撤回原记录、改过后重存"),
 }
 
 

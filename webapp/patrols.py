@@ -1,6 +1,7 @@
 """Patrol check-ins (巡检打卡): the readings and operations a patrol records, their ranges, and proof of presence."""
 import json
 import math
+import re
 import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ CHOICES = {("tiao", "param"): ("冲程", "冲次", "泵深"), ("bu", "action"): 
 # What a page shows for each of those values (keyed by the stored value).
 CHOICE_LABELS = {"冲程": _l("冲程"), "冲次": _l("冲次"), "泵深": _l("泵深"), "补盘根": _l("补盘根"), "换盘根": _l("换盘根")}  # i18n: data (keys)
 MAX_NOTE = 500
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class RecordError(Exception):
@@ -201,8 +203,9 @@ def find_well(user, data: dict) -> Well:
 
 
 def find_corrected(model, user, raw, what: str, **same):
-    """The returned record (a patrol or a check) that a new one corrects: the author's own, of the same well or
-    equipment (`same`: field=value). The original is never edited; the correction links to it."""
+    """The record (a patrol or a check) that a new one corrects: the author's own, of the same well or equipment
+    (`same`: field=value), returned by the leader or still waiting for review — the worker may correct a mistake of
+    his own before the leader gets to it. The original is never edited; the correction links to it."""
     if raw is None:
         return None
     try:
@@ -212,8 +215,12 @@ def find_corrected(model, user, raw, what: str, **same):
     original = model.get_or_none(model.uuid == wanted) if wanted else None
     if original is None or original.author_id != user.id or any(getattr(original, f"{k}_id") != v for k, v in same.items()):
         raise RecordError("unknown_original", gettext("找不到要更正的那条%(what)s记录。", what=what), "corrects_uuid")
-    if original.review_status != "returned":
-        raise RecordError("not_returned", gettext("只有被站长退回的%(what)s才需要更正。", what=what), "corrects_uuid")
+    if original.review_status == "approved":
+        raise RecordError("already_approved", gettext("这条%(what)s站长已审核通过，不能再更正；如确有错误，请告诉站长。", what=what),
+                          "corrects_uuid")
+    if model.select().where(model.corrects == original.id).exists():
+        raise RecordError("already_corrected", gettext("这条%(what)s已经更正过了；要改，请更正后来的那条。", what=what),
+                          "corrects_uuid")
     return original
 
 
@@ -255,8 +262,12 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
     copied = data.get("copied", False)
     if not isinstance(copied, bool):
         raise RecordError("invalid_value", gettext("“沿用上次读数”标记只能是是或否。"), "copied")
+    edited = data.get("edited_from")  # the uuid of the record withdrawn on the phone to be made again, corrected
+    if edited is not None and not (isinstance(edited, str) and UUID_TEXT.fullmatch(edited)):
+        raise RecordError("invalid_value", gettext("改过的原记录编号无效。"), "edited_from")
     presence = judge_presence(ctx, well, method=method)
-    reading_flags = (["copied"] if copied else []) + (["repeated_readings"] if repeats(well, ctx, readings) else [])
+    reading_flags = ((["copied"] if copied else []) + (["repeated_readings"] if repeats(well, ctx, readings) else [])
+                     + (["edited"] if edited else []))
     patrol = Patrol.create(
         uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,

@@ -51,6 +51,7 @@ LEFT_OUT = {
     "abnormal": _l("员工标为异常，或检查有异常项"),
     "alert": _l("触发了重点井波动、尚未处理"),
     "deviation": _l("有读数偏离近 7 天中位数超过阈值（含员工已确认的）"),
+    "corrected": _l("员工已申请更正"),
 }
 
 
@@ -95,12 +96,22 @@ def deviating_patrols(records, work_area_id: int) -> set[int]:
     return found
 
 
+def corrected_records(records) -> set[tuple[type, int]]:
+    """(model, id) of the records among records that their author has corrected since (one query per kind)."""
+    found = set()
+    for model in (Patrol, EquipmentCheck):
+        ids = [r.id for r in records if isinstance(r, model)]
+        found |= {(model, i) for i in model.select(model.corrects).where(model.corrects.in_(ids)).scalars()}
+    return found
+
+
 def sort_for_bulk(records, work_area_id: int) -> tuple[list, dict[str, int]]:
     """(what a bulk approval takes, how many pending records it leaves out by reason): it takes only pending records
     that are normal, carry no flag (a copied round, a run of identical readings, a presence or time mark), raised no
     open fluctuation alert and have no reading past its threshold — anything else is the leader's to open."""
     alerted = alerted_patrols(records)
     deviating = deviating_patrols(records, work_area_id)
+    corrected = corrected_records(records)
     take, left = [], dict.fromkeys(LEFT_OUT, 0)
     for record in records:
         if record.review_status != "pending":
@@ -108,7 +119,8 @@ def sort_for_bulk(records, work_area_id: int) -> tuple[list, dict[str, int]]:
         is_patrol = isinstance(record, Patrol)
         reason = ("flagged" if record.flags else "abnormal" if record.is_abnormal
                   else "alert" if is_patrol and record.id in alerted
-                  else "deviation" if is_patrol and record.id in deviating else None)
+                  else "deviation" if is_patrol and record.id in deviating
+                  else "corrected" if (type(record), record.id) in corrected else None)
         if reason:
             left[reason] += 1
         else:

@@ -329,21 +329,44 @@ export async function resendRejected(uuid) {
  * the discard record, or null if the record is not a refused one of this user (or is itself a discard).
  */
 export async function discardRejected(uuid) {
+  return giveUp(uuid, "rejected");
+}
+
+/**
+ * Withdraw a record that has not been sent yet (the worker saw a mistake): the same as a discard — the record
+ * travels whole inside a "discard" record marked "withdrawn", so the leader sees it was withdrawn and the phone's
+ * chain has no gap. Not while a sync runs (the record may be on its way). Resolves like discardRejected.
+ */
+export async function withdrawPending(uuid) {
+  if (syncing) throw new Error(_("正在同步，请稍候再撤回。"));
+  return giveUp(uuid, "pending");
+}
+
+async function giveUp(uuid, from) {
   const userId = currentUserId();
   if (!userId) throw new Error(_("未登录，记录未保存。"));
   const target = await withStore("readonly", (store) => store.index("uuid").get(uuid));
-  if (!target || target.state !== "rejected" || target.user_id !== userId || target.type === "discard") return null;
+  if (!target || target.state !== from || target.user_id !== userId || target.type === "discard") return null;
   const { type, created_at, data, chain = null, error, meta = {} } = target;
-  const discardData = { record: { uuid, type, created_at, data, chain }, error_code: (error && error.code) || null };
-  const discardMeta = { what: _("放弃：%(what)s", { what: meta.what || _("巡检打卡") }), well_code: meta.well_code, discards: uuid };
+  const withdrawn = from === "pending";
+  const discardData = {
+    record: { uuid, type, created_at, data, chain },
+    error_code: withdrawn ? "withdrawn" : (error && error.code) || null,
+  };
+  const what = meta.what || _("巡检打卡");
+  const discardMeta = {
+    what: withdrawn ? _("撤回：%(what)s", { what }) : _("放弃：%(what)s", { what }),
+    well_code: meta.well_code,
+    discards: uuid,
+  };
   let discard;
   try {
-    // The mark and the discard record are written together, and only if the record is still the refused one.
+    // The mark and the discard record are written together, and only if the record is still in the state seen.
     discard = await appendToChain(userId, "discard", discardData, discardMeta, (outbox, proceed) => {
       const request = outbox.index("uuid").get(uuid);
       request.onsuccess = () => {
         const now = request.result;
-        if (!now || now.state !== "rejected") return proceed(false);
+        if (!now || now.state !== from) return proceed(false);
         outbox.put({ ...now, state: "discarding" });
         proceed(true);
       };

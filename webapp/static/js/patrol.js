@@ -102,6 +102,7 @@ function readForm() {
     operations,
   };
   if (form.dataset.readingSet) data.reading_set_id = Number(form.dataset.readingSet);
+  if (editing) data.edited_from = editing.uuid; // the record withdrawn on the 记录 tab to be made again
   if (confirmed.length) data.confirmed = confirmed; // the worker looked at these and says they are right
   // A correction of a patrol the leader returned: a new record linked to the original.
   if (params.get("corrects")) data.corrects_uuid = params.get("corrects");
@@ -137,6 +138,12 @@ async function submit(event) {
   button.disabled = true;
   try {
     const record = await saveRecord("patrol", data, { well_code: form.dataset.wellCode });
+    if (editing) {
+      sessionStorage.removeItem(EDIT_KEY);
+      editing = null;
+      history.replaceState(null, "", location.pathname);
+      form.querySelector("[data-editing]").hidden = true;
+    }
     form.reset();
     toggleOperations();
     for (const box of form.querySelectorAll("[data-deviation]")) box.hidden = true;
@@ -159,6 +166,43 @@ function toggleOperations() {
 }
 
 let copiedFrom = null;
+// The record withdrawn on the 记录 tab to be corrected (records.js keeps it in sessionStorage): {uuid, data}.
+const EDIT_KEY = "jingzhan-edit";
+let editing = null;
+
+/** Fill the form from the withdrawn record the worker is correcting (only the one the address names). */
+function fillEditing() {
+  const wanted = new URLSearchParams(location.search).get("edit");
+  let kept = null;
+  try {
+    kept = JSON.parse(sessionStorage.getItem(EDIT_KEY) || "null");
+  } catch {
+    kept = null;
+  }
+  if (!wanted || !kept || kept.uuid !== wanted || !kept.data || Number(kept.data.well_id) !== Number(form.dataset.wellId)) return;
+  editing = kept;
+  const { readings = {}, abnormal = false, note = "", operations = {} } = kept.data;
+  for (const [field, value] of Object.entries(readings)) {
+    const input = form.querySelector(`.readings input[name="${field}"]`);
+    if (input) input.value = value;
+  }
+  form.querySelector(`input[name=abnormal][value="${abnormal ? 1 : 0}"]`).checked = true;
+  form.querySelector("#p-note").value = note;
+  for (const [code, values] of Object.entries(operations)) {
+    const box = form.querySelector(`[data-op-toggle][value="${code}"]`);
+    if (!box) continue;
+    box.checked = true;
+    for (const [field, value] of Object.entries(values || {})) {
+      const input = form.querySelector(`[name="op-${code}-${field}"]`);
+      if (input) input.value = value;
+    }
+  }
+  toggleOperations();
+  for (const input of form.querySelectorAll(".readings input[type=number]")) question(input);
+  const notice = form.querySelector("[data-editing]");
+  notice.hidden = false;
+  form.querySelector("[data-editing]").scrollIntoView({ block: "center" });
+}
 
 function sameReadings(a, b) {
   const keys = Object.keys(b);
@@ -188,4 +232,5 @@ if (form) {
   });
   const fill = form.querySelector("[data-fill-last]");
   if (fill) fill.addEventListener("click", fillLast);
+  fillEditing();
 }
