@@ -1,18 +1,35 @@
 """《3K+行为》党员量化考核: a member's breakdown, the 四比 board, the secretary's deductions, the admin's rules editor
 and the year's figures of a branch (page, .xlsx, CSV)."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Deduction, Station, User, utcnow
-from webapp.access import branch_asked, get_station, parse_id, require_station, role_required
+from webapp.access import (
+    branch_asked,
+    get_station,
+    parse_id,
+    require_station,
+    role_required,
+)
 from webapp.assessment import (
     DIMENSIONS,
+    FIGURE_RECORDS,
     FOUR_COMPARISONS,
     MAX_DEDUCTION,
     MAX_REASON,
+    PER_MEMBER,
     SOURCES,
     YEAR_FIGURES,
     AssessmentError,
@@ -20,6 +37,7 @@ from webapp.assessment import (
     MemberScore,
     Period,
     board,
+    figure_records,
     in_force,
     latest_version,
     open_months,
@@ -35,13 +53,14 @@ from webapp.assessment import (
     this_month,
     undo_deduction,
     undone_ids,
+    unscored_reports,
     year_report,
     year_sheets,
 )
 from webapp.exports import CSV_MIMETYPE, XLSX_MIMETYPE, to_csv, to_xlsx
-from webapp.periods import today_in
 from webapp.htmx import render
 from webapp.party import manages_branch, secretary_of
+from webapp.periods import today_in
 from webapp.printing import send_download
 from webapp.shifts import parse_shifts
 
@@ -117,9 +136,10 @@ def _ranked(member: User, period: Period) -> tuple[MemberScore, int]:
 def _breakdown(member: User):
     period, error = _period(this_month(_today()))
     score, count = _ranked(member, period) if period else (None, 0)
+    unscored = unscored_reports(member.id, period.months, _clock()) if period else []
     return render("assessment/member.html", "assessment/_member.html", status=422 if error else 200, member=member,
                   score=score, period=period, error=error, period_text=request.args.get("period") or request.args.get("month") or "",
-                  members=count)
+                  members=count, unscored=unscored)
 
 
 @bp.route("/me")
@@ -311,8 +331,30 @@ def year():
     all_stations = list(Station.select().where(Station.work_area == current_user.work_area_id).order_by(Station.sort_order, Station.id)) \
         if current_user.has_role("admin") else []
     return render("assessment/year.html", "assessment/_year.html", status=422 if error else 200, report=report,
-                  error=error, label=label, figures=YEAR_FIGURES, year_text=text[:8], stations=all_stations,
+                  error=error, label=label, figures=YEAR_FIGURES, figure_records=FIGURE_RECORDS, year_text=text[:8],
+                  stations=all_stations,
                   station_value=request.args.get("station", "all" if current_user.has_role("admin") else ""))
+
+
+@bp.route("/year/<figure>")
+@role_required("secretary", "admin")
+def year_figure(figure: str):
+    """The records one figure of the year report counts, each opening its page: the figure is checkable."""
+    found = next((f for f in YEAR_FIGURES if f.key == figure), None)
+    if found is None or figure not in FIGURE_RECORDS:
+        abort(404)
+    stations, label = _year_scope()
+    try:
+        year_number = parse_year(request.args.get("year") or str(_today().year), _today())
+    except AssessmentError as exc:
+        abort(422, description=str(exc))
+    tz = current_app.config["TIMEZONE"]
+    report = year_report(stations, year_number, tz)
+    total = report.columns[-1].values.get(figure, 0)
+    records = figure_records(figure, stations, year_number, tz)
+    return render_template("assessment/year_figure.html", figure=found, label=label, year=year_number, total=total,
+                           records=records, station_value=request.args.get("station", ""),
+                           per_member=figure in PER_MEMBER)
 
 
 @bp.route("/year.<any(xlsx, csv):fmt>")

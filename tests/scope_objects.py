@@ -62,7 +62,7 @@ def station2(app):
         "well_id": well.id, "qr_token": well.qr_token, "patrol_id": patrol["id"], "check_id": check_result["id"],
         "hazard_id": hazard["id"], "alert_id": alert.id, "handover_id": handover.id, "commitment_id": commitment.id,
         "station_id": station.id, "area_id": station.work_area_id, "user_id": worker.id, "uuid": picture, "token": member.card_token,
-        "topic": "operation:bie", "kind": "pumping_unit", "well_kind": "oil", "filename": "css/app.css", "name": "icon-192.png", "fmt": "xlsx", "language": "en",
+        "topic": "operation:bie", "kind": "pumping_unit", "well_kind": "oil", "figure": "study", "filename": "css/app.css", "name": "icon-192.png", "fmt": "xlsx", "language": "en",
     }
 
 

@@ -574,7 +574,8 @@ def test_year_report_page_equals_its_xlsx(app, year_2025):
     secretary = app.test_client()
     login(secretary, "HN1002")
     page = secretary.get("/assessment/year?year=2025").get_data(as_text=True)
-    shown = {key: float(value) for key, value in re.findall(r'id="figure-(\w+)"><th scope="row">[^<]*</th><td>[^<]*</td>\s*<td>([\d.]+)</td>', page)}
+    shown = {key: float(value) for key, value in re.findall(
+        r'id="figure-(\w+)"><th scope="row">(?:<a [^>]*>)?[^<]*(?:</a>)?</th><td>[^<]*</td>\s*<td>([\d.]+)</td>', page)}
     assert shown == {key: float(value) for key, value in year_2025.items()}
     response = secretary.get("/assessment/year.xlsx?year=2025")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
@@ -582,6 +583,38 @@ def test_year_report_page_equals_its_xlsx(app, year_2025):
     rows = {row[0]: row[2] for row in sheet.iter_rows(min_row=3, values_only=True)}
     assert {f.key: rows[f.label] for f in YEAR_FIGURES} == year_2025
     assert secretary.get("/assessment/year.csv?year=2025").data.decode("utf-8-sig").count("\r\n") == len(YEAR_FIGURES) + 2
+
+
+COUNTED = ("members", "study", "theme_day", "member_meeting", "committee", "group_meeting", "party_lecture", "three_one",
+           "training", "volunteer", "suggestions", "suggestions_adopted", "hazards_found", "hazards_closed",
+           "commitments_fulfilled", "planned")
+
+
+def test_each_figure_of_the_year_opens_the_records_it_counts(app, year_2025):
+    """A figure a secretary can check: its page lists exactly the records counted, each opening its own page."""
+    secretary = app.test_client()
+    login(secretary, "HN1002")
+    page = secretary.get("/assessment/year?year=2025").get_data(as_text=True)
+    for key in COUNTED:
+        assert f"/assessment/year/{key}?year=2025" in page, key
+        listed = secretary.get(f"/assessment/year/{key}?year=2025").get_data(as_text=True)
+        assert listed.count('<li class="record">') == year_2025[key], key
+    hazards = secretary.get("/assessment/year/hazards_found?year=2025").get_data(as_text=True)
+    for link in re.findall(r'href="(/hazards/\d+)"', hazards):
+        assert secretary.get(link).status_code == 200
+    training = secretary.get("/assessment/year/training_hours?year=2025").get_data(as_text=True)
+    assert training.count('<li class="record">') == 2 and "合计按党员在这些活动的签到计" in training
+
+
+@pytest.mark.parametrize("employee_no, path, status", [
+    ("HN1003", "/assessment/year/study?year=2025", 403), ("HN1002", "/assessment/year/nonsense?year=2025", 404),
+    ("HN1002", "/assessment/year/study?year=2025&station={s2}", 404), ("HN1002", "/assessment/year/study?year=2099", 422),
+    ("HN0001", "/assessment/year/study?year=2025&station={s2}", 200),
+])
+def test_who_opens_a_figures_records(app, employee_no, path, status):
+    client = app.test_client()
+    login(client, employee_no)
+    assert client.get(path.format(s2=station_of("HN2003"))).status_code == status
 
 
 def test_year_report_of_the_work_area(app, year_2025):

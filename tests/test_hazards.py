@@ -209,3 +209,7 @@ def test_the_leader_rejects_an_invalid_or_duplicate_hazard_which_then_scores_not
         valid = Hazard.select().where(in_year & (Hazard.status != "rejected")).count()
         everything = Hazard.select().where(in_year).count()
     assert column.values["hazards_found"] == valid == everything - 1  # the rejected one is not counted
+    # The reporter's points page says which report did not score, and why.
+    points = people["worker"].get("/assessment/me").get_data(as_text=True)
+    assert "未计分的隐患上报（1 条）" in points and "理由：与上一条重复" in points and "重复：与另一条隐患相同" in points
+    assert f"/hazards/{rejected.id}" in points

@@ -25,6 +25,7 @@ from models import (
     Deduction,
     FluctuationAlert,
     Hazard,
+    HazardStep,
     Patrol,
     ScoreRules,
     Station,
@@ -252,6 +253,17 @@ def _hazards_reported(scope: Scope) -> Collected:
     ).order_by(Hazard.reported_at, Hazard.id)
     return _gather(scope, ((h.reporter_id, h.reported_at, Record("hazard", h.id, _short(h.description), h.reported_at))
                            for h in rows))
+
+
+def unscored_reports(member_id: int, months, clock) -> list[tuple[object, str]]:
+    """The member's hazard reports in the months that scored nothing, each with why in the leader's words: judged
+    not a hazard, or a duplicate of another (two queries) — what the points page says beside the points."""
+    scope = Scope([member_id], list(months), clock)
+    hazards = list(Hazard.select().where((Hazard.reporter == member_id) & scope.within(Hazard.reported_at)
+                                         & (Hazard.status == "rejected")).order_by(Hazard.reported_at, Hazard.id))
+    reasons = {step.hazard_id: step.note for step in HazardStep.select(HazardStep.hazard, HazardStep.note).where(
+        HazardStep.hazard.in_([h.id for h in hazards]) & (HazardStep.action == "reject"))}
+    return [(h, reasons.get(h.id, "")) for h in hazards]
 
 
 def _hazards_rectified(scope: Scope) -> Collected:
@@ -745,6 +757,95 @@ def parse_year(text: str, today: date) -> int:
     return year
 
 
+@dataclass
+class _YearWhere:
+    """What each figure of the year report counts, as a condition: the report counts with them and each figure's
+    list of records (figure_records) shows exactly the rows counted."""
+
+    ids: list[int]
+    start: datetime
+    end: datetime
+    now: datetime
+
+    def members(self):
+        return User.station.in_(self.ids) & User.is_party_member & User.is_enabled
+
+    def _activities(self):
+        return (Activity.station.in_(self.ids) & Activity.cancelled_at.is_null() & (Activity.starts_at >= self.start)
+                & (Activity.starts_at < self.end))
+
+    def held(self):
+        attended = Attendance.select(Attendance.id).where((Attendance.activity == Activity.id) & (Attendance.status == "present"))
+        return self._activities() & (Activity.starts_at <= self.now) & fn.EXISTS(attended)
+
+    def planned(self):
+        return self._activities() & (Activity.starts_at > self.now)
+
+    def suggestions(self):
+        return Suggestion.station.in_(self.ids) & (Suggestion.received_at >= self.start) & (Suggestion.received_at < self.end)
+
+    def hazards_found(self):
+        return (Hazard.station.in_(self.ids) & (Hazard.reported_at >= self.start) & (Hazard.reported_at < self.end)
+                & (Hazard.status != "rejected"))
+
+    def hazards_closed(self):
+        return (Hazard.station.in_(self.ids) & (Hazard.status == "closed") & (Hazard.closed_at >= self.start)
+                & (Hazard.closed_at < self.end))
+
+    def commitments_fulfilled(self):
+        return (Commitment.station.in_(self.ids) & Commitment.rating.in_(FULFILLED) & (Commitment.rated_at >= self.start)
+                & (Commitment.rated_at < self.end))
+
+
+# The activities behind each figure counted from activities (a kind, or several).
+_ACTIVITY_FIGURES = {
+    **{kind: (kind,) for kind in ("study", "theme_day", "member_meeting", "committee", "group_meeting", "party_lecture",
+                                  "training", "volunteer")},
+    "three_one": tuple(Activity.THREE_MEETINGS_ONE_LESSON),
+    "training_hours": ("training",), "training_hours_per_member": ("training",),
+    "volunteer_days": ("volunteer",), "volunteer_days_per_member": ("volunteer",),
+}
+FIGURE_RECORDS = {*_ACTIVITY_FIGURES, "planned", "members", "suggestions", "suggestions_adopted", "hazards_found",
+                  "hazards_closed", "commitments_fulfilled"}
+
+
+@dataclass
+class FigureRecord:
+    """One record a year figure counts: what it is, when, and where it opens (an endpoint and its arguments)."""
+
+    title: str
+    at: object
+    endpoint: str
+    args: dict
+
+
+def figure_records(key: str, stations: list[Station], year: int, tz: str, limit: int = 1000) -> list[FigureRecord]:
+    """The records one figure of the year report counts for these branches (at most `limit`, newest first)."""
+    where = _YearWhere([s.id for s in stations], month_start(year, 1, tz), month_start(year + 1, 1, tz), utcnow())
+    if key in _ACTIVITY_FIGURES or key == "planned":
+        condition = where.planned() if key == "planned" else where.held() & Activity.kind.in_(_ACTIVITY_FIGURES[key])
+        return [FigureRecord(f"{Activity.KINDS.get(a.kind, a.kind)} · {a.topic}", a.starts_at, "activities.show",
+                             {"activity_id": a.id})
+                for a in Activity.select().where(condition).order_by(Activity.starts_at.desc()).limit(limit)]
+    if key == "members":
+        return [FigureRecord(u.name, u.party_joined_on, "assessment.member", {"user_id": u.id})
+                for u in User.select().where(where.members()).order_by(User.employee_no).limit(limit)]
+    if key in ("suggestions", "suggestions_adopted"):
+        condition = where.suggestions() & ((Suggestion.status == "adopted") if key == "suggestions_adopted" else True)
+        return [FigureRecord(x.title, x.received_at, "suggestions.show", {"suggestion_id": x.id})
+                for x in Suggestion.select().where(condition).order_by(Suggestion.received_at.desc()).limit(limit)]
+    if key in ("hazards_found", "hazards_closed"):
+        condition, at = (where.hazards_found(), "reported_at") if key == "hazards_found" else (where.hazards_closed(), "closed_at")
+        return [FigureRecord(_short(h.description), getattr(h, at), "hazards.show", {"hazard_id": h.id})
+                for h in Hazard.select().where(condition).order_by(getattr(Hazard, at).desc()).limit(limit)]
+    if key == "commitments_fulfilled":
+        return [FigureRecord(gettext("%(name)s：%(content)s", name=c.member.name, content=_short(c.content)), c.rated_at,
+                             "commitments.show", {"commitment_id": c.id})
+                for c in Commitment.select(Commitment, User).join(User, on=Commitment.member).where(where.commitments_fulfilled())
+                .order_by(Commitment.rated_at.desc()).limit(limit)]
+    return []
+
+
 def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
     """The case study's figures for each branch in a year, from the records (seven grouped queries); with more than
     one branch, a 合计 column whose per-member figures divide the sums (not an average of averages). Activities count
@@ -759,17 +860,13 @@ def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
                 values[row[0]][key] += float(number or 0)
 
     count = fn.COUNT(1)
-    add(User.select(User.station, count).where(User.station.in_(ids) & User.is_party_member & User.is_enabled)
-        .group_by(User.station), lambda r: [("members", r[1])])
-    # Held: begun, and someone was there (an activity on the calendar is a plan, not a figure); planned ones apart.
     now = utcnow()
-    in_year = (Activity.station.in_(ids) & Activity.cancelled_at.is_null() & (Activity.starts_at >= start)
-               & (Activity.starts_at < end))
-    attended = Attendance.select(Attendance.id).where((Attendance.activity == Activity.id) & (Attendance.status == "present"))
-    add(Activity.select(Activity.station, Activity.kind, count)
-        .where(in_year & (Activity.starts_at <= now) & fn.EXISTS(attended))
+    where = _YearWhere(ids, start, end, now)
+    add(User.select(User.station, count).where(where.members()).group_by(User.station), lambda r: [("members", r[1])])
+    # Held: begun, and someone was there (an activity on the calendar is a plan, not a figure); planned ones apart.
+    add(Activity.select(Activity.station, Activity.kind, count).where(where.held())
         .group_by(Activity.station, Activity.kind), lambda r: [(r[1], r[2])])
-    add(Activity.select(Activity.station, count).where(in_year & (Activity.starts_at > now)).group_by(Activity.station),
+    add(Activity.select(Activity.station, count).where(where.planned()).group_by(Activity.station),
         lambda r: [("planned", r[1])])
     add(Attendance.select(User.station, Activity.kind, fn.SUM(Activity.hours), fn.SUM(Activity.days))
         .join(Activity).switch(Attendance).join(User)
@@ -779,17 +876,14 @@ def year_report(stations: list[Station], year: int, tz: str) -> YearReport:
         .group_by(User.station, Activity.kind),
         lambda r: [("training_hours", r[2])] if r[1] == "training" else [("volunteer_days", r[3])])
     add(Suggestion.select(Suggestion.station, count, fn.SUM(Case(None, [(Suggestion.status == "adopted", 1)], 0)))
-        .where(Suggestion.station.in_(ids) & (Suggestion.received_at >= start) & (Suggestion.received_at < end))
-        .group_by(Suggestion.station), lambda r: [("suggestions", r[1]), ("suggestions_adopted", r[2])])
-    add(Hazard.select(Hazard.station, count).where(Hazard.station.in_(ids) & (Hazard.reported_at >= start) & (Hazard.reported_at < end)
-                                                   & (Hazard.status != "rejected"))
-        .group_by(Hazard.station), lambda r: [("hazards_found", r[1])])
-    add(Hazard.select(Hazard.station, count).where(Hazard.station.in_(ids) & (Hazard.status == "closed")
-                                                   & (Hazard.closed_at >= start) & (Hazard.closed_at < end))
-        .group_by(Hazard.station), lambda r: [("hazards_closed", r[1])])
-    add(Commitment.select(Commitment.station, count).where(Commitment.station.in_(ids) & Commitment.rating.in_(FULFILLED)
-                                                           & (Commitment.rated_at >= start) & (Commitment.rated_at < end))
-        .group_by(Commitment.station), lambda r: [("commitments_fulfilled", r[1])])
+        .where(where.suggestions()).group_by(Suggestion.station),
+        lambda r: [("suggestions", r[1]), ("suggestions_adopted", r[2])])
+    add(Hazard.select(Hazard.station, count).where(where.hazards_found()).group_by(Hazard.station),
+        lambda r: [("hazards_found", r[1])])
+    add(Hazard.select(Hazard.station, count).where(where.hazards_closed()).group_by(Hazard.station),
+        lambda r: [("hazards_closed", r[1])])
+    add(Commitment.select(Commitment.station, count).where(where.commitments_fulfilled()).group_by(Commitment.station),
+        lambda r: [("commitments_fulfilled", r[1])])
     columns = [YearColumn(s.branch_name, s, dict(values[s.id])) for s in stations]
     if len(columns) > 1:
         columns.append(YearColumn(gettext("合计"), None, {f.key: sum(c.values.get(f.key, 0) for c in columns) for f in YEAR_FIGURES}))

@@ -85,7 +85,7 @@ def demo_objects(app, days: int = 14) -> dict:
         "commitments.show": {"commitment_id": commitment.id}, "assessment.member": {"user_id": worker.id},
         "plant.area": {"area_id": station.work_area_id},
         "admin.edit_template": {"kind": "pumping_unit"}, "admin.edit_procedure": {"topic": "equipment:pumping_unit"},
-        "admin.edit_readings": {"well_kind": "injection"},
+        "admin.edit_readings": {"well_kind": "injection"}, "assessment.year_figure": {"figure": "hazards_found"},
         "procedures.show": {"topic": "equipment:pumping_unit"},
     }
 
