@@ -31,7 +31,7 @@ from models import (
 )
 from webapp.access import field_stations, require_station, role_required, station_asked
 from webapp.checks import template_items
-from webapp.evidence import FLAG_LABELS, evidence_of, station_mix
+from webapp.evidence import FLAG_LABELS, evidence_of, given_up, station_mix
 from webapp.fluctuations import BASELINE_DAYS, MIN_SAMPLES, deviations
 from webapp.hazards import is_overdue
 from webapp.htmx import is_htmx, render
@@ -109,7 +109,8 @@ def evidence_mix():
     start, end = month_bounds(year, month, tz)
     return render("review/evidence.html", "review/_evidence_mix.html", status=422 if error else 200, station=station,
                   stations=field_stations(current_user), month=month_text(year, month), error=error,
-                  mixes=station_mix(station.id, start, end), flag_labels=FLAG_LABELS)
+                  mixes=station_mix(station.id, start, end), flag_labels=FLAG_LABELS,
+                  given_up=given_up(station.id, start, end))
 
 
 @bp.route("/bulk/<int:batch_id>/undo", methods=["POST"])

@@ -375,3 +375,27 @@ def test_a_record_made_again_after_a_withdrawal_on_the_phone_is_marked_edited(le
     for bad in ("not-a-uuid", 12, ["x"], "\ud83d"):
         [answer] = post(worker, batch(patrol_record(get_well("海1-02"), edited_from=bad))).json["results"]
         assert answer["status"] == "rejected" and answer["error"]["field"] == "edited_from", bad
+
+
+def test_the_leader_sees_what_was_withdrawn_or_discarded(leader, synced):
+    """A withdrawal travels as a discard marked withdrawn; the evidence page lists it with its well and time, and
+    says when the record had reached the server anyway."""
+    worker = synced["worker"]
+    never_sent = patrol_record(get_well("海1-04"))
+    withdrawal = {"uuid": str(__import__("uuid").uuid4()), "type": "discard", "created_at": now_iso(),
+                  "data": {"record": {k: never_sent[k] for k in ("uuid", "type", "created_at", "data")}, "error_code": "withdrawn"}}
+    with db.connection_context():
+        arrived = Patrol.get_by_id(synced["normal"])
+    late = {"uuid": str(__import__("uuid").uuid4()), "type": "discard", "created_at": now_iso(),
+            "data": {"record": {"uuid": str(arrived.uuid), "type": "patrol", "created_at": now_iso(),
+                                "data": {"well_id": arrived.well_id}}, "error_code": "withdrawn"}}
+    results = post(worker, batch(withdrawal, late)).json["results"]
+    assert [r["status"] for r in results] == ["created", "created"], results
+    page = leader.get("/review/evidence").get_data(as_text=True)
+    assert "撤回与放弃的记录（2 条）" in page and "海1-04" in page and "撤回（未发送）" in page
+    assert page.count("撤回前已送达，记录仍在") == 1
+    odd = {"uuid": str(__import__("uuid").uuid4()), "type": "discard", "created_at": now_iso(),
+           "data": {"record": {"uuid": str(__import__("uuid").uuid4()), "type": "patrol", "created_at": ["x"],
+                               "data": {"well_id": [1]}}, "error_code": "withdrawn"}}
+    assert post(worker, batch(odd)).json["results"][0]["status"] == "created"
+    assert leader.get("/review/evidence").status_code == 200  # whatever the phone kept in it

@@ -13,6 +13,7 @@ from peewee import IntegrityError
 
 from models import ChainLink, Discard, Evidence, NfcTag, ReplacedLabel, SyncReceipt, db
 
+from .access import MAX_ID
 from .nfc import NfcError, verify_sun
 from .patrols import RecordError, clean_position, distance_m
 
@@ -420,6 +421,56 @@ class WorkerMix:
     @property
     def manual_share(self) -> float:
         return self.methods["manual"] / self.total if self.total else 0.0
+
+
+@dataclass
+class GivenUp:
+    """A record a worker of the station gave up on the phone: withdrawn before it was sent, or discarded after the
+    server refused it — with what it was (its type, its well, when it was made) and whether the server had it anyway."""
+
+    discard: object
+    well_code: str
+    made_at: str
+    arrived_anyway: bool
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.discard.error_code == "withdrawn"
+
+
+def given_up(station_id: int, start: datetime, end: datetime) -> list[GivenUp]:
+    """The station's workers' discarded and withdrawn records of [start, end), newest first (three queries)."""
+    from models import Station, User, Well
+
+    rows = list(Discard.select(Discard, User).join(User, on=Discard.author)
+                .where((User.station == station_id) & (Discard.discarded_at >= start) & (Discard.discarded_at < end))
+                .order_by(Discard.discarded_at.desc()).limit(500))
+    bodies = {}
+    for row in rows:
+        try:
+            bodies[row.id] = json.loads(row.record)
+        except ValueError:
+            bodies[row.id] = {}
+    well_ids = set()
+    for body in bodies.values():
+        data = body.get("data") if isinstance(body, dict) else None
+        well = data.get("well_id") if isinstance(data, dict) else None
+        if isinstance(well, int) and not isinstance(well, bool) and 0 < well <= MAX_ID:
+            well_ids.add(well)
+    station = Station.get_by_id(station_id)
+    codes = dict(Well.select(Well.id, Well.code).join(Station).where(Well.id.in_(well_ids)
+                                                                    & (Station.work_area == station.work_area_id)).tuples())
+    arrived = set(SyncReceipt.select(SyncReceipt.uuid).where(SyncReceipt.uuid.in_([r.discarded_uuid for r in rows])).scalars())
+    found = []
+    for row in rows:
+        body = bodies[row.id] if isinstance(bodies[row.id], dict) else {}
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        made = body.get("created_at")
+        well = data.get("well_id")
+        code = codes.get(well, "") if isinstance(well, int) and not isinstance(well, bool) else ""
+        found.append(GivenUp(row, code, made[:16].replace("T", " ") if isinstance(made, str) else "",
+                             row.discarded_uuid in arrived))
+    return found
 
 
 def station_mix(station_id: int, start: datetime, end: datetime) -> list[WorkerMix]:
