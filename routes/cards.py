@@ -60,7 +60,7 @@ def show(user_id: int):
     return _full(member, own=member.id == current_user.id)
 
 
-@bp.route("/c/<token>")
+@bp.route("/c/<token:token>")
 def public(token: str):
     """The public card behind the QR: no login; an unknown and a reissued token look exactly the same."""
     member = None
@@ -78,10 +78,12 @@ def public(token: str):
     return response
 
 
-@bp.route("/c/<token>/photo.jpg")
+@bp.route("/c/<token:token>/photo.jpg")
 def public_photo(token: str):
     """The member's photo on the public card, only if the member chose to show it."""
-    member = User.get_or_none((User.card_token == token) & User.is_enabled) if 16 <= len(token) <= 64 else None
+    # The same card as /c/<token>: an enabled party member's (a card reissued or withdrawn shows nothing).
+    member = User.get_or_none((User.card_token == token) & User.is_enabled & User.is_party_member) \
+        if 16 <= len(token) <= 64 else None
     if member is None or not member.avatar or "photo" not in member.public_fields:
         abort(404)
     data = _avatars([member]).get(member.avatar)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import Equipment, Hazard, HazardStep, Station, User, Well, db, utcnow
-from webapp.access import get_station, requested_id, require_station, stations_in_scope
+from webapp.access import get_station, parse_id, requested_id, require_station, stations_in_scope
 from webapp.hazards import apply_step, is_overdue
 from webapp.periods import today_in
 from webapp.evidence import FLAG_LABELS, evidence_of
@@ -102,8 +102,9 @@ def step(hazard_id: int):
     if action not in WEB_ACTIONS:
         abort(400)
     data = {"note": request.form.get("note", ""), "deadline": request.form.get("deadline", "")}
-    if request.form.get("assignee_id", "").isdigit():
-        data["assignee_id"] = int(request.form["assignee_id"])
+    assignee = parse_id(request.form.get("assignee_id"))  # "²" or "٣" is no id: as if none was picked
+    if assignee is not None:
+        data["assignee_id"] = assignee
     if request.form.get("duplicate_of"):
         data["duplicate_of"] = request.form["duplicate_of"][:30]
     try:

@@ -122,7 +122,7 @@ def _result(token: str) -> dict:
     return payload
 
 
-@bp.route("/result/<token>")
+@bp.route("/result/<token:token>")
 @role_required("admin")
 def result(token: str):
     """What the import did, and the new accounts' one-time passwords (printable)."""
@@ -131,7 +131,7 @@ def result(token: str):
     return _no_store(current_app.make_response(html))
 
 
-@bp.route("/result/<token>/passwords.xlsx")
+@bp.route("/result/<token:token>/passwords.xlsx")
 @role_required("admin")
 def passwords(token: str):
     payload = _result(token)
@@ -139,7 +139,7 @@ def passwords(token: str):
     return send_download(data, XLSX_MIMETYPE, gettext("新账号初始密码.xlsx"))
 
 
-@bp.route("/result/<token>/clear", methods=["POST"])
+@bp.route("/result/<token:token>/clear", methods=["POST"])
 @role_required("admin")
 def clear(token: str):
     """Forget the one-time passwords on the server once they are printed."""

@@ -187,7 +187,7 @@ def tapped(well_id: int):
     return _show(well, method="nfc" if SUN_E.fullmatch(e) and SUN_C.fullmatch(c) else "manual")
 
 
-@bp.route("/w/<qr_token>")
+@bp.route("/w/<token:qr_token>")
 @login_required
 def scanned(qr_token: str):
     """The page a well's QR label opens (in the phone's camera app or the in-app scanner)."""

@@ -700,3 +700,18 @@ def test_htmx_views_answer_the_page_or_the_fragment(app, employee_no, url):
     assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
     assert "HX-Request" in fragment.headers["Vary"]
     assert 'hx-target="#' in fragment.get_data(as_text=True)  # the fragment brings its own switch along
+
+
+@pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "-2+3"])
+def test_a_branch_named_like_a_formula_is_text_in_the_year_exports(app, name):
+    """The year sheet's header cells are branch names: they are neutralised like every other cell (once they were not)."""
+    with db.connection_context():
+        Station.update(branch_name=name).where(Station.name == "海南二号站").execute()
+    admin = app.test_client()
+    login(admin, "HN0001")
+    sheet = openpyxl.load_workbook(io.BytesIO(admin.get("/assessment/year.xlsx?year=2025&station=all").data))["年度工作量"]
+    header = [c.value for c in sheet[2]]
+    assert "'" + name in header and name not in header
+    assert all(c.data_type != "f" for c in sheet[2])
+    text = admin.get("/assessment/year.csv?year=2025&station=all").data.decode("utf-8-sig")
+    assert "'" + name in text and f",{name}," not in text

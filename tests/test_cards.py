@@ -95,6 +95,12 @@ def test_card_photo_upload_is_checked_and_shared(app, member):
     member.post("/cards/me/settings", data={"photo": "1"})
     with anonymous.get(f"/c/{user.card_token}/photo.jpg") as picture:
         assert picture.status_code == 200
+    # No longer a party member: the card is gone, and its photo with it (the photo route used to serve it).
+    with db.connection_context():
+        User.update(is_party_member=False).where(User.id == user.id).execute()
+    assert anonymous.get(f"/c/{user.card_token}").status_code == 404
+    assert anonymous.get(f"/c/{user.card_token}/photo.jpg").status_code == 404
+
 
 
 def test_only_the_member_or_an_admin_changes_the_photo(app, member):

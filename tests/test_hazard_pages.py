@@ -44,6 +44,17 @@ def test_leader_assigns_on_the_page(people):
     assert bad.status_code == 422 and "请选择本站的整改责任人" in bad.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("assignee", ["²", "٣", "１２", "3" * 40, "-1", "\x00"])
+def test_an_assignee_that_is_no_id_is_as_if_none_was_picked(people, assignee):
+    """"²".isdigit() is true and int() refuses it (a 500 once); "٣" was read as 3."""
+    hid = hazard_id(report(people["worker"]))
+    bad = people["leader"].post(f"/hazards/{hid}/steps", data={"action": "assign", "assignee_id": assignee,
+                                                               "deadline": deadline()})
+    assert bad.status_code == 422 and "请选择本站的整改责任人" in bad.get_data(as_text=True)
+    with db.connection_context():
+        assert Hazard.get_by_id(hid).status == "reported"
+
+
 def test_worker_sees_no_leader_forms_and_cannot_post_them(people):
     uid = report(people["worker"])
     hid = hazard_id(uid)

@@ -77,6 +77,32 @@ def test_exif_gps_is_gone(app, worker):
     assert b"PhoneMaker" not in stored_file(app, uid).read_bytes()
 
 
+@pytest.mark.parametrize("fmt, extra", [
+    ("JPEG", {"comment": b"secret-comment-COM"}),
+    ("JPEG", {"icc_profile": b"secret-icc" * 20}),
+    ("PNG", {"pnginfo": "text"}),
+])
+def test_nothing_of_the_file_but_its_pixels_is_stored(app, worker, fmt, extra):
+    """A JPEG comment (COM) survived the re-encoding once, in the photo and the thumbnail; a PNG text chunk or an
+    ICC profile must not either."""
+    from PIL import PngImagePlugin
+
+    image = Image.new("RGB", (640, 480), (20, 120, 40))
+    out = io.BytesIO()
+    if extra.get("pnginfo"):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", "secret-png-text")
+        image.save(out, format="PNG", pnginfo=info)
+    else:
+        image.save(out, format=fmt, **extra)
+    _, uid = upload(worker, out.getvalue())
+    for thumb in (False, True):
+        data = stored_file(app, uid, thumb=thumb).read_bytes()
+        assert b"secret" not in data
+        with Image.open(io.BytesIO(data)) as stored:
+            assert not {"comment", "icc_profile"} & set(stored.info)
+
+
 def test_same_uuid_twice_stores_one_file(app, worker):
     data = jpeg(640, 480)
     first, uid = upload(worker, data)

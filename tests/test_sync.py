@@ -384,3 +384,29 @@ def test_note_keeps_line_breaks_and_loses_control_characters(worker):
     result = post(worker, batch(record)).json["results"][0]
     with db.connection_context():
         assert Patrol.get_by_id(result["id"]).note == "盘根漏油\n已紧固"
+
+
+@pytest.mark.parametrize("value", ["1_0", "٣", " 12", "12 ", "1e1", "nan", "inf", "0x10", "+3", "３"])
+def test_a_reading_as_text_must_be_plain_decimal_digits(worker, value):
+    """openapi.yaml says number: a string is read only when it is plain ASCII decimal (as older phones sent), never
+    the way Python's float() would ("1_0" was stored as 10, "٣" as 3)."""
+    record = patrol_record(get_well("海1-02"), readings=dict(OIL_READINGS, stroke_m=value))
+    [result] = post(worker, batch(record)).json["results"]
+    assert result["status"] == "rejected" and result["error"]["code"] == "invalid_value"
+    assert result["error"]["field"] == "stroke_m" and "冲程应为数字" in result["error"]["message"]
+
+
+def test_a_reading_as_plain_decimal_text_is_still_read(worker):
+    record = patrol_record(get_well("海1-02"), readings=dict(OIL_READINGS, stroke_m="3.5", strokes_per_min="4"))
+    [result] = post(worker, batch(record)).json["results"]
+    assert result["status"] == "created"
+    with db.connection_context():
+        assert Patrol.get_by_id(result["id"]).stroke_m == 3.5
+
+
+@pytest.mark.parametrize("field, value", [("note", []), ("note", 0), ("note", {}), ("note", False), ("readings", []),
+                                          ("operations", []), ("readings", 0)])
+def test_text_or_a_map_of_the_wrong_type_is_refused_not_read_as_empty(worker, field, value):
+    record = patrol_record(get_well("海1-02"), **{field: value})
+    [result] = post(worker, batch(record)).json["results"]
+    assert result["status"] == "rejected" and result["error"]["code"] == "invalid_value", result

@@ -278,3 +278,14 @@ def test_scanner_is_open_to_anyone_but_well_entry_is_not(client):
     assert "data-scan-video" in page and "data-manual-form" not in page and "三亮卡" in page
     response = client.post("/scan", data={"code": "海1-02"})
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", ["/c/{t}%00", "/c/%00{t}/photo.jpg", "/w/%00", "/w/{t}%00", "/c/%ED%A0%BD",
+                                  "/onboarding/result/%00", "/w/" + "a" * 65, "/c/a b"])
+def test_a_token_that_no_token_of_ours_looks_like_is_not_found(app, path):
+    """A NUL in a token made PostgreSQL refuse the query (a 500); now the route does not match at all."""
+    admin = app.test_client()
+    login(admin, "HN0001")
+    with db.connection_context():
+        token = User.get(User.employee_no == "HN1003").issue_card_token()
+    assert admin.get(path.format(t=token)).status_code == 404

@@ -5,7 +5,7 @@ from flask import Flask, abort, flash, redirect, request
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from models import db, utcnow
 
@@ -52,10 +52,19 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class TokenConverter(BaseConverter):
+    """`<token:…>`: a token the app made (secrets.token_urlsafe, a label's, a card's): URL-safe base64 letters only.
+    Anything else (a NUL, a lone surrogate, a space) is not found (404) before any query: PostgreSQL refuses a NUL
+    in a text parameter, and no token of ours has one."""
+
+    regex = r"[A-Za-z0-9_-]{1,64}"
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, database binding, login, blueprints, hooks and CLI."""
     app = Flask(__name__, instance_relative_config=False)
     app.url_map.converters["int"] = DatabaseIdConverter
+    app.url_map.converters["token"] = TokenConverter
     app.config.update(make_config(config))
     app.json.ensure_ascii = False
     if hops := app.config.get("PROXY_HOPS"):

@@ -57,7 +57,7 @@ def to_xlsx(sheets: list[Sheet]) -> bytes:
         ws.append([neutralise(sheet.title)])
         ws.cell(1, 1).font = Font(bold=True, size=13)
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(sheet.columns), 1))
-        ws.append([str(column.header) for column in sheet.columns])
+        ws.append([neutralise(str(column.header)) for column in sheet.columns])  # headers name branches, stations
         for cell in ws[2]:
             cell.font, cell.fill = Font(bold=True), HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -99,7 +99,7 @@ def to_csv(sheets: list[Sheet]) -> bytes:
         if index:
             writer.writerow([])
         writer.writerow([neutralise(sheet.title)])
-        writer.writerow([str(column.header) for column in sheet.columns])
+        writer.writerow([neutralise(str(column.header)) for column in sheet.columns])
         for row in sheet.rows + sheet.footer:
             writer.writerow([_csv_value(value, column) for value, column in zip(row, sheet.columns, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -49,7 +49,7 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
     from .evidence import judge_presence, read_method
 
     station_id, well, equipment = _place(ctx.user, data)
-    description = _text(data.get("description") or "", gettext("隐患描述"), MAX_DESCRIPTION, "description")
+    description = _text(data.get("description"), gettext("隐患描述"), MAX_DESCRIPTION, "description")
     if not description:
         raise RecordError("missing_description", gettext("请描述隐患。"), "description")
     severity = data.get("severity", "general")
@@ -71,7 +71,7 @@ def create_hazard(ctx: Context, data: dict) -> Hazard:
         read_method(data)
     hazard = Hazard.create(
         uuid=ctx.uuid, station=station_id, well=well, equipment=equipment, source_check=source,
-        source_item=_text(data.get("source_item") or "", gettext("检查项"), 40, "source_item"), reporter=ctx.user.id,
+        source_item=_text(data.get("source_item"), gettext("检查项"), 40, "source_item"), reporter=ctx.user.id,
         description=description, severity=severity, photos=json.dumps(photos), reported_at=ctx.clock_time,
     )
     HazardStep.create(uuid=uuid_module.uuid4(), hazard=hazard, action="report", actor=ctx.user.id, at=ctx.clock_time,
@@ -93,7 +93,7 @@ def _parse_deadline(value) -> date:
 def apply_step(user, hazard: Hazard, action: str, data: dict, *, at: datetime, step_uuid, judge=None) -> HazardStep:
     """Move the hazard one step along its loop, if this user may take that step now; keep the step. judge(well)
     gives the flags of a rectification's evidence (a synced record; webapp/evidence.py)."""
-    note = _text(data.get("note") or "", gettext("说明"), MAX_STEP_NOTE, "note")
+    note = _text(data.get("note"), gettext("说明"), MAX_STEP_NOTE, "note")
     photos = []
     flags = ""
     changes = {}

@@ -207,7 +207,7 @@ def create_commitment_progress(ctx: Context, data: dict) -> CommitmentProgress:
         raise RecordError("unknown_commitment", gettext("找不到您的这条承诺。"), "commitment_id")
     if commitment.status != "approved":
         raise RecordError("not_approved", gettext("承诺经支部审核公开后才能记录践诺。"), "commitment_id")
-    text = _text(data.get("text") or "", gettext("践诺内容"), MAX_CONTENT, "text")
+    text = _text(data.get("text"), gettext("践诺内容"), MAX_CONTENT, "text")
     if not text:
         raise RecordError("missing_text", gettext("请写明做了什么。"), "text")
     quantity = data.get("quantity")

@@ -40,6 +40,7 @@ CHOICES = {("tiao", "param"): ("冲程", "冲次", "泵深"), ("bu", "action"): 
 # What a page shows for each of those values (keyed by the stored value).
 CHOICE_LABELS = {"冲程": _l("冲程"), "冲次": _l("冲次"), "泵深": _l("泵深"), "补盘根": _l("补盘根"), "换盘根": _l("换盘根")}  # i18n: data (keys)
 MAX_NOTE = 500
+PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -52,7 +53,11 @@ class RecordError(Exception):
 
 
 def _number(value, label, low, high, field):
+    """A number as sent: a JSON number, or a string of plain ASCII decimal digits (what an older phone sent) —
+    never what Python's float() would also read ("1_0", "٣", " 12", "1e3", "nan")."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RecordError("invalid_value", gettext("%(label)s应为数字。", label=label), field)
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
         raise RecordError("invalid_value", gettext("%(label)s应为数字。", label=label), field)
     try:
         number = float(value)
@@ -66,6 +71,9 @@ def _number(value, label, low, high, field):
 
 
 def _text(value, label, max_length, field):
+    """Text as sent: absent (None) is empty; anything but a string ([], 0, {}) is refused, never read as empty."""
+    if value is None:
+        value = ""
     if not isinstance(value, str):
         raise RecordError("invalid_value", gettext("%(label)s应为文字。", label=label), field)
     if len(value) > max_length:
@@ -87,7 +95,8 @@ def reading_set_of(data: dict, well: Well, work_area_id: int) -> tuple[ReadingSe
 
 def clean_readings(data: dict, fields: list[Field]) -> dict:
     """The readings of a patrol as floats, checked against the well's reading set: presence and range."""
-    readings = data.get("readings") or {}
+    readings = data.get("readings")
+    readings = {} if readings is None else readings
     if not isinstance(readings, dict):
         raise RecordError("invalid_value", gettext("读数格式不对。"), "readings")
     known = {f.key for f in fields}
@@ -109,7 +118,8 @@ def clean_readings(data: dict, fields: list[Field]) -> dict:
 def clean_confirmed(data: dict, readings: dict) -> list[str]:
     """The readings whose change against the baseline the worker confirmed on the phone (keys of this record's
     readings; others are left out: what was confirmed is only ever a reading the record carries)."""
-    confirmed = data.get("confirmed") or []
+    confirmed = data.get("confirmed")
+    confirmed = [] if confirmed is None else confirmed
     if not isinstance(confirmed, list) or len(confirmed) > len(CATALOGUE) or not all(isinstance(k, str) for k in confirmed):
         raise RecordError("invalid_value", gettext("确认的读数格式不对。"), "confirmed")
     return [k for k in dict.fromkeys(confirmed) if k in readings]
@@ -117,7 +127,8 @@ def clean_confirmed(data: dict, readings: dict) -> list[str]:
 
 def clean_operations(data: dict) -> dict:
     """The operations done during the patrol: {code: {field: value}}, checked."""
-    operations = data.get("operations") or {}
+    operations = data.get("operations")
+    operations = {} if operations is None else operations
     if not isinstance(operations, dict) or len(operations) > len(OPERATIONS):
         raise RecordError("invalid_value", gettext("作业项格式不对。"), "operations")
     cleaned = {}
@@ -255,7 +266,7 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
     is_abnormal = data.get("abnormal", False)
     if not isinstance(is_abnormal, bool):
         raise RecordError("invalid_value", gettext("正常/异常只能二选一。"), "abnormal")
-    note = _text(data.get("note") or "", gettext("备注"), MAX_NOTE, "note")
+    note = _text(data.get("note"), gettext("备注"), MAX_NOTE, "note")
     if is_abnormal and not note:
         raise RecordError("missing_note", gettext("异常时请写明情况。"), "note")
     corrects = find_corrected(Patrol, ctx.user, data.get("corrects_uuid"), gettext("巡检"), well=well.id)

@@ -48,7 +48,7 @@ def _encode(image: Image.Image, side: int, quality: int) -> tuple[bytes, tuple[i
     copy = image.copy()
     copy.thumbnail((side, side), Image.LANCZOS)
     out = BytesIO()
-    # No exif= argument: what was in the phone's file (GPS, device) is not written back.
+    # No exif= argument, and the image has no info (see reencode): nothing of the phone's file is written back.
     copy.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
     return out.getvalue(), copy.size
 
@@ -75,7 +75,9 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
-        image = image.convert("RGB")
+        # The pixels only, in a new image: nothing of the file's metadata (EXIF, GPS, XMP, a JPEG comment, an ICC
+        # profile, PNG text chunks) can reach what is stored — Pillow's JPEG writer puts info["comment"] back.
+        image = Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
         raise PhotoError("broken_image", gettext("照片文件不完整或已损坏，请重新拍摄。")) from None
     photo, size = _encode(image, LONG_SIDE, 82)

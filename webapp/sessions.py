@@ -216,7 +216,7 @@ def _parse_since(value: str, zone) -> datetime:
     from datetime import timezone
 
     text = value.strip()
-    if text[:-1].isdigit() and text[-1:] in ("h", "d"):
+    if text[:-1].isascii() and text[:-1].isdigit() and len(text) <= 7 and text[-1:] in ("h", "d"):
         amount = int(text[:-1])
         return utcnow() - (timedelta(hours=amount) if text.endswith("h") else timedelta(days=amount))
     try:

@@ -18,10 +18,10 @@ DECISIONS = ("adopted", "declined")
 
 def create_suggestion(ctx: Context, data: dict) -> Suggestion:
     """Handler of the `suggestion` record type: the author is the session's user, the branch their station's."""
-    title = clean_line(_text(data.get("title") or "", gettext("建议标题"), MAX_TITLE, "title"), MAX_TITLE)
+    title = clean_line(_text(data.get("title"), gettext("建议标题"), MAX_TITLE, "title"), MAX_TITLE)
     if not title:
         raise RecordError("missing_title", gettext("请写明建议标题。"), "title")
-    body = _text(data.get("body") or "", gettext("建议内容"), MAX_BODY, "body")
+    body = _text(data.get("body"), gettext("建议内容"), MAX_BODY, "body")
     if not body:
         raise RecordError("missing_body", gettext("请写明建议内容：现状、建议怎么做、预期效果。"), "body")
     return Suggestion.create(uuid=ctx.uuid, author=ctx.user.id, station=ctx.user.station_id, title=title, body=body,
