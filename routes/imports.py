@@ -1,5 +1,4 @@
 """Importing records exported from a phone that could not sync (leaders, from a PC)."""
-import json
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext
@@ -28,9 +27,9 @@ def create():
         error = gettext("请选择要导入的记录文件（.json）。")
     else:
         try:
-            payload = json.loads(upload.read().decode("utf-8"))
+            payload = current_app.json.loads(upload.read().decode("utf-8"))
             results = import_file(current_user._get_current_object(), payload, settings=current_app.config)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, ValueError):  # ValueError: not JSON, or nested too deep (webapp.JsonProvider)
             error = gettext("文件无法读取：不是有效的 JSON 文本。")
         except BatchError as exc:
             error = exc.message

@@ -410,3 +410,16 @@ def test_text_or_a_map_of_the_wrong_type_is_refused_not_read_as_empty(worker, fi
     record = patrol_record(get_well("海1-02"), **{field: value})
     [result] = post(worker, batch(record)).json["results"]
     assert result["status"] == "rejected" and result["error"]["code"] == "invalid_value", result
+
+
+@pytest.mark.parametrize("sent_at", ["2199-12-31T23:59:59+00:00", "2000-01-01T00:00:00+00:00"])
+def test_a_phone_clock_at_either_end_of_the_accepted_range_costs_no_record(worker, sent_at):
+    """A clock reading 2199 overflowed PostgreSQL's 32-bit clock_offset_s (a 500, the batch lost)."""
+    made = datetime.fromisoformat(sent_at) - timedelta(minutes=1)  # the phone's clock says when it was made, too
+    record = patrol_record(get_well("海1-02"), created_at=made.isoformat())
+    [result] = post(worker, batch(record, sent_at=sent_at)).json["results"]
+    assert result["status"] == "created", result
+    with db.connection_context():
+        patrol = Patrol.get_by_id(result["id"])
+        assert abs(patrol.clock_offset_s) <= 2**31 - 1
+        assert patrol.clock_time <= datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(minutes=5)

@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 )
 
 from models import Patrol, SyncReceipt, User, Well, db
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, login
 
 PHONE_TZ = timezone(timedelta(hours=8))
 MAX_FUTURE = timedelta(minutes=5)  # webapp.sync.MAX_FUTURE
@@ -510,3 +510,22 @@ def test_hazard_step_with_an_assignee_beyond_the_database(app):
             "data": {"hazard_uuid": hazard["uuid"], "action": "assign", "assignee_id": 2**70, "deadline": "2099-01-01"}}
     result = _post(leader, {"sent_at": now, "records": [step]}).get_json()["results"][0]
     assert result["status"] == "rejected" and result["error"]["code"] == "invalid_assignee"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sync"])
+def test_json_nested_beyond_any_parser_is_a_400(app, path):
+    """100,000 `[` made the JSON parser recurse out of its stack: a RecursionError through get_json (a 500)."""
+    client = app.test_client()
+    login(client, "HN1003")
+    response = client.post(path, data="[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_an_imported_file_nested_beyond_any_parser_is_said_plainly(app):
+    import io
+
+    leader = app.test_client()
+    login(leader, "HN1001")
+    response = leader.post("/imports/", data={"file": (io.BytesIO(b"[" * 100_000), "records.json")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "不是有效的 JSON" in response.get_data(as_text=True)

@@ -2,7 +2,9 @@
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, redirect, request
-from flask_babel import gettext, lazy_gettext as _l
+from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
@@ -52,6 +54,17 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a document nested too deep to parse (100,000 `[`) is a ValueError like any other
+    malformed JSON — `request.get_json(silent=True)` then gives None and the route answers 400, not 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 class TokenConverter(BaseConverter):
     """`<token:…>`: a token the app made (secrets.token_urlsafe, a label's, a card's): URL-safe base64 letters only.
     Anything else (a NUL, a lone surrogate, a space) is not found (404) before any query: PostgreSQL refuses a NUL
@@ -66,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
     app.url_map.converters["token"] = TokenConverter
     app.config.update(make_config(config))
+    app.json = JsonProvider(app)
     app.json.ensure_ascii = False
     if hops := app.config.get("PROXY_HOPS"):
         # Behind nginx (deploy/): the client's address and scheme come from X-Forwarded-For/-Proto, as set by that

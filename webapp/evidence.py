@@ -133,6 +133,15 @@ class Timing:
     flags: list[str] = field(default_factory=list)
 
 
+MAX_STORED_OFFSET_S = 2**31 - 1
+
+
+def stored_offset(seconds: int) -> int:
+    """A phone clock's offset as the 32-bit columns keep it: a clock set to 2199 (allowed, and flagged) is ±68 years
+    off at most there; the record's time is judged with the true offset."""
+    return max(-MAX_STORED_OFFSET_S, min(MAX_STORED_OFFSET_S, seconds))
+
+
 def judge_time(user, chain: Chain | None, claimed: datetime, offset_s: int, received_at: datetime) -> Timing:
     """Bound the record's time by its chain (the previous record, the last server time the phone had seen) and its
     arrival; flag what cannot be trusted."""
@@ -315,7 +324,7 @@ def keep(ctx, receipt: SyncReceipt, row, record_type: str) -> Evidence:
         well=getattr(well, "id", None), method=presence.method, latitude=presence.latitude,
         longitude=presence.longitude, accuracy_m=presence.accuracy, distance_m=presence.distance,
         device_id=chain.device if chain else receipt.device_id, chain_seq=chain.seq if chain else None,
-        chain_status=timing.chain_status, claimed_time=timing.claimed, clock_offset_s=timing.offset_s,
+        chain_status=timing.chain_status, claimed_time=timing.claimed, clock_offset_s=stored_offset(timing.offset_s),
         received_at=timing.received_at, bound_low=timing.bound_low, bounded_time=timing.bounded,
         nfc_tag=presence.nfc_tag.id if presence.nfc_tag else None, nfc_counter=presence.nfc_counter,
         nfc_status=presence.nfc_status, flags=" ".join(all_flags(ctx)),

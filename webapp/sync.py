@@ -126,7 +126,7 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
     if device_time + timedelta(seconds=offset_s) > received_at + MAX_FUTURE:
         return _rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")
     timing = evidence.judge_time(user, evidence.read_chain(record, parse_time), device_time, offset_s, received_at)
-    ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=offset_s,
+    ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=evidence.stored_offset(offset_s),
                   uuid=uuid, settings=settings, data=record["data"], timing=timing)
     try:
         with db.atomic():  # a savepoint: a refused record leaves nothing behind
