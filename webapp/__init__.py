@@ -1,4 +1,5 @@
 """井站通 Flask application factory."""
+import re
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, redirect, request
@@ -54,6 +55,9 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class JsonProvider(DefaultJSONProvider):
     """Flask's JSON, except that a document nested too deep to parse (100,000 `[`) is a ValueError like any other
     malformed JSON — `request.get_json(silent=True)` then gives None and the route answers 400, not 500."""
@@ -63,6 +67,12 @@ class JsonProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+    def dumps(self, obj, **kwargs):
+        """Non-ASCII as it is (ensure_ascii off), except a lone surrogate — half an emoji a phone cut, echoed back in
+        an answer — which has no UTF-8: written as its JSON escape (\\ud83d), as the phone's JSON.stringify does."""
+        text = super().dumps(obj, **kwargs)
+        return LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if LONE_SURROGATE.search(text) else text
 
 
 class TokenConverter(BaseConverter):

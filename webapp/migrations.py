@@ -19,9 +19,11 @@ def _v2_login_throttling(migrator):
 
 def _v3_patrols(migrator):
     """Patrol check-ins, their well operations, and the sync receipts that make records count once."""
-    from models import Patrol, SyncReceipt, WellOperation
+    from models import Patrol, ReadingSet, SyncReceipt, WellOperation
 
-    db.create_tables([SyncReceipt, Patrol, WellOperation])
+    # The patrol table is made as the model is today, with its reference to reading_set (schema 18): PostgreSQL
+    # needs that table first (SQLite does not check). Step 18 then finds it there and only seeds it.
+    db.create_tables([ReadingSet, SyncReceipt, Patrol, WellOperation])
 
 
 def _v4_signing_keys(migrator):
@@ -300,8 +302,7 @@ STEPS = [
     (15, "user.notifications_seen_at; Web Push subscriptions; patrol(well_id, clock_time)", _v15_notifications),
     (16, "user.language", _v16_user_language),
     (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals", _v17_evidence),
-    (18, ("reading sets per kind of well; readings of screw-pump, electric-submersible and injection wells; "
-          "patrol.reading_set, patrol.confirmed; well.allocation_m3_per_day"), _v18_reading_sets),
+    (18, "reading sets per kind of well; readings of pcp, esp and injection wells; patrol.reading_set, .confirmed; well.allocation", _v18_reading_sets),
 ]
 
 def _columns(table: str) -> set[str]:

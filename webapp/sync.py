@@ -166,6 +166,8 @@ def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
     device_id = payload.get("device_id", "")
     if not isinstance(device_id, str) or len(device_id) > MAX_DEVICE_ID:
         raise BatchError(400, "invalid_batch", gettext("设备编号无效。"))
+    # The outbox makes it (ASCII); anything else is kept as its escapes — a stray character must not cost the batch.
+    device_id = device_id.encode("ascii", "backslashreplace").decode()[:MAX_DEVICE_ID]
     received_at = utcnow()
     try:
         sent_at = parse_time(payload.get("sent_at"))
