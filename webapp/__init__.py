@@ -1,12 +1,14 @@
 """井站通 Flask application factory."""
 import re
+import threading
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, redirect, request
+from flask import Flask, abort, flash, g, redirect, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_url
+from peewee import SqliteDatabase
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
@@ -83,6 +85,25 @@ class TokenConverter(BaseConverter):
     regex = r"[A-Za-z0-9_-]{1,64}"
 
 
+def _take_turns_writing(app: Flask) -> None:
+    """On SQLite, the requests of this process that may write (POST, PUT, PATCH, DELETE) take turns, first thing and
+    until the last: one writer at a time is all SQLite allows, and a threaded server (`make run`'s) whose writers
+    raced for its lock failed those that waited past the busy timeout ("database is locked", a 500). Reads stay
+    concurrent; other processes (gunicorn's workers) wait on SQLite's own lock as before."""
+    turn = threading.Lock()
+
+    @app.before_request
+    def take_turn():
+        if request.method in UNSAFE_METHODS:
+            turn.acquire()
+            g.writing_turn = True
+
+    @app.teardown_request
+    def end_turn(exc):
+        if g.pop("writing_turn", False):
+            turn.release()
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, database binding, login, blueprints, hooks and CLI."""
     app = Flask(__name__, instance_relative_config=False)
@@ -97,6 +118,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     bind(app.config["DATABASE_URL"])
+    if isinstance(db.obj, SqliteDatabase):
+        _take_turns_writing(app)
     htmx.init_app(app)
     # utcnow_iso: the server's time on every page, the lower bound of the time of what the phone records next
     # (docs/evidence.md §3).

@@ -1,22 +1,27 @@
 """The one write path for field records: a batch from the phone's outbox, answered per record, each counted once."""
 import hashlib
 import hmac
+import logging
+import random
+import time
 import uuid as uuid_module
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import gettext
-from peewee import IntegrityError
+from peewee import IntegrityError, OperationalError
 
 from models import SyncReceipt, User, db, utcnow
 
 from . import evidence
-from .evidence import canonical_json
 from .activities import create_attendance
 from .checks import create_equipment_check
+from .evidence import canonical_json
 from .hazards import create_hazard, create_hazard_step
 from .party import create_commitment_progress
 from .patrols import Context, RecordError, create_patrol
 from .suggestions import create_suggestion
+
+log = logging.getLogger("jingzhan.sync")
 
 # record type → handler(ctx, data) returning the created model row. Later issues add types here.
 HANDLERS = {
@@ -144,8 +149,22 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
         if existing is None:
             raise
         return _answer_replay(existing, uuid, user, digest)
+    except OperationalError as error:
+        if _transient(error):
+            raise  # the whole batch is run again (write_batch)
+        return _failed(uuid, record_type)
+    except Exception:  # noqa: BLE001 — one record's unexpected failure must cost that record, not the batch
+        return _failed(uuid, record_type)
     evidence.note_link(user, uuid, record_type, timing, "created")
     return {"uuid": uuid, "status": "created", "id": row.id}
+
+
+def _failed(uuid, record_type):
+    """A record the server failed on (a bug, not the record's fault): logged in full, answered as refused with a
+    reason the worker can act on; its savepoint is rolled back, the batch's other records go on."""
+    log.exception("sync: record %s (%s) failed", uuid, record_type)
+    return _rejected(uuid, "server_error", gettext("服务器处理这条记录时出错（已记录，管理员会处理）；"
+                                                   "记录仍在手机上，可稍后重新发送，或导出交站长。"), None)
 
 
 def _answer_replay(existing, uuid, user, digest):
@@ -174,13 +193,41 @@ def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
     except (TypeError, ValueError):
         raise BatchError(400, "invalid_batch", gettext("发送时间 sent_at 无效（需带时区的 ISO 8601 时间）。")) from None
     offset_s = round((received_at - sent_at).total_seconds())
-    with db.atomic():
-        results = [
-            _sync_one(user, record, device_id=device_id, offset_s=offset_s, received_at=received_at,
-                      settings=settings, imported_by=imported_by)
-            for record in records
-        ]
+
+    def write():
+        return [_sync_one(user, record, device_id=device_id, offset_s=offset_s, received_at=received_at,
+                          settings=settings, imported_by=imported_by) for record in records]
+
+    results = write_batch(write)
     return {"server_time": received_at.isoformat(timespec="seconds") + "Z", "results": results}
+
+
+WRITE_ATTEMPTS = 4
+
+
+def _transient(error: OperationalError) -> bool:
+    """A failure that is the other writers', not the batch's: a PostgreSQL deadlock or serialization failure (two
+    phones sending the same records in another order), SQLite busy past its timeout."""
+    causes = [error, *(error.args[:1]), error.__cause__, error.__context__]
+    if any(getattr(cause, "pgcode", None) in ("40P01", "40001") for cause in causes if cause is not None):
+        return True
+    text = str(error)
+    return any(words in text for words in ("deadlock detected", "could not serialize access", "database is locked"))
+
+
+def write_batch(write):
+    """Run write() in one transaction, again from the start if it failed for another writer's sake (up to
+    WRITE_ATTEMPTS, with a short random pause): nothing is written twice — a failed attempt is rolled back whole.
+    (On SQLite a server's writing requests take turns: webapp/__init__.py _take_turns_writing.)"""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with db.atomic():
+                return write()
+        except OperationalError as error:
+            if attempt == WRITE_ATTEMPTS - 1 or not _transient(error):
+                raise
+        time.sleep(random.uniform(0.02, 0.1) * 2**attempt)  # a pause, not a secret
+    raise AssertionError("unreachable")
 
 
 EXPORT_FORMAT = "jingzhan-outbox"
@@ -218,9 +265,11 @@ def import_file(importer, payload, *, settings) -> list[dict]:
         raise BatchError(413, "too_many_records", gettext("一个文件最多导入 %(count)s 条记录。", count=MAX_IMPORT_RECORDS))
     device_id = payload.get("device_id") if isinstance(payload.get("device_id"), str) else ""
     received_at = utcnow()
-    authors: dict = {}
-    results = []
-    with db.atomic():
+    device_id = device_id.encode("ascii", "backslashreplace").decode()[:MAX_DEVICE_ID]
+
+    def write():
+        authors: dict = {}
+        results = []
         for record in records:
             try:
                 author = _author_of(record, importer, authors)
@@ -228,7 +277,9 @@ def import_file(importer, payload, *, settings) -> list[dict]:
                 results.append(dict(_refused(record, exc), author=None))
                 continue
             # The file says nothing trustworthy about the phone's clock at sending time: no offset.
-            result = _sync_one(author, record, device_id=device_id[:MAX_DEVICE_ID], offset_s=0,
+            result = _sync_one(author, record, device_id=device_id, offset_s=0,
                                received_at=received_at, settings=settings, imported_by=importer.id)
             results.append(dict(result, author=author.name))
-    return results
+        return results
+
+    return write_batch(write)
