@@ -71,22 +71,47 @@ def test_disabling_ends_an_open_session(client, runner):
     assert client.get("/").status_code == 302
 
 
-def test_lockout_after_repeated_failures(app, client):
+def test_lockout_after_repeated_failures_stops_that_device_only(app, client):
+    """Five wrong passwords for HN1003 from one address make that address wait — even with the right password — but
+    the worker on his own phone (another address) logs in: a stranger can no longer lock anyone out before a shift."""
     limit = app.config["LOGIN_MAX_FAILURES"]
     for _ in range(limit):
         assert BAD in login(client, "HN1003", "wrong-password").get_data(as_text=True)
     response = login(client, "HN1003")
     assert response.status_code == 422
-    assert "账号已暂时锁定" in response.get_data(as_text=True)
-    user = get_user("HN1003")
-    assert user.locked_until is not None
+    assert "这台设备上登录失败次数过多" in response.get_data(as_text=True)
+    own_phone = app.test_client()
+    assert own_phone.post("/login", data={"employee_no": "HN1003", "password": DEMO_PASSWORD},
+                          environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code == 302
+    with db.connection_context():
+        assert AuthEvent.select().where(AuthEvent.event == "account_locked").count() >= 1
 
 
-def test_success_resets_the_failure_count(app, client):
-    login(client, "HN1003", "wrong-password")
-    assert get_user("HN1003").failed_logins == 1
-    login(client, "HN1003")
-    assert get_user("HN1003").failed_logins == 0
+def test_a_locked_device_costs_a_password_check_like_any_refusal(app, client, monkeypatch):
+    """A locked pair answered ten times faster than an unknown 工号 (no hash was checked): every refusal checks one."""
+    import webapp.logins as logins
+
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit):
+        login(client, "HN1003", "wrong-password")
+    checked = []
+    real = logins.User.check_password
+    monkeypatch.setattr(logins.User, "check_password", lambda self, pw: checked.append(pw) or real(self, pw))
+    monkeypatch.setattr(logins, "check_password_hash", lambda h, pw: checked.append(pw) or False)
+    assert login(client, "HN1003", "any").status_code == 422  # locked
+    assert login(client, "HN9999", "any").status_code == 422  # unknown
+    assert checked == ["any", "any"]
+
+
+def test_success_forgives_the_wrong_passwords_before_it(app, client):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit - 1):
+        login(client, "HN1003", "wrong-password")
+    assert login(client, "HN1003").status_code == 302
+    client.post("/logout")
+    for _ in range(limit - 1):
+        login(client, "HN1003", "wrong-password")
+    assert login(client, "HN1003").status_code == 302  # the count started again at the success
 
 
 def test_password_is_stored_hashed(app):
@@ -365,7 +390,7 @@ def test_the_password_typed_again_cannot_be_guessed_with_a_borrowed_session(clie
     with db.connection_context():
         assert User.get(User.employee_no == "HN1003").check_password(DEMO_PASSWORD)  # nothing was changed
         assert AuthEvent.select().where(AuthEvent.event == "password_recheck_failed").count() == limit
-    # And the lock holds at the login page too: the guesser cannot start over there.
+    # And the lock holds at the login page too, from that device: the guesser cannot start over there.
     assert login(app.test_client(), "HN1003").status_code == 422
 
 

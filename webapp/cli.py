@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from models import ROLES, Station, User, WorkArea, db
+from models import ROLES, LoginAttempt, Station, User, WorkArea, db
 
 from . import migrations
 from .database import DatabaseConfigError
@@ -182,6 +182,8 @@ def set_password_command(employee_no, password, temporary):
         user.failed_logins = 0
         user.locked_until = None
         user.save()
+        # The wrong passwords that keep a device waiting (webapp/logins.py) are forgiven with the new password.
+        LoginAttempt.delete().where((LoginAttempt.employee_no == user.employee_no) & ~LoginAttempt.succeeded).execute()
     click.echo(f"已为 {user.employee_no} {user.name} 设置新密码。")
 
 

@@ -1,14 +1,20 @@
-"""Checking a login: throttling per client address, lockout per account, the password, and the events they leave.
+"""Checking a login: throttling per client address, lockout per account *and* address, the password, and the events
+they leave.
 
-Both counts live in the database (`login_attempt`, `user.failed_logins`), so every server process sees the same
-numbers. An unknown 工号 and a wrong password read alike and cost the same time (a dummy hash is checked).
+Both counts live in the database (`login_attempt`), so every server process sees the same numbers. A lockout is of
+one account from one address: five wrong passwords for HN1003 from a stranger's phone stop that phone, not the
+worker at the wellhead (a lockout per account let anyone lock anyone out before their shift with five requests).
+An unknown 工号, a wrong password and a locked pair read alike and cost the same time (a password hash is checked
+every time, a dummy one for an unknown 工号).
 """
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from peewee import fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import AuthEvent, LoginAttempt, User, db, utcnow
@@ -57,27 +63,44 @@ def _prune(now: datetime) -> None:
         model.delete().where(model.id.in_(old)).execute()
 
 
-def _failed(employee_no: str, address: str, reason: str, now: datetime, user: User | None = None) -> LoginResult:
+def _failed(employee_no: str, address: str, reason: str, now: datetime, user: User | None = None,
+            counted: bool = False) -> LoginResult:
     with db.atomic():
-        LoginAttempt.create(address=address, at=now, employee_no=employee_no[:40], succeeded=False)
+        if not counted:  # a wrong password of a known account is counted by _count_wrong_password
+            LoginAttempt.create(address=address, at=now, employee_no=employee_no[:40], succeeded=False)
         AuthEvent.record("login_failed", user=user, employee_no=employee_no, address=address, detail=reason, now=now)
         _prune(now)
     return LoginResult(error=str(BAD_CREDENTIALS), status=422)
 
 
+def pair_wait_minutes(employee_no: str, address: str, now: datetime) -> int | None:
+    """Minutes until this account may be tried again from this address, or None (one query): LOGIN_MAX_FAILURES
+    wrong passwords for it from there since its last success there, within LOGIN_LOCK_MINUTES (two queries)."""
+    config = current_app.config
+    window = timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
+    pair = (LoginAttempt.employee_no == employee_no[:40]) & (LoginAttempt.address == address)
+    since = now - window
+    last_success = LoginAttempt.select(fn.MAX(LoginAttempt.at)).where(pair & LoginAttempt.succeeded).scalar()
+    if last_success is not None and last_success > since:
+        since = last_success
+    nth = (LoginAttempt.select(LoginAttempt.at)
+           .where(pair & ~LoginAttempt.succeeded & (LoginAttempt.at > since))
+           .order_by(LoginAttempt.at.desc())
+           .offset(config["LOGIN_MAX_FAILURES"] - 1)
+           .first())
+    if nth is None:
+        return None
+    return max(1, math.ceil((nth.at + window - now).total_seconds() / 60))
+
+
 def _count_wrong_password(user: User, address: str, now: datetime) -> None:
-    """One more wrong password for the account; at the limit it is locked for a while (counted in SQL, so two
-    processes failing at once both count)."""
+    """One more wrong password for the account from this address; at the limit the pair waits (logged once)."""
     config = current_app.config
     with db.atomic():
-        User.update(failed_logins=User.failed_logins + 1).where(User.id == user.id).execute()
-        failures = User.select(User.failed_logins).where(User.id == user.id).first().failed_logins
-        if failures >= config["LOGIN_MAX_FAILURES"]:
-            minutes = config["LOGIN_LOCK_MINUTES"]
-            User.update(failed_logins=0, locked_until=now + timedelta(minutes=minutes)).where(
-                User.id == user.id).execute()
+        LoginAttempt.create(address=address, at=now, employee_no=user.employee_no[:40], succeeded=False)
+        if pair_wait_minutes(user.employee_no, address, now) is not None:
             AuthEvent.record("account_locked", user=user, address=address, now=now,  # i18n: data (the auth log)
-                             detail=f"{failures} 次密码错误，锁定 {minutes} 分钟")
+                             detail=f"{config['LOGIN_MAX_FAILURES']} 次密码错误，此地址 {config['LOGIN_LOCK_MINUTES']} 分钟内不能再试")
 
 
 def attempt(employee_no: str, password: str, address: str) -> LoginResult:
@@ -101,23 +124,21 @@ def attempt(employee_no: str, password: str, address: str) -> LoginResult:
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return _failed(employee_no, address, "unknown_user", now)
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+    locked = pair_wait_minutes(user.employee_no, address, now)
+    right = user.check_password(password)  # checked even when locked: every refusal costs the same time
+    if locked is not None:
         result = _failed(employee_no, address, "locked", now, user)
-        result.error = gettext("登录失败次数过多，账号已暂时锁定，请 %(minutes)s 分钟后再试，或联系作业区管理员。", minutes=minutes)
+        result.error = gettext("这台设备上登录失败次数过多，请 %(minutes)s 分钟后再试，或联系作业区管理员。", minutes=locked)
         return result
-    if not user.check_password(password):
+    if not right:
         _count_wrong_password(user, address, now)
-        return _failed(employee_no, address, "wrong_password", now, user)
+        return _failed(employee_no, address, "wrong_password", now, user, counted=True)
     # Only someone who knows the password learns that the account is disabled.
     if not user.is_enabled:
         result = _failed(employee_no, address, "disabled", now, user)
         result.error = str(DISABLED)
         return result
     with db.atomic():
-        if user.failed_logins or user.locked_until:
-            User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
-            user.failed_logins, user.locked_until = 0, None
         LoginAttempt.create(address=address, at=now, employee_no=employee_no[:40], succeeded=True)
         AuthEvent.record("login_succeeded", user=user, address=address, now=now)
     return LoginResult(user=user)
@@ -125,17 +146,16 @@ def attempt(employee_no: str, password: str, address: str) -> LoginResult:
 
 def reconfirm(user: User, password: str, address: str, purpose: str) -> LoginResult:
     """The password typed again by a logged-in user (to change it, to log out other devices): wrong ones count
-    against the account as at login, so a borrowed session cannot be used to guess it; a locked account says so
-    (429) and is refused even the right password until the lock ends."""
+    against the account from that address as at login, so a borrowed session cannot be used to guess it; a locked
+    pair says so (429) and is refused even the right password until the wait ends."""
     now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
-        return LoginResult(error=gettext("密码错误次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes), status=429,
-                           retry_after=60 * minutes)
-    if len(password) > MAX_PASSWORD or not user.check_password(password):
+    locked = pair_wait_minutes(user.employee_no, address, now)
+    right = len(password) <= MAX_PASSWORD and user.check_password(password)
+    if locked is not None:
+        return LoginResult(error=gettext("密码错误次数过多，请 %(minutes)s 分钟后再试。", minutes=locked), status=429,
+                           retry_after=60 * locked)
+    if not right:
         _count_wrong_password(user, address, now)
         AuthEvent.record("password_recheck_failed", user=user, address=address, now=now, detail=purpose)
         return LoginResult(error=gettext("当前密码不正确。"), status=422)
-    if user.failed_logins:
-        User.update(failed_logins=0).where(User.id == user.id).execute()
     return LoginResult(user=user)
