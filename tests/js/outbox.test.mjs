@@ -401,3 +401,38 @@ test("a photo and its record saved while a batch is on the wire: the photo is up
     assert.equal(phone.server.rows.at(-1).uuid, second.uuid);
     assert.equal(phone.server.photos.size, 1);
   }));
+
+test("a record the server fails on (500) is found by halves and set aside; the others go through", LIMIT, () =>
+  withPhone({}, async (phone) => {
+    const saved = await saveOffline(phone, 7);
+    const poison = saved[4];
+    const real = phone.server.fetch;
+    globalThis.fetch = async (url, options) => {
+      const body = url === "/api/v1/sync" ? JSON.parse(options.body) : null;
+      if (body && body.records.some((r) => r.uuid === poison.uuid)) {
+        return { type: "basic", status: 500, ok: false, json: async () => ({}) };
+      }
+      return real(url, options);
+    };
+    await syncAll(phone);
+    assert.deepEqual(phone.stored().map((r) => [r.uuid, r.state, r.error.code]), [[poison.uuid, "rejected", "server_error"]]);
+    assert.match(phone.stored()[0].error.message, /仍在手机上/);
+    assert.deepEqual([...phone.server.receipts.keys()].sort(), saved.filter((r) => r !== poison).map((r) => r.uuid).sort());
+  }));
+
+test("a server failing on everything (500) sets nothing aside: every record waits for a retry", LIMIT, () =>
+  withPhone({}, async (phone) => {
+    const saved = await saveOffline(phone, 5);
+    const real = phone.server.fetch;
+    globalThis.fetch = async (url, options) => {
+      if (url === "/api/v1/sync") return { type: "basic", status: 500, ok: false, json: async () => ({}) };
+      return real(url, options);
+    };
+    await phone.outbox.syncNow();
+    await phone.settle();
+    assert.deepEqual(phone.stored().map((r) => r.state), saved.map(() => "pending"));
+    globalThis.fetch = real; // the server is back
+    await syncAll(phone);
+    assert.deepEqual(phone.stored(), []);
+    assert.equal(phone.server.receipts.size, 5);
+  }));

@@ -23,6 +23,11 @@ let retryMs = 0;
 let retryTimer = null;
 let syncAgain = false;
 let batchSize = BATCH;
+// Records that failed alone with a server error (500) while this page syncs: held back while the next record is
+// tried alone. If that one goes through, the server fails on these records only — they are set aside (refused,
+// kept, visible, exportable: never deleted) and the rest flow; if it fails too, the server is failing on
+// everything, and every record waits for a retry.
+const suspects = new Set();
 
 function openDb() {
   if (!dbPromise) {
@@ -448,7 +453,8 @@ export async function syncNow() {
   notify();
   try {
     for (;;) {
-      const pending = (await allRecords()).filter((r) => r.user_id === me && r.state === "pending").slice(0, batchSize);
+      const waiting = (await allRecords()).filter((r) => r.user_id === me && r.state === "pending");
+      const pending = waiting.filter((r) => !suspects.has(r.uuid)).slice(0, suspects.size ? 1 : batchSize);
       // Photos go first: a record is sent only after the photos it refers to are on the server. They are read
       // after the records: a photo is saved before the record that uses it, so every photo of these is seen.
       try {
@@ -461,6 +467,12 @@ export async function syncNow() {
         return;
       }
       if (!pending.length) {
+        if (suspects.size) {
+          // Nothing else to try them against: they wait for the next retry, not set aside on a guess.
+          suspects.clear();
+          scheduleRetry();
+          return;
+        }
         drained = true;
         break;
       }
@@ -483,9 +495,27 @@ export async function syncNow() {
         await applyResults([{ uuid: pending[0].uuid, status: "rejected", error: { code: "too_large", message: _("这条记录太大，无法同步。") } }]);
         continue;
       }
+      if (response.status === 500 && pending.length > 1) {
+        // The server failed on this batch: find the record it fails on, by halves.
+        batchSize = Math.max(1, Math.floor(pending.length / 2));
+        continue;
+      }
+      if (response.status === 500 && !suspects.size) {
+        suspects.add(pending[0].uuid);
+        continue; // try the next record alone
+      }
       if (!response.ok) {
+        suspects.clear(); // failing on the next record too: the server is failing on everything
         scheduleRetry();
         return;
+      }
+      if (suspects.size) {
+        // The next record went through: the server fails on the suspects only. Set them aside, refused.
+        await applyResults([...suspects].map((uuid) => ({
+          uuid, status: "rejected",
+          error: { code: "server_error", message: _("服务器多次处理这条记录都出错，先放在一边（仍在手机上，可重新发送或导出交站长），其他记录照常同步。") },
+        })));
+        suspects.clear();
       }
       const answer = await response.json();
       await noteServerTime(answer.server_time);
