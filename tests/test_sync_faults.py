@@ -364,9 +364,15 @@ def test_outbox_protocol_under_network_faults(app):
 
 # ---- the fuzz: whatever the phone (or anyone) sends, a per-record answer or a clear 400, never a 500 -------------
 
+# Any Unicode, lone surrogates included (half an emoji a phone's slice() cut: JSON.stringify escapes it as \ud83d,
+# as json.dumps does here), in values and in keys.
+# (st.text leaves surrogates out whatever its alphabet: strings are built from characters instead.)
+ANY_CHAR = st.one_of(st.characters(), st.characters(categories=["Cs"]))
+ANY_TEXT = st.lists(ANY_CHAR, max_size=40).map("".join)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | ANY_TEXT,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.lists(ANY_CHAR, max_size=12).map("".join), children, max_size=4),
     max_leaves=12,
 )
 TYPES = ["patrol", "equipment_check", "hazard", "hazard_step", "commitment_progress", "attendance", "suggestion"]
@@ -382,7 +388,8 @@ TIMES = st.one_of(
     st.sampled_from(["", "Z", "2026-13-40T99:99:99+08:00", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-12:00"]),
     JSON,
 )
-IDS = st.one_of(st.integers(-2, 40), st.integers(-2**63, 2**64), st.floats(), st.booleans(), st.text(max_size=5), st.none())
+IDS = st.one_of(st.integers(-2, 40), st.integers(-2**63, 2**64), st.floats(), st.booleans(),
+                st.lists(ANY_CHAR, max_size=5).map("".join), st.none())
 DATA_VALUES = st.one_of(IDS, JSON, st.sampled_from(["scan", "manual", "report", "rectify", "海1-02", "高"]),
                         st.dictionaries(st.sampled_from(list(READINGS) + ["bie", "xun", "latitude", "longitude"]),
                                         st.one_of(IDS, JSON), max_size=4))
@@ -411,7 +418,7 @@ PAYLOADS = st.one_of(
     st.fixed_dictionaries(
         {},
         optional={
-            "device_id": st.one_of(st.text(max_size=70), JSON),
+            "device_id": st.one_of(ANY_TEXT, st.text(max_size=70), JSON),
             "sent_at": TIMES,
             "records": st.one_of(st.lists(st.one_of(RECORDS, JSON), max_size=5), JSON),
         },
