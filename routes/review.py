@@ -43,6 +43,7 @@ from webapp.review import (
     LEFT_OUT,
     approvable,
     next_pending,
+    seen_state,
     shift_checks,
     shift_choice,
     shift_patrols,
@@ -56,6 +57,7 @@ from webapp.review import decide as record_decision
 from webapp.shifts import coverage, parse_shifts, shift_table, window
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+bp.add_app_template_global(seen_state)  # the review state a decision form was shown (review/_decision.html)
 
 LEADERS = ("leader", "admin")
 HISTORY_DAYS = 7
@@ -167,7 +169,8 @@ def patrol(patrol_id: int):
 def decide(patrol_id: int):
     """Approve, or return with a comment (批注); the worker's correction will be a new record linked to this one."""
     record = get_patrol(patrol_id)
-    error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user)
+    error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user,
+                            seen=request.form.get("seen"))
     if error:
         return _patrol_page(record, status=422, error=error)
     return _decided(record, gettext("%(well)s 的巡检", well=record.well.code))
@@ -217,7 +220,8 @@ def check(check_id: int):
 @role_required(*LEADERS)
 def decide_check(check_id: int):
     record = get_check(check_id)
-    error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user)
+    error = record_decision(record, request.form.get("decision"), request.form.get("comment"), current_user,
+                            seen=request.form.get("seen"))
     if error:
         return _check_page(record, status=422, error=error)
     return _decided(record, gettext("%(equipment)s 的检查", equipment=record.equipment.name))

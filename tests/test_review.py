@@ -399,3 +399,31 @@ def test_the_leader_sees_what_was_withdrawn_or_discarded(leader, synced):
                                "data": {"well_id": [1]}}, "error_code": "withdrawn"}}
     assert post(worker, batch(odd)).json["results"][0]["status"] == "created"
     assert leader.get("/review/evidence").status_code == 200  # whatever the phone kept in it
+
+
+def test_two_leaders_deciding_the_same_record_at_once_do_not_overwrite_each_other(app, leader, synced):
+    """The station's leader and the admin have the same pending patrol open: the admin returns it, then the leader's
+    approval — taken on the page as it was — is not written; the leader is told who decided what."""
+    admin = app.test_client()
+    login(admin, "HN0001")
+    target = f"/review/patrols/{synced['normal']}"
+    page = leader.get(target).get_data(as_text=True)
+    import re
+
+    seen = re.search(r'name="seen" value="([^"]*)"', page).group(1)
+    assert seen == "pending:"
+    admin_seen = re.search(r'name="seen" value="([^"]*)"', admin.get(target).get_data(as_text=True)).group(1)
+    assert admin.post(target, data={"decision": "return", "comment": "重测", "seen": admin_seen}).status_code in (302, 303)
+    late = leader.post(target, data={"decision": "approve", "seen": seen})
+    assert late.status_code == 422
+    assert "刚由" in late.get_data(as_text=True) and "退回" in late.get_data(as_text=True)
+    with db.connection_context():
+        assert Patrol.get_by_id(synced["normal"]).review_status == "returned"
+    # Having seen it, the leader may still decide: the page now shows the returned state.
+    fresh = re.search(r'name="seen" value="([^"]*)"', late.get_data(as_text=True)).group(1)
+    assert fresh.startswith("returned:")
+    assert leader.post(target, data={"decision": "approve", "seen": fresh}).status_code in (302, 303)
+    for bad in ("%ED%A0%BD", "pending:%00", "x" * 500, "approved:not-a-time"):  # a lone surrogate as raw bytes
+        answer = leader.post(target, data=f"decision=return&comment=x&seen={bad}",
+                             content_type="application/x-www-form-urlencoded")
+        assert answer.status_code == 422

@@ -31,18 +31,52 @@ MAX_COMMENT = 300
 DECISIONS = {"approve": "approved", "return": "returned"}
 
 
-def decide(record, decision: str, comment: str, reviewer) -> str | None:
-    """Record the leader's decision on a patrol or check; a Chinese message when it cannot be taken, else None."""
+def seen_state(record) -> str:
+    """What the leader's page showed of a record's review, sent back with the decision: its status and when it was
+    last decided."""
+    return f"{record.review_status}:{record.reviewed_at.isoformat() if record.reviewed_at else ''}"
+
+
+def decide(record, decision: str, comment: str, reviewer, seen: str | None = None) -> str | None:
+    """Record the leader's decision on a patrol or check; a Chinese message when it cannot be taken, else None.
+
+    With `seen` (seen_state of the page the leader decided on), the decision is taken only if nobody decided the
+    record since — two leaders on the same record at once: the second is told who decided what, and nothing of
+    theirs is written (one conditional UPDATE, so even the same instant cannot overwrite)."""
     if decision not in DECISIONS:
         return gettext("请选择审核通过或退回。")
     comment = (comment or "").strip()[:MAX_COMMENT]
     if decision == "return" and not comment:
         return gettext("退回时请写明批注。")
     model = type(record)
-    record.review_status = DECISIONS[decision]
-    record.reviewed_by, record.reviewed_at, record.review_comment = reviewer.id, utcnow(), comment
-    record.save(only=[model.review_status, model.reviewed_by, model.reviewed_at, model.review_comment])
+    query = model.update(review_status=DECISIONS[decision], reviewed_by=reviewer.id, reviewed_at=utcnow(),
+                         review_comment=comment).where(model.id == record.id)
+    if seen is not None:
+        status, _, at = str(seen)[:60].partition(":")
+        when = _parse_seen(at) if at else None
+        if status not in model.REVIEW_STATUSES or (at and when is None):
+            return gettext("这条记录刚被改动过，请刷新后再决定。")
+        query = query.where((model.review_status == status)
+                            & (model.reviewed_at.is_null() if when is None else model.reviewed_at == when))
+    if not query.execute():
+        now = model.select(model, User).join(User, on=model.reviewed_by).where(model.id == record.id).first()
+        if now is None:
+            return gettext("这条记录刚被改动过，请刷新后再决定。")
+        return gettext("这条记录刚由 %(who)s 定为“%(status)s”，您的决定没有记下；请看过后再决定。", who=now.reviewed_by.name,
+                       status=model.REVIEW_STATUSES[now.review_status])
+    fresh = model.get_by_id(record.id)
+    record.review_status, record.reviewed_by, record.reviewed_at = fresh.review_status, fresh.reviewed_by_id, fresh.reviewed_at
+    record.review_comment = fresh.review_comment
     return None
+
+
+def _parse_seen(text: str):
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # a surrogate or NUL is a ValueError too
+        return None
 
 
 # Why a pending record is left for the leader to open, in the order they are looked at.
