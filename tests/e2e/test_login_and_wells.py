@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from models import Station, User, Well
+from models import LoginAttempt, Station, User, Well
 from tests.e2e.conftest import refuse_camera
 
 
@@ -81,7 +81,7 @@ def test_wrong_password_stays_on_login_with_chinese_error(page, live_server, liv
     expect(page).to_have_url(f"{live_server}/login")
     expect(page.get_by_label("工号")).to_have_value("HN1003")
     expect(page.get_by_role("navigation", name="主导航")).to_have_count(0)
-    assert User.get(User.employee_no == "HN1003").failed_logins == 1
+    assert LoginAttempt.select().where((LoginAttempt.employee_no == "HN1003") & ~LoginAttempt.succeeded).count() == 1
 
 
 def test_manual_well_code_on_scan_tab(page, live_server, live_db, sign_in):
@@ -125,6 +125,9 @@ def test_offline_banner_follows_connectivity(page, context, live_server, sign_in
     sign_in("HN1003")
     banner = page.locator(".offline-banner")
     expect(banner).to_have_count(0)
+    # The page's scripts have run (they fill the sync status): cut the network only then — cut while its modules
+    # load, none of them runs and there is nobody to show the banner (a real phone has them from the service worker).
+    expect(page.locator("#sync-status")).to_be_visible()
 
     context.set_offline(True)
     expect(banner).to_be_visible()
