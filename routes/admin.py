@@ -17,10 +17,10 @@ from webapp.readings import (
     MAX_FIELDS,
     THRESHOLD_KIND_LABELS,
     ReadingSetError,
-    current_sets,
     form_row,
     parse_rows,
     save_set,
+    set_for,
 )
 from webapp.shifts import parse_shifts
 from webapp.text import clean_line, clean_text
@@ -100,7 +100,7 @@ def edit_readings(well_kind: str):
     kind = well_kind
     if kind not in Well.KINDS:
         abort(404)
-    current, fields = current_sets(current_user.work_area_id)[kind]
+    current, fields = set_for(kind, current_user.work_area_id)
     errors = []
     if request.method == "POST":
         count = min(request.form.get("rows", type=int) or 0, MAX_FIELDS + EXTRA_ROWS)

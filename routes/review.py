@@ -37,7 +37,7 @@ from webapp.hazards import is_overdue
 from webapp.htmx import is_htmx, render
 from webapp.patrols import OPERATIONS
 from webapp.periods import month_bounds, month_text, today_in
-from webapp.readings import patrol_fields, rules, shown_fields
+from webapp.readings import rules, set_for, shown_fields
 from webapp.reports import ReportError, parse_month
 from webapp.review import (
     LEFT_OUT,
@@ -149,7 +149,7 @@ def get_patrol(patrol_id: int) -> Patrol:
 def _patrol_page(record: Patrol, status: int = 200, error: str | None = None):
     operations = [(OPERATIONS[o.code], json.loads(o.values)) for o in WellOperation.select().where(WellOperation.patrol == record)
                   if o.code in OPERATIONS]
-    fields = shown_fields(record, patrol_fields(record, current_user.work_area_id))
+    fields = shown_fields(record, set_for(record.well.kind, current_user.work_area_id, record.reading_set_id)[1])
     return render("review/patrol.html", "review/_patrol.html", status=status, patrol=record, reading_fields=fields,
                   devs=deviations(record, [f.key for f in fields], rules(fields)), min_samples=MIN_SAMPLES,
                   confirmed=record.confirmed.split(), baseline_days=BASELINE_DAYS,
@@ -260,8 +260,7 @@ def bulk_approve():
         take, left = sort_for_bulk(in_shift + checks_in_shift, current_user.work_area_id)
         return render("review/bulk.html", "review/_bulk.html", station=station, day=day, shift=shift,
                       count=len(take), left=left, reasons=LEFT_OUT)
-    _take, left = sort_for_bulk(in_shift + checks_in_shift, current_user.work_area_id)
-    batch = approve_all(station.id, in_shift, checks_in_shift, current_user)
+    batch, left = approve_all(station.id, in_shift + checks_in_shift, current_user)
     patrols, checks = len(json.loads(batch.patrol_ids)), len(json.loads(batch.check_ids))
     if checks:
         flash(gettext("已批量审核 %(patrols)s 条正常、无标记的巡检和 %(checks)s 条设备检查。", patrols=patrols, checks=checks),

@@ -40,7 +40,7 @@ from webapp.hazards import is_overdue
 from webapp.htmx import render
 from webapp.patrols import CHOICES, OPERATIONS
 from webapp.periods import today_in
-from webapp.readings import current_sets, default_fields
+from webapp.readings import set_for
 from webapp.text import clean_line
 
 bp = Blueprint("wells", __name__)
@@ -108,8 +108,7 @@ def _show(well: Well, method: str):
     )
     alerts = list(open_alerts().where(FluctuationAlert.well == well))
     last = Patrol.select().where(Patrol.well == well).order_by(Patrol.device_time.desc()).first()
-    reading_set, fields = current_sets(current_user.work_area_id)[well.kind] if well.kind in Well.KINDS else (
-        None, default_fields(well.kind))
+    reading_set, fields = set_for(well.kind, current_user.work_area_id)
     last_readings = {} if last is None else {f.key: getattr(last, f.key) for f in fields if getattr(last, f.key) is not None}
     return render_template(
         "wells/show.html",

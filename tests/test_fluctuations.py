@@ -6,7 +6,7 @@ import pytest
 from models import FluctuationAlert, Well, db
 from tests.conftest import get_well, login
 from tests.test_sync import batch, now_iso, patrol_record, post
-from webapp.fluctuations import is_fluctuation
+from webapp.fluctuations import deviation
 
 STEADY = [20.1, 19.8, 20.4, 19.9, 20.2, 20.0, 19.7]
 
@@ -25,7 +25,7 @@ STEADY = [20.1, 19.8, 20.4, 19.9, 20.2, 20.0, 19.7]
     ],
 )
 def test_detection(value, history, kind, threshold, alert):
-    assert is_fluctuation(value, history, kind, threshold)[0] is alert
+    assert deviation(value, history, kind, threshold).beyond is alert
 
 
 def key_well():

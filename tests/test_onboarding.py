@@ -309,3 +309,34 @@ def test_anonymous_goes_to_login(client):
 
 def test_admin_page_links_here(admin):
     assert "/admin/onboarding/" in admin.get("/admin/").get_data(as_text=True)
+
+
+def _run(admin, data):
+    response = preview(admin, data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, re.findall(r"<td>[^<]*</td><td>[^<]*</td>", body)
+    token = re.search(r'name="token" value="([^"]+)"', body).group(1)
+    return admin.get(admin.post("/admin/onboarding/apply", data={"token": token}).headers["Location"]).get_data(as_text=True)
+
+
+def test_every_kind_of_well_and_its_allocation_and_a_sheet_made_before_the_column(admin):
+    """螺杆泵井 / 电泵井 / 注水井 with its 日配注 come in as such; a wells sheet from a template downloaded before the
+    日配注 column existed is still read, and leaves the allocation as it was."""
+    rows = good_rows()
+    rows["wells"] = [["海5-01", "海南五号站", "螺杆泵井", "否", None, None, None, None],
+                     ["海5-02", "海南五号站", "注水井", "否", None, None, None, 55.5],
+                     ["海5-03", "海南五号站", "电泵井", "是", None, None, 4, None]]
+    run_import(admin, rows)
+    with db.connection_context():
+        wells = {w.code: w for w in Well.select().where(Well.code.startswith("海5-"))}
+    assert {c: w.kind for c, w in wells.items()} == {"海5-01": "pcp", "海5-02": "injection", "海5-03": "esp"}
+    assert wells["海5-02"].allocation_m3_per_day == 55.5 and wells["海5-01"].allocation_m3_per_day is None
+    old_headers = [h for h in HEADERS["wells"] if h != "日配注(m³)"]
+    old_sheet = xlsx("wells", [r[:7] for r in rows["wells"]], headers=old_headers)
+    html = _run(admin, files(wells=(old_sheet, "wells.xlsx")))
+    assert summary(html)["油水井"] == (0, 0, 3)
+    with db.connection_context():
+        assert Well.get(Well.code == "海5-02").allocation_m3_per_day == 55.5
+    bad = rows["wells"][1][:7] + ["-3"]
+    response = preview(admin, files({"wells": [bad]}))
+    assert response.status_code == 422 and "日配注" in response.get_data(as_text=True)

@@ -4,11 +4,11 @@ says it broke."""
 import json
 import threading
 import uuid as uuid_module
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
-from models import Patrol, db
+from models import Patrol, db, utcnow
 from tests.conftest import BACKENDS, DEMO_PASSWORD
 from tests.live_gunicorn import Gunicorn, Phone, demo_people, patrol
 from tests.test_gunicorn import assert_clean_log, demo_database  # noqa: F401 — the fixture
@@ -17,7 +17,8 @@ HALF = "\\ud83d"  # a lone surrogate as JSON.stringify writes it
 
 
 def _raw_batch(records_json: list[str]) -> str:
-    now = datetime.now(timezone(timedelta(hours=8))).isoformat(timespec="seconds")
+    # The app's clock (the server in its own process runs on the machine's; they agree unless a test moved ours).
+    now = utcnow().replace(tzinfo=timezone.utc).astimezone(timezone(timedelta(hours=8))).isoformat(timespec="seconds")
     return f'{{"device_id": "outside-{HALF}", "sent_at": "{now}", "records": [{",".join(records_json)}]}}'
 
 

@@ -145,6 +145,21 @@ def test_a_set_id_that_is_not_one_of_the_wells_sets_means_the_current_set(worker
         assert Patrol.get_by_id(result["id"]).reading_set.well_kind == "oil"
 
 
+def test_another_work_areas_set_is_never_the_one_a_record_is_judged_by(worker_client):
+    """A record naming the id of another work area's set (its admin made one requiring nothing) is judged by its own
+    work area's current set: a missing required reading is still refused."""
+    from models import WorkArea
+    from webapp.plants import create_work_area
+
+    with db.connection_context():
+        home = WorkArea.get_by_id(DEMO_AREA)
+        other = create_work_area(home.plant_id, {"name": "海北作业区", "admin_employee_no": "HB0001", "admin_name": "赵管理"})
+        lax = ReadingSet.new_version("oil", other.area.id, fields=json.dumps(parse_rows([{"key": "stroke_m"}])))
+    record = patrol_record(get_well("海1-02"), readings={"stroke_m": 3}, reading_set_id=lax.id)
+    [result] = post(worker_client, batch(record)).json["results"]
+    assert result["status"] == "rejected" and result["error"]["code"] == "missing_reading"
+
+
 @pytest.fixture
 def worker_client(client):
     login(client, "HN1003")
@@ -242,3 +257,12 @@ def test_an_injection_wells_daily_report_has_its_columns(app, leader):
     assert result["status"] == "created"
     page = leader.get("/reports/daily").get_data(as_text=True)
     assert "日注水量" in page and "泵压" in page
+    import io
+
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(leader.get("/reports/daily.xlsx").data)).worksheets[0]
+    header = [c.value for row in sheet.iter_rows(max_row=3) for c in row if c.value]
+    assert "日注水量 (m³/d)" in header and "泵压 (MPa)" in header
+    row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "海1-07")
+    assert 48 in row and 16.2 in row

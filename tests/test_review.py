@@ -427,3 +427,19 @@ def test_two_leaders_deciding_the_same_record_at_once_do_not_overwrite_each_othe
         answer = leader.post(target, data=f"decision=return&comment=x&seen={bad}",
                              content_type="application/x-www-form-urlencoded")
         assert answer.status_code == 422
+
+
+def test_a_check_decided_meanwhile_is_not_overwritten_either(app, leader, checks_synced):
+    """The same guard on an equipment check (the route fuzzer found its decision answering 500 to a seen state)."""
+    target = f"/review/checks/{checks_synced['abnormal']}"
+    import re
+
+    seen = re.search(r'name="seen" value="([^"]*)"', leader.get(target).get_data(as_text=True)).group(1)
+    admin = app.test_client()
+    login(admin, "HN0001")
+    assert admin.post(target, data={"decision": "approve", "seen": seen}).status_code in (302, 303)
+    late = leader.post(target, data={"decision": "return", "comment": "重查", "seen": seen})
+    assert late.status_code == 422 and "刚由" in late.get_data(as_text=True)
+    assert leader.post(target, data={"decision": "return", "comment": "x", "seen": "%00"}).status_code == 422
+    with db.connection_context():
+        assert EquipmentCheck.get_by_id(checks_synced["abnormal"]).review_status == "approved"

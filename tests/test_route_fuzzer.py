@@ -19,9 +19,9 @@ HOSTILE = ["\x00", "\ud83d", "9" * 400, "-1", "٣", "²", "0001-01-01", "9999-12
 NAMES = ["action", "amount", "assignee_id", "body", "category", "check", "code", "comment", "confirm", "content",
          "corrects", "date", "days", "deadline", "decision", "description", "due_on", "duplicate_of", "edit",
          "employee_no", "ends_at", "equipment", "fields-0-high", "fields-0-key", "fields-0-kind", "fields-0-low",
-         "fields-0-threshold", "figure", "hours", "items-0-label", "items-0-normal_max", "kind", "language", "member_id",
+         "fields-0-threshold", "fields-0-required", "fields-0-alert", "fields-0-delete", "figure", "hours", "items-0-label", "items-0-normal_max", "kind", "language", "member_id",
          "month", "name", "new_password", "note", "page", "password", "period", "place", "points", "preset", "q",
-         "rating", "reason", "rows", "shift", "show", "starts_at", "station", "status", "title", "topic", "user_id",
+         "rating", "reason", "rows", "seen", "shift", "show", "starts_at", "station", "status", "title", "topic", "user_id",
          "valid_from", "via", "well", "year"]
 # Fields that choose what a route does: every other request keeps them valid (rotating through their values) so
 # that the hostile values in the other fields reach the code behind the choice instead of a 400 at the door.

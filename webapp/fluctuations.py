@@ -53,48 +53,41 @@ def deviation(value: float, history: list[float], kind: str, threshold: float) -
     return Deviation(value, base, kind, threshold)
 
 
-def is_fluctuation(value: float, history: list[float], kind: str, threshold: float) -> tuple[bool, float | None]:
-    """(alert?, baseline): the median of history is robust to one odd reading; too little history never alerts."""
-    found = deviation(value, history, kind, threshold)
-    return found.beyond, found.base
+def history(well_id: int, fields: list[str], before, exclude_id: int | None = None) -> dict[str, list[float]]:
+    """Each field's readings at the well over the BASELINE_DAYS before `before` (one query; a patrol left out by id)."""
+    if not fields:
+        return {}
+    query = (Patrol.select(*[getattr(Patrol, f) for f in fields])
+             .where((Patrol.well == well_id) & (Patrol.device_time >= before - timedelta(days=BASELINE_DAYS))
+                    & (Patrol.device_time < before)))
+    if exclude_id is not None:
+        query = query.where(Patrol.id != exclude_id)
+    found = {f: [] for f in fields}
+    # Only the readings compared, as plain tuples: building whole Patrol objects was most of a sync batch's time.
+    for row in query.tuples():
+        for field, value in zip(fields, row, strict=True):
+            if value is not None:
+                found[field].append(value)
+    return found
 
 
 def history_of(patrol: Patrol, fields: list[str]) -> dict[str, list[float]]:
     """Each field's readings at the patrol's well over the BASELINE_DAYS before it (the patrol itself left out)."""
-    since = patrol.device_time - timedelta(days=BASELINE_DAYS)
-    rows = (Patrol.select(*[getattr(Patrol, f) for f in fields])
-            .where((Patrol.well == patrol.well_id) & (Patrol.id != patrol.id) & (Patrol.device_time >= since)
-                   & (Patrol.device_time < patrol.device_time)).tuples())
-    history = {f: [] for f in fields}
-    for row in rows:
-        for field, value in zip(fields, row, strict=True):
-            if value is not None:
-                history[field].append(value)
-    return history
+    return history(patrol.well_id, fields, patrol.device_time, patrol.id)
 
 
 def baselines(well_id: int, fields: list[str], before) -> dict[str, float]:
     """The median of each field's readings at the well over the BASELINE_DAYS before `before`, for the fields with
     at least MIN_SAMPLES of them (one query): what the phone sets a new reading against while it is typed."""
-    if not fields:
-        return {}
-    rows = (Patrol.select(*[getattr(Patrol, f) for f in fields])
-            .where((Patrol.well == well_id) & (Patrol.device_time >= before - timedelta(days=BASELINE_DAYS))
-                   & (Patrol.device_time < before)).tuples())
-    history = {f: [] for f in fields}
-    for row in rows:
-        for field, value in zip(fields, row, strict=True):
-            if value is not None:
-                history[field].append(value)
-    return {f: statistics.median(v) for f, v in history.items() if len(v) >= MIN_SAMPLES}
+    return {f: statistics.median(v) for f, v in history(well_id, fields, before).items() if len(v) >= MIN_SAMPLES}
 
 
 def deviations(patrol: Patrol, fields, thresholds: dict) -> dict[str, Deviation]:
     """Each reading of the patrol against its well's baseline, with its set's thresholds ({key: (kind, threshold)};
     a reading without one is never beyond)."""
     present = [f for f in fields if getattr(patrol, f) is not None]
-    history = history_of(patrol, present) if present else {}
-    return {f: deviation(getattr(patrol, f), history[f], *thresholds.get(f, NO_THRESHOLD)) for f in present}
+    earlier = history_of(patrol, present)
+    return {f: deviation(getattr(patrol, f), earlier[f], *thresholds.get(f, NO_THRESHOLD)) for f in present}
 
 
 def detect(patrol: Patrol, well, thresholds: dict) -> list[FluctuationAlert]:
@@ -107,23 +100,15 @@ def detect(patrol: Patrol, well, thresholds: dict) -> list[FluctuationAlert]:
     metrics = [m for m in thresholds if getattr(patrol, m) is not None]
     if not metrics:
         return []
-    since = patrol.device_time - timedelta(days=BASELINE_DAYS)
-    # Only the readings compared, as plain tuples: building whole Patrol objects was most of a sync batch's time.
-    columns = [getattr(Patrol, m) for m in metrics]
-    rows = (Patrol.select(*columns).where((Patrol.well == well.id) & (Patrol.id != patrol.id)
-                                          & (Patrol.device_time >= since) & (Patrol.device_time < patrol.device_time))
-            .tuples())
-    history = [dict(zip(metrics, row, strict=True)) for row in rows]
+    earlier = history_of(patrol, metrics)
     open_metrics = {a.metric for a in FluctuationAlert.select(FluctuationAlert.metric)
                     .where((FluctuationAlert.well == well.id) & FluctuationAlert.acknowledged_at.is_null())}
     alerts = []
     for metric in metrics:
         if metric in open_metrics:
             continue
-        kind, threshold = thresholds[metric]
-        values = [row[metric] for row in history if row[metric] is not None]
-        alert, base = is_fluctuation(getattr(patrol, metric), values, kind, threshold)
-        if alert:
+        found = deviation(getattr(patrol, metric), earlier[metric], *thresholds[metric])
+        if found.beyond:
             alerts.append(FluctuationAlert.create(well=well.id, patrol=patrol.id, metric=metric,
-                                                  value=getattr(patrol, metric), baseline=base))
+                                                  value=getattr(patrol, metric), baseline=found.base))
     return alerts

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext, lazy_gettext as _l
 
-from models import Patrol, ReadingSet, Station, Well, WellOperation
+from models import Patrol, Station, Well, WellOperation
 
 from .access import MAX_ID
 from .fluctuations import detect as detect_fluctuations
-from .readings import CATALOGUE, Field, alert_rules, default_fields, fields_of
+from .readings import CATALOGUE, Field, alert_rules, set_for
 from .text import clean_text
 
 # Every reading the server can store, by its key: (label, unit, lowest, highest). Which a patrol records at a
@@ -79,18 +79,6 @@ def _text(value, label, max_length, field):
     if len(value) > max_length:
         raise RecordError("too_long", gettext("%(label)s不能超过 %(count)s 字。", label=label, count=max_length), field)
     return clean_text(value)
-
-
-def reading_set_of(data: dict, well: Well, work_area_id: int) -> tuple[ReadingSet | None, list[Field]]:
-    """The set the phone's form was made from (the record names it: a form kept offline may be of an older version
-    than the work area's current one, and its record is judged by the form the worker saw), else the current one."""
-    wanted = data.get("reading_set_id")
-    row = None
-    if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted <= MAX_ID:
-        row = ReadingSet.in_area(work_area_id).where((ReadingSet.id == wanted) & (ReadingSet.well_kind == well.kind)).first()
-    if row is None:
-        row = ReadingSet.currents(work_area_id).get(well.kind)
-    return row, (fields_of(row.fields) if row else default_fields(well.kind))
 
 
 def clean_readings(data: dict, fields: list[Field]) -> dict:
@@ -187,6 +175,7 @@ class Context:
     settings: dict
     data: dict | None = None  # the record's data, for the evidence every handler judges the same way
     timing: object = None  # webapp.evidence.Timing: the record's chain and the bounds of its time
+    cache: dict | None = None  # kept for the whole batch: reference data its records share (reading sets)
     presence: object = None  # webapp.evidence.Presence, once a handler has judged it
 
     @property
@@ -259,7 +248,8 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
         raise RecordError("invalid_value", gettext("记录内容格式不对。"), "data")
     well = find_well(ctx.user, data)
     method = read_method(data)
-    reading_set, fields = reading_set_of(data, well, ctx.user.work_area_id)
+    # Judged by the set the phone's form was made from (the record names it), else the current one.
+    reading_set, fields = set_for(well.kind, ctx.user.work_area_id, data.get("reading_set_id"), ctx.cache)
     readings = clean_readings(data, fields)
     confirmed = clean_confirmed(data, readings)
     operations = clean_operations(data)

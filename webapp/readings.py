@@ -9,11 +9,11 @@ import json
 import math
 from dataclasses import dataclass
 
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 
-from models import Well
+from models import ReadingSet, Well
 
+from .access import MAX_ID
 from .fluctuations import KINDS as THRESHOLD_KINDS
 
 # key: (label, unit, lowest and highest value the server ever stores)
@@ -74,31 +74,24 @@ def _f(key, required, low=None, high=None, kind="relative", threshold=0.3, alert
                  kind, threshold if kind else None, alert).as_data()
 
 
+# What every producing well records at its wellhead, whatever lifts it.
+_WELLHEAD = [
+    _f("oil_pressure_mpa", True, alert=True), _f("casing_pressure_mpa", True), _f("back_pressure_mpa", True),
+    _f("wellhead_temp_c", True, kind="absolute", threshold=10),
+    _f("liquid_t_per_day", False, alert=True, threshold=0.2),
+    _f("water_cut_pct", False, kind="absolute", threshold=5, alert=True),
+]
 # The sets every work area starts from (shared rows, version 1). 抽油机井 as 井站通 always asked; 螺杆泵井 and 电泵井 with
 # their drive's readings; 注水井 with 日注水量 against its 配注 and the pressures.
 DEFAULT_SETS = {
     "oil": [
         _f("current_up_a", True, alert=True, threshold=0.2), _f("current_down_a", True, threshold=0.2),
-        _f("stroke_m", True, threshold=0.1), _f("strokes_per_min", True, threshold=0.2),
-        _f("oil_pressure_mpa", True, alert=True), _f("casing_pressure_mpa", True), _f("back_pressure_mpa", True),
-        _f("wellhead_temp_c", True, kind="absolute", threshold=10),
-        _f("liquid_t_per_day", False, alert=True, threshold=0.2),
-        _f("water_cut_pct", False, kind="absolute", threshold=5, alert=True),
+        _f("stroke_m", True, threshold=0.1), _f("strokes_per_min", True, threshold=0.2), *_WELLHEAD,
     ],
-    "pcp": [
-        _f("current_a", True, alert=True, threshold=0.2), _f("rotation_rpm", True, threshold=0.1),
-        _f("oil_pressure_mpa", True, alert=True), _f("casing_pressure_mpa", True), _f("back_pressure_mpa", True),
-        _f("wellhead_temp_c", True, kind="absolute", threshold=10),
-        _f("liquid_t_per_day", False, alert=True, threshold=0.2),
-        _f("water_cut_pct", False, kind="absolute", threshold=5, alert=True),
-    ],
+    "pcp": [_f("current_a", True, alert=True, threshold=0.2), _f("rotation_rpm", True, threshold=0.1), *_WELLHEAD],
     "esp": [
         _f("current_a", True, alert=True, threshold=0.2), _f("voltage_v", True, threshold=0.1),
-        _f("frequency_hz", True, kind="absolute", threshold=2),
-        _f("oil_pressure_mpa", True, alert=True), _f("casing_pressure_mpa", True), _f("back_pressure_mpa", True),
-        _f("wellhead_temp_c", True, kind="absolute", threshold=10),
-        _f("liquid_t_per_day", False, alert=True, threshold=0.2),
-        _f("water_cut_pct", False, kind="absolute", threshold=5, alert=True),
+        _f("frequency_hz", True, kind="absolute", threshold=2), *_WELLHEAD,
     ],
     "injection": [
         _f("injection_m3_per_day", True, alert=True, threshold=0.2),
@@ -198,8 +191,6 @@ def parse_rows(rows: list[dict]) -> list[dict]:
 
 def ensure_default_sets() -> int:
     """Create version 1 of every default set that has none yet; return how many were made."""
-    from models import ReadingSet
-
     made = 0
     for kind, fields in DEFAULT_SETS.items():
         if not ReadingSet.select().where((ReadingSet.well_kind == kind) & ReadingSet.work_area.is_null()).exists():
@@ -213,10 +204,8 @@ def default_fields(kind: str) -> list[Field]:
     return fields_of(DEFAULT_SETS.get(kind) or DEFAULT_SETS["oil"])
 
 
-def current_sets(work_area_id: int) -> dict[str, tuple[object, list[Field]]]:
+def current_sets(work_area_id: int) -> dict[str, tuple[ReadingSet | None, list[Field]]]:
     """{well kind: (its current row or None, its fields)} in the work area, for every kind of well (one query)."""
-    from models import ReadingSet
-
     rows = ReadingSet.currents(work_area_id)
     return {kind: (rows.get(kind), fields_of(rows[kind].fields) if kind in rows else default_fields(kind))
             for kind in Well.KINDS}
@@ -227,25 +216,27 @@ def sets_of(work_area_id: int) -> dict[str, list[Field]]:
     return {kind: fields for kind, (_row, fields) in current_sets(work_area_id).items()}
 
 
-def fields_for(well, work_area_id: int) -> list[Field]:
-    """The current fields of a well's kind."""
-    return sets_of(work_area_id).get(well.kind) or default_fields(well.kind)
+def set_for(kind: str, work_area_id: int, wanted=None, cache: dict | None = None) -> tuple[ReadingSet | None, list[Field]]:
+    """The set a reading of this kind of well is judged by: version `wanted` (the id a record or a patrol names — a
+    form kept offline may be older than the current one) if it is one of this work area's sets for this kind, else
+    the current one, else the built-in default. `cache`, a dict kept for one sync batch, spares the queries for the
+    batch's other records."""
+    key = (kind, work_area_id, wanted if isinstance(wanted, int) else None)
+    if cache is not None and key in cache:
+        return cache[key]
+    row = None
+    if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted <= MAX_ID:
+        row = ReadingSet.in_area(work_area_id).where((ReadingSet.id == wanted) & (ReadingSet.well_kind == kind)).first()
+    if row is None:
+        row = ReadingSet.currents(work_area_id).get(kind)
+    found = (row, fields_of(row.fields) if row else default_fields(kind))
+    if cache is not None:
+        cache[key] = found
+    return found
 
 
-def patrol_fields(patrol, work_area_id: int) -> list[Field]:
-    """The fields a patrol was recorded with: its own set's version, else the current set of its well's kind."""
-    if patrol.reading_set_id:
-        from models import ReadingSet
-
-        row = ReadingSet.get_or_none(ReadingSet.id == patrol.reading_set_id)
-        if row is not None:
-            return fields_of(row.fields)
-    return fields_for(patrol.well, work_area_id)
-
-
-def save_set(kind: str, fields: list[dict], user):
-    from models import ReadingSet
-
+def save_set(kind: str, fields: list[dict], user) -> ReadingSet:
+    """The work area's next version of a kind's set, current from now on (earlier ones are kept)."""
     return ReadingSet.new_version(kind, user.work_area_id, fields=json.dumps(fields), created_by=user)
 
 

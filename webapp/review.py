@@ -54,7 +54,7 @@ def decide(record, decision: str, comment: str, reviewer, seen: str | None = Non
     if seen is not None:
         status, _, at = str(seen)[:60].partition(":")
         when = _parse_seen(at) if at else None
-        if status not in model.REVIEW_STATUSES or (at and when is None):
+        if status not in Patrol.REVIEW_STATUSES or (at and when is None):  # the same statuses for checks
             return gettext("这条记录刚被改动过，请刷新后再决定。")
         query = query.where((model.review_status == status)
                             & (model.reviewed_at.is_null() if when is None else model.reviewed_at == when))
@@ -63,7 +63,7 @@ def decide(record, decision: str, comment: str, reviewer, seen: str | None = Non
         if now is None:
             return gettext("这条记录刚被改动过，请刷新后再决定。")
         return gettext("这条记录刚由 %(who)s 定为“%(status)s”，您的决定没有记下；请看过后再决定。", who=now.reviewed_by.name,
-                       status=model.REVIEW_STATUSES[now.review_status])
+                       status=Patrol.REVIEW_STATUSES[now.review_status])
     fresh = model.get_by_id(record.id)
     record.review_status, record.reviewed_by, record.reviewed_at = fresh.review_status, fresh.reviewed_by_id, fresh.reviewed_at
     record.review_comment = fresh.review_comment
@@ -170,13 +170,15 @@ def approvable(records, work_area_id: int) -> list:
 UNDO_MINUTES = 10
 
 
-def bulk_approve(station_id: int, patrols, checks, reviewer) -> BulkApproval:
-    """Approve the approvable patrols and checks in one transaction, kept as one BulkApproval (to undo)."""
+def bulk_approve(station_id: int, records, reviewer) -> tuple[BulkApproval, dict[str, int]]:
+    """Approve the approvable ones of the shift's records (patrols and checks, sort_for_bulk) in one transaction,
+    kept as one BulkApproval (to undo); with how many it left to the leader, by reason."""
     at = utcnow()
+    take, left = sort_for_bulk(records, reviewer.work_area_id)
     with db.atomic():
         approved = {}
-        for model, records in ((Patrol, patrols), (EquipmentCheck, checks)):
-            wanted = [r.id for r in approvable(records, reviewer.work_area_id)]
+        for model in (Patrol, EquipmentCheck):
+            wanted = [r.id for r in take if isinstance(r, model)]
             # Only what is still pending now: a record another leader decided meanwhile is left as they decided it.
             ids = [row for (row,) in model.select(model.id).where(model.id.in_(wanted) & (model.review_status == "pending"))
                    .tuples()] if wanted else []
@@ -184,8 +186,9 @@ def bulk_approve(station_id: int, patrols, checks, reviewer) -> BulkApproval:
                 model.update(review_status="approved", reviewed_by=reviewer.id, reviewed_at=at).where(
                     model.id.in_(ids) & (model.review_status == "pending")).execute()
             approved[model] = ids
-        return BulkApproval.create(station=station_id, reviewer=reviewer.id, approved_at=at,
-                                   patrol_ids=json.dumps(approved[Patrol]), check_ids=json.dumps(approved[EquipmentCheck]))
+        batch = BulkApproval.create(station=station_id, reviewer=reviewer.id, approved_at=at,
+                                    patrol_ids=json.dumps(approved[Patrol]), check_ids=json.dumps(approved[EquipmentCheck]))
+    return batch, left
 
 
 def undoable_bulk(station_id: int, user) -> BulkApproval | None:

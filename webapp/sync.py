@@ -119,7 +119,13 @@ def _refused(record, exc: RecordError) -> dict:
     return _rejected(raw[:40] if isinstance(raw, str) else None, exc.code, exc.message, exc.field)
 
 
-def _sync_one(user, record, *, device_id, offset_s, received_at, settings, imported_by):
+def _device(text: str) -> str:
+    """A phone's device id as stored: the outbox makes it ASCII; anything else is kept as its escapes — a stray
+    character (half an emoji) must not cost the batch."""
+    return text.encode("ascii", "backslashreplace").decode()[:MAX_DEVICE_ID]
+
+
+def _sync_one(user, record, *, device_id, offset_s, received_at, settings, imported_by, cache):
     try:
         uuid, record_type, device_time = _check_envelope(record)
     except RecordError as exc:
@@ -132,7 +138,7 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
         return _rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")
     timing = evidence.judge_time(user, evidence.read_chain(record, parse_time), device_time, offset_s, received_at)
     ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=evidence.stored_offset(offset_s),
-                  uuid=uuid, settings=settings, data=record["data"], timing=timing)
+                  uuid=uuid, settings=settings, data=record["data"], timing=timing, cache=cache)
     try:
         with db.atomic():  # a savepoint: a refused record leaves nothing behind
             row = HANDLERS[record_type](ctx, record["data"])
@@ -185,8 +191,7 @@ def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
     device_id = payload.get("device_id", "")
     if not isinstance(device_id, str) or len(device_id) > MAX_DEVICE_ID:
         raise BatchError(400, "invalid_batch", gettext("设备编号无效。"))
-    # The outbox makes it (ASCII); anything else is kept as its escapes — a stray character must not cost the batch.
-    device_id = device_id.encode("ascii", "backslashreplace").decode()[:MAX_DEVICE_ID]
+    device_id = _device(device_id)
     received_at = utcnow()
     try:
         sent_at = parse_time(payload.get("sent_at"))
@@ -195,8 +200,9 @@ def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
     offset_s = round((received_at - sent_at).total_seconds())
 
     def write():
+        cache: dict = {}  # one batch's shared reference data (read only: an attempt run again may keep it)
         return [_sync_one(user, record, device_id=device_id, offset_s=offset_s, received_at=received_at,
-                          settings=settings, imported_by=imported_by) for record in records]
+                          settings=settings, imported_by=imported_by, cache=cache) for record in records]
 
     results = write_batch(write)
     return {"server_time": received_at.isoformat(timespec="seconds") + "Z", "results": results}
@@ -263,12 +269,12 @@ def import_file(importer, payload, *, settings) -> list[dict]:
         raise BatchError(422, "invalid_file", gettext("文件中没有记录列表。"))
     if len(records) > MAX_IMPORT_RECORDS:
         raise BatchError(413, "too_many_records", gettext("一个文件最多导入 %(count)s 条记录。", count=MAX_IMPORT_RECORDS))
-    device_id = payload.get("device_id") if isinstance(payload.get("device_id"), str) else ""
+    device_id = _device(payload.get("device_id") if isinstance(payload.get("device_id"), str) else "")
     received_at = utcnow()
-    device_id = device_id.encode("ascii", "backslashreplace").decode()[:MAX_DEVICE_ID]
 
     def write():
         authors: dict = {}
+        cache: dict = {}
         results = []
         for record in records:
             try:
@@ -277,8 +283,8 @@ def import_file(importer, payload, *, settings) -> list[dict]:
                 results.append(dict(_refused(record, exc), author=None))
                 continue
             # The file says nothing trustworthy about the phone's clock at sending time: no offset.
-            result = _sync_one(author, record, device_id=device_id, offset_s=0,
-                               received_at=received_at, settings=settings, imported_by=importer.id)
+            result = _sync_one(author, record, device_id=device_id, offset_s=0, received_at=received_at,
+                               settings=settings, imported_by=importer.id, cache=cache)
             results.append(dict(result, author=author.name))
         return results
 

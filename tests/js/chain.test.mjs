@@ -462,3 +462,33 @@ test("the fake IndexedDB: a transaction cannot wait for a hash, and overlapping 
   assert.deepEqual(order, ["a", "b", "c"]);
   assert.equal(indexedDB.dump("t", "s").find((r) => r.k === "n").v, 3, "each writer read what the one before wrote");
 });
+
+test("withdraw: a record not sent yet travels whole inside a discard marked withdrawn; never while a sync runs", LIMIT, () =>
+  withPhone({}, async (phone) => {
+    phone.server.fault = "offline";
+    const [kept, taken] = await saveOffline(phone, 2);
+    const withdrawal = await phone.outbox.withdrawPending(taken.uuid);
+    await phone.settle();
+    assert.deepEqual(withdrawal.data, {
+      record: { uuid: taken.uuid, type: "patrol", created_at: taken.created_at, data: taken.data, chain: taken.chain },
+      error_code: "withdrawn",
+    });
+    assert.equal(withdrawal.chain.seq, 3); // its own place: no gap in the chain
+    assert.equal(await phone.outbox.withdrawPending(taken.uuid), null, "already withdrawn");
+    assert.equal(await phone.outbox.withdrawPending(withdrawal.uuid), null, "a withdrawal is not withdrawn");
+    // A sync on its way may be carrying the record: withdrawing is refused until it is over.
+    let release;
+    const real = phone.server.fetch;
+    globalThis.fetch = (url, options) => new Promise((resolve) => { release = () => resolve(real(url, options)); });
+    phone.server.fault = "ok";
+    const syncing = phone.outbox.syncNow();
+    await idle();
+    await assert.rejects(phone.outbox.withdrawPending(kept.uuid), { message: "正在同步，请稍候再撤回。" });
+    release();
+    globalThis.fetch = real;
+    await syncing;
+    await syncAll(phone);
+    assert.deepEqual(phone.stored(), []);
+    assert.ok(phone.server.receipts.has(kept.uuid) && phone.server.receipts.has(withdrawal.uuid));
+    assert.ok(!phone.server.receipts.has(taken.uuid), "the withdrawn record was never sent on its own");
+  }));
