@@ -68,9 +68,9 @@ def preview(admin, data):
     return admin.post("/admin/onboarding/preview", data=data, content_type="multipart/form-data")
 
 
-def run_import(admin, rows):
-    """Preview then confirm; the result page's HTML."""
-    response = preview(admin, files(rows))
+def run_import(admin, rows=None, data=None):
+    """Preview then confirm (the rows as .xlsx, or the form data as given); the result page's HTML."""
+    response = preview(admin, files(rows) if data is None else data)
     body = response.get_data(as_text=True)
     assert response.status_code == 200, re.findall(r"<td>[^<]*</td><td>[^<]*</td>", body)
     token = re.search(r'name="token" value="([^"]+)"', body).group(1)
@@ -311,14 +311,6 @@ def test_admin_page_links_here(admin):
     assert "/admin/onboarding/" in admin.get("/admin/").get_data(as_text=True)
 
 
-def _run(admin, data):
-    response = preview(admin, data)
-    body = response.get_data(as_text=True)
-    assert response.status_code == 200, re.findall(r"<td>[^<]*</td><td>[^<]*</td>", body)
-    token = re.search(r'name="token" value="([^"]+)"', body).group(1)
-    return admin.get(admin.post("/admin/onboarding/apply", data={"token": token}).headers["Location"]).get_data(as_text=True)
-
-
 def test_every_kind_of_well_and_its_allocation_and_a_sheet_made_before_the_column(admin):
     """螺杆泵井 / 电泵井 / 注水井 with its 日配注 come in as such; a wells sheet from a template downloaded before the
     日配注 column existed is still read, and leaves the allocation as it was."""
@@ -333,7 +325,7 @@ def test_every_kind_of_well_and_its_allocation_and_a_sheet_made_before_the_colum
     assert wells["海5-02"].allocation_m3_per_day == 55.5 and wells["海5-01"].allocation_m3_per_day is None
     old_headers = [h for h in HEADERS["wells"] if h != "日配注(m³)"]
     old_sheet = xlsx("wells", [r[:7] for r in rows["wells"]], headers=old_headers)
-    html = _run(admin, files(wells=(old_sheet, "wells.xlsx")))
+    html = run_import(admin, data=files(wells=(old_sheet, "wells.xlsx")))
     assert summary(html)["油水井"] == (0, 0, 3)
     with db.connection_context():
         assert Well.get(Well.code == "海5-02").allocation_m3_per_day == 55.5
