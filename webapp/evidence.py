@@ -11,11 +11,12 @@ from flask_babel import gettext, lazy_gettext as _l
 
 from peewee import IntegrityError
 
-from models import ChainLink, Discard, Evidence, NfcTag, ReplacedLabel, SyncReceipt, db
+from models import ChainLink, Discard, Evidence, NfcTag, SyncReceipt, db
 
 from .access import MAX_ID
 from .nfc import NfcError, verify_sun
 from .patrols import RecordError, clean_position, distance_m
+from .recorded import RECORDED, Recorded
 
 CHAIN_SLACK = timedelta(seconds=60)  # phone clocks are adjusted by the network by a few seconds
 CLOCK_FLAG_SECONDS = 600
@@ -142,7 +143,8 @@ def stored_offset(seconds: int) -> int:
     return max(-MAX_STORED_OFFSET_S, min(MAX_STORED_OFFSET_S, seconds))
 
 
-def judge_time(user, chain: Chain | None, claimed: datetime, offset_s: int, received_at: datetime) -> Timing:
+def judge_time(user, chain: Chain | None, claimed: datetime, offset_s: int, received_at: datetime,
+               known: Recorded = RECORDED) -> Timing:
     """Bound the record's time by its chain (the previous record, the last server time the phone had seen) and its
     arrival; flag what cannot be trusted."""
     flags, low = [], None
@@ -152,20 +154,16 @@ def judge_time(user, chain: Chain | None, claimed: datetime, offset_s: int, rece
         flags.append("unchained")
     else:
         status = "ok"
-        same = list(ChainLink.select(ChainLink.link, ChainLink.uuid).where(
-            (ChainLink.author == user.id) & (ChainLink.device_id == chain.device) & (ChainLink.seq == chain.seq)))
-        if any(row.link != chain.link for row in same):
+        if any(link != chain.link for link, _ in known.chain_links(user.id, chain.device, chain.seq)):
             status = "fork"
         if chain.seq > 1:
-            before = (ChainLink.select(ChainLink.link, ChainLink.bounded_time)
-                      .where((ChainLink.author == user.id) & (ChainLink.device_id == chain.device)
-                             & (ChainLink.seq == chain.seq - 1)).order_by(ChainLink.id).first())
-            if before is None:
+            before = known.chain_links(user.id, chain.device, chain.seq - 1)
+            if not before:
                 status = "gap" if status == "ok" else status
             else:
-                if before.link != chain.prev:
+                link, low = before[0]
+                if link != chain.prev:
                     status = "fork"
-                low = before.bounded_time
         if chain.seen is not None:
             seen = min(chain.seen, received_at)  # a server time "seen" after the arrival was never seen
             low = seen if low is None else max(low, seen)
@@ -210,18 +208,17 @@ def read_method(data: dict, allowed=("nfc", "scan", "manual")) -> str:
     return method
 
 
-def _label_flag(well, token, timing: Timing) -> str | None:
+def _label_flag(well, token, timing: Timing, known: Recorded) -> str | None:
     """None for the well's current label; else why the scanned token is not a clean scan of this well."""
     if isinstance(token, str) and token == well.qr_token:
         return None
     # Only a token that could be one is looked up (a NUL or a lone surrogate would fail in PostgreSQL's driver).
     plausible = isinstance(token, str) and 0 < len(token) <= 64 and token.isprintable() and _encodable(token)
-    old = (ReplacedLabel.select().where((ReplacedLabel.token == token) & (ReplacedLabel.well == well.id)).first()
-           if plausible else None)
-    if old is None:
+    replaced_at = known.label_replaced_at(token, well.id) if plausible else None
+    if replaced_at is None:
         return "label_mismatch"
     # Made before the label was replaced, as far as the chain can tell: a real visit recorded offline.
-    certainly_after = timing.bound_low is not None and timing.bound_low > old.replaced_at
+    certainly_after = timing.bound_low is not None and timing.bound_low > replaced_at
     return "revoked_label" if certainly_after else "old_label"
 
 
@@ -272,7 +269,7 @@ def judge_presence(ctx, well, *, method: str | None = None) -> Presence:
     if method == "manual":
         flags.append("manual")
     elif method == "scan":
-        flag = _label_flag(well, data.get("qr_token"), timing) if well is not None else "label_mismatch"
+        flag = _label_flag(well, data.get("qr_token"), timing, ctx.known) if well is not None else "label_mismatch"
         if flag:
             flags.append(flag)
     elif method == "nfc":
@@ -294,12 +291,7 @@ def judge_presence(ctx, well, *, method: str | None = None) -> Presence:
 
 def _too_fast(ctx, well) -> bool:
     """True when reaching this well from the author's previous well would need more than MAX_SPEED_KMH."""
-    from models import Well
-
-    previous = (Evidence.select(Evidence.bounded_time, Well.latitude, Well.longitude).join(Well, on=Evidence.well == Well.id)
-                .where((Evidence.author == ctx.user.id) & (Evidence.bounded_time <= ctx.timing.bounded)
-                       & (Evidence.well != well.id))
-                .order_by(Evidence.bounded_time.desc()).limit(1).tuples().first())
+    previous = ctx.known.previous_place(ctx.user.id, ctx.timing.bounded, well.id)
     if not previous or None in previous[1:]:
         return False
     hours = max((ctx.timing.bounded - previous[0]).total_seconds(), 1) / 3600

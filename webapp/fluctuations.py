@@ -2,11 +2,9 @@
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import timedelta
-
 from models import FluctuationAlert, Patrol
 
-BASELINE_DAYS = 7
+from .recorded import BASELINE_DAYS, RECORDED, Recorded
 MIN_SAMPLES = 3
 
 
@@ -55,20 +53,7 @@ def deviation(value: float, history: list[float], kind: str, threshold: float) -
 
 def history(well_id: int, fields: list[str], before, exclude_id: int | None = None) -> dict[str, list[float]]:
     """Each field's readings at the well over the BASELINE_DAYS before `before` (one query; a patrol left out by id)."""
-    if not fields:
-        return {}
-    query = (Patrol.select(*[getattr(Patrol, f) for f in fields])
-             .where((Patrol.well == well_id) & (Patrol.device_time >= before - timedelta(days=BASELINE_DAYS))
-                    & (Patrol.device_time < before)))
-    if exclude_id is not None:
-        query = query.where(Patrol.id != exclude_id)
-    found = {f: [] for f in fields}
-    # Only the readings compared, as plain tuples: building whole Patrol objects was most of a sync batch's time.
-    for row in query.tuples():
-        for field, value in zip(fields, row, strict=True):
-            if value is not None:
-                found[field].append(value)
-    return found
+    return RECORDED.history(well_id, fields, before, exclude_id)
 
 
 def history_of(patrol: Patrol, fields: list[str]) -> dict[str, list[float]]:
@@ -90,25 +75,30 @@ def deviations(patrol: Patrol, fields, thresholds: dict) -> dict[str, Deviation]
     return {f: deviation(getattr(patrol, f), earlier[f], *thresholds.get(f, NO_THRESHOLD)) for f in present}
 
 
-def detect(patrol: Patrol, well, thresholds: dict) -> list[FluctuationAlert]:
-    """Alerts for the readings of this patrol that moved beyond their thresholds (key wells only).
-
-    While an alert of a well's reading is open, a further one for the same reading is not raised.
-    """
+def due(values: dict, device_time, well, thresholds: dict, known: Recorded = RECORDED,
+        exclude_id: int | None = None) -> list[tuple[str, float, float]]:
+    """(reading, value, baseline) of each reading of a patrol (`values`, made at `device_time`) that moved beyond
+    its threshold and should raise an alert (key wells only): while an alert of a well's reading is open, a further
+    one for the same reading is not raised."""
     if not well.is_key_well:
         return []
-    metrics = [m for m in thresholds if getattr(patrol, m) is not None]
+    metrics = [m for m in thresholds if values.get(m) is not None]
     if not metrics:
         return []
-    earlier = history_of(patrol, metrics)
-    open_metrics = {a.metric for a in FluctuationAlert.select(FluctuationAlert.metric)
-                    .where((FluctuationAlert.well == well.id) & FluctuationAlert.acknowledged_at.is_null())}
-    alerts = []
+    earlier = known.history(well.id, metrics, device_time, exclude_id)
+    open_metrics = known.open_alert_metrics(well.id)
+    found = []
     for metric in metrics:
         if metric in open_metrics:
             continue
-        found = deviation(getattr(patrol, metric), earlier[metric], *thresholds[metric])
-        if found.beyond:
-            alerts.append(FluctuationAlert.create(well=well.id, patrol=patrol.id, metric=metric,
-                                                  value=getattr(patrol, metric), baseline=found.base))
-    return alerts
+        judged = deviation(values[metric], earlier[metric], *thresholds[metric])
+        if judged.beyond:
+            found.append((metric, values[metric], judged.base))
+    return found
+
+
+def detect(patrol: Patrol, well, thresholds: dict, known: Recorded = RECORDED) -> list[FluctuationAlert]:
+    """Alerts for the readings of this patrol that moved beyond their thresholds (key wells only)."""
+    values = {m: getattr(patrol, m) for m in thresholds}
+    return [FluctuationAlert.create(well=well.id, patrol=patrol.id, metric=metric, value=value, baseline=base)
+            for metric, value, base in due(values, patrol.device_time, well, thresholds, known, patrol.id)]

@@ -13,6 +13,7 @@ from models import Patrol, Station, Well, WellOperation
 from .access import MAX_ID
 from .fluctuations import detect as detect_fluctuations
 from .readings import CATALOGUE, Field, alert_rules, set_for
+from .recorded import RECORDED, Recorded
 from .text import clean_text
 
 # Every reading the server can store, by its key: (label, unit, lowest, highest). Which a patrol records at a
@@ -177,6 +178,7 @@ class Context:
     timing: object = None  # webapp.evidence.Timing: the record's chain and the bounds of its time
     cache: dict | None = None  # kept for the whole batch: reference data its records share (reading sets)
     presence: object = None  # webapp.evidence.Presence, once a handler has judged it
+    known: Recorded = RECORDED  # what the rules look back at: the database, or a sync batch's set (sync_sets.py)
 
     @property
     def clock_time(self) -> datetime:
@@ -187,14 +189,17 @@ class Context:
         return self.device_time + timedelta(seconds=self.clock_offset_s)
 
 
-def find_well(user, data: dict) -> Well:
+def find_well(user, data: dict, wells: dict | None = None) -> Well:
     """The patrolled well: only wells of the author's station (any, for an admin). How it was identified (NFC, label
-    or typed) is judged with the record's other evidence, never refused (webapp/evidence.py)."""
+    or typed) is judged with the record's other evidence, never refused (webapp/evidence.py). `wells`: the wells
+    (with their stations) a sync batch read at once, by id."""
     well_id = data.get("well_id")
     if isinstance(well_id, bool) or not isinstance(well_id, int):
         raise RecordError("invalid_value", gettext("缺少井的编号。"), "well_id")
-    # An id beyond the database's integer is simply not found (the driver would fail on it).
-    well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
+    if wells is not None:
+        well = wells.get(well_id)
+    else:  # an id beyond the database's integer is simply not found (the driver would fail on it)
+        well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
     if well is None or well.station.work_area_id != user.work_area_id:
         raise RecordError("unknown_well", gettext("找不到这口井。"), "well_id")
     if well.station_id != user.station_id and not user.has_role("admin"):
@@ -233,20 +238,29 @@ def repeats(well: Well, ctx: Context, readings: dict) -> bool:
     if not readings:
         return False
     fields = sorted(readings)
-    earlier = list(Patrol.select(*[getattr(Patrol, f) for f in fields])
-                   .where((Patrol.well == well.id) & (Patrol.device_time <= ctx.device_time))
-                   .order_by(Patrol.device_time.desc()).limit(REPEAT_RUN - 1).tuples())
+    earlier = ctx.known.earlier_readings(well.id, ctx.device_time, fields, REPEAT_RUN - 1)
     wanted = tuple(readings[f] for f in fields)
     return len(earlier) == REPEAT_RUN - 1 and all(row == wanted for row in earlier)
 
 
-def create_patrol(ctx: Context, data: dict) -> Patrol:
-    """Handler of the `patrol` record type: check everything, then write the patrol and its operations."""
+@dataclass
+class JudgedPatrol:
+    """A patrol record checked and judged, ready to be written: the row's columns, its operations, its well and
+    the thresholds its readings raise alerts by."""
+
+    columns: dict
+    operations: dict
+    well: Well
+    thresholds: dict
+
+
+def judge_patrol(ctx: Context, data: dict, wells: dict | None = None) -> JudgedPatrol:
+    """Check everything a patrol record says and judge its evidence; RecordError for what is refused."""
     from .evidence import all_flags, judge_presence, read_method
 
     if not isinstance(data, dict):
         raise RecordError("invalid_value", gettext("记录内容格式不对。"), "data")
-    well = find_well(ctx.user, data)
+    well = find_well(ctx.user, data, wells)
     method = read_method(data)
     # Judged by the set the phone's form was made from (the record names it), else the current one.
     reading_set, fields = set_for(well.kind, ctx.user.work_area_id, data.get("reading_set_id"), ctx.cache)
@@ -269,19 +283,29 @@ def create_patrol(ctx: Context, data: dict) -> Patrol:
     presence = judge_presence(ctx, well, method=method)
     reading_flags = ((["copied"] if copied else []) + (["repeated_readings"] if repeats(well, ctx, readings) else [])
                      + (["edited"] if edited else []))
-    patrol = Patrol.create(
-        uuid=ctx.uuid, well=well, station=well.station_id, author=ctx.user.id, method=method,
+    columns = dict(
+        uuid=ctx.uuid, well=well.id, station=well.station_id, author=ctx.user.id, method=method,
         device_time=ctx.device_time, received_at=ctx.received_at, clock_offset_s=ctx.clock_offset_s,
         clock_time=ctx.clock_time,
         latitude=presence.latitude, longitude=presence.longitude, accuracy_m=presence.accuracy,
         distance_m=presence.distance, is_abnormal=is_abnormal, note=note,
         flags=" ".join(dict.fromkeys(all_flags(ctx) + reading_flags)),
-        corrects=corrects, reading_set=reading_set, confirmed=" ".join(confirmed), **readings,
+        corrects=corrects.id if corrects else None, reading_set=reading_set.id if reading_set else None,
+        confirmed=" ".join(confirmed), **readings,
     )
-    detect_fluctuations(patrol, well, alert_rules(fields))
-    if operations:
-        WellOperation.insert_many(
-            [{"patrol": patrol.id, "well": well.id, "code": code, "values": json.dumps(values, ensure_ascii=False)}
-             for code, values in operations.items()]
-        ).execute()
+    return JudgedPatrol(columns, operations, well, alert_rules(fields))
+
+
+def operation_rows(patrol_id: int, well_id: int, operations: dict) -> list[dict]:
+    return [{"patrol": patrol_id, "well": well_id, "code": code, "values": json.dumps(values, ensure_ascii=False)}
+            for code, values in operations.items()]
+
+
+def create_patrol(ctx: Context, data: dict) -> Patrol:
+    """Handler of the `patrol` record type: check everything, then write the patrol and its operations."""
+    judged = judge_patrol(ctx, data)
+    patrol = Patrol.create(**judged.columns)
+    detect_fluctuations(patrol, judged.well, judged.thresholds, ctx.known)
+    if judged.operations:
+        WellOperation.insert_many(operation_rows(patrol.id, judged.well.id, judged.operations)).execute()
     return patrol
