@@ -91,16 +91,18 @@ def test_two_phones_sending_the_same_records_in_opposite_order_both_get_answers(
 def test_a_record_the_server_fails_on_costs_that_record_only(app, monkeypatch, caplog):
     """A bug met by one record (here the patrol handler failing on one note) is that record's refusal, with a
     reason the worker can act on and the error in the log; the batch's other records are stored."""
-    from webapp import patrols, sync
+    from webapp import patrols, sync_sets
 
-    real = patrols.create_patrol
+    real = patrols.judge_patrol
 
-    def failing(ctx, data):
+    def failing(ctx, data, wells=None):
         if data.get("note") == "trips a bug":
             raise RuntimeError("a bug")
-        return real(ctx, data)
+        return real(ctx, data, wells)
 
-    monkeypatch.setitem(sync.HANDLERS, "patrol", failing)
+    # Both paths: the set-based one leaves the record to the path record by record, which answers it.
+    monkeypatch.setattr(patrols, "judge_patrol", failing)
+    monkeypatch.setattr(sync_sets, "judge_patrol", failing)
     client = app.test_client()
     login(client, "HN1003")
     good, bad, after = (patrol_record(get_well("海1-02"), note=n) for n in ("", "trips a bug", "之后"))

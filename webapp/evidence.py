@@ -305,22 +305,28 @@ def all_flags(ctx) -> list[str]:
     return list(dict.fromkeys(flags))
 
 
-def keep(ctx, receipt: SyncReceipt, row, record_type: str) -> Evidence:
-    """Store the evidence of a record the handler created."""
+def evidence_columns(ctx, receipt_id: int, receipt_device: str, object_id: int, row_station_id, record_type: str) -> dict:
+    """The evidence row of a record the handler created (its receipt, the object it made)."""
     presence, timing = ctx.presence or Presence(), ctx.timing
     well = presence.well
-    station = getattr(well, "station_id", None) or getattr(row, "station_id", None) or ctx.user.station_id
+    station = getattr(well, "station_id", None) or row_station_id or ctx.user.station_id
     chain = timing.chain
-    return Evidence.create(
-        receipt=receipt.id, record_type=record_type, object_id=row.id, author=ctx.user.id, station=station,
+    return dict(
+        receipt=receipt_id, record_type=record_type, object_id=object_id, author=ctx.user.id, station=station,
         well=getattr(well, "id", None), method=presence.method, latitude=presence.latitude,
         longitude=presence.longitude, accuracy_m=presence.accuracy, distance_m=presence.distance,
-        device_id=chain.device if chain else receipt.device_id, chain_seq=chain.seq if chain else None,
+        device_id=chain.device if chain else receipt_device, chain_seq=chain.seq if chain else None,
         chain_status=timing.chain_status, claimed_time=timing.claimed, clock_offset_s=stored_offset(timing.offset_s),
         received_at=timing.received_at, bound_low=timing.bound_low, bounded_time=timing.bounded,
         nfc_tag=presence.nfc_tag.id if presence.nfc_tag else None, nfc_counter=presence.nfc_counter,
         nfc_status=presence.nfc_status, flags=" ".join(all_flags(ctx)),
     )
+
+
+def keep(ctx, receipt: SyncReceipt, row, record_type: str) -> Evidence:
+    """Store the evidence of a record the handler created."""
+    return Evidence.create(**evidence_columns(ctx, receipt.id, receipt.device_id, row.id, getattr(row, "station_id", None),
+                                              record_type))
 
 
 def note_link(user, uuid: str, record_type: str, timing: Timing, outcome: str) -> None:
@@ -387,7 +393,7 @@ def create_discard(ctx, data: dict) -> Discard:
     if code is not None and not (isinstance(code, str) and ERROR_CODE.fullmatch(code)):
         raise RecordError("invalid_value", gettext("拒收原因代码不对。"), "error_code")
     error_code = code or ""
-    from .sync import parse_time
+    from .envelope import parse_time
 
     chain = read_chain(record, parse_time)
     if chain is not None:

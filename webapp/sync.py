@@ -1,21 +1,20 @@
 """The one write path for field records: a batch from the phone's outbox, answered per record, each counted once."""
-import hashlib
 import hmac
 import logging
 import random
 import time
-import uuid as uuid_module
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask_babel import gettext
 from peewee import IntegrityError, OperationalError, PostgresqlDatabase
 
 from models import SyncReceipt, User, db, utcnow
 
-from . import evidence
+from . import evidence, sync_sets
 from .activities import create_attendance
 from .checks import create_equipment_check
-from .evidence import canonical_json
+from .envelope import (MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, record_signature, refused,
+                       rejected)
 from .hazards import create_hazard, create_hazard_step
 from .party import create_commitment_progress
 from .patrols import Context, RecordError, create_patrol
@@ -23,7 +22,7 @@ from .suggestions import create_suggestion
 
 log = logging.getLogger("jingzhan.sync")
 
-# record type → handler(ctx, data) returning the created model row. Later issues add types here.
+# record type (envelope.RECORD_TYPES) → handler(ctx, data) returning the created model row.
 HANDLERS = {
     "patrol": create_patrol,
     "equipment_check": create_equipment_check,
@@ -38,7 +37,6 @@ HANDLERS = {
 MAX_RECORDS = 500
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 MAX_DEVICE_ID = 64
-MAX_FUTURE = timedelta(minutes=5)
 
 
 class BatchError(Exception):
@@ -49,76 +47,6 @@ class BatchError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-# Times a phone can mean (years 2000–2199 in any zone); anything else is refused, so the arithmetic on them
-# (clock offsets, shifts) cannot overflow.
-EARLIEST_TIME, LATEST_TIME = datetime(1999, 12, 31), datetime(2200, 1, 2)
-
-
-def parse_time(value) -> datetime:
-    """An ISO 8601 time with its offset, as naive UTC; a time without an offset, or outside 2000–2199, is refused."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise ValueError(value)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError(value)
-    try:
-        utc = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    except OverflowError:  # "0001-01-01T00:00:00+14:00" is before year 1 in UTC
-        raise ValueError(value) from None
-    if not EARLIEST_TIME <= utc < LATEST_TIME:
-        raise ValueError(value)
-    return utc
-
-
-def content_hash(record: dict) -> str:
-    """A hash of what the record says (not of its signature), to tell a replay from a conflicting reuse of a uuid."""
-    content = {"type": record.get("type"), "created_at": record.get("created_at"), "data": record.get("data")}
-    # surrogatepass: a lone surrogate (a note cut in the middle of an emoji) is hashed, not a 500.
-    return hashlib.sha256(canonical_json(content).encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def record_signature(key_hex: str, record: dict, user_id: int) -> str:
-    """HMAC-SHA256, with the author's key, over the record and its author: what an exported record carries."""
-    signed = {k: record.get(k) for k in ("uuid", "type", "created_at", "data")}
-    signed["user_id"] = user_id
-    return hmac.new(bytes.fromhex(key_hex), canonical_json(signed).encode(), hashlib.sha256).hexdigest()
-
-
-def _rejected(uuid, code, message, field=None):
-    error = {"code": code, "message": message}
-    if field:
-        error["field"] = field
-    return {"uuid": uuid, "status": "rejected", "error": error}
-
-
-def _check_envelope(record):
-    """(uuid, type, device time) of a record, or RecordError."""
-    if not isinstance(record, dict):
-        raise RecordError("invalid_record", gettext("记录格式不对。"))
-    raw = record.get("uuid")
-    try:
-        parsed = uuid_module.UUID(raw) if isinstance(raw, str) and len(raw) <= 36 else None
-    except ValueError:
-        parsed = None
-    if parsed is None or str(parsed) != raw.lower():
-        raise RecordError("invalid_uuid", gettext("记录编号（uuid）无效。"), "uuid")
-    if not isinstance(record.get("type"), str) or record["type"] not in HANDLERS:
-        raise RecordError("unknown_type", gettext("未知的记录类型：%(type)s", type=str(record.get("type"))[:32]), "type")
-    try:
-        device_time = parse_time(record.get("created_at"))
-    except (TypeError, ValueError):
-        raise RecordError("invalid_time", gettext("记录时间无效（需带时区的 ISO 8601 时间）。"), "created_at") from None
-    if not isinstance(record.get("data"), dict):
-        raise RecordError("invalid_record", gettext("记录内容格式不对。"), "data")
-    return str(parsed), record["type"], device_time
-
-
-def _refused(record, exc: RecordError) -> dict:
-    """The answer for a record refused before it was looked into; echoes its uuid (cut short) when it had one."""
-    raw = record.get("uuid") if isinstance(record, dict) else None
-    return _rejected(raw[:40] if isinstance(raw, str) else None, exc.code, exc.message, exc.field)
-
-
 def _device(text: str) -> str:
     """A phone's device id as stored: the outbox makes it ASCII; anything else is kept as its escapes — a stray
     character (half an emoji) must not cost the batch."""
@@ -127,15 +55,15 @@ def _device(text: str) -> str:
 
 def _sync_one(user, record, *, device_id, offset_s, received_at, settings, imported_by, cache):
     try:
-        uuid, record_type, device_time = _check_envelope(record)
+        uuid, record_type, device_time = check_envelope(record)
     except RecordError as exc:
-        return _refused(record, exc)
+        return refused(record, exc)
     digest = content_hash(record)
     existing = SyncReceipt.get_or_none(SyncReceipt.uuid == uuid)
     if existing is not None:
-        return _answer_replay(existing, uuid, user, digest)
+        return answer_replay(existing, uuid, user, digest)
     if device_time + timedelta(seconds=offset_s) > received_at + MAX_FUTURE:
-        return _rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")
+        return rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")
     timing = evidence.judge_time(user, evidence.read_chain(record, parse_time), device_time, offset_s, received_at)
     ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=evidence.stored_offset(offset_s),
                   uuid=uuid, settings=settings, data=record["data"], timing=timing, cache=cache)
@@ -148,13 +76,13 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
             evidence.keep(ctx, receipt, row, record_type)
     except RecordError as exc:
         evidence.note_link(user, uuid, record_type, timing, "refused")
-        return _rejected(uuid, exc.code, exc.message, exc.field)
+        return rejected(uuid, exc.code, exc.message, exc.field)
     except IntegrityError:
         # The same uuid committed by a concurrent batch while this one ran.
         existing = SyncReceipt.get_or_none(SyncReceipt.uuid == uuid)
         if existing is None:
             raise
-        return _answer_replay(existing, uuid, user, digest)
+        return answer_replay(existing, uuid, user, digest)
     except OperationalError as error:
         if _transient(error):
             raise  # the whole batch is run again (write_batch)
@@ -169,18 +97,14 @@ def _failed(uuid, record_type):
     """A record the server failed on (a bug, not the record's fault): logged in full, answered as refused with a
     reason the worker can act on; its savepoint is rolled back, the batch's other records go on."""
     log.exception("sync: record %s (%s) failed", uuid, record_type)
-    return _rejected(uuid, "server_error", gettext("服务器处理这条记录时出错（已记录，管理员会处理）；"
+    return rejected(uuid, "server_error", gettext("服务器处理这条记录时出错（已记录，管理员会处理）；"
                                                    "记录仍在手机上，可稍后重新发送，或导出交站长。"), None)
 
 
-def _answer_replay(existing, uuid, user, digest):
-    if existing.author_id == user.id and existing.content_hash == digest:
-        return {"uuid": uuid, "status": "duplicate", "id": existing.object_id}
-    return _rejected(uuid, "conflict", gettext("此记录编号已被另一条不同的记录使用。"), "uuid")
-
-
-def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
-    """Store each record of the batch at most once, attributed to user; answer record by record."""
+def sync_batch(user, payload, *, settings, imported_by=None, set_based=True) -> dict:
+    """Store each record of the batch at most once, attributed to user; answer record by record. Its patrols are
+    judged and written as sets (webapp/sync_sets.py) unless `set_based` is False: the same answers and rows,
+    record by record (what tests/test_sync_sets.py compares it with)."""
     if not isinstance(payload, dict):
         raise BatchError(400, "invalid_batch", gettext("请求格式不对：应为 JSON 对象。"))
     records = payload.get("records")
@@ -201,11 +125,49 @@ def sync_batch(user, payload, *, settings, imported_by=None) -> dict:
 
     def write():
         cache: dict = {}  # one batch's shared reference data (read only: an attempt run again may keep it)
-        return [_sync_one(user, record, device_id=device_id, offset_s=offset_s, received_at=received_at,
-                          settings=settings, imported_by=imported_by, cache=cache) for record in records]
+
+        def one(record):
+            return _sync_one(user, record, device_id=device_id, offset_s=offset_s, received_at=received_at,
+                             settings=settings, imported_by=imported_by, cache=cache)
+
+        if imported_by is not None or not set_based:
+            return [one(record) for record in records]
+        return _in_runs(records, one, lambda: sync_sets.Run(user, device_id, offset_s, received_at, settings, cache))
 
     results = write_batch(write, user.id)
     return {"server_time": received_at.isoformat(timespec="seconds") + "Z", "results": results}
+
+
+MAX_RUN_BREAKS = 3  # records a run could not take before the rest of the batch goes record by record
+
+
+def _in_runs(records: list, one, new_run) -> list[dict]:
+    """The answers to a batch: records that fit a run (sync_sets.fits) in runs, the others one at a time, in order."""
+    results, position, breaks = [], 0, 0
+    while position < len(records):
+        end = position
+        while end < len(records) and breaks < MAX_RUN_BREAKS and sync_sets.fits(records[end]):
+            end += 1
+        if end == position:
+            results.append(one(records[position]))
+            position += 1
+            continue
+        run, taken, broken = new_run(), [], False
+        run.load(records[position:end])
+        try:
+            for record in records[position:end]:
+                taken.append(run.take(record))
+        except sync_sets.NotInRun:
+            broken, breaks = True, breaks + 1
+        if run.write():
+            results.extend(run.final(answer) for answer in taken)
+        else:  # another batch stored one of its uuids meanwhile: record by record, each is answered as it stands
+            results.extend(one(record) for record in records[position:position + len(taken)])
+        position += len(taken)
+        if broken:  # the record the run could not take, after the run's records are stored
+            results.append(one(records[position]))
+            position += 1
+    return results
 
 
 WRITE_ATTEMPTS = 4
@@ -290,7 +252,7 @@ def import_file(importer, payload, *, settings) -> list[dict]:
             try:
                 author = _author_of(record, importer, authors)
             except RecordError as exc:
-                results.append(dict(_refused(record, exc), author=None))
+                results.append(dict(refused(record, exc), author=None))
                 continue
             # The file says nothing trustworthy about the phone's clock at sending time: no offset.
             result = _sync_one(author, record, device_id=device_id, offset_s=0, received_at=received_at,

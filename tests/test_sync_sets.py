@@ -1,0 +1,285 @@
+"""The set-based sync (webapp/sync_sets.py) against the path record by record: one generated corpus — every refusal,
+duplicates and conflicts within a batch and across batches, corrections, NFC taps, chains with gaps, forks and
+healed gaps, resent refused records, old labels, clock offsets, copied and repeated readings, baselines and alerts,
+other record types between patrols, two authors — sent to two copies of the same database, one each way, under
+the same clock. Every answer and every row of every table must be the same, ids included."""
+import copy
+import random
+import uuid as uuid_module
+from datetime import timedelta, timezone
+
+import pytest
+import time_machine
+
+import models
+from models import ReplacedLabel, SyncReceipt, User, Well, db, utcnow
+from tests.conftest import make_app
+from tests.test_sync import record_link
+from webapp import sync, sync_sets
+from webapp.readings import set_for
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def twin_urls(request, templates, tmp_path):
+    """Two fresh copies of the demo work area on one backend."""
+    if request.param not in templates:
+        pytest.skip("JINGZHAN_TEST_POSTGRES_URL not set")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, drop_first = templates[request.param](tmp_path / "a", True)
+    second, drop_second = templates[request.param](tmp_path / "b", True)
+    yield first, second, tmp_path
+    if not db.is_closed():
+        db.close()
+    drop_first()
+    drop_second()
+
+
+class Phone:
+    """One phone of one worker: numbers and links its records as the outbox does."""
+
+    def __init__(self, name):
+        self.device, self.seq, self.prev = name, 1, None
+
+    def chain(self, record, *, skip=False):
+        record["chain"] = {"device": self.device, "seq": self.seq, "prev": self.prev, "seen": None}
+        if not skip:
+            self.prev, self.seq = record_link(record), self.seq + 1
+        return record
+
+
+def _readings(rng, fields, *, spike=False):
+    values = {}
+    for f in fields:
+        if not f.required and rng.random() < 0.3:
+            continue
+        middle = (f.low + f.high) / 2 if f.high < 1000 else f.low + 10
+        value = round(middle * (2.5 if spike and f.alert else rng.uniform(0.97, 1.03)), 2)
+        values[f.key] = min(max(value, f.low), f.high)
+    return values
+
+
+BOUNDS = (0, .12, .17, .20, .22, .24, .26, .27, .30, .32, .34, .36, .37, .39, .41, .43, .45, .46, .48, .50, .52, .54,
+          .56)
+CASES = [(low + high) / 2 for low, high in zip(BOUNDS, BOUNDS[1:])] * 2
+
+
+def _junk():
+    """Records refused on their envelope."""
+    return [{"uuid": "not-a-uuid", "type": "patrol", "created_at": "x", "data": {}},
+            {"uuid": str(uuid_module.uuid4()), "type": "teleport", "created_at": "x", "data": {}},
+            {"uuid": str(uuid_module.uuid4()), "type": "patrol", "created_at": "2026-01-01", "data": {}},
+            {"uuid": str(uuid_module.uuid4()), "type": "patrol", "created_at": "2026-01-01T00:00:00Z", "data": []},
+            "just text", None]
+
+
+def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
+    """(employee no, sync payload, minutes after `now` it is sent) for every batch, built from the demo's wells."""
+    rng = random.Random(seed)
+    worker = User.get(User.employee_no == "HN1003")
+    own = list(Well.select().where(Well.station == worker.station_id).order_by(Well.id))
+    other_station = Well.select().where(Well.station != worker.station_id).first()
+    key_wells = [w for w in own if w.is_key_well] or own[:2]
+    plain = [w for w in own if not w.is_key_well]
+    repeat_well = plain[-1]  # patrolled only with the same readings: a run of three repeats is flagged
+    sets = {w.id: set_for(w.kind, worker.work_area_id)[1] for w in own}
+    own = [w for w in own if w.id != repeat_well.id]
+    phones = {"HN1003": [Phone("phone-a"), Phone("phone-b")], "HN1004": [Phone("phone-c")]}
+    made, refused_kept = [], []
+
+    def patrol(well, minutes_ago, *, method="scan", spike=False, readings=None, **data):
+        body = {"well_id": well.id, "method": method, "qr_token": well.qr_token if method == "scan" else None,
+                "readings": readings if readings is not None else _readings(rng, sets.get(well.id, []), spike=spike),
+                "abnormal": False, "note": ""}
+        if well.latitude is not None and rng.random() < 0.85:
+            far = 0.02 if rng.random() < 0.1 else 0.00005
+            body["position"] = {"latitude": float(well.latitude) + far, "longitude": float(well.longitude),
+                                "accuracy": rng.choice([5, 8, 30])}
+        body.update(data)
+        created = (now - timedelta(minutes=minutes_ago)).replace(tzinfo=timezone.utc).astimezone(
+            timezone(timedelta(hours=8)))
+        return {"uuid": str(uuid_module.uuid4()), "type": "patrol", "created_at": created.isoformat(timespec="seconds"),
+                "data": body}
+
+    batches = []
+    for number in range(9):
+        author = "HN1004" if number == 4 else "HN1003"
+        phone = rng.choice(phones[author])
+        records = []
+        start = rng.randint(60, 600) + (9 - number) * 600  # minutes before now: older batches first
+        for index in range(rng.randint(25, 70)):
+            minutes = start - index * rng.choice([3, 7, 20, 45]) + rng.choice([0, 0, 0, -30])
+            # The second batch walks every case once; then chance decides.
+            roll = CASES[index] if number == 1 and index < len(CASES) else rng.random()
+            if roll < 0.12 and key_wells:  # a key well's baseline, then sometimes a jump
+                record = patrol(rng.choice(key_wells), minutes, spike=rng.random() < 0.3)
+            elif roll < 0.17:  # typed, not scanned
+                record = patrol(rng.choice(own), minutes, method="manual")
+            elif roll < 0.20:  # the same readings again and again (copied / repeated)
+                well = repeat_well
+                record = patrol(well, minutes, readings={f.key: (f.low + f.high) / 4 for f in sets[well.id] if f.required},
+                                copied=rng.random() < 0.5)
+            elif roll < 0.22:
+                record = patrol(own[0], minutes, qr_token="old-label-token")  # its label before the new one
+            elif roll < 0.24:
+                record = patrol(rng.choice(own), minutes, qr_token=rng.choice(["forged", None, 7]))
+            elif roll < 0.26:
+                record = patrol(other_station, minutes)
+            elif roll < 0.27:
+                record = patrol(rng.choice(own), minutes, well_id=rng.choice([10**12, -1, "3", True]))
+            elif roll < 0.30:
+                record = patrol(rng.choice(own), minutes, readings={"current_up_a": "high", "nonsense": 1})
+            elif roll < 0.32:
+                record = patrol(rng.choice(own), minutes, readings={})  # every required reading missing
+            elif roll < 0.34:
+                record = patrol(rng.choice(own), minutes, abnormal=True, note=rng.choice(["", "盘根漏油"]))
+            elif roll < 0.36:
+                record = patrol(rng.choice(own), minutes, operations={"peng": {"times": 3}, "bu": {"action": "补盘根"}})
+            elif roll < 0.37:
+                record = patrol(rng.choice(own), minutes, operations={"zz": {}})
+            elif roll < 0.39:
+                record = patrol(rng.choice(own), minutes, edited_from=str(uuid_module.uuid4()))
+            elif roll < 0.41:
+                record = patrol(rng.choice(own), minutes, method="nfc", nfc={"e": "00" * 16, "c": "00" * 8})
+            elif roll < 0.43 and made:  # a correction of an earlier patrol of this author (or of another well)
+                original = rng.choice(made)
+                same = [w for w in own if w.id == original["data"]["well_id"]]
+                record = patrol(same[0] if same else own[0], minutes, corrects_uuid=original["uuid"])
+            elif roll < 0.45:
+                record = patrol(rng.choice(own), -30)  # an hour in the future
+            elif roll < 0.46:
+                record = patrol(rng.choice(own), 60 * 24 * 40)  # forty days old
+            elif roll < 0.48:
+                records.extend(rng.sample(_junk(), 2) if index % 2 else _junk())
+                continue
+            elif roll < 0.50:  # another type between patrols
+                record = {"uuid": str(uuid_module.uuid4()), "type": "suggestion",
+                          "created_at": patrol(own[0], minutes)["created_at"],
+                          "data": {"title": f"建议{index}", "content": "把盘根盒换成新型的"}}
+            elif roll < 0.52 and records and isinstance(records[-1], dict):  # the same uuid again in the batch
+                record = copy.deepcopy(records[-1])
+                if rng.random() < 0.5 and isinstance(record.get("data"), dict):
+                    record["data"]["note"] = "改过"
+                records.append(record)
+                continue
+            elif roll < 0.54 and made:  # sent before (its answer lost), or the uuid reused for other content
+                record = copy.deepcopy(rng.choice(made))
+                if rng.random() < 0.4:
+                    record["data"]["note"] = "别的内容"
+                records.append(record)
+                continue
+            elif roll < 0.56 and refused_kept:  # a refused record sent again, unchanged
+                records.append(copy.deepcopy(refused_kept.pop()))
+                continue
+            else:
+                record = patrol(rng.choice(own), minutes)
+            fate = rng.random()
+            if fate < 0.05:
+                record.pop("chain", None)  # an old version of the app
+            elif fate < 0.08:
+                phone.chain(record, skip=True)  # deleted on the phone: the next one leaves a gap
+                continue
+            elif fate < 0.10:
+                seq = max(1, phone.seq - 2)  # a place already taken, by other content: a fork
+                record["chain"] = {"device": phone.device, "seq": seq, "prev": None if seq == 1 else "ab" * 32,
+                                   "seen": None}
+            else:
+                phone.chain(record)
+            records.append(record)
+            if record["type"] == "patrol":
+                made.append(record)
+                if rng.random() < 0.1:
+                    refused_kept.append(record)
+        # a gap left in an earlier batch healed by its record arriving now (or a record of the other phone)
+        sent_at_skew = rng.choice([0, 0, 0, -900, 1200])
+        sent = (now + timedelta(minutes=number * 10, seconds=sent_at_skew)).replace(tzinfo=timezone.utc)
+        batches.append((author, {"device_id": phone.device, "sent_at": sent.isoformat(), "records": records}, number * 10))
+    return batches
+
+
+def _run(url, instance, batches_of, *, set_based, now):
+    """Send the corpus to one database; its answers and every table's rows."""
+    app = make_app(url, instance)
+    answers = []
+    with app.app_context(), db.connection_context():
+        worker = User.get(User.employee_no == "HN1003")
+        well = Well.select().where(Well.station == worker.station_id).order_by(Well.id).first()
+        ReplacedLabel.create(well=well.id, token="old-label-token", replaced_at=now - timedelta(hours=30))
+        with time_machine.travel(now.replace(tzinfo=timezone.utc), tick=False):
+            batches = batches_of()
+        for author, payload, minutes in batches:
+            with time_machine.travel((now + timedelta(minutes=minutes)).replace(tzinfo=timezone.utc), tick=False):
+                user = User.get(User.employee_no == author)
+                answers.append(sync.sync_batch(user, copy.deepcopy(payload), settings=app.config, set_based=set_based))
+        tables = {}
+        for model in sorted(models.BaseModel.__subclasses__(), key=lambda m: m.__name__):
+            if model._meta.table_name in db.get_tables():
+                tables[model.__name__] = list(model.select().order_by(model._meta.primary_key).tuples())
+    db.close()
+    return answers, tables
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_set_based_sync_answers_and_stores_what_the_record_by_record_path_does(twin_urls, seed):
+    first, second, tmp_path = twin_urls
+    now = utcnow().replace(microsecond=0)
+    memo = {}
+
+    def batches_of():
+        if "corpus" not in memo:  # built once, from the first copy (the two are the same)
+            memo["corpus"] = corpus(seed, now)
+        return memo["corpus"]
+
+    fast = _run(first, tmp_path / "a", batches_of, set_based=True, now=now)
+    slow = _run(second, tmp_path / "b", batches_of, set_based=False, now=now)
+    statuses = [r["status"] for answer in slow[0] for r in answer["results"]]
+    codes = {r["error"]["code"] for answer in slow[0] for r in answer["results"] if r["status"] == "rejected"}
+    # The corpus is what it says it is.
+    assert statuses.count("created") > 100 and statuses.count("duplicate") and statuses.count("rejected") > 20
+    assert {"conflict", "time_in_future", "unknown_well", "well_not_in_station", "invalid_value", "unknown_field",
+            "missing_reading", "missing_note", "unknown_operation", "invalid_uuid", "unknown_type",
+            "invalid_time"} <= codes, codes
+    for answer_fast, answer_slow in zip(fast[0], slow[0], strict=True):
+        assert answer_fast == answer_slow
+    assert fast[1].keys() == slow[1].keys()
+    for table in slow[1]:
+        assert fast[1][table] == slow[1][table], table
+    flags = " ".join(row.flags for row in _patrols(second, tmp_path / "b"))
+    for flag in ("manual", "far", "no_gps", "chain_gap", "chain_fork", "unchained", "old_label", "label_mismatch",
+                 "nfc_invalid", "copied", "repeated_readings", "edited", "clock", "old"):
+        assert flag in flags, flag
+
+
+def _patrols(url, instance):
+    make_app(url, instance)
+    with db.connection_context():
+        return list(models.Patrol.select())
+
+
+def test_a_uuid_stored_by_another_batch_meanwhile_sends_the_run_record_by_record(app, monkeypatch):
+    """Between reading what a run needs and writing it, another batch stored one of its uuids: the run's insert fails
+    whole, and the records are answered one by one as they stand — the other batch's is a conflict."""
+    from tests.test_sync import batch, patrol_record
+
+    with app.app_context(), db.connection_context():
+        worker, other = User.get(User.employee_no == "HN1003"), User.get(User.employee_no == "HN1004")
+        wells = list(Well.select().where(Well.station == worker.station_id).order_by(Well.id).limit(3))
+        records = [patrol_record(w) for w in wells]
+        real_load = sync_sets.Run.load
+
+        def load_then_race(run, chunk):
+            real_load(run, chunk)
+            if not SyncReceipt.select().where(SyncReceipt.uuid == records[1]["uuid"]).exists():
+                SyncReceipt.create(uuid=records[1]["uuid"], type="patrol", author=other.id, content_hash="x" * 64,
+                                   object_id=1, received_at=utcnow())
+
+        monkeypatch.setattr(sync_sets.Run, "load", load_then_race)
+        answer = sync.sync_batch(worker, batch(*records), settings=app.config)
+        assert [r["status"] for r in answer["results"]] == ["created", "rejected", "created"]
+        assert answer["results"][1]["error"]["code"] == "conflict"
+
+
+def test_every_record_type_has_a_handler():
+    from webapp.envelope import RECORD_TYPES
+
+    assert set(RECORD_TYPES) == set(sync.HANDLERS)

@@ -1,0 +1,371 @@
+"""The set-based path of a sync batch: its patrols judged by the same rules as record by record (webapp/patrols.py,
+webapp/evidence.py, webapp/fluctuations.py), against what a few queries read for the whole run of them at once
+plus the run's own records before each one, then written with one insert per table.
+
+A batch is cut into runs of patrols identified by label or by hand; whatever else it carries — another type of
+record, an NFC tap (its counter is a write the next tap must see), a correction (it looks up its original), a
+record whose chain place is known already or fills a gap the run cannot heal — is taken record by record between
+runs (webapp/sync.py), after the run before it is written. The answers and the stored rows are those of the path
+record by record: tests/test_sync_sets.py compares both over a generated corpus."""
+import bisect
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from peewee import IntegrityError, PostgresqlDatabase, __exception_wrapper__
+
+from models import (ChainLink, Evidence, FluctuationAlert, Patrol, ReplacedLabel, Station, SyncReceipt, Well,
+                    WellOperation, db)
+
+from .access import MAX_ID
+from .envelope import MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, refused, rejected
+from .evidence import evidence_columns, judge_time, read_chain, stored_offset
+from .fluctuations import due as alerts_due
+from .patrols import REPEAT_RUN, Context, RecordError, judge_patrol, operation_rows
+from .readings import CATALOGUE
+from .recorded import BASELINE_DAYS, Recorded
+
+READINGS = tuple(CATALOGUE)
+SET_METHODS = ("scan", "manual")
+REPEAT_LOOKBACK = REPEAT_RUN - 1  # the patrols before a record that patrols.repeats compares it with
+
+
+def fits(record) -> bool:
+    """Whether a record can go in a run: anything refused on its envelope (answered without the database), or a
+    patrol identified by label or by hand that corrects nothing."""
+    try:
+        _, record_type, _ = check_envelope(record)
+    except RecordError:
+        return True
+    data = record["data"]
+    return record_type == "patrol" and data.get("method") in SET_METHODS and data.get("corrects_uuid") is None
+
+
+class NotInRun(Exception):
+    """This record needs the path record by record (its answer depends on something the run does not model)."""
+
+
+@dataclass
+class Pending:
+    """A record of the run, judged and waiting to be written; its ids once it is."""
+
+    uuid: str
+    columns: dict
+    operations: dict
+    alerts: list
+    receipt: dict
+    evidence: dict
+    patrol_id: int | None = None
+
+
+@dataclass
+class Run(Recorded):
+    """Consecutive records of one author's batch, and what the database held for them when the run began."""
+
+    user: object
+    device_id: str
+    offset_s: int
+    received_at: datetime
+    settings: dict
+    cache: dict
+    receipts: dict = field(default_factory=dict)  # uuid → (author id, content hash, object id or Pending)
+    known_links: set = field(default_factory=set)  # uuids whose chain place the database has already
+    links: dict = field(default_factory=dict)  # (device, seq) → [[link, bounded time, prev], …], first stored first
+    wells: dict = field(default_factory=dict)
+    replaced: dict = field(default_factory=dict)  # (token, well id) → replaced at
+    places: list = field(default_factory=list)  # sorted [(time, order), well id, latitude, longitude]
+    patrols: dict = field(default_factory=dict)  # well id → sorted [((device time, order), {reading: value})]
+    alerts_open: dict = field(default_factory=dict)  # well id → {metric}
+    pending: list = field(default_factory=list)
+    new_links: dict = field(default_factory=dict)  # uuid → the ChainLink row to insert
+    answers: list = field(default_factory=list)
+    order: int = 0
+
+    # -- reading what the run needs, a query per kind --------------------------------------------------------------
+
+    def load(self, records: list) -> None:
+        envelopes = []
+        for record in records:
+            try:
+                envelopes.append((record, *check_envelope(record)))
+            except RecordError:
+                continue
+        if not envelopes:
+            return
+        uuids = [uuid for _, uuid, _, _ in envelopes]
+        self.receipts = {str(uuid): (author, digest, object_id) for uuid, author, digest, object_id in SyncReceipt.select(
+            SyncReceipt.uuid, SyncReceipt.author, SyncReceipt.content_hash, SyncReceipt.object_id)
+            .where(SyncReceipt.uuid.in_(uuids)).tuples()}
+        self._load_links(envelopes, uuids)
+        well_ids = {r["data"].get("well_id") for r, *_ in envelopes}
+        well_ids = [w for w in well_ids if isinstance(w, int) and not isinstance(w, bool) and abs(w) <= MAX_ID]
+        self.wells = {w.id: w for w in Well.select(Well, Station).join(Station).where(Well.id.in_(well_ids))}
+        ours = [w for w in self.wells.values() if w.station.work_area_id == self.user.work_area_id]
+        odd_tokens = {r["data"].get("qr_token") for r, *_ in envelopes
+                      if r["data"].get("well_id") in self.wells
+                      and r["data"].get("qr_token") != self.wells[r["data"]["well_id"]].qr_token}
+        if any(isinstance(token, str) for token in odd_tokens):
+            self.replaced = {(token, well): at for token, well, at in ReplacedLabel.select(
+                ReplacedLabel.token, ReplacedLabel.well, ReplacedLabel.replaced_at)
+                .where(ReplacedLabel.well.in_([w.id for w in ours])).tuples()}
+        times = [device_time for *_, device_time in envelopes]
+        if any(w.latitude is not None for w in ours):
+            corrected = [min(t + timedelta(seconds=self.offset_s), self.received_at) for t in times]
+            self._load_places(min(corrected))
+        self._load_patrols([w.id for w in ours], min(times), max(times))
+        key_wells = [w.id for w in ours if w.is_key_well]
+        for well_id, metric in (FluctuationAlert.select(FluctuationAlert.well, FluctuationAlert.metric)
+                                .where(FluctuationAlert.well.in_(key_wells) & FluctuationAlert.acknowledged_at.is_null())
+                                .tuples()):
+            self.alerts_open.setdefault(well_id, set()).add(metric)
+
+    def _load_links(self, envelopes, uuids) -> None:
+        chains = [read_chain(record, parse_time) for record, *_ in envelopes]
+        chains = [c for c in chains if c is not None]
+        if not chains:
+            return
+        devices = {c.device for c in chains}
+        low, high = min(c.seq for c in chains) - 1, max(c.seq for c in chains) + 1
+        rows = (ChainLink.select(ChainLink.uuid, ChainLink.author, ChainLink.device_id, ChainLink.seq, ChainLink.link,
+                                 ChainLink.bounded_time, ChainLink.prev)
+                .where(((ChainLink.author == self.user.id) & ChainLink.device_id.in_(devices)
+                        & ChainLink.seq.between(low, high)) | ChainLink.uuid.in_(uuids))
+                .order_by(ChainLink.id).tuples())
+        wanted = set(uuids)
+        for uuid, author, device, seq, link, bounded, prev in rows:
+            if str(uuid) in wanted:
+                self.known_links.add(str(uuid))
+            if author == self.user.id:
+                self.links.setdefault((device, seq), []).append([link, bounded, prev])
+
+    def _load_places(self, since: datetime) -> None:
+        """The author's records at a well from `since` on, and the latest two wells before it: enough to know the
+        previous other well of any record of the run."""
+        columns = (Evidence.bounded_time, Evidence.id, Evidence.well, Well.latitude, Well.longitude)
+        base = (Evidence.select(*columns).join(Well, on=Evidence.well == Well.id).where(Evidence.author == self.user.id))
+        rows = list(base.where(Evidence.bounded_time >= since).tuples())
+        latest = base.where(Evidence.bounded_time < since).order_by(Evidence.bounded_time.desc(), Evidence.id.desc())
+        first = latest.limit(1).tuples().first()
+        if first:
+            rows.append(first)
+            other = latest.where(Evidence.well != first[2]).limit(1).tuples().first()
+            if other:
+                rows.append(other)
+        self.places = sorted([(time, 0, evidence_id), well, lat, lon] for time, evidence_id, well, lat, lon in rows)
+
+    def _load_patrols(self, well_ids: list, first: datetime, last: datetime) -> None:
+        """The readings of the run's wells over the week before its first record up to its last, and for a well
+        with fewer than REPEAT_LOOKBACK patrols in that week, its latest before the week."""
+        if not well_ids:
+            return
+        columns = [Patrol.well, Patrol.device_time, Patrol.id, *[getattr(Patrol, f) for f in READINGS]]
+        since = first - timedelta(days=BASELINE_DAYS)
+        rows = list(Patrol.select(*columns).where(Patrol.well.in_(well_ids) & (Patrol.device_time >= since)
+                                                  & (Patrol.device_time <= last)).tuples())
+        before_first = {}
+        for row in rows:
+            if row[1] <= first:
+                before_first[row[0]] = before_first.get(row[0], 0) + 1
+        short = [w for w in well_ids if before_first.get(w, 0) < REPEAT_LOOKBACK]
+        for chunk in range(0, len(short), 100):
+            parts = [Patrol.select(*columns).where((Patrol.well == w) & (Patrol.device_time < since))
+                     .order_by(Patrol.device_time.desc(), Patrol.id.desc()).limit(REPEAT_LOOKBACK)
+                     for w in short[chunk:chunk + 100]]
+            query = parts[0]
+            for part in parts[1:]:
+                query = query | part  # UNION: the parts' rows are distinct (one well each)
+            rows.extend(query.tuples() if len(parts) > 1 else parts[0].tuples())
+        for well, device_time, patrol_id, *values in rows:
+            self.patrols.setdefault(well, []).append(((device_time, 0, patrol_id), dict(zip(READINGS, values))))
+        for found in self.patrols.values():
+            found.sort(key=lambda item: item[0])
+
+    # -- the questions of Recorded, answered from the run ----------------------------------------------------------
+
+    def chain_links(self, author_id, device, seq):
+        return [(link, bounded) for link, bounded, _ in self.links.get((device, seq), [])]
+
+    def previous_place(self, author_id, at, well_id):
+        position = bisect.bisect_right(self.places, [(at, 2, 0)])
+        for place in reversed(self.places[:position]):
+            if place[1] != well_id:
+                return place[0][0], place[2], place[3]
+        return None
+
+    def label_replaced_at(self, token, well_id):
+        return self.replaced.get((token, well_id))
+
+    def earlier_readings(self, well_id, at, fields, count):
+        found = self.patrols.get(well_id, [])
+        position = bisect.bisect_right(found, (at, 2, 0), key=lambda item: item[0])
+        return [tuple(values[f] for f in fields) for _, values in reversed(found[max(0, position - count):position])]
+
+    def history(self, well_id, fields, before, exclude_id=None):
+        found = {f: [] for f in fields}
+        for (device_time, *_), values in self.patrols.get(well_id, []):
+            if before - timedelta(days=BASELINE_DAYS) <= device_time < before:
+                for f in fields:
+                    if values[f] is not None:
+                        found[f].append(values[f])
+        return found
+
+    def open_alert_metrics(self, well_id):
+        return set(self.alerts_open.get(well_id, ()))
+
+    # -- one record ------------------------------------------------------------------------------------------------
+
+    def take(self, record) -> dict:
+        """The record's answer, as the path record by record would give it; NotInRun when it cannot be known here."""
+        try:
+            uuid, _, device_time = check_envelope(record)
+        except RecordError as exc:
+            return refused(record, exc)
+        digest = content_hash(record)
+        if uuid in self.receipts:
+            author, stored_digest, object_id = self.receipts[uuid]
+            return answer_replay(_Receipt(author, stored_digest, object_id), uuid, self.user, digest)
+        if device_time + timedelta(seconds=self.offset_s) > self.received_at + MAX_FUTURE:
+            return rejected(uuid, "time_in_future", _future_message(), "created_at")
+        chain = read_chain(record, parse_time)
+        if chain is not None and (uuid in self.known_links or self._fills_gap(chain)):
+            raise NotInRun(uuid)
+        timing = judge_time(self.user, chain, device_time, self.offset_s, self.received_at, known=self)
+        ctx = Context(user=self.user, device_time=device_time, received_at=self.received_at,
+                      clock_offset_s=stored_offset(self.offset_s), uuid=uuid, settings=self.settings,
+                      data=record["data"], timing=timing, cache=self.cache, known=self)
+        try:
+            judged = judge_patrol(ctx, record["data"], self.wells)
+        except RecordError as exc:
+            self._note_link(uuid, timing, "refused")
+            return rejected(uuid, exc.code, exc.message, exc.field)
+        except Exception as exc:  # noqa: BLE001 — the path record by record answers it (server_error) and logs it
+            raise NotInRun(uuid) from exc
+        columns, well = judged.columns, judged.well
+        alerts = alerts_due(columns, device_time, well, judged.thresholds, self)
+        receipt = dict(uuid=uuid, type="patrol", author=self.user.id, content_hash=digest, device_id=self.device_id,
+                       imported_by=None, received_at=self.received_at)
+        evidence = evidence_columns(ctx, None, self.device_id, None, well.station_id, "patrol")
+        pending = Pending(uuid, columns, judged.operations, alerts, receipt, evidence)
+        self.pending.append(pending)
+        self.receipts[uuid] = (self.user.id, digest, pending)
+        self.order += 1
+        readings = {f: columns.get(f) for f in READINGS}
+        bisect.insort(self.patrols.setdefault(well.id, []), ((device_time, 1, self.order), readings),
+                      key=lambda item: item[0])
+        bisect.insort(self.places, [(timing.bounded, 1, self.order), well.id, well.latitude, well.longitude])
+        self.alerts_open.setdefault(well.id, set()).update(metric for metric, _, _ in alerts)
+        self._note_link(uuid, timing, "created")
+        return {"uuid": uuid, "status": "created", "id": pending}
+
+    def _fills_gap(self, chain) -> bool:
+        """Whether a record already here names this one as its previous: evidence.heal_gap would mend it."""
+        return any(prev == chain.link for _, _, prev in self.links.get((chain.device, chain.seq + 1), []))
+
+    def _note_link(self, uuid, timing, outcome) -> None:
+        """evidence.note_link for the run: a record sent twice in the run keeps its first place."""
+        chain = timing.chain
+        if chain is None:
+            return
+        row = self.new_links.get(uuid)
+        if row is not None:
+            row.update(outcome=outcome, bounded_time=timing.bounded)
+            row["entry"][1] = timing.bounded
+            return
+        entry = [chain.link, timing.bounded, chain.prev]
+        self.links.setdefault((chain.device, chain.seq), []).append(entry)
+        self.new_links[uuid] = (dict(author=self.user.id, device_id=chain.device, seq=chain.seq, link=chain.link,
+                                   prev=chain.prev, uuid=uuid, record_type="patrol", bounded_time=timing.bounded,
+                                   outcome=outcome, received_at=self.received_at, entry=entry))
+
+    # -- writing the run -------------------------------------------------------------------------------------------
+
+    def write(self) -> bool:
+        """Store the run's records, one insert per table; False (nothing stored) when another batch stored one of
+        its uuids meanwhile — then the path record by record answers them."""
+        if not self.pending and not self.new_links:
+            return True
+        try:
+            with db.atomic():
+                self._write()
+        except IntegrityError:
+            return False
+        return True
+
+    def _write(self) -> None:
+        pending = self.pending
+        insert_rows(Patrol, [p.columns for p in pending])
+        ids = ids_by_uuid(Patrol, [p.uuid for p in pending])
+        operations, alerts = [], []
+        for p in pending:
+            p.patrol_id = ids[p.uuid]
+            well = p.columns["well"]
+            operations.extend(operation_rows(p.patrol_id, well, p.operations))
+            alerts.extend(dict(well=well, patrol=p.patrol_id, metric=metric, value=value, baseline=base)
+                          for metric, value, base in p.alerts)
+            p.receipt["object_id"] = p.patrol_id
+        insert_rows(WellOperation, operations)
+        insert_rows(FluctuationAlert, alerts)
+        insert_rows(SyncReceipt, [p.receipt for p in pending])
+        receipts = ids_by_uuid(SyncReceipt, [p.uuid for p in pending])
+        for p in pending:
+            p.evidence.update(receipt=receipts[p.uuid], object_id=p.patrol_id)
+        insert_rows(Evidence, [p.evidence for p in pending])
+        insert_rows(ChainLink, [{k: v for k, v in row.items() if k != "entry"} for row in self.new_links.values()])
+
+    def final(self, answer: dict) -> dict:
+        """An answer with the id of the patrol it names, now that it is stored."""
+        if isinstance(answer.get("id"), Pending):
+            return dict(answer, id=answer["id"].patrol_id)
+        return answer
+
+
+@dataclass
+class _Receipt:
+    author_id: int
+    content_hash: str
+    object_id: object
+
+
+def _future_message():
+    from flask_babel import gettext
+
+    return gettext("记录时间晚于当前时间，请检查手机时间。")
+
+
+def insert_rows(model, rows: list[dict]) -> None:
+    """Insert rows of a model through the driver in one go (executemany on SQLite, one multi-row INSERT on
+    PostgreSQL), each value as the field writes it (db_value) and each missing one its default: what
+    Model.insert_many would send, without building the SQL text value by value."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.sorted_fields if not f.primary_key]
+    defaults = {f.name: f.default for f in fields}
+    values = []
+    for row in rows:
+        line = []
+        for f in fields:
+            value = row[f.name] if f.name in row else defaults[f.name]
+            if callable(value) and f.name not in row:
+                value = value()
+            line.append(f.db_value(value))
+        values.append(line)
+    target = db.obj if hasattr(db, "obj") else db
+    table = f'"{model._meta.table_name}"'  # our own names: SQL's standard quotes, on SQLite and PostgreSQL
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    cursor = target.cursor()
+    with __exception_wrapper__:  # the driver's errors as peewee's (IntegrityError, OperationalError), as for a query
+        if isinstance(target, PostgresqlDatabase):
+            from psycopg2.extras import execute_values
+
+            execute_values(cursor, f"INSERT INTO {table} ({columns}) VALUES %s", values, page_size=len(values))
+        else:
+            marks = ", ".join("?" for _ in fields)
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+
+
+def ids_by_uuid(model, uuids: list[str]) -> dict[str, int]:
+    """{uuid: id} of rows just inserted (a query rather than RETURNING: one way on every database and driver)."""
+    found = {}
+    for start in range(0, len(uuids), 500):
+        found.update((str(uuid), row_id) for row_id, uuid in
+                     model.select(model.id, model.uuid).where(model.uuid.in_(uuids[start:start + 500])).tuples())
+    return found
