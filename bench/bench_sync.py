@@ -1,14 +1,15 @@
 """Sync throughput: records a second through the real `POST /api/v1/sync` at batches of 1, 50 and 500 patrols, on
-SQLite and on PostgreSQL, against a floor — a bare Flask endpoint in the same process, on the same database, that
-takes the same JSON batch and stores the same patrols with one `Patrol.insert_many` and nothing else (no login, no
-validation, no receipts, no operations, no presence or fluctuation checks). Also the server time of a 500-patrol
-batch and the size of one patrol on the wire.
+SQLite and on PostgreSQL, against the fair floor — an endpoint on the same app (its request hooks, the session's
+login, its connection handling), on the same database, that takes the same JSON batch and writes what any sync must:
+the patrols, their operations and their receipts, one `insert_many` per table in one transaction, with no checks.
+Also the server time of a 500-patrol batch and the size of one patrol on the wire.
 
 Both run through Flask's test client in this one process (no network, no HTTP server): the time of a batch is from
 the request's start to its answer, JSON parsing and the commit included. Batches of the two alternate, so a database
 that grows or a neighbour on the machine weigh on both alike; each measurement stops after a number of batches or
 a number of seconds, whichever comes first. The phone's worker is HN1003 of 海南一号站, each patrol of an oil well of
-its station, scanned, with GPS, ten readings and one operation (憋压), as bench/check_size.py's patrol.
+its station, scanned, with GPS, ten readings and one operation (憋压), as bench/check_size.py's patrol; each well is
+patrolled at its own interval (Rounds), so the history a key well's baseline reads is a real week's.
 
     .venv/bin/python bench/bench_sync.py --smoke
     .venv/bin/python bench/bench_sync.py                          # SQLite, and PostgreSQL when its URL is set
@@ -34,7 +35,7 @@ from common import PASSWORD, ROOT, keep_smoke_apart, login
 from flask import Flask, jsonify, request
 from results import Target, is_smoke, write_result
 
-from models import Patrol, Station, User, Well, db, utcnow
+from models import Patrol, Station, SyncReceipt, User, Well, WellOperation, db, utcnow
 from webapp import create_app, migrations
 from webapp.demo import seed_demo
 from webapp.sync import MAX_RECORDS
@@ -44,8 +45,8 @@ READINGS = {"current_up_a": 42.5, "current_down_a": 38.1, "stroke_m": 3.0, "stro
             "oil_pressure_mpa": 0.8, "casing_pressure_mpa": 1.2, "back_pressure_mpa": 0.6, "wellhead_temp_c": 38.0,
             "liquid_t_per_day": 12.4, "water_cut_pct": 86.5}
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-RATIO_GOAL = 0.5
-BATCH_GOAL_S = 1.0
+RATIO_GOALS = {1: 0.5, 50: 0.7, 500: 0.7}  # of the fair floor's records/s, by batch size
+BATCH_GOAL_S = 0.25
 WIRE_GOAL = 2048
 # batch size → (most batches of each side, most seconds of each side)
 REAL = {1: (3000, 20.0), 50: (300, 20.0), 500: (30, 25.0)}
@@ -72,41 +73,61 @@ def patrol(well, at: datetime) -> dict:
     }
 
 
-def floor_app(author_id: int, stations: dict[int, int]) -> Flask:
-    """The floor: a bare Flask endpoint that stores the batch's patrols with one insert_many, without looking at them."""
-    app = Flask("floor")
+def add_floor(app: Flask, stations: dict[int, int]) -> None:
+    """The fair floor, on the real app (its request hooks, its session, its connection handling): behind
+    `@login_required`, a batch's patrols, their operations and their receipts stored with one `insert_many` per
+    table in one transaction, the author from the session — what any sync must write, without looking at it."""
+    from flask_login import current_user, login_required
 
-    @app.before_request
-    def open_connection():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def close_connection(exc):
-        if not db.is_closed():
-            db.close()
-
-    @app.post("/floor/sync")
-    def sync():
+    @login_required
+    def floor_sync():
         payload = request.get_json()
         received = utcnow()
-        rows = []
+        patrols, operations, receipts = [], [], []
         for record in payload["records"]:
             data = record["data"]
             device_time = datetime.fromisoformat(record["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)
             position = data.get("position") or {}
-            rows.append({
-                "uuid": record["uuid"], "well": data["well_id"], "station": stations[data["well_id"]], "author": author_id,
-                "method": data["method"], "device_time": device_time, "received_at": received, "clock_offset_s": 0,
-                "clock_time": device_time, "latitude": position.get("latitude"), "longitude": position.get("longitude"),
-                "accuracy_m": position.get("accuracy"), "is_abnormal": data["abnormal"], "note": data["note"], "flags": "",
-                **{name: data["readings"].get(name) for name in READINGS},
+            patrols.append({
+                "uuid": record["uuid"], "well": data["well_id"], "station": stations[data["well_id"]],
+                "author": current_user.id, "method": data["method"], "device_time": device_time, "received_at": received,
+                "clock_offset_s": 0, "clock_time": device_time, "latitude": position.get("latitude"),
+                "longitude": position.get("longitude"), "accuracy_m": position.get("accuracy"),
+                "is_abnormal": data["abnormal"], "note": data["note"], "flags": "", **data["readings"],
             })
         with db.atomic():
-            Patrol.insert_many(rows).execute()
+            Patrol.insert_many(patrols).execute()
+            ids = dict(Patrol.select(Patrol.uuid, Patrol.id).where(Patrol.uuid.in_([p["uuid"] for p in patrols])).tuples())
+            for record in payload["records"]:
+                patrol_id = ids[uuid.UUID(record["uuid"])]
+                operations.extend({"patrol": patrol_id, "well": record["data"]["well_id"], "code": code,
+                                   "values": json.dumps(values)} for code, values in record["data"]["operations"].items())
+                receipts.append({"uuid": record["uuid"], "type": "patrol", "author": current_user.id,
+                                 "content_hash": "0" * 64, "object_id": patrol_id, "device_id": payload["device_id"],
+                                 "received_at": received})
+            WellOperation.insert_many(operations).execute()
+            SyncReceipt.insert_many(receipts).execute()
         return jsonify({"server_time": received.isoformat(timespec="seconds") + "Z",
-                        "results": [{"uuid": row["uuid"], "status": "created"} for row in rows]})
+                        "results": [{"uuid": row["uuid"], "status": "created", "id": ids[uuid.UUID(row["uuid"])]}
+                                    for row in patrols]})
 
-    return app
+    # Under /api/v1/ as the real sync: the same CSRF rule (the Origin check, no token).
+    app.add_url_rule("/api/v1/floor-sync", "floor_sync", floor_sync, methods=["POST"])
+
+
+class Rounds:
+    """Patrol times as a station's wells are really patrolled: each well once every its patrol interval (a key well
+    every 4 h, an oil well every 8 h), the worker going from one due well to the next — so a key well's baseline
+    reads the week's ~42 patrols it would have, not hundreds."""
+
+    def __init__(self, wells, start: datetime):
+        self.due = sorted((start + timedelta(minutes=7 * n), n, well) for n, well in enumerate(wells))
+
+    def next(self):
+        at, n, well = self.due.pop(0)
+        self.due.append((at + timedelta(hours=well.patrol_interval_hours), n, well))
+        self.due.sort(key=lambda item: (item[0], item[1]))
+        return well, at
 
 
 def prepare(backend: str, folder: Path, postgres_url: str | None):
@@ -136,6 +157,7 @@ def prepare(backend: str, folder: Path, postgres_url: str | None):
     with db.connection_context():
         migrations.upgrade()
         seed_demo(PASSWORD)
+        add_floor(app, {w.id: w.station_id for w in Well.select(Well.id, Well.station)})
         version = (db.execute_sql("select sqlite_version()").fetchone()[0] if backend == "sqlite"
                    else db.execute_sql("show server_version").fetchone()[0])
     return app, drop, version
@@ -178,20 +200,17 @@ def run_backend(backend: str, args, plan: dict) -> dict:
         ours = app.test_client()
         login(ours)
         with db.connection_context():
-            worker = User.get(User.employee_no == "HN1003")
             wells = list(Well.select().join(Station).where((Station.name == "海南一号站") & (Well.kind == "oil"))
                          .order_by(Well.code))
-            stations = {w.id: w.station_id for w in Well.select(Well.id, Well.station)}
-        floor = floor_app(worker.id, stations).test_client()
         statements = Statements()
         db.obj.query_hooks.append(statements)
-        moment = [datetime.now(TZ) - timedelta(days=60)]
+        # Early enough that the whole run's patrols, at their real intervals, end before now.
+        records_sent = sum(size * (most + WARM_UPS) * 2 for size, (most, _) in plan.items()) + max(plan)
+        hours = sum(w.patrol_interval_hours for w in wells) / len(wells)
+        rounds = Rounds(wells, datetime.now(TZ) - timedelta(hours=records_sent * hours / len(wells) + 24))
 
         def body(size: int) -> str:
-            records = []
-            for i in range(size):
-                moment[0] += timedelta(seconds=30)
-                records.append(patrol(wells[i % len(wells)], moment[0]))
+            records = [patrol(*rounds.next()) for _ in range(size)]
             sent_at = datetime.now(TZ).isoformat(timespec="seconds")
             return json.dumps({"device_id": "bench", "sent_at": sent_at, "records": records})
 
@@ -207,7 +226,7 @@ def run_backend(backend: str, args, plan: dict) -> dict:
                 raise SystemExit(f"{backend} {url} batch of {size}: {response.status_code} {statuses}")
             return elapsed, statements.count - before
 
-        sides = {"ours": (ours, "/api/v1/sync"), "floor": (floor, "/floor/sync")}
+        sides = {"ours": (ours, "/api/v1/sync"), "floor": (ours, "/api/v1/floor-sync")}
         results = {"database_version": version, "sizes": {}}
         for size, (most, seconds) in plan.items():
             for client, url in sides.values():
@@ -267,9 +286,8 @@ def why(run: dict, size: int) -> str:
     row = run["sizes"][size]
     per_record = (row["ours"]["statements_per_batch"] - (run["sizes"].get(1, row)["ours"]["statements_per_batch"]
                                                          if size > 1 else 0)) / max(size - (1 if size > 1 else 0), 1)
-    text = (f"ours runs {row['ours']['statements_per_batch']:g} SQL statements a batch ({per_record:.1f} a record: receipt "
-            "lookup, savepoint and its release, well, previous check-in, patrol, operation, receipt, and for a key well its "
-            f"recent patrols and alerts), the floor {row['floor']['statements_per_batch']:g}")
+    text = (f"ours runs {row['ours']['statements_per_batch']:g} SQL statements a batch ({per_record:.2f} a record more "
+            f"than one), the floor {row['floor']['statements_per_batch']:g}")
     profile = run.get("profile")
     if profile:
         functions = ", ".join(f"{name} {share:.0%}" for name, share in list(profile["functions"].items())[:5])
@@ -285,7 +303,8 @@ def make_targets(runs: dict, skipped: dict) -> list[Target]:
         run = runs.get(backend)
         for size in sizes:
             what = f"sync throughput, batches of {size}, {label}"
-            goal = f"≥ {RATIO_GOAL:.0%} of the floor's records/s (bare endpoint, one insert_many)"
+            ratio_goal = RATIO_GOALS.get(size, 0.7)
+            goal = f"≥ {ratio_goal:.0%} of the fair floor's records/s (the real app, logged in, insert_many into the same three tables)"
             if run is None:
                 out.append(Target(what, goal, "—", None, skipped.get(backend, "not measured")))
                 continue
@@ -293,8 +312,8 @@ def make_targets(runs: dict, skipped: dict) -> list[Target]:
             ours, floor = row["ours"], row["floor"]
             measured = (f"{row['ratio']:.0%}: {ours['records_per_s']:,.0f} records/s against {floor['records_per_s']:,.0f} "
                         f"({ours['batch_ms']['median']:.1f} ms against {floor['batch_ms']['median']:.1f} ms a batch)")
-            met = row["ratio"] >= RATIO_GOAL
-            note = "" if met else f"by {(RATIO_GOAL - row['ratio']) * 100:.0f} points: " + why(run, size)
+            met = row["ratio"] >= ratio_goal
+            note = "" if met else f"by {(ratio_goal - row['ratio']) * 100:.0f} points: " + why(run, size)
             out.append(Target(what, goal, measured, met, note, row["ratio"],
                               {"ours_records_per_s": ours["records_per_s"], "floor_records_per_s": floor["records_per_s"]}))
     for backend, label in BACKENDS.items():
@@ -322,10 +341,10 @@ def section(runs: dict, skipped: dict, plan: dict, warm_ups: int) -> str:
     lines = [
         "`bench/bench_sync.py`: patrols of 海南一号站's oil wells by its worker HN1003 (scanned, GPS, ten readings, one "
         "operation), posted through Flask's test client in one process — no network, no HTTP server. **Ours** is the "
-        "real `POST /api/v1/sync` (the session's login; per record the receipt lookup, a savepoint, validation, the well, "
-        "the worker's previous check-in, the patrol, its operation, its receipt and for a key well the fluctuation check; "
-        "one transaction per batch); **the floor** is a bare Flask endpoint in the same "
-        "process on the same database that stores the same patrols with one `Patrol.insert_many` and no checks. "
+        "real `POST /api/v1/sync` (every check and judgement of webapp/sync_sets.py, five tables written); **the fair "
+        "floor** is an endpoint on the same app (its hooks, `@login_required`, the same connection handling) that writes "
+        "the same patrols, their operations and their receipts with one `insert_many` per table and no checks. Each "
+        "well is patrolled at its own interval (a key well every 4 h, an oil well every 8 h). "
         "Batches of the two alternate after "
         f"{warm_ups} warm-up batch(es) each; a measurement stops at "
         + ", ".join(f"{most} batches or {seconds:g} s (batches of {size})" for size, (most, seconds) in plan.items())

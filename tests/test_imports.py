@@ -155,7 +155,7 @@ def test_signing_key_is_issued_at_login_and_stable(client):
 
 
 def test_canonical_json_matches_the_phone():
-    from webapp.sync import canonical_json
+    from webapp.evidence import canonical_json
 
     # Keys sorted, no spaces, Chinese kept, ints and floats as JavaScript writes them.
     value = {"b": 1, "a": [3, 42.5, None, True], "备注": "正常\n"}
