@@ -100,7 +100,9 @@ def clean_readings(data: dict, fields: list[Field]) -> dict:
             if field.required:
                 raise RecordError("missing_reading", gettext("请填写%(label)s。", label=field.label), field.key)
             continue
-        cleaned[field.key] = _number(value, field.label, field.low, field.high, field.key)
+        # The label as the lazy text of the catalogue: translated only when a message needs it (a batch of 500
+        # patrols spent a quarter of its time translating the labels of valid readings).
+        cleaned[field.key] = _number(value, CATALOGUE[field.key][0], field.low, field.high, field.key)
     return cleaned
 
 
@@ -150,6 +152,9 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
     return 2 * 6371000 * math.asin(math.sqrt(min(1.0, h)))
 
 
+LATITUDE, LONGITUDE, ACCURACY, NOTE = _l("纬度"), _l("经度"), _l("定位精度"), _l("备注")  # translated when shown
+
+
 def clean_position(data: dict):
     """(latitude, longitude, accuracy) from the phone's GPS, or Nones when it gave none."""
     position = data.get("position")
@@ -157,10 +162,10 @@ def clean_position(data: dict):
         return None, None, None
     if not isinstance(position, dict):
         raise RecordError("invalid_value", gettext("定位格式不对。"), "position")
-    lat = _number(position.get("latitude"), gettext("纬度"), -90, 90, "position")
-    lon = _number(position.get("longitude"), gettext("经度"), -180, 180, "position")
+    lat = _number(position.get("latitude"), LATITUDE, -90, 90, "position")
+    lon = _number(position.get("longitude"), LONGITUDE, -180, 180, "position")
     accuracy = position.get("accuracy")
-    accuracy = None if accuracy is None else _number(accuracy, gettext("定位精度"), 0, 100000, "position")
+    accuracy = None if accuracy is None else _number(accuracy, ACCURACY, 0, 100000, "position")
     return lat, lon, accuracy
 
 
@@ -270,7 +275,7 @@ def judge_patrol(ctx: Context, data: dict, wells: dict | None = None) -> JudgedP
     is_abnormal = data.get("abnormal", False)
     if not isinstance(is_abnormal, bool):
         raise RecordError("invalid_value", gettext("正常/异常只能二选一。"), "abnormal")
-    note = _text(data.get("note"), gettext("备注"), MAX_NOTE, "note")
+    note = _text(data.get("note"), NOTE, MAX_NOTE, "note")
     if is_abnormal and not note:
         raise RecordError("missing_note", gettext("异常时请写明情况。"), "note")
     corrects = find_corrected(Patrol, ctx.user, data.get("corrects_uuid"), gettext("巡检"), well=well.id)

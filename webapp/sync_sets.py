@@ -27,6 +27,7 @@ from .recorded import BASELINE_DAYS, Recorded
 READINGS = tuple(CATALOGUE)
 SET_METHODS = ("scan", "manual")
 REPEAT_LOOKBACK = REPEAT_RUN - 1  # the patrols before a record that patrols.repeats compares it with
+REPEAT_DAYS = timedelta(days=1)  # read at once for a well that is not a key well; its earlier patrols as needed
 
 
 def fits(record) -> bool:
@@ -111,7 +112,7 @@ class Run(Recorded):
         if any(w.latitude is not None for w in ours):
             corrected = [min(t + timedelta(seconds=self.offset_s), self.received_at) for t in times]
             self._load_places(min(corrected))
-        self._load_patrols([w.id for w in ours], min(times), max(times))
+        self._load_patrols(ours, min(times), max(times))
         key_wells = [w.id for w in ours if w.is_key_well]
         for well_id, metric in (FluctuationAlert.select(FluctuationAlert.well, FluctuationAlert.metric)
                                 .where(FluctuationAlert.well.in_(key_wells) & FluctuationAlert.acknowledged_at.is_null())
@@ -152,28 +153,31 @@ class Run(Recorded):
                 rows.append(other)
         self.places = sorted([(time, 0, evidence_id), well, lat, lon] for time, evidence_id, well, lat, lon in rows)
 
-    def _load_patrols(self, well_ids: list, first: datetime, last: datetime) -> None:
-        """The readings of the run's wells over the week before its first record up to its last, and for a well
-        with fewer than REPEAT_LOOKBACK patrols in that week, its latest before the week."""
-        if not well_ids:
+    def _load_patrols(self, wells: list, first: datetime, last: datetime) -> None:
+        """The readings of the run's wells up to its last record: a key well's over the week before the first (its
+        baseline), another's over the day before (the patrols a repeat is compared with); for a well with fewer than
+        REPEAT_LOOKBACK patrols in that time, its latest before it too."""
+        if not wells:
             return
         columns = [Patrol.well, Patrol.device_time, Patrol.id, *[getattr(Patrol, f) for f in READINGS]]
-        since = first - timedelta(days=BASELINE_DAYS)
-        rows = list(Patrol.select(*columns).where(Patrol.well.in_(well_ids) & (Patrol.device_time >= since)
-                                                  & (Patrol.device_time <= last)).tuples())
+        week, day = first - timedelta(days=BASELINE_DAYS), first - REPEAT_DAYS
+        since = {w.id: week if w.is_key_well else day for w in wells}
+        reach = ((Patrol.well.in_([w for w in since if since[w] == week]) & (Patrol.device_time >= week))
+                 | (Patrol.well.in_([w for w in since if since[w] == day]) & (Patrol.device_time >= day)))
+        rows = list(Patrol.select(*columns).where(reach & (Patrol.device_time <= last)).tuples())
         before_first = {}
         for row in rows:
             if row[1] <= first:
                 before_first[row[0]] = before_first.get(row[0], 0) + 1
-        short = [w for w in well_ids if before_first.get(w, 0) < REPEAT_LOOKBACK]
+        short = [w for w in since if before_first.get(w, 0) < REPEAT_LOOKBACK]
         for chunk in range(0, len(short), 100):
-            parts = [Patrol.select(*columns).where((Patrol.well == w) & (Patrol.device_time < since))
+            parts = [Patrol.select(*columns).where((Patrol.well == w) & (Patrol.device_time < since[w]))
                      .order_by(Patrol.device_time.desc(), Patrol.id.desc()).limit(REPEAT_LOOKBACK)
                      for w in short[chunk:chunk + 100]]
             query = parts[0]
             for part in parts[1:]:
                 query = query | part  # UNION: the parts' rows are distinct (one well each)
-            rows.extend(query.tuples() if len(parts) > 1 else parts[0].tuples())
+            rows.extend(query.tuples())
         for well, device_time, patrol_id, *values in rows:
             self.patrols.setdefault(well, []).append(((device_time, 0, patrol_id), dict(zip(READINGS, values))))
         for found in self.patrols.values():
@@ -292,11 +296,10 @@ class Run(Recorded):
 
     def _write(self) -> None:
         pending = self.pending
-        insert_rows(Patrol, [p.columns for p in pending])
-        ids = ids_by_uuid(Patrol, [p.uuid for p in pending])
+        ids = insert_rows(Patrol, [p.columns for p in pending], ids=True)
         operations, alerts = [], []
-        for p in pending:
-            p.patrol_id = ids[p.uuid]
+        for p, patrol_id in zip(pending, ids, strict=True):
+            p.patrol_id = patrol_id
             well = p.columns["well"]
             operations.extend(operation_rows(p.patrol_id, well, p.operations))
             alerts.extend(dict(well=well, patrol=p.patrol_id, metric=metric, value=value, baseline=base)
@@ -304,10 +307,9 @@ class Run(Recorded):
             p.receipt["object_id"] = p.patrol_id
         insert_rows(WellOperation, operations)
         insert_rows(FluctuationAlert, alerts)
-        insert_rows(SyncReceipt, [p.receipt for p in pending])
-        receipts = ids_by_uuid(SyncReceipt, [p.uuid for p in pending])
-        for p in pending:
-            p.evidence.update(receipt=receipts[p.uuid], object_id=p.patrol_id)
+        receipts = insert_rows(SyncReceipt, [p.receipt for p in pending], ids=True)
+        for p, receipt_id in zip(pending, receipts, strict=True):
+            p.evidence.update(receipt=receipt_id, object_id=p.patrol_id)
         insert_rows(Evidence, [p.evidence for p in pending])
         insert_rows(ChainLink, [{k: v for k, v in row.items() if k != "entry"} for row in self.new_links.values()])
 
@@ -331,12 +333,13 @@ def _future_message():
     return gettext("记录时间晚于当前时间，请检查手机时间。")
 
 
-def insert_rows(model, rows: list[dict]) -> None:
+def insert_rows(model, rows: list[dict], ids: bool = False) -> list[int] | None:
     """Insert rows of a model through the driver in one go (executemany on SQLite, one multi-row INSERT on
     PostgreSQL), each value as the field writes it (db_value) and each missing one its default: what
-    Model.insert_many would send, without building the SQL text value by value."""
+    Model.insert_many would send, without building the SQL text value by value. With `ids`, the new rows' ids in
+    the order of `rows` (the model has a unique uuid)."""
     if not rows:
-        return
+        return [] if ids else None
     fields = [f for f in model._meta.sorted_fields if not f.primary_key]
     defaults = {f.name: f.default for f in fields}
     values = []
@@ -356,16 +359,18 @@ def insert_rows(model, rows: list[dict]) -> None:
         if isinstance(target, PostgresqlDatabase):
             from psycopg2.extras import execute_values
 
-            execute_values(cursor, f"INSERT INTO {table} ({columns}) VALUES %s", values, page_size=len(values))
-        else:
-            marks = ", ".join("?" for _ in fields)
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
-
-
-def ids_by_uuid(model, uuids: list[str]) -> dict[str, int]:
-    """{uuid: id} of rows just inserted (a query rather than RETURNING: one way on every database and driver)."""
-    found = {}
-    for start in range(0, len(uuids), 500):
-        found.update((str(uuid), row_id) for row_id, uuid in
-                     model.select(model.id, model.uuid).where(model.uuid.in_(uuids[start:start + 500])).tuples())
-    return found
+            sql = f"INSERT INTO {table} ({columns}) VALUES %s" + (' RETURNING "id", "uuid"' if ids else "")
+            returned = execute_values(cursor, sql, values, page_size=len(values), fetch=ids)
+            if not ids:
+                return None
+            by_uuid = {str(uuid).replace("-", ""): row_id for row_id, uuid in returned}
+            return [by_uuid[model.uuid.db_value(row["uuid"]).replace("-", "")] for row in rows]
+        marks = ", ".join("?" for _ in fields)
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+        if not ids:
+            return None
+        # One writer holds the database and the table has no AUTOINCREMENT: SQLite gives each new row the largest
+        # rowid so far plus one — the rows of one executemany have consecutive ids, the last of them the
+        # connection's last_insert_rowid().
+        last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return list(range(last - len(rows) + 1, last + 1))
