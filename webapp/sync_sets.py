@@ -8,10 +8,12 @@ record whose chain place is known already or fills a gap the run cannot heal —
 runs (webapp/sync.py), after the run before it is written. The answers and the stored rows are those of the path
 record by record: tests/test_sync_sets.py compares both over a generated corpus."""
 import bisect
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from peewee import IntegrityError, PostgresqlDatabase, __exception_wrapper__
+from peewee import DataError, IntegrityError, PostgresqlDatabase, __exception_wrapper__
 
 from models import (ChainLink, Evidence, FluctuationAlert, Patrol, ReplacedLabel, Station, SyncReceipt, Well,
                     WellOperation, db)
@@ -290,7 +292,7 @@ class Run(Recorded):
         try:
             with db.atomic():
                 self._write()
-        except IntegrityError:
+        except (IntegrityError, DataError):  # a uuid stored meanwhile, or a value a driver would not take
             return False
         return True
 
@@ -357,14 +359,17 @@ def insert_rows(model, rows: list[dict], ids: bool = False) -> list[int] | None:
     cursor = target.cursor()
     with __exception_wrapper__:  # the driver's errors as peewee's (IntegrityError, OperationalError), as for a query
         if isinstance(target, PostgresqlDatabase):
-            from psycopg2.extras import execute_values
-
-            sql = f"INSERT INTO {table} ({columns}) VALUES %s" + (' RETURNING "id", "uuid"' if ids else "")
-            returned = execute_values(cursor, sql, values, page_size=len(values), fetch=ids)
-            if not ids:
-                return None
-            by_uuid = {str(uuid).replace("-", ""): row_id for row_id, uuid in returned}
-            return [by_uuid[model.uuid.db_value(row["uuid"]).replace("-", "")] for row in rows]
+            # COPY: a third of the time of one INSERT of many VALUES. The ids come first from the table's sequence.
+            new_ids = None
+            if ids:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                               (model._meta.table_name, len(rows)))
+                new_ids = sorted(row[0] for row in cursor.fetchall())
+                columns = '"id", ' + columns
+                values = [[row_id, *line] for row_id, line in zip(new_ids, values, strict=True)]
+            text = io.StringIO("".join(",".join(map(_csv, line)) + "\n" for line in values))
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", text)
+            return new_ids
         marks = ", ".join("?" for _ in fields)
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
         if not ids:
@@ -374,3 +379,18 @@ def insert_rows(model, rows: list[dict], ids: bool = False) -> list[int] | None:
         # connection's last_insert_rowid().
         last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
         return list(range(last - len(rows) + 1, last + 1))
+
+
+def _csv(value) -> str:
+    """One value as COPY's CSV reads it: NULL unquoted (\\N), text always quoted — so a note reading \\N stays text."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    return '"' + str(value).replace('"', '""') + '"'
