@@ -116,10 +116,11 @@ class Run(Recorded):
             self._load_places(min(corrected))
         self._load_patrols(ours, min(times), max(times))
         key_wells = [w.id for w in ours if w.is_key_well]
-        for well_id, metric in (FluctuationAlert.select(FluctuationAlert.well, FluctuationAlert.metric)
-                                .where(FluctuationAlert.well.in_(key_wells) & FluctuationAlert.acknowledged_at.is_null())
-                                .tuples()):
-            self.alerts_open.setdefault(well_id, set()).add(metric)
+        if key_wells:
+            for well_id, metric in (FluctuationAlert.select(FluctuationAlert.well, FluctuationAlert.metric)
+                                    .where(FluctuationAlert.well.in_(key_wells) & FluctuationAlert.acknowledged_at.is_null())
+                                    .tuples()):
+                self.alerts_open.setdefault(well_id, set()).add(metric)
 
     def _load_links(self, envelopes, uuids) -> None:
         chains = [read_chain(record, parse_time) for record, *_ in envelopes]
@@ -144,15 +145,19 @@ class Run(Recorded):
         """The author's records at a well from `since` on, and the latest two wells before it: enough to know the
         previous other well of any record of the run."""
         columns = (Evidence.bounded_time, Evidence.id, Evidence.well, Well.latitude, Well.longitude)
-        base = (Evidence.select(*columns).join(Well, on=Evidence.well == Well.id).where(Evidence.author == self.user.id))
-        rows = list(base.where(Evidence.bounded_time >= since).tuples())
-        latest = base.where(Evidence.bounded_time < since).order_by(Evidence.bounded_time.desc(), Evidence.id.desc())
-        first = latest.limit(1).tuples().first()
-        if first:
-            rows.append(first)
-            other = latest.where(Evidence.well != first[2]).limit(1).tuples().first()
-            if other:
-                rows.append(other)
+        mine, earlier = Evidence.author == self.user.id, Evidence.bounded_time < since
+        latest = (Evidence.bounded_time.desc(), Evidence.id.desc())
+        first_well = (Evidence.select(Evidence.well).where(mine & earlier & Evidence.well.is_null(False))
+                      .order_by(*latest).limit(1))
+
+        def places():
+            return Evidence.select(*columns).join(Well, on=Evidence.well == Well.id)
+
+        # One statement: the records from `since` on, the latest before, the latest before at another well.
+        query = (places().where(mine & (Evidence.bounded_time >= since))
+                 + places().where(mine & earlier).order_by(*latest).limit(1)
+                 + places().where(mine & earlier & (Evidence.well != first_well)).order_by(*latest).limit(1))
+        rows = list(query.tuples())
         self.places = sorted([(time, 0, evidence_id), well, lat, lon] for time, evidence_id, well, lat, lon in rows)
 
     def _load_patrols(self, wells: list, first: datetime, last: datetime) -> None:
