@@ -9,6 +9,7 @@ from jinja2 import BytecodeCache
 from werkzeug.datastructures import Headers
 
 from models import User, Well, db
+from webapp.database import release
 
 POSTGRES_URL = os.environ.get("JINGZHAN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -247,7 +248,7 @@ def templates(request, tmp_path_factory):
         pg = request.getfixturevalue("postgres")
         name, url = pg.create()
         _seed(url, base)
-        db.close()
+        release()  # a template must have no connection left
 
         def pg_db(tmp_path, demo):
             clone, clone_url = pg.create(template=name if demo else None)
@@ -265,8 +266,7 @@ def _app(request, templates, tmp_path, demo):
     app = make_app(url, tmp_path)
     app.config["BACKEND"] = request.param
     yield app
-    if not db.is_closed():
-        db.close()
+    release()
     drop()
 
 

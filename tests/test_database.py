@@ -24,11 +24,44 @@ def test_sqlite_write_transactions_begin_immediate(app):
     assert db.obj._lock_type == "IMMEDIATE"
 
 
-def test_connection_is_closed_after_each_request(client):
+def test_a_connection_outlives_the_request_that_opened_it(app, client):
+    """One connection per worker, not per request: on SQLite the thread keeps its connection (no open, and no
+    checkpoint of the WAL at every close); on PostgreSQL a request gives its connection back to the pool and the
+    next request takes the same one."""
     assert client.get("/login").status_code == 200
-    assert db.is_closed()
-    assert client.get("/api/v1/health").status_code == 200
-    assert db.is_closed()
+    if app.config["BACKEND"] == "sqlite":
+        assert not db.is_closed()
+        first = db.connection()
+        assert client.get("/api/v1/health").status_code == 200
+        assert db.connection() is first
+    else:
+        assert db.is_closed()  # given back
+        pooled = [conn for _, _, conn in db.obj._connections]
+        assert len(pooled) == 1
+        assert client.get("/api/v1/health").status_code == 200
+        assert [conn for _, _, conn in db.obj._connections] == pooled
+
+
+def test_a_database_restart_costs_no_request(app, client):
+    """The pool's connections die with a restarted PostgreSQL (here: every backend of the database terminated); the
+    next requests are answered from new ones, never with a 500."""
+    if app.config["BACKEND"] != "postgresql":
+        pytest.skip("the PostgreSQL pool")
+    import psycopg2
+
+    from tests.conftest import POSTGRES_URL
+
+    for _ in range(2):
+        assert client.get("/login").status_code == 200
+    name = db.obj.database
+    admin = psycopg2.connect(POSTGRES_URL)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s", (name,))
+        assert cursor.fetchone()[0] >= 1
+    admin.close()
+    for path in ("/login", "/api/v1/health", "/login"):
+        assert client.get(path).status_code == 200
 
 
 def test_foreign_keys_are_enforced(app, dbconn):
