@@ -16,7 +16,7 @@ from models import ReplacedLabel, SyncReceipt, User, Well, db, utcnow
 from tests.conftest import make_app
 from tests.test_sync import record_link
 from webapp import sync, sync_sets
-from webapp.readings import set_for
+from webapp.readings import DEFAULT_SETS, ReadingSet, save_set, set_for
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -60,7 +60,7 @@ def _readings(rng, fields, *, spike=False):
 
 
 BOUNDS = (0, .12, .17, .20, .22, .24, .26, .27, .30, .32, .34, .36, .37, .39, .41, .43, .45, .46, .48, .50, .52, .54,
-          .56)
+          .56, .60)
 CASES = [(low + high) / 2 for low, high in zip(BOUNDS, BOUNDS[1:])] * 2
 
 
@@ -84,6 +84,8 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
     repeat_well = plain[-1]  # patrolled only with the same readings: a run of three repeats is flagged
     sets = {w.id: set_for(w.kind, worker.work_area_id)[1] for w in own}
     own = [w for w in own if w.id != repeat_well.id]
+    versions = list(ReadingSet.in_area(worker.work_area_id).where(ReadingSet.well_kind == "oil").order_by(ReadingSet.id))
+    older = (versions[-2], set_for("oil", worker.work_area_id, versions[-2].id)[1]) if len(versions) > 1 else None
     phones = {"HN1003": [Phone("phone-a"), Phone("phone-b")], "HN1004": [Phone("phone-c")]}
     made, refused_kept = [], []
 
@@ -126,7 +128,7 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
             elif roll < 0.26:
                 record = patrol(other_station, minutes)
             elif roll < 0.27:
-                record = patrol(rng.choice(own), minutes, well_id=rng.choice([10**12, -1, "3", True]))
+                record = patrol(rng.choice(own), minutes, well_id=[10**12, "3", -1, True][index % 4])
             elif roll < 0.30:
                 record = patrol(rng.choice(own), minutes, readings={"current_up_a": "high", "nonsense": 1})
             elif roll < 0.32:
@@ -171,6 +173,9 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
             elif roll < 0.56 and refused_kept:  # a refused record sent again, unchanged
                 records.append(copy.deepcopy(refused_kept.pop()))
                 continue
+            elif roll < 0.60 and older:  # a form made offline from the set before the current one
+                well = rng.choice([w for w in own if w.kind == "oil"])
+                record = patrol(well, minutes, readings=_readings(rng, older[1]), reading_set_id=older[0].id)
             else:
                 record = patrol(rng.choice(own), minutes)
             fate = rng.random()
@@ -205,7 +210,13 @@ def _run(url, instance, batches_of, *, set_based, now):
         worker = User.get(User.employee_no == "HN1003")
         well = Well.select().where(Well.station == worker.station_id).order_by(Well.id).first()
         ReplacedLabel.create(well=well.id, token="old-label-token", replaced_at=now - timedelta(hours=30))
+        # Two versions of the oil wells' set: a form made from the first (with 电流) is judged by it; the current
+        # one no longer asks for 含水.
+        oil = [dict(f) for f in DEFAULT_SETS["oil"]]
         with time_machine.travel(now.replace(tzinfo=timezone.utc), tick=False):
+            save_set("oil", oil + [{"key": "current_a", "required": False, "low": 0, "high": 500, "kind": "relative",
+                                    "threshold": 0.2, "alert": False}], worker)
+            save_set("oil", [f for f in oil if f["key"] != "water_cut_pct"], worker)
             batches = batches_of()
         for author, payload, minutes in batches:
             with time_machine.travel((now + timedelta(minutes=minutes)).replace(tzinfo=timezone.utc), tick=False):
@@ -220,7 +231,7 @@ def _run(url, instance, batches_of, *, set_based, now):
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_set_based_sync_answers_and_stores_what_the_record_by_record_path_does(twin_urls, seed):
+def test_set_based_sync_answers_and_stores_what_the_record_by_record_path_does(twin_urls, seed, monkeypatch):
     first, second, tmp_path = twin_urls
     now = utcnow().replace(microsecond=0)
     memo = {}
@@ -230,7 +241,24 @@ def test_set_based_sync_answers_and_stores_what_the_record_by_record_path_does(t
             memo["corpus"] = corpus(seed, now)
         return memo["corpus"]
 
+    taken, left = [], []
+    real_take = sync_sets.Run.take
+
+    def spy(run, record):
+        try:
+            answer = real_take(run, record)
+        except sync_sets.NotInRun as exc:
+            left.append(exc.__cause__)  # an exception of the set-based path itself would hide behind the fallback
+            raise
+        taken.append(answer)
+        return answer
+
+    monkeypatch.setattr(sync_sets.Run, "take", spy)
     fast = _run(first, tmp_path / "a", batches_of, set_based=True, now=now)
+    monkeypatch.undo()
+    assert [cause for cause in left if cause is not None] == []
+    sent = sum(len(payload["records"]) for _, payload, _ in memo["corpus"])
+    assert len(taken) > 0.6 * sent, (len(taken), sent)  # most of the corpus went the set-based way
     slow = _run(second, tmp_path / "b", batches_of, set_based=False, now=now)
     statuses = [r["status"] for answer in slow[0] for r in answer["results"]]
     codes = {r["error"]["code"] for answer in slow[0] for r in answer["results"] if r["status"] == "rejected"}

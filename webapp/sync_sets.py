@@ -23,7 +23,7 @@ from .envelope import MAX_FUTURE, answer_replay, check_envelope, content_hash, p
 from .evidence import evidence_columns, judge_time, read_chain, stored_offset
 from .fluctuations import due as alerts_due
 from .patrols import REPEAT_RUN, Context, RecordError, judge_patrol, operation_rows
-from .readings import CATALOGUE
+from .readings import CATALOGUE, set_for
 from .recorded import BASELINE_DAYS, Recorded
 
 READINGS = tuple(CATALOGUE)
@@ -80,7 +80,7 @@ class Run(Recorded):
     alerts_open: dict = field(default_factory=dict)  # well id → {metric}
     pending: list = field(default_factory=list)
     new_links: dict = field(default_factory=dict)  # uuid → the ChainLink row to insert
-    answers: list = field(default_factory=list)
+    memo: dict = field(default_factory=dict)  # what was read of a record once, by ("envelope" | "chain", id)
     order: int = 0
 
     # -- reading what the run needs, a query per kind --------------------------------------------------------------
@@ -89,7 +89,7 @@ class Run(Recorded):
         envelopes = []
         for record in records:
             try:
-                envelopes.append((record, *check_envelope(record)))
+                envelopes.append((record, *self._envelope(record)))
             except RecordError:
                 continue
         if not envelopes:
@@ -114,7 +114,14 @@ class Run(Recorded):
         if any(w.latitude is not None for w in ours):
             corrected = [min(t + timedelta(seconds=self.offset_s), self.received_at) for t in times]
             self._load_places(min(corrected))
-        self._load_patrols(ours, min(times), max(times))
+        # The readings any of the run's records can carry: those of the sets their forms were made from.
+        needed = set()
+        for record, *_ in envelopes:
+            well = self.wells.get(record["data"].get("well_id"))
+            if well is not None and well.station.work_area_id == self.user.work_area_id:
+                wanted = record["data"].get("reading_set_id")
+                needed.update(f.key for f in set_for(well.kind, self.user.work_area_id, wanted, self.cache)[1])
+        self._load_patrols(ours, min(times), max(times), [f for f in READINGS if f in needed])
         key_wells = [w.id for w in ours if w.is_key_well]
         if key_wells:
             for well_id, metric in (FluctuationAlert.select(FluctuationAlert.well, FluctuationAlert.metric)
@@ -123,7 +130,7 @@ class Run(Recorded):
                 self.alerts_open.setdefault(well_id, set()).add(metric)
 
     def _load_links(self, envelopes, uuids) -> None:
-        chains = [read_chain(record, parse_time) for record, *_ in envelopes]
+        chains = [self._chain(record) for record, *_ in envelopes]
         chains = [c for c in chains if c is not None]
         if not chains:
             return
@@ -160,13 +167,13 @@ class Run(Recorded):
         rows = list(query.tuples())
         self.places = sorted([(time, 0, evidence_id), well, lat, lon] for time, evidence_id, well, lat, lon in rows)
 
-    def _load_patrols(self, wells: list, first: datetime, last: datetime) -> None:
+    def _load_patrols(self, wells: list, first: datetime, last: datetime, readings: list[str]) -> None:
         """The readings of the run's wells up to its last record: a key well's over the week before the first (its
         baseline), another's over the day before (the patrols a repeat is compared with); for a well with fewer than
         REPEAT_LOOKBACK patrols in that time, its latest before it too."""
         if not wells:
             return
-        columns = [Patrol.well, Patrol.device_time, Patrol.id, *[getattr(Patrol, f) for f in READINGS]]
+        columns = [Patrol.well, Patrol.device_time, Patrol.id, *[getattr(Patrol, f) for f in readings]]
         week, day = first - timedelta(days=BASELINE_DAYS), first - REPEAT_DAYS
         since = {w.id: week if w.is_key_well else day for w in wells}
         reach = ((Patrol.well.in_([w for w in since if since[w] == week]) & (Patrol.device_time >= week))
@@ -186,7 +193,7 @@ class Run(Recorded):
                 query = query | part  # UNION: the parts' rows are distinct (one well each)
             rows.extend(query.tuples())
         for well, device_time, patrol_id, *values in rows:
-            self.patrols.setdefault(well, []).append(((device_time, 0, patrol_id), dict(zip(READINGS, values))))
+            self.patrols.setdefault(well, []).append(((device_time, 0, patrol_id), dict(zip(readings, values))))
         for found in self.patrols.values():
             found.sort(key=lambda item: item[0])
 
@@ -227,7 +234,7 @@ class Run(Recorded):
     def take(self, record) -> dict:
         """The record's answer, as the path record by record would give it; NotInRun when it cannot be known here."""
         try:
-            uuid, _, device_time = check_envelope(record)
+            uuid, _, device_time = self._envelope(record)
         except RecordError as exc:
             return refused(record, exc)
         digest = content_hash(record)
@@ -236,7 +243,7 @@ class Run(Recorded):
             return answer_replay(_Receipt(author, stored_digest, object_id), uuid, self.user, digest)
         if device_time + timedelta(seconds=self.offset_s) > self.received_at + MAX_FUTURE:
             return rejected(uuid, "time_in_future", _future_message(), "created_at")
-        chain = read_chain(record, parse_time)
+        chain = self._chain(record)
         if chain is not None and (uuid in self.known_links or self._fills_gap(chain)):
             raise NotInRun(uuid)
         timing = judge_time(self.user, chain, device_time, self.offset_s, self.received_at, known=self)
@@ -266,6 +273,26 @@ class Run(Recorded):
         self.alerts_open.setdefault(well.id, set()).update(metric for metric, _, _ in alerts)
         self._note_link(uuid, timing, "created")
         return {"uuid": uuid, "status": "created", "id": pending}
+
+    def _envelope(self, record):
+        """check_envelope, once a record for the run (its load and its take)."""
+        key = ("envelope", id(record))
+        if key not in self.memo:
+            try:
+                self.memo[key] = check_envelope(record)
+            except RecordError as exc:
+                self.memo[key] = exc
+        found = self.memo[key]
+        if isinstance(found, RecordError):
+            raise found
+        return found
+
+    def _chain(self, record):
+        """read_chain (its link is a hash of the whole record), once a record for the run."""
+        key = ("chain", id(record))
+        if key not in self.memo:
+            self.memo[key] = read_chain(record, parse_time)
+        return self.memo[key]
 
     def _fills_gap(self, chain) -> bool:
         """Whether a record already here names this one as its previous: evidence.heal_gap would mend it."""
