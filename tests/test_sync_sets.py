@@ -316,16 +316,18 @@ def test_every_record_type_has_a_handler():
 NOTES = ['\\N', 'NULL', '"引号", 逗号', 'a\\b\\\\c', '第一行\n第二行', '油压 0.8 MPa；套压 "1.2"', '😀 表情', "'单引号'", ' ', ',']
 
 
-def test_text_reaches_the_database_exactly_through_the_bulk_insert(app):
-    """The set-based path writes through COPY's CSV on PostgreSQL and executemany on SQLite: quotes, commas, line
-    breaks, backslashes and a note reading \\N (COPY's NULL) come back as they were sent."""
+@pytest.mark.parametrize("rounds", [1, 9])  # 9 stored: one INSERT on PostgreSQL; 81: COPY (sync_sets.COPY_FROM)
+def test_text_reaches_the_database_exactly_through_the_bulk_insert(app, rounds):
+    """The set-based path writes through one INSERT or COPY's CSV on PostgreSQL and executemany on SQLite: quotes,
+    commas, line breaks, backslashes and a note reading \\N (COPY's NULL) come back as they were sent."""
     from tests.test_sync import batch, patrol_record
     from webapp.text import clean_text
 
     with app.app_context(), db.connection_context():
         worker = User.get(User.employee_no == "HN1003")
         wells = list(Well.select().where((Well.station == worker.station_id) & (Well.kind == "oil")).order_by(Well.id))
-        records = [patrol_record(wells[i % len(wells)], abnormal=True, note=note) for i, note in enumerate(NOTES)]
+        records = [patrol_record(wells[i % len(wells)], abnormal=True, note=note)
+                   for i, note in enumerate(NOTES * rounds)]
         answer = sync.sync_batch(worker, batch(*records), settings=app.config)
         statuses = [r["status"] for r in answer["results"]]
         stored = {str(p.uuid): p.note for p in models.Patrol.select().where(

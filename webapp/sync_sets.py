@@ -29,6 +29,7 @@ from .recorded import BASELINE_DAYS, Recorded
 READINGS = tuple(CATALOGUE)
 SET_METHODS = ("scan", "manual")
 REPEAT_LOOKBACK = REPEAT_RUN - 1  # the patrols before a record that patrols.repeats compares it with
+COPY_FROM = 64  # rows from which PostgreSQL is written with COPY rather than one INSERT of their VALUES
 REPEAT_DAYS = timedelta(days=1)  # read at once for a well that is not a key well; its earlier patrols as needed
 
 
@@ -390,8 +391,18 @@ def insert_rows(model, rows: list[dict], ids: bool = False) -> list[int] | None:
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     cursor = target.cursor()
     with __exception_wrapper__:  # the driver's errors as peewee's (IntegrityError, OperationalError), as for a query
+        if isinstance(target, PostgresqlDatabase) and len(rows) < COPY_FROM:
+            # A few rows: one INSERT of their VALUES, the ids returned with it (one round trip).
+            from psycopg2.extras import execute_values
+
+            sql = f"INSERT INTO {table} ({columns}) VALUES %s" + (' RETURNING "id", "uuid"' if ids else "")
+            returned = execute_values(cursor, sql, values, page_size=len(values), fetch=ids)
+            if not ids:
+                return None
+            by_uuid = {str(uuid).replace("-", ""): row_id for row_id, uuid in returned}
+            return [by_uuid[model.uuid.db_value(row["uuid"]).replace("-", "")] for row in rows]
         if isinstance(target, PostgresqlDatabase):
-            # COPY: a third of the time of one INSERT of many VALUES. The ids come first from the table's sequence.
+            # Many rows: COPY, a third of the time of one INSERT of many VALUES; the ids first from the sequence.
             new_ids = None
             if ids:
                 cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
