@@ -9,6 +9,7 @@ runs (webapp/sync.py), after the run before it is written. The answers and the s
 record by record: tests/test_sync_sets.py compares both over a generated corpus."""
 import bisect
 import io
+import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -96,9 +97,12 @@ class Run(Recorded):
         if not envelopes:
             return
         uuids = [uuid for _, uuid, _, _ in envelopes]
-        self.receipts = {str(uuid): (author, digest, object_id) for uuid, author, digest, object_id in SyncReceipt.select(
-            SyncReceipt.uuid, SyncReceipt.author, SyncReceipt.content_hash, SyncReceipt.object_id)
-            .where(SyncReceipt.uuid.in_(uuids)).tuples()}
+        # Written out (here and for the places): peewee building these two statements cost more than running them.
+        marks = ", ".join([db.param] * len(uuids))
+        self.receipts = {str(uuid_module.UUID(str(uuid))): (author, digest, object_id)
+                         for uuid, author, digest, object_id in db.execute_sql(
+                             'SELECT "uuid", "author_id", "content_hash", "object_id" FROM "sync_receipt" '
+                             f'WHERE "uuid" IN ({marks})', [SyncReceipt.uuid.db_value(u) for u in uuids]).fetchall()}
         self._load_links(envelopes, uuids)
         well_ids = {r["data"].get("well_id") for r, *_ in envelopes}
         well_ids = [w for w in well_ids if isinstance(w, int) and not isinstance(w, bool) and abs(w) <= MAX_ID]
@@ -152,20 +156,21 @@ class Run(Recorded):
     def _load_places(self, since: datetime) -> None:
         """The author's records at a well from `since` on, and the latest two wells before it: enough to know the
         previous other well of any record of the run."""
-        columns = (Evidence.bounded_time, Evidence.id, Evidence.well, Well.latitude, Well.longitude)
-        mine, earlier = Evidence.author == self.user.id, Evidence.bounded_time < since
-        latest = (Evidence.bounded_time.desc(), Evidence.id.desc())
-        first_well = (Evidence.select(Evidence.well).where(mine & earlier & Evidence.well.is_null(False))
-                      .order_by(*latest).limit(1))
-
-        def places():
-            return Evidence.select(*columns).join(Well, on=Evidence.well == Well.id)
-
+        p, at = db.param, Evidence.bounded_time.db_value(since)
+        place = ('SELECT e."bounded_time", e."id", e."well_id", w."latitude", w."longitude" FROM "evidence" AS e '
+                 'INNER JOIN "well" AS w ON e."well_id" = w."id" WHERE e."author_id" = {p} AND ')
+        latest = ' ORDER BY e."bounded_time" DESC, e."id" DESC LIMIT 1'
+        first_well = (f'(SELECT f."well_id" FROM "evidence" AS f WHERE f."author_id" = {p} AND f."bounded_time" < {p} '
+                      f'AND f."well_id" IS NOT NULL ORDER BY f."bounded_time" DESC, f."id" DESC LIMIT 1)')
         # One statement: the records from `since` on, the latest before, the latest before at another well.
-        query = (places().where(mine & (Evidence.bounded_time >= since))
-                 + places().where(mine & earlier).order_by(*latest).limit(1)
-                 + places().where(mine & earlier & (Evidence.well != first_well)).order_by(*latest).limit(1))
-        rows = list(query.tuples())
+        sql = (place.format(p=p) + f'e."bounded_time" >= {p}'
+               + " UNION ALL SELECT * FROM (" + place.format(p=p) + f'e."bounded_time" < {p}' + latest + ") AS a"
+               + " UNION ALL SELECT * FROM (" + place.format(p=p) + f'e."bounded_time" < {p} AND e."well_id" <> '
+               + first_well + latest + ") AS b")
+        me = self.user.id
+        rows = db.execute_sql(sql, [me, at, me, at, me, at, me, at]).fetchall()
+        if rows and isinstance(rows[0][0], str):  # SQLite: the time as text, the position as floats
+            rows = [(datetime.fromisoformat(time), *rest) for time, *rest in rows]
         self.places = sorted([(time, 0, evidence_id), well, lat, lon] for time, evidence_id, well, lat, lon in rows)
 
     def _load_patrols(self, wells: list, first: datetime, last: datetime, readings: list[str]) -> None:
@@ -179,7 +184,7 @@ class Run(Recorded):
         since = {w.id: week if w.is_key_well else day for w in wells}
         reach = ((Patrol.well.in_([w for w in since if since[w] == week]) & (Patrol.device_time >= week))
                  | (Patrol.well.in_([w for w in since if since[w] == day]) & (Patrol.device_time >= day)))
-        rows = list(Patrol.select(*columns).where(reach & (Patrol.device_time <= last)).tuples())
+        rows = _plain(Patrol.select(*columns).where(reach & (Patrol.device_time <= last)))
         before_first = {}
         for row in rows:
             if row[1] <= first:
@@ -192,7 +197,7 @@ class Run(Recorded):
             query = parts[0]
             for part in parts[1:]:
                 query = query | part  # UNION: the parts' rows are distinct (one well each)
-            rows.extend(query.tuples())
+            rows.extend(_plain(query))
         for well, device_time, patrol_id, *values in rows:
             self.patrols.setdefault(well, []).append(((device_time, 0, patrol_id), dict(zip(readings, values))))
         for found in self.patrols.values():
@@ -220,11 +225,13 @@ class Run(Recorded):
 
     def history(self, well_id, fields, before, exclude_id=None):
         found = {f: [] for f in fields}
-        for (device_time, *_), values in self.patrols.get(well_id, []):
-            if before - timedelta(days=BASELINE_DAYS) <= device_time < before:
-                for f in fields:
-                    if values[f] is not None:
-                        found[f].append(values[f])
+        patrols = self.patrols.get(well_id, [])
+        start = bisect.bisect_left(patrols, (before - timedelta(days=BASELINE_DAYS),), key=lambda item: item[0])
+        end = bisect.bisect_left(patrols, (before,), key=lambda item: item[0])
+        for _, values in patrols[start:end]:
+            for f in fields:
+                if values[f] is not None:
+                    found[f].append(values[f])
         return found
 
     def open_alert_metrics(self, well_id):
@@ -422,6 +429,16 @@ def insert_rows(model, rows: list[dict], ids: bool = False) -> list[int] | None:
         # connection's last_insert_rowid().
         last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
         return list(range(last - len(rows) + 1, last + 1))
+
+
+def _plain(query) -> list[tuple]:
+    """A query's rows of (well id, device time, patrol id, readings…) as the driver gives them, without peewee
+    converting value by value (the week of a key well's readings is most of what a run reads): readings are
+    floats already; SQLite gives the time as text."""
+    rows = db.execute_sql(*query.sql()).fetchall()
+    if rows and isinstance(rows[0][1], str):
+        return [(well, datetime.fromisoformat(at), patrol, *values) for well, at, patrol, *values in rows]
+    return rows
 
 
 def _csv(value) -> str:
