@@ -330,30 +330,27 @@ class Run(Recorded):
         if not self.pending and not self.new_links:
             return True
         try:
-            with db.atomic():
-                self._write()
+            with __exception_wrapper__:  # the driver's errors as peewee's (IntegrityError …), as for a query
+                write_tables(self._tables(*new_ids(len(self.pending))))
         except (IntegrityError, DataError):  # a uuid stored meanwhile, or a value a driver would not take
             return False
         return True
 
-    def _write(self) -> None:
-        pending = self.pending
-        ids = insert_rows(Patrol, [p.columns for p in pending], ids=True)
+    def _tables(self, patrol_ids: list[int], receipt_ids: list[int]) -> list[tuple]:
+        """(model, rows) to insert, in order, the new patrols and receipts with the ids given."""
         operations, alerts = [], []
-        for p, patrol_id in zip(pending, ids, strict=True):
+        for p, patrol_id, receipt_id in zip(self.pending, patrol_ids, receipt_ids, strict=True):
             p.patrol_id = patrol_id
             well = p.columns["well"]
-            operations.extend(operation_rows(p.patrol_id, well, p.operations))
-            alerts.extend(dict(well=well, patrol=p.patrol_id, metric=metric, value=value, baseline=base)
+            operations.extend(operation_rows(patrol_id, well, p.operations))
+            alerts.extend(dict(well=well, patrol=patrol_id, metric=metric, value=value, baseline=base)
                           for metric, value, base in p.alerts)
-            p.receipt["object_id"] = p.patrol_id
-        insert_rows(WellOperation, operations)
-        insert_rows(FluctuationAlert, alerts)
-        receipts = insert_rows(SyncReceipt, [p.receipt for p in pending], ids=True)
-        for p, receipt_id in zip(pending, receipts, strict=True):
-            p.evidence.update(receipt=receipt_id, object_id=p.patrol_id)
-        insert_rows(Evidence, [p.evidence for p in pending])
-        insert_rows(ChainLink, [{k: v for k, v in row.items() if k != "entry"} for row in self.new_links.values()])
+            p.receipt.update(id=receipt_id, object_id=patrol_id)
+            p.evidence.update(receipt=receipt_id, object_id=patrol_id)
+        return [(Patrol, [dict(p.columns, id=p.patrol_id) for p in self.pending]), (WellOperation, operations),
+                (FluctuationAlert, alerts), (SyncReceipt, [p.receipt for p in self.pending]),
+                (Evidence, [p.evidence for p in self.pending]),
+                (ChainLink, [{k: v for k, v in row.items() if k != "entry"} for row in self.new_links.values()])]
 
     def final(self, answer: dict) -> dict:
         """An answer with the id of the patrol it names, now that it is stored."""
@@ -375,60 +372,88 @@ def _future_message():
     return gettext("记录时间晚于当前时间，请检查手机时间。")
 
 
-def insert_rows(model, rows: list[dict], ids: bool = False) -> list[int] | None:
-    """Insert rows of a model through the driver in one go (executemany on SQLite, one multi-row INSERT on
-    PostgreSQL), each value as the field writes it (db_value) and each missing one its default: what
-    Model.insert_many would send, without building the SQL text value by value. With `ids`, the new rows' ids in
-    the order of `rows` (the model has a unique uuid)."""
-    if not rows:
-        return [] if ids else None
-    fields = [f for f in model._meta.sorted_fields if not f.primary_key]
-    defaults = {f.name: f.default for f in fields}
+def _target():
+    return db.obj if hasattr(db, "obj") else db
+
+
+def new_ids(count: int) -> tuple[list[int], list[int]]:
+    """Ids for `count` new patrols and as many receipts, taken before they are inserted (their operations, alerts
+    and evidence name them). PostgreSQL: from the tables' sequences. SQLite: the writer holds the database (its
+    transactions begin IMMEDIATE) and a table without AUTOINCREMENT gives a new row the largest rowid plus one —
+    exactly these ids."""
+    if not count:
+        return [], []
+    if isinstance(_target(), PostgresqlDatabase):
+        rows = db.execute_sql("SELECT nextval(pg_get_serial_sequence('patrol', 'id')), "
+                              "nextval(pg_get_serial_sequence('sync_receipt', 'id')) FROM generate_series(1, %s)",
+                              (count,)).fetchall()
+        return sorted(row[0] for row in rows), sorted(row[1] for row in rows)
+    patrol, receipt = db.execute_sql('SELECT (SELECT max("id") FROM "patrol"), (SELECT max("id") FROM "sync_receipt")'
+                                     ).fetchone()
+    return (list(range((patrol or 0) + 1, (patrol or 0) + 1 + count)),
+            list(range((receipt or 0) + 1, (receipt or 0) + 1 + count)))
+
+
+def _lines(model, rows: list[dict]) -> tuple[list, list[list]]:
+    """The model's columns (its id when the rows carry one) and each row's values as the fields write them
+    (db_value), a missing one its default: what Model.insert_many would send."""
+    fields = [f for f in model._meta.sorted_fields if not f.primary_key or "id" in rows[0]]
     values = []
     for row in rows:
         line = []
         for f in fields:
-            value = row[f.name] if f.name in row else defaults[f.name]
-            if callable(value) and f.name not in row:
-                value = value()
+            if f.name in row:
+                value = row[f.name]
+            else:
+                value = f.default() if callable(f.default) else f.default
             line.append(f.db_value(value))
         values.append(line)
-    target = db.obj if hasattr(db, "obj") else db
-    table = f'"{model._meta.table_name}"'  # our own names: SQL's standard quotes, on SQLite and PostgreSQL
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    cursor = target.cursor()
-    with __exception_wrapper__:  # the driver's errors as peewee's (IntegrityError, OperationalError), as for a query
-        if isinstance(target, PostgresqlDatabase) and len(rows) < COPY_FROM:
-            # A few rows: one INSERT of their VALUES, the ids returned with it (one round trip).
-            from psycopg2.extras import execute_values
+    return fields, values
 
-            sql = f"INSERT INTO {table} ({columns}) VALUES %s" + (' RETURNING "id", "uuid"' if ids else "")
-            returned = execute_values(cursor, sql, values, page_size=len(values), fetch=ids)
-            if not ids:
-                return None
-            by_uuid = {str(uuid).replace("-", ""): row_id for row_id, uuid in returned}
-            return [by_uuid[model.uuid.db_value(row["uuid"]).replace("-", "")] for row in rows]
-        if isinstance(target, PostgresqlDatabase):
-            # Many rows: COPY, a third of the time of one INSERT of many VALUES; the ids first from the sequence.
-            new_ids = None
-            if ids:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                               (model._meta.table_name, len(rows)))
-                new_ids = sorted(row[0] for row in cursor.fetchall())
-                columns = '"id", ' + columns
-                values = [[row_id, *line] for row_id, line in zip(new_ids, values, strict=True)]
-            text = io.StringIO("".join(",".join(map(_csv, line)) + "\n" for line in values))
-            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", text)
-            return new_ids
-        marks = ", ".join("?" for _ in fields)
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
-        if not ids:
-            return None
-        # One writer holds the database and the table has no AUTOINCREMENT: SQLite gives each new row the largest
-        # rowid so far plus one — the rows of one executemany have consecutive ids, the last of them the
-        # connection's last_insert_rowid().
-        last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
-        return list(range(last - len(rows) + 1, last + 1))
+
+def write_tables(tables: list[tuple]) -> None:
+    """Insert each (model, rows), in order, through the driver without peewee building SQL value by value, all or
+    nothing (a savepoint). SQLite: one executemany a table. PostgreSQL: the tables' INSERTs sent together in one
+    round trip, or COPY for a table of many rows (a third of the time of one INSERT of many VALUES)."""
+    cursor = _target().cursor()
+    if not isinstance(_target(), PostgresqlDatabase):
+        with db.atomic():
+            for model, rows in tables:
+                if rows:
+                    fields, values = _lines(model, rows)
+                    cursor.executemany(f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES "
+                                       f"({', '.join('?' for _ in fields)})", values)
+        return
+    # A failed statement leaves a PostgreSQL transaction unusable until it rolls back to a savepoint.
+    statements = ["SAVEPOINT run_rows"]
+    try:
+        for model, rows in tables:
+            if not rows:
+                continue
+            fields, values = _lines(model, rows)
+            if len(rows) >= COPY_FROM:
+                if statements:
+                    cursor.execute("; ".join(statements))  # what comes before, in order (foreign keys)
+                    statements = []
+                text = io.StringIO("".join(",".join(map(_csv, line)) + "\n" for line in values))
+                cursor.copy_expert(f"COPY {_name(model)} ({_columns(fields)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                                   text)
+            else:
+                template = "(" + ", ".join(["%s"] * len(fields)) + ")"
+                rows_sql = b",".join(cursor.mogrify(template, line) for line in values).decode()
+                statements.append(f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES {rows_sql}")
+        cursor.execute("; ".join([*statements, "RELEASE SAVEPOINT run_rows"]))
+    except Exception:
+        cursor.execute("ROLLBACK TO SAVEPOINT run_rows; RELEASE SAVEPOINT run_rows")
+        raise
+
+
+def _name(model) -> str:
+    return f'"{model._meta.table_name}"'  # our own names: SQL's standard quotes, on SQLite and PostgreSQL
+
+
+def _columns(fields) -> str:
+    return ", ".join(f'"{f.column_name}"' for f in fields)
 
 
 def _plain(query) -> list[tuple]:
