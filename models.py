@@ -281,7 +281,7 @@ class ReplacedLabel(BaseModel):
 class NfcTag(BaseModel):
     """An NTAG 424 DNA tag enrolled to a well (docs/nfc.md): its UID, and the highest read counter seen."""
 
-    work_area = ForeignKeyField(WorkArea, backref="nfc_tags", on_delete="CASCADE")
+    work_area = ForeignKeyField(WorkArea, backref="nfc_tags", on_delete="CASCADE", index=False)  # leads (work_area, uid)
     well = ForeignKeyField(Well, backref="nfc_tags", on_delete="CASCADE")
     uid = CharField(max_length=14)  # 7 bytes, upper-case hex
     enrolled_at = DateTimeField(default=utcnow)
@@ -344,8 +344,8 @@ class Evidence(BaseModel):
     receipt = ForeignKeyField(SyncReceipt, unique=True, backref="evidence", on_delete="CASCADE")
     record_type = CharField(max_length=32)
     object_id = IntegerField()
-    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
-    station = ForeignKeyField(Station, null=True, backref="+", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE", index=False)  # leads (author, bounded_time)
+    station = ForeignKeyField(Station, null=True, backref="+", on_delete="CASCADE", index=False)  # (station, received_at)
     well = ForeignKeyField(Well, null=True, backref="+", on_delete="SET NULL")
     method = CharField(max_length=8, default="")
     latitude = DecimalField(max_digits=9, decimal_places=6, null=True, auto_round=True)
@@ -360,7 +360,7 @@ class Evidence(BaseModel):
     received_at = DateTimeField()
     bound_low = DateTimeField(null=True)
     bounded_time = DateTimeField()
-    nfc_tag = ForeignKeyField(NfcTag, null=True, backref="evidence", on_delete="SET NULL")
+    nfc_tag = ForeignKeyField(NfcTag, null=True, backref="evidence", on_delete="SET NULL", index=False)  # (nfc_tag, …)
     nfc_counter = IntegerField(null=True)
     nfc_status = CharField(max_length=16, default="")
     flags = CharField(max_length=200, default="")
@@ -378,7 +378,7 @@ class ChainLink(BaseModel):
     """One record's place in its phone's chain (per user and device), kept whatever became of the record —
     stored, refused or discarded — so that a deleted record shows as a gap and a rewritten one as a fork."""
 
-    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE", index=False)  # leads (author, device_id, seq)
     device_id = CharField(max_length=64)
     seq = IntegerField()
     link = CharField(max_length=64)
@@ -475,9 +475,10 @@ class Patrol(BaseModel):
     METHODS = {"nfc": _l("NFC 标签"), "scan": _l("扫码"), "manual": _l("手工输入井号")}
 
     uuid = UUIDField(unique=True)
-    well = ForeignKeyField(Well, backref="patrols", on_delete="RESTRICT")
-    station = ForeignKeyField(Station, backref="patrols", on_delete="RESTRICT")
-    author = ForeignKeyField(User, backref="patrols", on_delete="RESTRICT")
+    # No index of their own: each leads a composite index below (schema 19 dropped the three duplicates).
+    well = ForeignKeyField(Well, backref="patrols", on_delete="RESTRICT", index=False)
+    station = ForeignKeyField(Station, backref="patrols", on_delete="RESTRICT", index=False)
+    author = ForeignKeyField(User, backref="patrols", on_delete="RESTRICT", index=False)
     method = CharField(max_length=8)
     device_time = DateTimeField(index=True)
     received_at = DateTimeField(default=utcnow)
@@ -591,10 +592,11 @@ class EquipmentCheck(BaseModel):
     """设备检查: one 望闻听摸测 walk-through of a piece of equipment, with the template version it used."""
 
     uuid = UUIDField(unique=True)
-    equipment = ForeignKeyField(Equipment, backref="checks", on_delete="RESTRICT")
-    well = ForeignKeyField(Well, null=True, backref="checks", on_delete="RESTRICT")
-    station = ForeignKeyField(Station, backref="checks", on_delete="RESTRICT")
-    author = ForeignKeyField(User, backref="checks", on_delete="RESTRICT")
+    # equipment, well, station, author: each leads a composite index below.
+    equipment = ForeignKeyField(Equipment, backref="checks", on_delete="RESTRICT", index=False)
+    well = ForeignKeyField(Well, null=True, backref="checks", on_delete="RESTRICT", index=False)
+    station = ForeignKeyField(Station, backref="checks", on_delete="RESTRICT", index=False)
+    author = ForeignKeyField(User, backref="checks", on_delete="RESTRICT", index=False)
     template = ForeignKeyField(CheckTemplate, backref="checks", on_delete="RESTRICT")
     method = CharField(max_length=8)
     device_time = DateTimeField(index=True)
@@ -972,7 +974,7 @@ class ScoreRules(BaseModel):
 class Deduction(BaseModel):
     """A deduction from a member's 行为表现 for a month, recorded by the branch secretary with its reason."""
 
-    member = ForeignKeyField(User, backref="deductions", on_delete="CASCADE")
+    member = ForeignKeyField(User, backref="deductions", on_delete="CASCADE", index=False)  # leads (member, month)
     station = ForeignKeyField(Station, backref="deductions", on_delete="RESTRICT")  # the member's branch
     month = CharField(max_length=7)  # "2026-11"
     points = FloatField()

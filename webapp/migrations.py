@@ -281,6 +281,20 @@ def _v18_reading_sets(migrator):
     ensure_default_sets()
 
 
+# Indexes that repeat the leading column of a composite index of the same table: every insert paid for them
+# (a sync writes a patrol, its evidence and its chain place for each record) and no query needs them.
+REDUNDANT_INDEXES = ("patrol_well_id", "patrol_station_id", "patrol_author_id", "evidence_author_id",
+                     "evidence_station_id", "evidence_nfc_tag_id", "chain_link_author_id", "equipment_check_author_id",
+                     "equipment_check_equipment_id", "equipment_check_station_id", "equipment_check_well_id",
+                     "deduction_member_id", "nfc_tag_work_area_id")
+
+
+def _v19_redundant_indexes(migrator):
+    """Drop the single-column indexes a composite index of the same table already leads with (issue 18)."""
+    for name in REDUNDANT_INDEXES:
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -303,6 +317,7 @@ STEPS = [
     (16, "user.language", _v16_user_language),
     (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals", _v17_evidence),
     (18, "reading sets per kind of well; readings of pcp, esp and injection wells; patrol.reading_set, .confirmed; well.allocation", _v18_reading_sets),
+    (19, "indexes repeating the lead of a composite dropped", _v19_redundant_indexes),
 ]
 
 def _columns(table: str) -> set[str]:
