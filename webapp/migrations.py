@@ -283,16 +283,17 @@ def _v18_reading_sets(migrator):
 
 # Indexes that repeat the leading column of a composite index of the same table: every insert paid for them
 # (a sync writes a patrol, its evidence and its chain place for each record) and no query needs them.
-REDUNDANT_INDEXES = ("patrol_well_id", "patrol_station_id", "patrol_author_id", "evidence_author_id",
-                     "evidence_station_id", "evidence_nfc_tag_id", "chain_link_author_id", "equipment_check_author_id",
-                     "equipment_check_equipment_id", "equipment_check_station_id", "equipment_check_well_id",
-                     "deduction_member_id", "nfc_tag_work_area_id")
+REDUNDANT_INDEXES = (("patrol", "well_id"), ("patrol", "station_id"), ("patrol", "author_id"), ("evidence", "author_id"),
+                     ("evidence", "station_id"), ("evidence", "nfc_tag_id"), ("chain_link", "author_id"),
+                     ("equipment_check", "author_id"), ("equipment_check", "equipment_id"),
+                     ("equipment_check", "station_id"), ("equipment_check", "well_id"), ("deduction", "member_id"),
+                     ("nfc_tag", "work_area_id"))
 
 
 def _v19_redundant_indexes(migrator):
     """Drop the single-column indexes a composite index of the same table already leads with (issue 18)."""
-    for name in REDUNDANT_INDEXES:
-        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    for table, column in REDUNDANT_INDEXES:
+        db.execute_sql(f'DROP INDEX IF EXISTS "{table}_{column}"')  # peewee's name for a field's index
 
 
 # (version, name, step). Append only; never edit a step that has shipped. A step that
