@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from peewee import DataError, IntegrityError, PostgresqlDatabase, __exception_wrapper__, fn
+from peewee import DataError, DecimalField, IntegrityError, PostgresqlDatabase, UUIDField, __exception_wrapper__, fn
 
 from models import (ChainLink, Evidence, FluctuationAlert, Patrol, ReplacedLabel, Station, SyncReceipt, Well,
                     WellOperation, db)
@@ -395,18 +395,20 @@ def new_ids(count: int) -> tuple[list[int], list[int]]:
 
 
 def _lines(model, rows: list[dict]) -> tuple[list, list[list]]:
-    """The model's columns (its id when the rows carry one) and each row's values as the fields write them
-    (db_value), a missing one its default: what Model.insert_many would send."""
+    """The model's columns (its id when the rows carry one) and each row's values as the fields write them, a
+    missing one its default: what Model.insert_many would send. The values a run builds are of their columns' types
+    already (str, int, float, bool, datetime); only decimals and uuids go through the field's db_value."""
     fields = [f for f in model._meta.sorted_fields if not f.primary_key or "id" in rows[0]]
+    plan = [(f.name, f.default, f.db_value if isinstance(f, (DecimalField, UUIDField)) else None) for f in fields]
     values = []
     for row in rows:
         line = []
-        for f in fields:
-            if f.name in row:
-                value = row[f.name]
+        for name, default, convert in plan:
+            if name in row:
+                value = row[name]
             else:
-                value = f.default() if callable(f.default) else f.default
-            line.append(f.db_value(value))
+                value = default() if callable(default) else default
+            line.append(value if convert is None or value is None else convert(value))
         values.append(line)
     return fields, values
 
