@@ -367,7 +367,7 @@ class Evidence(BaseModel):
 
     class Meta:
         indexes = ((("record_type", "object_id"), False), (("station", "received_at"), False),
-                   (("author", "bounded_time"), False), (("nfc_tag", "nfc_counter"), False))
+                   (("author", "bounded_time", "id"), False), (("nfc_tag", "nfc_counter"), False))
 
     @property
     def flag_list(self) -> list[str]:
@@ -524,8 +524,10 @@ class Patrol(BaseModel):
 
     class Meta:
         # (well, clock_time): the 3K+行为 coverage of contracted wells over a month (webapp/assessment.py).
-        indexes = ((("author", "device_time"), False), (("well", "device_time"), False), (("station", "clock_time"), False),
-                   (("well", "clock_time"), False))
+        # (well, device_time, id): a well's latest patrols, the latest stored first among those of one time, read
+        # in index order on PostgreSQL too (SQLite ends every index with the rowid anyway).
+        indexes = ((("author", "device_time"), False), (("well", "device_time", "id"), False),
+                   (("station", "clock_time"), False), (("well", "clock_time"), False))
 
     @property
     def flag_list(self) -> list[str]:

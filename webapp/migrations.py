@@ -290,10 +290,20 @@ REDUNDANT_INDEXES = (("patrol", "well_id"), ("patrol", "station_id"), ("patrol",
                      ("nfc_tag", "work_area_id"))
 
 
-def _v19_redundant_indexes(migrator):
-    """Drop the single-column indexes a composite index of the same table already leads with (issue 18)."""
+# Composite indexes that end with the id: "the latest first, the latest stored first among equal times" is then
+# read in index order on PostgreSQL (on SQLite every index ends with the rowid already).
+WITH_ID = (("patrol", ("well_id", "device_time")), ("evidence", ("author_id", "bounded_time")))
+
+
+def _v19_indexes(migrator):
+    """Drop the single-column indexes a composite index of the same table already leads with; end two composite
+    indexes with the id (issue 18)."""
     for table, column in REDUNDANT_INDEXES:
         db.execute_sql(f'DROP INDEX IF EXISTS "{table}_{column}"')  # peewee's name for a field's index
+    for table, columns in WITH_ID:
+        db.execute_sql(f'DROP INDEX IF EXISTS "{table}_{"_".join(columns)}"')
+        quoted = ", ".join(f'"{c}"' for c in (*columns, "id"))
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_{"_".join(columns)}_id" ON "{table}" ({quoted})')
 
 
 # (version, name, step). Append only; never edit a step that has shipped. A step that
@@ -318,7 +328,7 @@ STEPS = [
     (16, "user.language", _v16_user_language),
     (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals", _v17_evidence),
     (18, "reading sets per kind of well; readings of pcp, esp and injection wells; patrol.reading_set, .confirmed; well.allocation", _v18_reading_sets),
-    (19, "indexes repeating the lead of a composite dropped", _v19_redundant_indexes),
+    (19, "indexes: duplicates of a composite's lead dropped; two composites end with the id", _v19_indexes),
 ]
 
 def _columns(table: str) -> set[str]:
