@@ -28,6 +28,10 @@ workers = int(os.environ.get("JINGZHAN_WORKERS") or default_workers())
 # 500-record sync batch, a label PDF for a whole station. 120 s covers those with a wide margin (nginx's
 # proxy_read_timeout matches); a worker silent for longer is restarted.
 timeout = int(os.environ.get("JINGZHAN_TIMEOUT", "120"))
+# A worker is replaced after this many requests (± the jitter, so that they do not all restart together): memory a
+# large PDF or export left fragmented in a long-lived process is given back. 0 turns it off.
+max_requests = int(os.environ.get("JINGZHAN_MAX_REQUESTS", "2000"))
+max_requests_jitter = max_requests // 10
 graceful_timeout = 30  # on restart, requests in flight may finish (a sync batch is committed whole or not at all)
 
 # X-Forwarded-Proto is trusted from the proxy on loopback only; the app itself trusts X-Forwarded-For/-Proto
