@@ -124,11 +124,11 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
             elif roll < 0.22:
                 record = patrol(own[0], minutes, qr_token="old-label-token")  # its label before the new one
             elif roll < 0.24:
-                record = patrol(rng.choice(own), minutes, qr_token=rng.choice(["forged", None, 7]))
+                record = patrol(rng.choice(own), minutes, qr_token=rng.choice(["forged", None, 7, ["t"], {"t": 1}]))
             elif roll < 0.26:
                 record = patrol(other_station, minutes)
             elif roll < 0.27:
-                record = patrol(rng.choice(own), minutes, well_id=[10**12, "3", -1, True][index % 4])
+                record = patrol(rng.choice(own), minutes, well_id=[10**12, "3", -1, True, [1], {"id": 1}][index % 6])
             elif roll < 0.30:
                 record = patrol(rng.choice(own), minutes, readings={"current_up_a": "high", "nonsense": 1})
             elif roll < 0.32:
@@ -338,3 +338,27 @@ def test_text_reaches_the_database_exactly_through_the_bulk_insert(app, rounds):
             assert status == "rejected"  # abnormal without a note
             continue
         assert status == "created" and stored[record["uuid"]] == clean_text(note), repr(note)
+
+
+def test_a_failure_reading_for_a_run_costs_no_record(twin_urls, monkeypatch, caplog):
+    """A bug met while reading for a run (here: every run's load fails) sends the run's records record by record:
+    the same answers and rows as the path record by record, and the failure in the log."""
+    first, second, tmp_path = twin_urls
+    now = utcnow().replace(microsecond=0)
+    memo = {}
+
+    def batches_of():
+        if "corpus" not in memo:
+            memo["corpus"] = corpus(3, now)
+        return memo["corpus"]
+
+    def broken(run, records):
+        raise RuntimeError("a bug in load")
+
+    monkeypatch.setattr(sync_sets.Run, "load", broken)
+    fast = _run(first, tmp_path / "a", batches_of, set_based=True, now=now)
+    monkeypatch.undo()
+    slow = _run(second, tmp_path / "b", batches_of, set_based=False, now=now)
+    assert fast[0] == slow[0]
+    assert fast[1] == slow[1]
+    assert "a bug in load" in caplog.text

@@ -153,7 +153,15 @@ def _in_runs(records: list, one, new_run) -> list[dict]:
             position += 1
             continue
         run, taken, broken = new_run(), [], False
-        run.load(records[position:end])
+        try:
+            run.load(records[position:end])
+        except OperationalError:
+            raise  # the other writers' (write_batch runs the batch again) or the database's
+        except Exception:  # noqa: BLE001 — a bug in reading for the run must not cost the batch: record by record
+            log.exception("sync: reading for a run of %s records failed", end - position)
+            results.extend(one(record) for record in records[position:end])
+            position = end
+            continue
         try:
             for record in records[position:end]:
                 taken.append(run.take(record))

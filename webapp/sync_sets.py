@@ -104,8 +104,9 @@ class Run(Recorded):
                              'SELECT "uuid", "author_id", "content_hash", "object_id" FROM "sync_receipt" '
                              f'WHERE "uuid" IN ({marks})', [SyncReceipt.uuid.db_value(u) for u in uuids]).fetchall()}
         self._load_links(envelopes, uuids)
-        well_ids = {r["data"].get("well_id") for r, *_ in envelopes}
-        well_ids = [w for w in well_ids if isinstance(w, int) and not isinstance(w, bool) and abs(w) <= MAX_ID]
+        well_ids = {r["data"].get("well_id") for r, *_ in envelopes
+                    if isinstance(r["data"].get("well_id"), int) and not isinstance(r["data"].get("well_id"), bool)}
+        well_ids = [w for w in well_ids if abs(w) <= MAX_ID]
         # With each well the readings it has an open alert for (one statement less than asking apart).
         listed = fn.string_agg if isinstance(_target(), PostgresqlDatabase) else fn.group_concat
         open_alerts = (FluctuationAlert.select(listed(FluctuationAlert.metric, " "))
@@ -113,10 +114,8 @@ class Run(Recorded):
         self.wells = {w.id: w for w in Well.select(Well, Station, open_alerts.alias("open_alerts")).join(Station)
                       .where(Well.id.in_(well_ids))}
         ours = [w for w in self.wells.values() if w.station.work_area_id == self.user.work_area_id]
-        odd_tokens = {r["data"].get("qr_token") for r, *_ in envelopes
-                      if r["data"].get("well_id") in self.wells
-                      and r["data"].get("qr_token") != self.wells[r["data"]["well_id"]].qr_token}
-        if any(isinstance(token, str) for token in odd_tokens):
+        if any(isinstance(r["data"].get("qr_token"), str) and self._well_of(r) is not None
+               and r["data"]["qr_token"] != self._well_of(r).qr_token for r, *_ in envelopes):
             self.replaced = {(token, well): at for token, well, at in ReplacedLabel.select(
                 ReplacedLabel.token, ReplacedLabel.well, ReplacedLabel.replaced_at)
                 .where(ReplacedLabel.well.in_([w.id for w in ours])).tuples()}
@@ -127,12 +126,17 @@ class Run(Recorded):
         # The readings any of the run's records can carry: those of the sets their forms were made from.
         needed = set()
         for record, *_ in envelopes:
-            well = self.wells.get(record["data"].get("well_id"))
+            well = self._well_of(record)
             if well is not None and well.station.work_area_id == self.user.work_area_id:
                 wanted = record["data"].get("reading_set_id")
                 needed.update(f.key for f in set_for(well.kind, self.user.work_area_id, wanted, self.cache)[1])
         self._load_patrols(ours, min(times), max(times), [f for f in READINGS if f in needed])
         self.alerts_open = {w.id: set((w.open_alerts or "").split()) for w in ours if w.is_key_well}
+
+    def _well_of(self, record):
+        """The run's well a record names, if its well_id is an id at all (a hostile one may be a list or a map)."""
+        well_id = record["data"].get("well_id")
+        return self.wells.get(well_id) if isinstance(well_id, int) and not isinstance(well_id, bool) else None
 
     def _load_links(self, envelopes, uuids) -> None:
         chains = [self._chain(record) for record, *_ in envelopes]
