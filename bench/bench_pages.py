@@ -70,9 +70,12 @@ def _progress(counts, seconds):
 
 
 def schema_key() -> str:
-    """The schema version and a digest of every table's columns as the models declare them: a kept database made
-    before a migration changed (even within one version number, while it was being written) is never reused."""
-    columns = sorted(f"{m._meta.table_name}.{f.column_name}:{f.field_type}" for m in models.MODELS for f in m._meta.sorted_fields)
+    """The schema version and a digest of every table's columns and indexes as the models declare them: a kept
+    database made before a migration changed (even within one version number, while it was being written) is never
+    reused."""
+    columns = sorted([f"{m._meta.table_name}.{f.column_name}:{f.field_type}:{f.index}:{f.unique}"
+                      for m in models.MODELS for f in m._meta.sorted_fields]
+                     + [f"{m._meta.table_name}:{m._meta.indexes}" for m in models.MODELS])
     return f"{migrations.LATEST}{hashlib.sha256(chr(10).join(columns).encode()).hexdigest()[:8]}"
 
 
