@@ -427,8 +427,9 @@ def write_tables(tables: list[tuple]) -> None:
             for model, rows in tables:
                 if rows:
                     fields, values = _lines(model, rows)
-                    cursor.executemany(f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES "
-                                       f"({', '.join('?' for _ in fields)})", values)
+                    # Names from our models (never from input) cannot be bound parameters; the values are.
+                    sql = f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES ({', '.join('?' for _ in fields)})"
+                    cursor.executemany(sql, values)
         return
     # A failed statement leaves a PostgreSQL transaction unusable until it rolls back to a savepoint.
     statements = ["SAVEPOINT run_rows"]
