@@ -84,7 +84,8 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
     repeat_well = plain[-1]  # patrolled only with the same readings: a run of three repeats is flagged
     sets = {w.id: set_for(w.kind, worker.work_area_id)[1] for w in own}
     own = [w for w in own if w.id != repeat_well.id]
-    versions = list(ReadingSet.in_area(worker.work_area_id).where(ReadingSet.well_kind == "oil").order_by(ReadingSet.id))
+    versions = list(ReadingSet.in_area(worker.work_area_id).where(ReadingSet.well_kind == "oil")
+                    .order_by(ReadingSet.id))
     older = (versions[-2], set_for("oil", worker.work_area_id, versions[-2].id)[1]) if len(versions) > 1 else None
     phones = {"HN1003": [Phone("phone-a"), Phone("phone-b")], "HN1004": [Phone("phone-c")]}
     made, refused_kept = [], []
@@ -119,7 +120,8 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
                 record = patrol(rng.choice(own), minutes, method="manual")
             elif roll < 0.20:  # the same readings again and again (copied / repeated)
                 well = repeat_well
-                record = patrol(well, minutes, readings={f.key: (f.low + f.high) / 4 for f in sets[well.id] if f.required},
+                same = {f.key: (f.low + f.high) / 4 for f in sets[well.id] if f.required}
+                record = patrol(well, minutes, readings=same,
                                 copied=rng.random() < 0.5)
             elif roll < 0.22:
                 record = patrol(own[0], minutes, qr_token="old-label-token")  # its label before the new one
@@ -136,7 +138,8 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
             elif roll < 0.34:
                 record = patrol(rng.choice(own), minutes, abnormal=True, note=rng.choice(["", "盘根漏油"]))
             elif roll < 0.36:
-                record = patrol(rng.choice(own), minutes, operations={"peng": {"times": 3}, "bu": {"action": "补盘根"}})
+                operations = {"peng": {"times": 3}, "bu": {"action": "补盘根"}}
+                record = patrol(rng.choice(own), minutes, operations=operations)
             elif roll < 0.37:
                 record = patrol(rng.choice(own), minutes, operations={"zz": {}})
             elif roll < 0.39:
@@ -198,7 +201,8 @@ def corpus(seed: int, now) -> list[tuple[str, dict, int]]:
         # a gap left in an earlier batch healed by its record arriving now (or a record of the other phone)
         sent_at_skew = rng.choice([0, 0, 0, -900, 1200])
         sent = (now + timedelta(minutes=number * 10, seconds=sent_at_skew)).replace(tzinfo=timezone.utc)
-        batches.append((author, {"device_id": phone.device, "sent_at": sent.isoformat(), "records": records}, number * 10))
+        payload = {"device_id": phone.device, "sent_at": sent.isoformat(), "records": records}
+        batches.append((author, payload, number * 10))
     return batches
 
 
@@ -313,7 +317,8 @@ def test_every_record_type_has_a_handler():
     assert set(RECORD_TYPES) == set(sync.HANDLERS)
 
 
-NOTES = ['\\N', 'NULL', '"引号", 逗号', 'a\\b\\\\c', '第一行\n第二行', '油压 0.8 MPa；套压 "1.2"', '😀 表情', "'单引号'", ' ', ',']
+NOTES = ['\\N', 'NULL', '"引号", 逗号', 'a\\b\\\\c', '第一行\n第二行', '油压 0.8 MPa；套压 "1.2"', '😀 表情', "'单引号'",
+         ' ', ',']
 
 
 @pytest.mark.parametrize("rounds", [1, 9])  # 9 stored: one INSERT on PostgreSQL; 81: COPY (sync_sets.COPY_FROM)

@@ -428,7 +428,8 @@ def write_tables(tables: list[tuple]) -> None:
                 if rows:
                     fields, values = _lines(model, rows)
                     # Names from our models (never from input) cannot be bound parameters; the values are.
-                    sql = f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES ({', '.join('?' for _ in fields)})"
+                    marks = ", ".join("?" for _ in fields)
+                    sql = f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES ({marks})"
                     cursor.executemany(sql, values)
         return
     # A failed statement leaves a PostgreSQL transaction unusable until it rolls back to a savepoint.
@@ -474,7 +475,7 @@ def _plain(query) -> list[tuple]:
 
 
 def _csv(value) -> str:
-    """One value as COPY's CSV reads it: NULL unquoted (\\N), text always quoted — so a note reading \\N stays text."""
+    """One value as COPY's CSV reads it: NULL unquoted (\\N), text always quoted — a note reading \\N stays text."""
     if value is None:
         return "\\N"
     if isinstance(value, bool):
