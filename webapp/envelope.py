@@ -89,3 +89,8 @@ def answer_replay(existing, uuid, user, digest):
     if existing.author_id == user.id and existing.content_hash == digest:
         return {"uuid": uuid, "status": "duplicate", "id": existing.object_id}
     return rejected(uuid, "conflict", gettext("此记录编号已被另一条不同的记录使用。"), "uuid")
+
+
+def too_early(uuid: str) -> dict:
+    """The answer to a record made later than the server's now (beyond MAX_FUTURE): the phone's clock is ahead."""
+    return rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")

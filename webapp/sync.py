@@ -14,7 +14,7 @@ from . import evidence, sync_sets
 from .activities import create_attendance
 from .checks import create_equipment_check
 from .envelope import (MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, record_signature, refused,
-                       rejected)
+                       rejected, too_early)
 from .hazards import create_hazard, create_hazard_step
 from .party import create_commitment_progress
 from .patrols import Context, RecordError, create_patrol
@@ -63,7 +63,7 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
     if existing is not None:
         return answer_replay(existing, uuid, user, digest)
     if device_time + timedelta(seconds=offset_s) > received_at + MAX_FUTURE:
-        return rejected(uuid, "time_in_future", gettext("记录时间晚于当前时间，请检查手机时间。"), "created_at")
+        return too_early(uuid)
     timing = evidence.judge_time(user, evidence.read_chain(record, parse_time), device_time, offset_s, received_at)
     ctx = Context(user=user, device_time=device_time, received_at=received_at, clock_offset_s=evidence.stored_offset(offset_s),
                   uuid=uuid, settings=settings, data=record["data"], timing=timing, cache=cache)

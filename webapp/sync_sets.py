@@ -20,7 +20,7 @@ from models import (ChainLink, Evidence, FluctuationAlert, Patrol, ReplacedLabel
                     WellOperation, db)
 
 from .access import MAX_ID
-from .envelope import MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, refused, rejected
+from .envelope import MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, refused, rejected, too_early
 from .evidence import evidence_columns, judge_time, read_chain, stored_offset
 from .fluctuations import due as alerts_due
 from .patrols import REPEAT_RUN, Context, RecordError, judge_patrol, operation_rows
@@ -254,7 +254,7 @@ class Run(Recorded):
             author, stored_digest, object_id = self.receipts[uuid]
             return answer_replay(_Receipt(author, stored_digest, object_id), uuid, self.user, digest)
         if device_time + timedelta(seconds=self.offset_s) > self.received_at + MAX_FUTURE:
-            return rejected(uuid, "time_in_future", _future_message(), "created_at")
+            return too_early(uuid)
         chain = self._chain(record)
         if chain is not None and (uuid in self.known_links or self._fills_gap(chain)):
             raise NotInRun(uuid)
@@ -368,12 +368,6 @@ class _Receipt:
     author_id: int
     content_hash: str
     object_id: object
-
-
-def _future_message():
-    from flask_babel import gettext
-
-    return gettext("记录时间晚于当前时间，请检查手机时间。")
 
 
 def _target():
