@@ -161,3 +161,23 @@ def test_a_long_model_post_is_cut_to_fit_the_badge():
     assert text.endswith("…") and font.getlength(text) <= 560 and font.size == 24
     short, font = fitted("示范岗：计量间", 36, 560)
     assert short == "示范岗：计量间" and font.size == 36
+
+
+def test_badge_pages_are_drawn_one_at_a_time_and_each_is_its_own(app):
+    """The branch's badge PDF draws a page as it is written (webapp/badges.py LazyPages): 23 members make three
+    pages, each with its own image — the same PDF as drawing them all first, without holding them all."""
+    import hashlib
+    import re
+    from types import SimpleNamespace
+
+    from webapp.badges import badges_pdf
+
+    station = SimpleNamespace(name="海南一号站", branch_name="海南一号站党支部")
+    members = [SimpleNamespace(id=n, name=f"党员{n}", avatar=None, card_token=f"token-{n}", is_party_member=True,
+                               post="采油工", station=station) for n in range(23)]
+    with app.test_request_context():
+        pdf = badges_pdf([(m, "安全生产") for m in members], "https://jz.example", {}, "采油作业区党支部")
+    assert len(re.findall(rb"/Type /Page\b", pdf)) == 3
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    images = [hashlib.sha256(s).hexdigest() for s in streams if len(s) > 10000]
+    assert len(images) == 3 and len(set(images)) == 3
