@@ -114,6 +114,7 @@ class LazyPages(Image.Image):
         if not 0 <= frame < self.n_frames:
             raise EOFError(frame)
         if frame != self._frame:
+            self._im = None  # the page before is let go before the next is drawn
             page = self._draw(frame)
             self.im, self._mode, self._size = page.im, page.mode, page.size
             self._frame = frame
