@@ -2,9 +2,11 @@
 import math
 import statistics
 from dataclasses import dataclass
+
 from models import FluctuationAlert, Patrol
 
 from .recorded import BASELINE_DAYS, RECORDED, Recorded
+
 MIN_SAMPLES = 3
 
 
