@@ -17,7 +17,7 @@ from models import db, utcnow
 from . import cli, csrf, errors, filters, i18n, sessions
 from .access import MAX_ID
 from .config import make_config
-from .database import bind, keeps_connection
+from .database import bind
 from .errors import error_response, wants_json
 from .htmx import htmx, is_background_fetch, is_htmx, page_flashes
 
@@ -157,12 +157,11 @@ def create_app(config: dict | None = None) -> Flask:
         if request.endpoint != "static":
             db.connect(reuse_if_open=True)
 
-    keep = keeps_connection()
-
     @app.teardown_request
     def close_connection(exc):
-        # PostgreSQL: back to the pool. SQLite: kept by the thread (webapp/database.py keeps_connection).
-        if not db.is_closed() and not (keep and not db.in_transaction()):
+        # PostgreSQL: back to the pool. SQLite: closed — a connection kept by a thread could hold an old read
+        # snapshot (a cursor not read to its end) into the next request.
+        if not db.is_closed():
             db.close()
 
     @app.after_request

@@ -100,14 +100,6 @@ def release() -> None:
         close_all()
 
 
-def keeps_connection() -> bool:
-    """SQLite: a thread keeps its connection from request to request (no open, no checkpoint and fsync of the WAL
-    at every close); the database's file is on this machine and nothing is gained by giving it back."""
-    from peewee import SqliteDatabase
-
-    return isinstance(db.obj, SqliteDatabase)
-
-
 def bind(url: str):
     """Point the models' DatabaseProxy at url and return the database."""
     database = open_database(url)
