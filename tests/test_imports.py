@@ -175,3 +175,29 @@ def test_two_first_logins_at_once_share_one_signing_key(app):
         card_a, card_b = phone_a.issue_card_token(), phone_b.issue_card_token()
         assert card_a == card_b == User.get(User.employee_no == "HN1003").card_token
         assert phone_b.issue_card_token(reissue=True) != card_a  # reissuing still replaces it
+
+
+def test_an_import_takes_its_authors_turns_not_the_importers(app, leader, monkeypatch):
+    """On PostgreSQL a batch holds the advisory lock of each author whose records it carries (a phone and an
+    imported file carrying the same records take turns): an imported file's authors, in one order — not the
+    leader who imports it, whose lock no phone of the authors takes."""
+    if app.config["BACKEND"] != "postgresql":
+        pytest.skip("PostgreSQL's advisory locks")
+    from peewee import Database
+
+    from webapp.sync import SYNC_LOCKS
+
+    taken = []
+    real = Database.execute_sql
+
+    def spy(self, sql, params=None, *args, **kwargs):
+        if "pg_advisory_xact_lock" in sql:
+            taken.append(tuple(params))
+        return real(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute_sql", spy)
+    records = [signed(patrol_record(get_well("海1-02")), n) for n in ("HN1004", "HN1003", "HN1004")]
+    assert upload(leader, export_file(*records)).status_code == 200
+    with db.connection_context():
+        authors = sorted(User.get(User.employee_no == n).id for n in ("HN1003", "HN1004"))
+    assert taken == [(SYNC_LOCKS, a) for a in authors]

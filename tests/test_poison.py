@@ -95,10 +95,10 @@ def test_a_record_the_server_fails_on_costs_that_record_only(app, monkeypatch, c
 
     real = patrols.judge_patrol
 
-    def failing(ctx, data, wells=None):
+    def failing(ctx, data):
         if data.get("note") == "trips a bug":
             raise RuntimeError("a bug")
-        return real(ctx, data, wells)
+        return real(ctx, data)
 
     # Both paths: the set-based one leaves the record to the path record by record, which answers it.
     monkeypatch.setattr(patrols, "judge_patrol", failing)

@@ -6,14 +6,14 @@ the same clock. Every answer and every row of every table must be the same, ids 
 import copy
 import random
 import uuid as uuid_module
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
 
 import models
 from models import ReplacedLabel, SyncReceipt, User, Well, db, utcnow
-from tests.conftest import make_app
+from tests.conftest import login, make_app
 from tests.test_sync import record_link
 from webapp import sync, sync_sets
 from webapp.readings import DEFAULT_SETS, ReadingSet, save_set, set_for
@@ -367,3 +367,90 @@ def test_a_failure_reading_for_a_run_costs_no_record(twin_urls, monkeypatch, cap
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]
     assert "a bug in load" in caplog.text
+
+
+HOSTILE = {
+    "lone surrogate in the note": {"abnormal": True, "note": "盘根\ud83d漏油"},
+    "lone surrogate as the label": {"qr_token": "\udc00" * 3},
+    "NUL in the note": {"abnormal": True, "note": "a\x00b"},
+    "NUL in the label": {"qr_token": "tok\x00en"},
+    "400-digit reading": {"readings": {"current_up_a": 10**400}},
+    "400-digit well id": {"well_id": 10**400},
+    "400-digit reading set": {"reading_set_id": 10**400},
+    "400-digit latitude": {"position": {"latitude": 10**400, "longitude": 121.8}},
+    "non-ASCII digits as the well id": {"well_id": "١٢"},
+    "non-ASCII digits as a reading": {"readings": {"current_up_a": "٤٢"}},
+    "another station's well": "other station",
+}
+HOSTILE_ENVELOPES = {
+    "created in year 1": {"created_at": "0001-01-01T00:00:00+08:00"},
+    "created in year 9999": {"created_at": "9999-12-31T23:59:59+08:00"},
+    "seen in year 1": {"chain": {"device": "p", "seq": 1, "prev": None, "seen": "0001-01-01T00:00:00Z"}},
+    "chain place of 400 digits": {"chain": {"device": "p", "seq": 10**400, "prev": None, "seen": None}},
+    "NUL in the chain's device": {"chain": {"device": "p\x00", "seq": 1, "prev": None, "seen": None}},
+    "lone surrogate in the chain's device": {"chain": {"device": "p\udc00", "seq": 1, "prev": None, "seen": None}},
+}
+
+
+@pytest.mark.parametrize("good", [3, 70])  # a few rows: one INSERT on PostgreSQL; many: COPY
+@pytest.mark.parametrize("device", ["phone-1", "bad\x00device", "half\ud83d"])
+def test_hostile_values_in_a_set_based_run_answer_and_write_nothing(app, good, device):
+    """Through the route, in a run with good patrols: lone surrogates, NUL bytes, 400-digit numbers, years 1 and
+    9999, non-ASCII digits and another station's well — each record refused or stored cleaned, never a 500, a
+    refused one leaving no row; the good ones stored; the device id whatever it holds."""
+    import json
+
+    from tests.test_sync import patrol_record
+
+    client = app.test_client()
+    login(client, "HN1003")
+    with db.connection_context():
+        worker = User.get(User.employee_no == "HN1003")
+        wells = list(Well.select().where((Well.station == worker.station_id) & (Well.kind == "oil")).order_by(Well.id))
+        other = Well.select().where(Well.station != worker.station_id).first()
+    records = [patrol_record(wells[n % len(wells)]) for n in range(good)]
+    hostile = {}
+    for name, change in HOSTILE.items():
+        record = patrol_record(other if change == "other station" else wells[0])
+        if isinstance(change, dict):
+            record["data"].update(change)
+        hostile[record["uuid"]] = name
+        records.insert(len(records) // 2, record)
+    for name, change in HOSTILE_ENVELOPES.items():
+        record = dict(patrol_record(wells[1]), **change)
+        hostile[record["uuid"]] = name
+        records.append(record)
+    body = json.dumps({"device_id": device, "sent_at": datetime.now(timezone.utc).isoformat(), "records": records},
+                      ensure_ascii=True)
+    response = client.post("/api/v1/sync", data=body, content_type="application/json")
+    assert response.status_code == 200, response.data[:300]
+    answers = {r["uuid"]: r for r in response.json["results"]}
+    with db.connection_context():
+        stored = {str(u): note for u, note in models.Patrol.select(models.Patrol.uuid, models.Patrol.note).tuples()}
+    for uuid, name in hostile.items():
+        answer = answers[uuid]
+        assert answer["status"] in ("created", "rejected"), (name, answer)
+        assert answer.get("error", {}).get("code") != "server_error", (name, answer)
+        assert (uuid in stored) == (answer["status"] == "created"), name
+    for uuid in stored:
+        assert "\x00" not in stored[uuid] and not any("\ud800" <= ch <= "\udfff" for ch in stored[uuid])
+    assert all(answers[r["uuid"]]["status"] == "created" for r in records if r["uuid"] not in hostile)
+
+
+def test_a_failure_writing_a_run_costs_no_record(app, monkeypatch, caplog):
+    """A bug met while writing a run (not the database's: here the rows cannot be built) sends its records record
+    by record: all stored once, the failure in the log, no 500."""
+    from tests.test_sync import batch, patrol_record
+
+    def broken(tables):
+        raise ValueError("a bug in writing")
+
+    monkeypatch.setattr(sync_sets, "write_tables", broken)
+    with app.app_context(), db.connection_context():
+        worker = User.get(User.employee_no == "HN1003")
+        wells = list(Well.select().where((Well.station == worker.station_id) & (Well.kind == "oil")).limit(3))
+        records = [patrol_record(w) for w in wells]
+        answer = sync.sync_batch(worker, batch(*records), settings=app.config)
+        assert [r["status"] for r in answer["results"]] == ["created"] * 3
+        assert models.Patrol.select().where(models.Patrol.uuid.in_([r["uuid"] for r in records])).count() == 3
+    assert "a bug in writing" in caplog.text

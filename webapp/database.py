@@ -91,6 +91,13 @@ def check_sqlite_version(database) -> str:
     return version
 
 
+def is_postgres() -> bool:
+    """Whether the models' database is PostgreSQL (else SQLite)."""
+    from peewee import PostgresqlDatabase
+
+    return isinstance(getattr(db, "obj", db), PostgresqlDatabase)
+
+
 def release() -> None:
     """Close every connection this process holds, pooled ones too (before a database is dropped or copied)."""
     if not db.is_closed():

@@ -85,9 +85,11 @@ def refused(record, exc: RecordError) -> dict:
     return rejected(raw[:40] if isinstance(raw, str) else None, exc.code, exc.message, exc.field)
 
 
-def answer_replay(existing, uuid, user, digest):
-    if existing.author_id == user.id and existing.content_hash == digest:
-        return {"uuid": uuid, "status": "duplicate", "id": existing.object_id}
+def answer_replay(author_id: int, stored_hash: str, object_id, uuid: str, user, digest: str) -> dict:
+    """The answer to a uuid the server has a receipt of (its author, content hash and object): the same record sent
+    again by its author is a duplicate, anything else a conflict."""
+    if author_id == user.id and stored_hash == digest:
+        return {"uuid": uuid, "status": "duplicate", "id": object_id}
     return rejected(uuid, "conflict", gettext("此记录编号已被另一条不同的记录使用。"), "uuid")
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from models import FluctuationAlert, Patrol
 
-from .recorded import BASELINE_DAYS, RECORDED, Recorded
+from .recorded import BASELINE_DAYS, RECORDED, Recorded  # noqa: F401 — BASELINE_DAYS: the pages read it here
 
 MIN_SAMPLES = 3
 

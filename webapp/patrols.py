@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext, lazy_gettext as _l
 
-from models import Patrol, Station, Well, WellOperation
+from models import Patrol, Well, WellOperation
 
-from .access import MAX_ID
 from .fluctuations import detect as detect_fluctuations
 from .readings import CATALOGUE, Field, alert_rules, set_for
 from .recorded import RECORDED, Recorded
@@ -194,17 +193,13 @@ class Context:
         return self.device_time + timedelta(seconds=self.clock_offset_s)
 
 
-def find_well(user, data: dict, wells: dict | None = None) -> Well:
+def find_well(user, data: dict, known: Recorded = RECORDED) -> Well:
     """The patrolled well: only wells of the author's station (any, for an admin). How it was identified (NFC, label
-    or typed) is judged with the record's other evidence, never refused (webapp/evidence.py). `wells`: the wells
-    (with their stations) a sync batch read at once, by id."""
+    or typed) is judged with the record's other evidence, never refused (webapp/evidence.py)."""
     well_id = data.get("well_id")
     if isinstance(well_id, bool) or not isinstance(well_id, int):
         raise RecordError("invalid_value", gettext("缺少井的编号。"), "well_id")
-    if wells is not None:
-        well = wells.get(well_id)
-    else:  # an id beyond the database's integer is simply not found (the driver would fail on it)
-        well = Well.select(Well, Station).join(Station).where(Well.id == well_id).first() if abs(well_id) <= MAX_ID else None
+    well = known.well(well_id)
     if well is None or well.station.work_area_id != user.work_area_id:
         raise RecordError("unknown_well", gettext("找不到这口井。"), "well_id")
     if well.station_id != user.station_id and not user.has_role("admin"):
@@ -259,13 +254,13 @@ class JudgedPatrol:
     thresholds: dict
 
 
-def judge_patrol(ctx: Context, data: dict, wells: dict | None = None) -> JudgedPatrol:
+def judge_patrol(ctx: Context, data: dict) -> JudgedPatrol:
     """Check everything a patrol record says and judge its evidence; RecordError for what is refused."""
     from .evidence import all_flags, judge_presence, read_method
 
     if not isinstance(data, dict):
         raise RecordError("invalid_value", gettext("记录内容格式不对。"), "data")
-    well = find_well(ctx.user, data, wells)
+    well = find_well(ctx.user, data, ctx.known)
     method = read_method(data)
     # Judged by the set the phone's form was made from (the record names it), else the current one.
     reading_set, fields = set_for(well.kind, ctx.user.work_area_id, data.get("reading_set_id"), ctx.cache)

@@ -6,13 +6,22 @@ batch at once, plus the batch's own records before this one: the rules that ask 
 webapp/patrols.py, webapp/fluctuations.py) are written once and cannot tell the two apart."""
 from datetime import datetime, timedelta
 
-from models import ChainLink, Evidence, FluctuationAlert, Patrol, ReplacedLabel, Well
+from models import ChainLink, Evidence, FluctuationAlert, Patrol, ReplacedLabel, Station, Well
+
+from .access import MAX_ID
 
 BASELINE_DAYS = 7  # a reading is set against its well's readings of the week before it
 
 
 class Recorded:
     """The questions, answered from the database."""
+
+    def well(self, well_id: int):
+        """The well with its station, None when there is none (an id beyond the database's integer is not looked
+        up: the driver would fail on it)."""
+        if abs(well_id) > MAX_ID:
+            return None
+        return Well.select(Well, Station).join(Station).where(Well.id == well_id).first()
 
     def chain_links(self, author_id: int, device: str, seq: int) -> list[tuple[str, datetime]]:
         """(link, bounded time) of the author's records at this place of a phone's chain, first stored first."""

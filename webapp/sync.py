@@ -6,13 +6,14 @@ import time
 from datetime import timedelta
 
 from flask_babel import gettext
-from peewee import IntegrityError, OperationalError, PostgresqlDatabase
+from peewee import IntegrityError, OperationalError
 
 from models import SyncReceipt, User, db, utcnow
 
 from . import evidence, sync_sets
 from .activities import create_attendance
 from .checks import create_equipment_check
+from .database import is_postgres
 from .envelope import (MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, record_signature, refused,
                        rejected, too_early)
 from .hazards import create_hazard, create_hazard_step
@@ -48,9 +49,10 @@ class BatchError(Exception):
 
 
 def _device(text: str) -> str:
-    """A phone's device id as stored: the outbox makes it ASCII; anything else is kept as its escapes — a stray
-    character (half an emoji) must not cost the batch."""
-    return text.encode("ascii", "backslashreplace").decode()[:MAX_DEVICE_ID]
+    """A phone's device id as stored: the outbox makes it printable ASCII; anything else is kept as its escapes — a
+    stray character (half an emoji, a NUL no PostgreSQL text holds) must not cost the batch."""
+    return "".join(ch if " " <= ch <= "~" else ch.encode("ascii", "backslashreplace").decode() if ord(ch) > 127
+                   else f"\\x{ord(ch):02x}" for ch in text)[:MAX_DEVICE_ID]
 
 
 def _sync_one(user, record, *, device_id, offset_s, received_at, settings, imported_by, cache):
@@ -61,7 +63,7 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
     digest = content_hash(record)
     existing = SyncReceipt.get_or_none(SyncReceipt.uuid == uuid)
     if existing is not None:
-        return answer_replay(existing, uuid, user, digest)
+        return answer_replay(existing.author_id, existing.content_hash, existing.object_id, uuid, user, digest)
     if device_time + timedelta(seconds=offset_s) > received_at + MAX_FUTURE:
         return too_early(uuid)
     timing = evidence.judge_time(user, evidence.read_chain(record, parse_time), device_time, offset_s, received_at)
@@ -82,7 +84,7 @@ def _sync_one(user, record, *, device_id, offset_s, received_at, settings, impor
         existing = SyncReceipt.get_or_none(SyncReceipt.uuid == uuid)
         if existing is None:
             raise
-        return answer_replay(existing, uuid, user, digest)
+        return answer_replay(existing.author_id, existing.content_hash, existing.object_id, uuid, user, digest)
     except OperationalError as error:
         if _transient(error):
             raise  # the whole batch is run again (write_batch)
@@ -98,7 +100,7 @@ def _failed(uuid, record_type):
     reason the worker can act on; its savepoint is rolled back, the batch's other records go on."""
     log.exception("sync: record %s (%s) failed", uuid, record_type)
     return rejected(uuid, "server_error", gettext("服务器处理这条记录时出错（已记录，管理员会处理）；"
-                                                   "记录仍在手机上，可稍后重新发送，或导出交站长。"), None)
+                                                  "记录仍在手机上，可稍后重新发送，或导出交站长。"), None)
 
 
 def sync_batch(user, payload, *, settings, imported_by=None, set_based=True) -> dict:
@@ -194,20 +196,21 @@ def _transient(error: OperationalError) -> bool:
 SYNC_LOCKS = 0x6A7A  # the class of PostgreSQL advisory locks a sync takes, one per author
 
 
-def write_batch(write, author_id: int):
+def write_batch(write, *author_ids: int):
     """Run write() in one transaction, again from the start if it failed for another writer's sake (up to
     WRITE_ATTEMPTS, with a short random pause): nothing is written twice — a failed attempt is rolled back whole.
 
-    On PostgreSQL the batches of one author take turns (a transaction-scoped advisory lock): two of his phones, or
-    a phone and an imported file, carry the same records, in any order — taking turns they never deadlock, where
+    On PostgreSQL the batches of one author take turns (a transaction-scoped advisory lock per author whose records
+    it carries): two of his phones, or a phone and an imported file, carry the same records, in any order — taking turns they never deadlock, where
     racing they could lose to each other at every retry on a loaded server. Batches of different authors share no
     records and still run at once. (On SQLite a server's writing requests take turns anyway: webapp/__init__.py.)"""
-    postgres = isinstance(getattr(db, "obj", db), PostgresqlDatabase)
+    postgres = is_postgres()
     for attempt in range(WRITE_ATTEMPTS):
         try:
             with db.atomic():
-                if postgres:
-                    db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (SYNC_LOCKS, author_id % 2**31))
+                if postgres:  # in one order, whoever takes them: two batches never hold one each and wait
+                    for author_id in sorted({a % 2**31 for a in author_ids}):
+                        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (SYNC_LOCKS, author_id))
                 return write()
         except OperationalError as error:
             if attempt == WRITE_ATTEMPTS - 1 or not _transient(error):
@@ -268,4 +271,6 @@ def import_file(importer, payload, *, settings) -> list[dict]:
             results.append(dict(result, author=author.name))
         return results
 
-    return write_batch(write, importer.id)
+    # The file's records are their authors' (the signed user_id; one not an author's is refused inside): their locks.
+    authors = {r.get("user_id") for r in records if isinstance(r, dict)}
+    return write_batch(write, *(a for a in authors if isinstance(a, int) and not isinstance(a, bool)))

@@ -9,23 +9,27 @@ runs (webapp/sync.py), after the run before it is written. The answers and the s
 record by record: tests/test_sync_sets.py compares both over a generated corpus."""
 import bisect
 import io
+import logging
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from peewee import DataError, DecimalField, IntegrityError, PostgresqlDatabase, UUIDField, __exception_wrapper__, fn
+from peewee import DataError, DecimalField, IntegrityError, OperationalError, UUIDField, __exception_wrapper__, fn
 
 from models import (ChainLink, Evidence, FluctuationAlert, Patrol, ReplacedLabel, Station, SyncReceipt, Well,
                     WellOperation, db)
 
 from .access import MAX_ID
+from .database import is_postgres
 from .envelope import MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, refused, rejected, too_early
 from .evidence import evidence_columns, judge_time, read_chain, stored_offset
 from .fluctuations import due as alerts_due
 from .patrols import REPEAT_RUN, Context, RecordError, judge_patrol, operation_rows
 from .readings import CATALOGUE, set_for
 from .recorded import BASELINE_DAYS, Recorded
+
+log = logging.getLogger("jingzhan.sync")
 
 READINGS = tuple(CATALOGUE)
 SET_METHODS = ("scan", "manual")
@@ -108,7 +112,7 @@ class Run(Recorded):
                     if isinstance(r["data"].get("well_id"), int) and not isinstance(r["data"].get("well_id"), bool)}
         well_ids = [w for w in well_ids if abs(w) <= MAX_ID]
         # With each well the readings it has an open alert for (one statement less than asking apart).
-        listed = fn.string_agg if isinstance(_target(), PostgresqlDatabase) else fn.group_concat
+        listed = fn.string_agg if is_postgres() else fn.group_concat
         open_alerts = (FluctuationAlert.select(listed(FluctuationAlert.metric, " "))
                        .where((FluctuationAlert.well == Well.id) & FluctuationAlert.acknowledged_at.is_null()))
         self.wells = {w.id: w for w in Well.select(Well, Station, open_alerts.alias("open_alerts")).join(Station)
@@ -219,6 +223,9 @@ class Run(Recorded):
                 return place[0][0], place[2], place[3]
         return None
 
+    def well(self, well_id):
+        return self.wells.get(well_id)
+
     def label_replaced_at(self, token, well_id):
         return self.replaced.get((token, well_id))
 
@@ -251,8 +258,7 @@ class Run(Recorded):
             return refused(record, exc)
         digest = content_hash(record)
         if uuid in self.receipts:
-            author, stored_digest, object_id = self.receipts[uuid]
-            return answer_replay(_Receipt(author, stored_digest, object_id), uuid, self.user, digest)
+            return answer_replay(*self.receipts[uuid], uuid, self.user, digest)
         if device_time + timedelta(seconds=self.offset_s) > self.received_at + MAX_FUTURE:
             return too_early(uuid)
         chain = self._chain(record)
@@ -263,7 +269,7 @@ class Run(Recorded):
                       clock_offset_s=stored_offset(self.offset_s), uuid=uuid, settings=self.settings,
                       data=record["data"], timing=timing, cache=self.cache, known=self)
         try:
-            judged = judge_patrol(ctx, record["data"], self.wells)
+            judged = judge_patrol(ctx, record["data"])
         except RecordError as exc:
             self._note_link(uuid, timing, "refused")
             return rejected(uuid, exc.code, exc.message, exc.field)
@@ -338,6 +344,11 @@ class Run(Recorded):
                 write_tables(self._tables(*new_ids(len(self.pending))))
         except (IntegrityError, DataError):  # a uuid stored meanwhile, or a value a driver would not take
             return False
+        except OperationalError:
+            raise  # the other writers' (write_batch runs the batch again) or the database's
+        except Exception:  # noqa: BLE001 — a bug in writing the run must not cost the batch: record by record
+            log.exception("sync: writing a run of %s records failed", len(self.pending))
+            return False
         return True
 
     def _tables(self, patrol_ids: list[int], receipt_ids: list[int]) -> list[tuple]:
@@ -363,17 +374,6 @@ class Run(Recorded):
         return answer
 
 
-@dataclass
-class _Receipt:
-    author_id: int
-    content_hash: str
-    object_id: object
-
-
-def _target():
-    return db.obj if hasattr(db, "obj") else db
-
-
 def new_ids(count: int) -> tuple[list[int], list[int]]:
     """Ids for `count` new patrols and as many receipts, taken before they are inserted (their operations, alerts
     and evidence name them). PostgreSQL: from the tables' sequences. SQLite: the writer holds the database (its
@@ -381,7 +381,7 @@ def new_ids(count: int) -> tuple[list[int], list[int]]:
     exactly these ids."""
     if not count:
         return [], []
-    if isinstance(_target(), PostgresqlDatabase):
+    if is_postgres():
         rows = db.execute_sql("SELECT nextval(pg_get_serial_sequence('patrol', 'id')), "
                               "nextval(pg_get_serial_sequence('sync_receipt', 'id')) FROM generate_series(1, %s)",
                               (count,)).fetchall()
@@ -415,8 +415,8 @@ def write_tables(tables: list[tuple]) -> None:
     """Insert each (model, rows), in order, through the driver without peewee building SQL value by value, all or
     nothing (a savepoint). SQLite: one executemany a table. PostgreSQL: the tables' INSERTs sent together in one
     round trip, or COPY for a table of many rows (a third of the time of one INSERT of many VALUES)."""
-    cursor = _target().cursor()
-    if not isinstance(_target(), PostgresqlDatabase):
+    cursor = db.cursor()
+    if not is_postgres():
         with db.atomic():
             for model, rows in tables:
                 if rows:
@@ -426,8 +426,9 @@ def write_tables(tables: list[tuple]) -> None:
                     sql = f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES ({marks})"
                     cursor.executemany(sql, values)
         return
-    # A failed statement leaves a PostgreSQL transaction unusable until it rolls back to a savepoint.
-    statements = ["SAVEPOINT run_rows"]
+    # A failed statement leaves a PostgreSQL transaction unusable until it rolls back to a savepoint; the savepoint
+    # is sent with the first statement, and rolled back to only once it was.
+    statements, opened = ["SAVEPOINT run_rows"], False
     try:
         for model, rows in tables:
             if not rows:
@@ -435,6 +436,7 @@ def write_tables(tables: list[tuple]) -> None:
             fields, values = _lines(model, rows)
             if len(rows) >= COPY_FROM:
                 if statements:
+                    opened = True
                     cursor.execute("; ".join(statements))  # what comes before, in order (foreign keys)
                     statements = []
                 text = io.StringIO("".join(",".join(map(_csv, line)) + "\n" for line in values))
@@ -444,9 +446,11 @@ def write_tables(tables: list[tuple]) -> None:
                 template = "(" + ", ".join(["%s"] * len(fields)) + ")"
                 rows_sql = b",".join(cursor.mogrify(template, line) for line in values).decode()
                 statements.append(f"INSERT INTO {_name(model)} ({_columns(fields)}) VALUES {rows_sql}")
+        opened = True
         cursor.execute("; ".join([*statements, "RELEASE SAVEPOINT run_rows"]))
     except Exception:
-        cursor.execute("ROLLBACK TO SAVEPOINT run_rows; RELEASE SAVEPOINT run_rows")
+        if opened:
+            cursor.execute("ROLLBACK TO SAVEPOINT run_rows; RELEASE SAVEPOINT run_rows")
         raise
 
 
