@@ -201,3 +201,25 @@ def test_an_import_takes_its_authors_turns_not_the_importers(app, leader, monkey
     with db.connection_context():
         authors = sorted(User.get(User.employee_no == n).id for n in ("HN1003", "HN1004"))
     assert taken == [(SYNC_LOCKS, a) for a in authors]
+
+
+@pytest.mark.parametrize("user_id", [10**400, -(10**400), 2**31, -1, "٣", True, "\ud83d", "a\x00b", None])
+def test_a_hostile_author_id_in_a_file_is_refused_not_a_500(leader, user_id):
+    """The signed author of an exported record is looked up (and locked, on PostgreSQL): an id of 400 digits, beyond
+    the database's integer, non-ASCII digits, a lone surrogate or a NUL is refused with a reason."""
+    record = dict(signed(patrol_record(get_well("海1-02"))), user_id=user_id)
+    body = json.dumps(export_file(record), ensure_ascii=True).encode()
+    response = upload(leader, body)
+    assert response.status_code == 200
+    assert "作者" in response.get_data(as_text=True)
+    with db.connection_context():
+        assert not Patrol.select().exists()
+
+
+@pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59+08:00"])
+def test_a_file_record_made_in_year_1_or_9999_is_refused(leader, created_at):
+    record = signed(patrol_record(get_well("海1-02"), created_at=created_at))
+    response = upload(leader, export_file(record))
+    assert response.status_code == 200
+    with db.connection_context():
+        assert not Patrol.select().exists()

@@ -13,6 +13,7 @@ from models import SyncReceipt, User, db, utcnow
 from . import evidence, sync_sets
 from .activities import create_attendance
 from .checks import create_equipment_check
+from .access import MAX_ID
 from .database import is_postgres
 from .envelope import (MAX_FUTURE, answer_replay, check_envelope, content_hash, parse_time, record_signature, refused,
                        rejected, too_early)
@@ -229,8 +230,9 @@ def _author_of(record, importer, authors):
     user_id = record.get("user_id") if isinstance(record, dict) else None
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         raise RecordError("unknown_author", gettext("记录没有注明作者，无法导入。"), "user_id")
-    if user_id not in authors:
-        authors[user_id] = User.get_or_none((User.id == user_id) & (User.work_area == importer.work_area_id))
+    if user_id not in authors:  # an id beyond the database's integer is no one's (the driver would fail on it)
+        authors[user_id] = (User.get_or_none((User.id == user_id) & (User.work_area == importer.work_area_id))
+                            if abs(user_id) <= MAX_ID else None)
     author = authors[user_id]
     if author is None:
         raise RecordError("unknown_author", gettext("记录的作者不是本作业区的员工。"), "user_id")
@@ -273,4 +275,5 @@ def import_file(importer, payload, *, settings) -> list[dict]:
 
     # The file's records are their authors' (the signed user_id; one not an author's is refused inside): their locks.
     authors = {r.get("user_id") for r in records if isinstance(r, dict)}
-    return write_batch(write, *(a for a in authors if isinstance(a, int) and not isinstance(a, bool)))
+    return write_batch(write, *(a for a in authors
+                                if isinstance(a, int) and not isinstance(a, bool) and abs(a) <= MAX_ID))
