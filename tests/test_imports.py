@@ -185,7 +185,7 @@ def test_an_import_takes_its_authors_turns_not_the_importers(app, leader, monkey
         pytest.skip("PostgreSQL's advisory locks")
     from peewee import Database
 
-    from webapp.sync import SYNC_LOCKS
+    from webapp.sync import SYNC_LOCKS, SYNC_TURNS
 
     taken = []
     real = Database.execute_sql
@@ -200,7 +200,7 @@ def test_an_import_takes_its_authors_turns_not_the_importers(app, leader, monkey
     assert upload(leader, export_file(*records)).status_code == 200
     with db.connection_context():
         authors = sorted(User.get(User.employee_no == n).id for n in ("HN1003", "HN1004"))
-    assert taken == [(SYNC_LOCKS, a) for a in authors]
+    assert taken == [SYNC_TURNS, *((SYNC_LOCKS, a) for a in authors)]
 
 
 @pytest.mark.parametrize("user_id", [10**400, -(10**400), 2**31, -1, "٣", True, "\ud83d", "a\x00b", None])

@@ -195,6 +195,7 @@ def _transient(error: OperationalError) -> bool:
 
 
 SYNC_LOCKS = 0x6A7A  # the class of PostgreSQL advisory locks a sync takes, one per author
+SYNC_TURNS = (0x6A7B, 0)  # the one lock every sync holds shared, and a batch run again holds alone
 
 
 def write_batch(write, *author_ids: int):
@@ -202,22 +203,35 @@ def write_batch(write, *author_ids: int):
     WRITE_ATTEMPTS, with a short random pause): nothing is written twice — a failed attempt is rolled back whole.
 
     On PostgreSQL the batches of one author take turns (a transaction-scoped advisory lock per author whose records
-    it carries): two of his phones, or a phone and an imported file, carry the same records, in any order — taking turns they never deadlock, where
-    racing they could lose to each other at every retry on a loaded server. Batches of different authors share no
-    records and still run at once. (On SQLite a server's writing requests take turns anyway: webapp/__init__.py.)"""
+    it carries, in one order): two of his phones, or a phone and an imported file, carry the same records in any
+    order — taking turns they never deadlock. Batches of different authors share no records and run at once. Two
+    authors sending the same uuids (a copied outbox, a hostile reuse) can deadlock; the loser, run again at once,
+    could meet the winner again and lose every time (a browser test lost four times in a row) — so a batch run again
+    runs alone: every sync holds SYNC_TURNS shared, a batch run again holds it exclusively, waiting for the batches
+    under way to end and holding back the next ones (PostgreSQL queues a new shared request behind it) until it is
+    stored. (On SQLite a server's writing requests take turns anyway: webapp/__init__.py.)"""
     postgres = is_postgres()
     for attempt in range(WRITE_ATTEMPTS):
         try:
             with db.atomic():
-                if postgres:  # in one order, whoever takes them: two batches never hold one each and wait
-                    for author_id in sorted({a % 2**31 for a in author_ids}):
-                        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (SYNC_LOCKS, author_id))
+                if postgres:
+                    _take_turns(author_ids, alone=attempt > 0)
                 return write()
         except OperationalError as error:
             if attempt == WRITE_ATTEMPTS - 1 or not _transient(error):
                 raise
+            log.info("sync: batch run again alone after %s", str(error).splitlines()[0])
         time.sleep(random.uniform(0.02, 0.1) * 2**attempt)  # a pause, not a secret
     raise AssertionError("unreachable")
+
+
+def _take_turns(author_ids, alone: bool) -> None:
+    """The batch's advisory locks: SYNC_TURNS (shared, or alone), then each author's in one order — whoever takes
+    them, two batches never hold one each and wait for the other's."""
+    turns = "pg_advisory_xact_lock" if alone else "pg_advisory_xact_lock_shared"
+    db.execute_sql(f"SELECT {turns}(%s, %s)", SYNC_TURNS)  # nosec B608 — one of two function names, no input
+    for author_id in sorted({a % 2**31 for a in author_ids}):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (SYNC_LOCKS, author_id))
 
 
 EXPORT_FORMAT = "jingzhan-outbox"
