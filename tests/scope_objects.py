@@ -18,6 +18,8 @@ from tests.test_checks import check_record
 from tests.test_hazards import photo, record, send
 from tests.test_sync import batch, patrol_record, post
 from webapp.activities import step_code, time_step
+from webapp.handover import shift_summary
+from webapp.shifts import parse_shifts, shift_at
 
 
 @pytest.fixture
@@ -39,7 +41,11 @@ def station2(app):
     assert {patrol["status"], check_result["status"], hazard["status"]} == {"created"}
     with db.connection_context():
         alert = FluctuationAlert.create(well=well, patrol=patrol["id"], metric="current_up_a", value=90, baseline=40)
-        handover = Handover.create(station=station, day=utcnow().date(), shift_index=0, outgoing=worker, summary="{}")
+        # The shift under way, summed up as a handover stores it: its page shows the stored one at any hour.
+        tz, shifts = app.config["TIMEZONE"], parse_shifts(station.work_area.shifts)
+        day, shift = shift_at(utcnow(), shifts, tz)
+        handover = Handover.create(station=station, day=day, shift_index=shift.index, outgoing=worker,
+                                   summary=json.dumps(shift_summary(station, day, shift, tz, utcnow())))
         commitment = Commitment.create(member=worker, station=station, period=str(utcnow().year), category="safety",
                                        content="不漏井", target="全年无漏检", status="submitted")
         member = User.get_by_id(worker.id)

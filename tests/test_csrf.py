@@ -278,6 +278,7 @@ def _without_lazy_secrets(rows: dict) -> dict:
     return cleaned
 
 
+@pytest.mark.dated  # every page, the shift under way and its stored handover among them: at any hour
 @pytest.mark.parametrize("who", PEOPLE)
 def test_no_get_changes_state(app, station2, who):
     client = client_for(app, who)
