@@ -523,11 +523,12 @@ class Patrol(BaseModel):
     REVIEW_STATUSES = {"pending": _l("待审核"), "approved": _l("已审核"), "returned": _l("已退回")}
 
     class Meta:
-        # (well, clock_time): the 3K+行为 coverage of contracted wells over a month (webapp/assessment.py).
+        # (well, clock_time, review_status): the 3K+行为 coverage of contracted wells over a period, counted per
+        # shift from the index alone (webapp/assessment.py).
         # (well, device_time, id): a well's latest patrols, the latest stored first among those of one time, read
         # in index order on PostgreSQL too (SQLite ends every index with the rowid anyway).
         indexes = ((("author", "device_time"), False), (("well", "device_time", "id"), False),
-                   (("station", "clock_time"), False), (("well", "clock_time"), False))
+                   (("station", "clock_time"), False), (("well", "clock_time", "review_status"), False))
 
     @property
     def flag_list(self) -> list[str]:

@@ -178,7 +178,8 @@ def targets(app) -> dict:
         now_start, now_end = window(today, _shift, tz)
         in_shift = {name: Patrol.select().where((Patrol.station == station) & (Patrol.clock_time >= low) & (Patrol.clock_time < high))
                     .count() for name, (low, high) in (("current", (now_start, now_end)), ("past", (start, end)))}
-    return {"well": well.id, "past": past.isoformat(), "last_month": _last_month(today), "year": str(past.year),
+    return {"well": well.id, "past": past.isoformat(), "today": today.isoformat(), "last_month": _last_month(today),
+            "year": str(past.year),
             "patrol": patrol.id, "check": check.id if check else None,
             "before": older.replace(microsecond=0).isoformat(), "station_patrols_in_shift": in_shift}
 
@@ -203,11 +204,24 @@ def pages(ids: dict) -> list[tuple[str, str, str, dict]]:
         ("monthly summary .xlsx", "leader", f"/reports/monthly.xlsx?month={month}", {}),
         ("monthly summary CSV", "leader", f"/reports/monthly.csv?month={month}", {}),
         ("work-area overview", "admin", "/review/overview", {}),
-        ("四比 board, work area, last month", "secretary", f"/assessment/board?period={ids['last_month']}&station=all", {}),
-        ("3K+行为 my points, last month (HN1003)", "worker", f"/assessment/me?month={ids['last_month']}", {}),
+        *((f"四比 board, work area, {name}", "secretary", f"/assessment/board?period={period}&station=all", {})
+          for name, period in periods(ids)),
+        *((f"3K+行为 my points, {name} (HN1003)", "worker", f"/assessment/me?period={period}", {})
+          for name, period in periods(ids)),
+        ("我的 points summary, this month (HN1003)", "worker", "/assessment/me/summary", {"HX-Request": "true"}),
         ("year report, work area", "admin", f"/assessment/year?year={ids['year']}", {}),
         ("year report .xlsx", "admin", f"/assessment/year.xlsx?year={ids['year']}", {}),
     ]
+
+
+def periods(ids: dict) -> list[tuple[str, str]]:
+    """The periods the 3K+ pages offer, each measured: last month, the last full quarter, this year so far and the
+    last full year (the largest)."""
+    today = date.fromisoformat(ids["today"])
+    quarter = (today.month - 1) // 3  # the quarter before this one: 0 → the fourth of last year
+    last_quarter = f"{today.year - 1}Q4" if quarter == 0 else f"{today.year}Q{quarter}"
+    return [("last month", ids["last_month"]), ("last quarter", last_quarter), ("this year", str(today.year)),
+            ("last year", str(today.year - 1))]
 
 
 def percentile(values: list[float], share: float) -> float:

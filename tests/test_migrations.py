@@ -95,6 +95,7 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
             "升级到版本 17：evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals",
             "升级到版本 18：reading sets per kind of well; readings of pcp, esp and injection wells; patrol.reading_set, .confirmed; well.allocation",
             "升级到版本 19：indexes: duplicates of a composite's lead dropped; two composites end with the id",
+            "升级到版本 20：patrol(well_id, clock_time, review_status) replaces patrol(well_id, clock_time)",
         ]
         assert migrations.current_version() == migrations.LATEST
         assert Patrol.select().count() == 0

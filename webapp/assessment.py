@@ -9,9 +9,11 @@ branch or the work area costs the same number of queries whatever the number of 
 import json
 import math
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext
@@ -47,7 +49,9 @@ from .reports import (
     shift_windows,
 )
 from .periods import SETTLED, month_of, month_start, next_month, open_months
-from .shifts import Shift, shift_table
+from . import coverage
+from .database import is_postgres
+from .shifts import Shift, required_patrols, shift_table
 from .text import clean_line, clean_text
 
 DIMENSIONS = {"kpi": _l("关键指标（KPI）"), "ko": _l("关键目标（KO）"), "ksa": _l("知识技能（KSA）"), "behaviour": _l("行为表现")}
@@ -126,14 +130,30 @@ class Clock:
 # Sources
 
 @dataclass(frozen=True)
+class Message:
+    """A line of text translated only when it is shown: scoring a year of a work area makes thousands of records, and
+    the board shows none of them."""
+
+    template: object  # a lazy_gettext message
+    args: dict
+
+    def __str__(self) -> str:
+        return str(self.template) % self.args
+
+
+@dataclass(frozen=True)
 class Record:
     """A record a score came from: its kind (for the link), id, a line of text, when (naive UTC) and its units."""
 
     kind: str
     id: int
-    text: str
+    message: str | Message
     at: datetime | None = None
     units: float | None = None
+
+    @property
+    def text(self) -> str:
+        return str(self.message)
 
 
 @dataclass
@@ -201,7 +221,9 @@ def _gather(scope: Scope, entries) -> Collected:
 
 def _coverage(scope: Scope) -> Collected:
     """承包井巡检完成率: over the finished shifts of each month, the patrols done at the wells the member held as 承包井
-    that day (WellContract history) against those due — counted as on the dashboard (webapp.shifts)."""
+    that day (WellContract history) against those due — counted as on the dashboard (webapp.shifts). Two queries:
+    the contracts, and the patrols done counted by contract, month and well in the database (webapp.coverage); in a
+    zone whose offset changes within the period, the patrols instead, replayed shift by shift."""
     contracts = list(
         WellContract.select(WellContract, Well).join(Well)
         .where(WellContract.member.in_(scope.member_ids) & (WellContract.start_date <= scope.last_day)
@@ -212,6 +234,87 @@ def _coverage(scope: Scope) -> Collected:
     if not contracts or not windows:
         return {}
     wells = {c.well.id: c.well for c in contracts}
+    offset = coverage.fixed_offset([w.start for w in windows] + [windows[-1].end], scope.clock.tz)
+    counts = (_counted(contracts, windows, scope.clock.shifts, offset) if offset is not None
+              else _replayed(contracts, windows, scope.clock.now))
+    tallies: Collected = {}
+    sums: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for (member_id, month, well_id), (required, done) in sorted(counts.items(),
+                                                                key=lambda kv: (kv[0][:2], wells[kv[0][2]].code)):
+        well = wells[well_id]
+        text = Message(_l("%(well)s：应巡 %(required)s 次，已巡 %(done)s 次（%(rate)s%%）"),
+                       dict(well=well.code, required=required, done=done, rate=format(100 * done / required, ".1f")))
+        tallies.setdefault((member_id, month), Tally()).records.append(Record("well_history", well_id, text))
+        sums[(member_id, month)][0] += required
+        sums[(member_id, month)][1] += done
+    for key, (required, done) in sums.items():
+        tallies[key].units = round(100 * done / required, 1) if required else 0.0
+    return tallies
+
+
+Counts = dict[tuple[int, str, int], list[int]]  # (member, month, well) → [required, done]
+
+
+def _held(contract: WellContract, day: date) -> bool:
+    return contract.start_date <= day and (contract.end_date is None or day < contract.end_date)
+
+
+def _counted(contracts: list[WellContract], windows, shifts: list[Shift], offset: int) -> Counts:
+    """The patrols due from the windows (per contract, month and slot: the days it held the well, by bisection), and
+    those done from one query: the patrols of the windows counted per well and shift, each shift's count capped at
+    what was due, summed per contract and month."""
+    slot_of = {s.index: n for n, s in enumerate(coverage.slots(shifts))}
+    month_firsts = sorted({date(w.day.year, w.day.month, 1) for w in windows})
+    days: dict[tuple[date, int], list[int]] = defaultdict(list)  # (month, slot) → the day numbers of its windows
+    for w in windows:
+        days[(date(w.day.year, w.day.month, 1), slot_of[w.shift.index])].append(coverage.day_number(w.day))
+    counts: Counts = {}
+    for c in contracts:
+        low = coverage.day_number(c.start_date)
+        high = coverage.day_number(c.end_date) if c.end_date else math.inf
+        for (first, slot), numbers in days.items():
+            held = bisect_left(numbers, high) - bisect_left(numbers, low)
+            if held:
+                due = held * required_patrols(c.well.patrol_interval_hours, coverage.slots(shifts)[slot])
+                count = counts.setdefault((c.member_id, month_text(first.year, first.month), c.well_id), [0, 0])
+                count[0] += due
+    day, slot = coverage.shift_of("u.s", shifts)
+    month = ("(CASE " + "".join(f"WHEN t.d < {coverage.day_number(following)} THEN {n} "
+                                for n, following in enumerate([*month_firsts[1:], _after(month_firsts[-1])])) + "END)")
+    mark = "%s" if is_postgres() else "?"
+    well_ids = sorted({c.well_id for c in contracts})
+    start_day = ("(c.start_date - DATE '1970-01-01')" if is_postgres()
+                 else "CAST(julianday(c.start_date) - 2440587.5 AS INTEGER)")
+    end_day = start_day.replace("start_date", "end_date")
+    # Only numbers and names of ours are written into the text; the ids and bounds are parameters.
+    sql = (f"SELECT c.member_id, {month}, t.well_id, "
+           f"SUM({coverage.least()}(t.n, {coverage.required_sql('w.patrol_interval_hours', shifts, 't.slot')})) "
+           f"FROM (SELECT u.well_id AS well_id, {day} AS d, {slot} AS slot, COUNT(*) AS n "
+           f"FROM (SELECT p.well_id AS well_id, {coverage.local_seconds('p.clock_time', offset)} AS s FROM patrol p "
+           f"WHERE p.well_id IN ({', '.join([mark] * len(well_ids))}) AND p.clock_time >= {mark} "
+           f"AND p.clock_time < {mark} AND p.review_status <> 'returned'{coverage.kept_apart()}) u GROUP BY 1, 2, 3) t "
+           "JOIN well w ON w.id = t.well_id "
+           f"JOIN well_contract c ON c.well_id = t.well_id AND t.d >= {start_day} "
+           f"AND (c.end_date IS NULL OR t.d < {end_day}) GROUP BY 1, 2, 3")
+    params = [*well_ids, windows[0].start, windows[-1].end]
+    # Every contract of the wells is joined (a list of contract ids made SQLite probe each one for every row); the
+    # members not asked about are left out here.
+    members = {c.member_id for c in contracts}
+    for member_id, month_index, well_id, done in db.execute_sql(sql, params):  # nosec B608 — see above
+        if member_id not in members:
+            continue
+        first = month_firsts[month_index]
+        counts[(member_id, month_text(first.year, first.month), well_id)][1] += int(done)
+    return counts
+
+
+def _after(first: date) -> date:
+    return date(*next_month(first.year, first.month), 1)
+
+
+def _replayed(contracts: list[WellContract], windows, now: datetime) -> Counts:
+    """The same counts from every patrol of the windows, replayed shift by shift as the dashboard counts a shift."""
+    wells = {c.well.id: c.well for c in contracts}
     held = defaultdict(list)
     for contract in contracts:
         held[contract.well_id].append(contract)
@@ -219,26 +322,15 @@ def _coverage(scope: Scope) -> Collected:
     patrols = Patrol.select(Patrol.well.alias("well_id"), Patrol.clock_time, Patrol.review_status).where(
         Patrol.well.in_(list(wells)) & (Patrol.clock_time >= windows[0].start) & (Patrol.clock_time < windows[-1].end)
     ).namedtuples()
-    counts: dict[tuple[int, str, int], list[int]] = {}
+    counts: Counts = {}
     for w, in_shift in zip(windows, bucket(patrols, windows), strict=True):
-        for row in shift_table(wells.values(), in_shift, w.shift, w.start, w.end, scope.clock.now):
+        for row in shift_table(wells.values(), in_shift, w.shift, w.start, w.end, now):
             for contract in held[row.well.id]:
-                if contract.start_date <= w.day and (contract.end_date is None or w.day < contract.end_date):
+                if _held(contract, w.day):
                     count = counts.setdefault((contract.member_id, month_text(w.day.year, w.day.month), row.well.id), [0, 0])
                     count[0] += row.required
                     count[1] += min(row.done, row.required)
-    tallies: Collected = {}
-    sums: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-    for (member_id, month, well_id), (required, done) in sorted(counts.items(), key=lambda kv: (kv[0][:2], wells[kv[0][2]].code)):
-        well = wells[well_id]
-        text = gettext("%(well)s：应巡 %(required)s 次，已巡 %(done)s 次（%(rate)s%%）", well=well.code, required=required, done=done,
-                       rate=format(100 * done / required, ".1f"))
-        tallies.setdefault((member_id, month), Tally()).records.append(Record("well_history", well_id, text))
-        sums[(member_id, month)][0] += required
-        sums[(member_id, month)][1] += done
-    for key, (required, done) in sums.items():
-        tallies[key].units = round(100 * done / required, 1) if required else 0.0
-    return tallies
+    return counts
 
 
 def _short(text: str, length: int = 40) -> str:
@@ -281,8 +373,8 @@ def _alerts(scope: Scope) -> Collected:
     # Compared in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
     in_time = (a for a in rows if a.acknowledged_at - a.created_at <= timedelta(hours=ALERT_HOURS))
     return _gather(scope, ((a.acknowledged_by_id, a.acknowledged_at,
-                            Record("well", a.well_id, gettext("%(well)s %(metric)s波动：%(note)s", well=a.well.code, metric=a.metric_label,
-                                                                      note=_short(a.action_note, 30)),
+                            Record("well", a.well_id, Message(_l("%(well)s %(metric)s波动：%(note)s"), dict(
+                                       well=a.well.code, metric=a.metric_label, note=_short(a.action_note, 30))),
                                    a.acknowledged_at)) for a in in_time))
 
 
@@ -291,19 +383,28 @@ def _rated(scope: Scope, rating: str) -> Collected:
         Commitment.id, Commitment.member, Commitment.rating, Commitment.rated_at, Commitment.target).where(
         Commitment.member.in_(scope.member_ids) & Commitment.rating.in_(FULFILLED) & scope.within(Commitment.rated_at)
     ).order_by(Commitment.rated_at, Commitment.id))
-    return _gather(scope, ((c.member_id, c.rated_at, Record("commitment", c.id, gettext("%(target)s（%(rating)s）", target=_short(c.target), rating=c.rating_label),
+    return _gather(scope, ((c.member_id, c.rated_at, Record("commitment", c.id, Message(
+                                _l("%(target)s（%(rating)s）"), dict(target=_short(c.target), rating=Commitment.RATINGS.get(c.rating, ""))),
                                                              c.rated_at)) for c in rows if c.rating == rating))
 
 
-def _attended(scope: Scope, kinds, units: Callable[[Activity], float] | None = None) -> Collected:
-    """Activities of these kinds the members attended (present; cancelled ones never count), in the month they began."""
-    rows = scope.cached("attendance", lambda: Attendance.select(Attendance.user, Activity).join(Activity).where(
-        Attendance.user.in_(scope.member_ids) & (Attendance.status == "present") & Activity.cancelled_at.is_null()
-        & scope.within(Activity.starts_at)).order_by(Activity.starts_at, Activity.id))
-    return _gather(scope, ((a.user_id, a.activity.starts_at,
-                            Record("activity", a.activity.id, gettext("%(kind)s：%(topic)s", kind=a.activity.kind_label, topic=_short(a.activity.topic)),
-                                   a.activity.starts_at, units(a.activity) if units else None))
-                           for a in rows if a.activity.kind in kinds))
+def _attended(scope: Scope, kinds, units: Callable | None = None) -> Collected:
+    """Activities of these kinds the members attended (present; cancelled ones never count), in the month they began.
+    Plain rows, shared by the four sources: a year of a work area's attendance is thousands of them. The activities
+    of the period lead (their start is indexed) and each one's attendance is looked up by activity and member — not
+    every attendance the members ever had."""
+    rows = scope.cached("attendance", lambda: Activity.select(
+        Attendance.user.alias("user_id"), Activity.id, Activity.kind, Activity.topic, Activity.starts_at, Activity.hours,
+        Activity.days).join(Attendance).where(
+        # user_id + 0: not the index of each member's attendance over the years (SQLite chose it), the period's.
+        (Attendance.user + 0).in_(scope.member_ids) & (Attendance.status == "present") & Activity.cancelled_at.is_null()
+        & scope.within(Activity.starts_at)).order_by(Activity.starts_at, Activity.id).namedtuples())
+    return _gather(scope, ((a.user_id, a.starts_at,
+                            Record("activity", a.id, Message(_l("%(kind)s：%(topic)s"),
+                                                             dict(kind=Activity.KINDS.get(a.kind, a.kind),
+                                                                  topic=_short(a.topic))),
+                                   a.starts_at, units(a) if units else None))
+                           for a in rows if a.kind in kinds))
 
 
 def _suggestions(scope: Scope) -> Collected:
@@ -540,6 +641,7 @@ class MonthScore:
     rules: RuleSet
     lines: list[Line]
     deductions: list[Deduction]
+    _points: dict = field(default_factory=dict, repr=False, compare=False)
 
     def lines_of(self, dimension: str) -> list[Line]:
         return [line for line in self.lines if line.source.dimension == dimension]
@@ -549,10 +651,12 @@ class MonthScore:
         return round(sum(d.points for d in self.deductions), 2)
 
     def points(self, dimension: str) -> float:
-        earned = sum(line.points for line in self.lines_of(dimension))
-        return round(earned - (self.deducted if dimension == "behaviour" else 0), 2)
+        if dimension not in self._points:  # a scored month does not change: the board asks its sums many times
+            earned = sum(line.points for line in self.lines_of(dimension))
+            self._points[dimension] = round(earned - (self.deducted if dimension == "behaviour" else 0), 2)
+        return self._points[dimension]
 
-    @property
+    @cached_property
     def total(self) -> float:
         return round(sum(self.points(d) for d in DIMENSIONS), 2)
 
@@ -569,7 +673,7 @@ class MemberScore:
     def points(self, dimension: str) -> float:
         return round(sum(m.points(dimension) for m in self.months), 2)
 
-    @property
+    @cached_property
     def total(self) -> float:
         return round(sum(m.total for m in self.months), 2)
 

@@ -306,6 +306,14 @@ def _v19_indexes(migrator):
         db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_{"_".join(columns)}_id" ON "{table}" ({quoted})')
 
 
+def _v20_covering_index(migrator):
+    """patrol(well_id, clock_time) ends with review_status: the 3K+ coverage of a year counts a work area's patrols per
+    shift from the index alone, not a table row each (issue 18)."""
+    db.execute_sql('DROP INDEX IF EXISTS "patrol_well_id_clock_time"')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "patrol_well_id_clock_time_review_status" '
+                   'ON "patrol" ("well_id", "clock_time", "review_status")')
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -329,6 +337,7 @@ STEPS = [
     (17, "evidence: replaced labels, NFC tags, evidence, record chains, discards; hazard.duplicate_of; bulk approvals", _v17_evidence),
     (18, "reading sets per kind of well; readings of pcp, esp and injection wells; patrol.reading_set, .confirmed; well.allocation", _v18_reading_sets),
     (19, "indexes: duplicates of a composite's lead dropped; two composites end with the id", _v19_indexes),
+    (20, "patrol(well_id, clock_time, review_status) replaces patrol(well_id, clock_time)", _v20_covering_index),
 ]
 
 def _columns(table: str) -> set[str]:

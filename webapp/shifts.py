@@ -82,9 +82,14 @@ class WellShift:
         return str(self.LABELS[self.status])
 
 
+def required_patrols(interval_hours: int, shift: Shift) -> int:
+    """Patrols due in a shift at a well patrolled every interval_hours: one per interval begun, at least one."""
+    return max(1, math.ceil(shift.hours / max(interval_hours, 1)))
+
+
 def well_status(interval_hours: int, shift: Shift, start: datetime, end: datetime, now: datetime, done: int) -> tuple[int, str]:
     """(required, status) of a well patrolled every interval_hours, with done patrols, seen at now (naive UTC)."""
-    required = max(1, math.ceil(shift.hours / max(interval_hours, 1)))
+    required = required_patrols(interval_hours, shift)
     if done >= required:
         return required, "done"
     if now >= end:
