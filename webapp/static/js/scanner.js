@@ -17,7 +17,15 @@ function loadJsQR() {
   });
 }
 
-async function decoder() {
+let decoderPromise = null;
+
+/** The decoder, made once: loading jsQR (130 KB to parse) overlaps the camera's start instead of following it. */
+function decoder() {
+  if (!decoderPromise) decoderPromise = makeDecoder();
+  return decoderPromise;
+}
+
+async function makeDecoder() {
   if ("BarcodeDetector" in window) {
     const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
     return async (source) => {
@@ -58,28 +66,39 @@ export async function startScanner(video, onCode, { deviceId = null } = {}) {
   const constraints = deviceId
     ? { video: { deviceId: { exact: deviceId } }, audio: false }
     : { video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false };
+  const decoding = decoder();
+  decoding.catch(() => {}); // its failure is reported below, once the camera is on
   const stream = await navigator.mediaDevices.getUserMedia(constraints);
   video.srcObject = stream;
   video.setAttribute("playsinline", "");
   video.muted = true;
   await video.play();
-  const decode = await decoder();
+  const decode = await decoding;
   const track = stream.getVideoTracks()[0];
-  let stopped = false;
+  let stopped = false; // the camera is off
+  let paused = false; // a code was handed to onCode: no more tries until resume()
   let timer = null;
+
+  // The first try as soon as the camera shows a frame (not a whole FRAME_MS after a try on an empty video), then
+  // one every FRAME_MS: a phone's CPU is shared with the page.
+  function next(delay) {
+    if (video.readyState < 2 && "requestVideoFrameCallback" in video) video.requestVideoFrameCallback(() => tick());
+    else timer = setTimeout(tick, video.readyState < 2 ? 20 : delay);
+  }
 
   async function tick() {
     if (stopped) return;
     try {
-      const text = await decode(video);
+      const text = video.readyState >= 2 ? await decode(video) : null;
       if (text && !stopped) {
+        paused = true;
         onCode(text);
         return;
       }
     } catch (error) {
       console.warn("decode", error);
     }
-    timer = setTimeout(tick, FRAME_MS);
+    if (!stopped) next(FRAME_MS);
   }
   tick();
 
@@ -91,8 +110,10 @@ export async function startScanner(video, onCode, { deviceId = null } = {}) {
       await track.applyConstraints({ advanced: [{ torch: on }] });
     },
     resume() {
-      if (!stopped) return;
-      stopped = false;
+      // After a code that led nowhere (another unit's label, a void one): look again. Before, the flag it tested was
+      // the camera's, never set here, so the scanner stayed still until the page was opened again.
+      if (stopped || !paused) return;
+      paused = false;
       tick();
     },
     stop() {
