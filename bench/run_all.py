@@ -29,6 +29,7 @@ BENCHES = [
     ("wire", "check_size.py", [], 300),
     ("shell", "shell_size.py", [], 300),
     ("scan", "scan_offline.py", [], 300),
+    ("memory", "memory.py", [], 300),
     ("client", "client_pages.py", [], 1200),
 ]
 SMOKE_SECONDS = 240

@@ -4,7 +4,7 @@ import io
 from flask_babel import gettext
 from PIL import Image, ImageDraw, ImageOps
 
-from .labels import DPI, PAGE_SIZE, cjk_font, draw_centered, fitted, fitting_font, qr_image
+from .labels import DPI, PAGE_SIZE, LazyPages, cjk_font, draw_centered, fitted, fitting_font, qr_image
 
 BADGE_SIZE = (1011, 638)  # 85.6 × 54 mm at 300 dpi
 RED = (163, 20, 28)
@@ -99,25 +99,3 @@ def badges_pdf(members_with_commitments, base_url: str, avatars: dict, org_name:
     out = io.BytesIO()
     LazyPages(-(-len(items) // per_page), draw_page).save(out, "PDF", resolution=DPI, save_all=True)
     return out.getvalue()
-
-
-class LazyPages(Image.Image):
-    """A document's pages as one multi-frame image that draws a page when Pillow's PDF writer moves to it (it
-    walks a multi-frame image with seek): one page in memory at a time, not all of them."""
-
-    def __init__(self, count: int, draw):
-        super().__init__()
-        self.n_frames, self._draw, self._frame = count, draw, -1
-        self.seek(0)
-
-    def seek(self, frame: int) -> None:
-        if not 0 <= frame < self.n_frames:
-            raise EOFError(frame)
-        if frame != self._frame:
-            self._im = None  # the page before is let go before the next is drawn
-            page = self._draw(frame)
-            self.im, self._mode, self._size = page.im, page.mode, page.size
-            self._frame = frame
-
-    def tell(self) -> int:
-        return self._frame

@@ -186,11 +186,18 @@ def _cut_lines(page: Image.Image, count: int) -> None:
 
 def station_label_pages(station, wells, base_url: str) -> list[Image.Image]:
     """A station's labels as black-and-white A4 pages at 300 dpi, 3 × 4 a page, footed with 站名 and 第 n/m 页."""
+    draw_page, count = _label_sheet(station, wells, base_url)
+    return [draw_page(number) for number in range(count)]
+
+
+def _label_sheet(station, wells, base_url: str):
+    """(draw_page(n) → the n-th page from 0, the number of pages) of a station's labels."""
     wells = list(wells)
     pages = [wells[i : i + LABELS_PER_PAGE] for i in range(0, len(wells), LABELS_PER_PAGE)]
     footer_font = cjk_font(FOOTER_FONT_SIZE)  # first, so a missing font fails before any drawing
-    images = []
-    for number, page_wells in enumerate(pages, start=1):
+
+    def draw_page(index: int) -> Image.Image:
+        page_wells, number = pages[index], index + 1
         page = Image.new("L", PAGE_SIZE, 255)
         draw = ImageDraw.Draw(page)
         _cut_lines(page, len(page_wells))
@@ -202,23 +209,42 @@ def station_label_pages(station, wells, base_url: str) -> list[Image.Image]:
                          pages=len(pages))
         draw_centered(draw, PAGE_SIZE[0] // 2, PAGE_SIZE[1] - PAGE_MARGIN - FOOTER_FONT_SIZE, footer, footer_font)
         # Black and white: sharp module edges and a small file (CCITT G4 where Pillow has libtiff).
-        images.append(page.point(lambda v: 255 if v >= 128 else 0, mode="1"))
-    return images
+        return page.point(lambda v: 255 if v >= 128 else 0, mode="1")
+
+    return draw_page, len(pages)
 
 
 def station_labels_pdf(station, wells, base_url: str) -> bytes:
-    """A station's labels as a print-ready A4 PDF (see station_label_pages); wells must not be empty."""
-    images = station_label_pages(station, wells, base_url)
-    if not images:
+    """A station's labels as a print-ready A4 PDF (see station_label_pages); wells must not be empty. The pages are
+    drawn one at a time as the PDF is written (LazyPages), not all held at once."""
+    draw_page, count = _label_sheet(station, wells, base_url)
+    if not count:
         raise ValueError(gettext("没有井，无法生成标签。"))
     out = io.BytesIO()
-    images[0].save(
-        out,
-        "PDF",
-        save_all=True,
-        append_images=images[1:],
-        resolution=float(DPI),
-        title=gettext("%(station)s 井口二维码标签", station=station.name),
-        author="井站通",
-    )
+    LazyPages(count, draw_page).save(out, "PDF", save_all=True, resolution=float(DPI),
+                                     title=gettext("%(station)s 井口二维码标签", station=station.name), author="井站通")
     return out.getvalue()
+
+
+class LazyPages(Image.Image):
+    """A document's pages as one multi-frame image that draws a page when Pillow's PDF writer moves to it (it
+    walks a multi-frame image with seek): one page in memory at a time, not all of them. (A list of pages handed
+    to Pillow as append_images is also kept alive by a reference cycle Pillow makes — each page's encoderinfo
+    names the list — until the garbage collector happens to run.)"""
+
+    def __init__(self, count: int, draw):
+        super().__init__()
+        self.n_frames, self._draw, self._frame = count, draw, -1
+        self.seek(0)
+
+    def seek(self, frame: int) -> None:
+        if not 0 <= frame < self.n_frames:
+            raise EOFError(frame)
+        if frame != self._frame:
+            self._im = None  # the page before is let go before the next is drawn
+            page = self._draw(frame)
+            self.im, self._mode, self._size = page.im, page.mode, page.size
+            self._frame = frame
+
+    def tell(self) -> int:
+        return self._frame
