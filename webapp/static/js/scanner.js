@@ -25,8 +25,19 @@ function decoder() {
   return decoderPromise;
 }
 
+/** Whether the browser's own detector reads QR codes: on a phone without Google's services the API can be there
+ * and read nothing (its formats list is empty), and a camera that never finds a code would leave jsQR unused. */
+async function detectorReadsQR() {
+  if (!("BarcodeDetector" in window)) return false;
+  try {
+    return (await window.BarcodeDetector.getSupportedFormats()).includes("qr_code");
+  } catch {
+    return false;
+  }
+}
+
 async function makeDecoder() {
-  if ("BarcodeDetector" in window) {
+  if (await detectorReadsQR()) {
     const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
     return async (source) => {
       const codes = await detector.detect(source);
