@@ -31,5 +31,7 @@ trap "exit 143" INT TERM  # the EXIT trap then removes the cluster (it lives in 
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
   -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
 export JINGZHAN_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+# How to restart it (bench/bench_pages.py --cold: a page timed with PostgreSQL's buffers empty).
+export JINGZHAN_TEST_POSTGRES_RESTART="${as_pg[*]} $pgbin/pg_ctl -D $dir/data -l $dir/log -w -m fast restart"
 echo "PostgreSQL 测试集群：127.0.0.1:$port"
 "$@"
