@@ -160,6 +160,18 @@ def write_y4m(png_bytes: bytes, path: Path, width: int = 640, height: int = 480)
         f.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
 
 
+def fake_camera_args(video) -> list[str]:
+    """Chromium's flags for a camera that plays `video` (a Y4M file, looped) and is allowed without asking."""
+    return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"]
+
+
+def launch_with_camera(playwright, video):
+    """Another phone: Debian's Chromium (CHROMIUM_PATH overrides) with its own fake camera playing `video`."""
+    return playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+                                      args=CHROMIUM_ARGS + fake_camera_args(video))
+
+
 @pytest.fixture(scope="session")
 def camera_well(templates, tmp_path_factory):
     """The demo well whose label the fake camera shows (tokens are the same in every copy of the demo)."""
@@ -180,11 +192,7 @@ def camera_well(templates, tmp_path_factory):
 def browser_type_launch_args(browser_type_launch_args, camera_well):
     """pytest-playwright's launch options (--headed, --slowmo, ...) plus Debian's Chromium, its flags,
     and a fake camera that shows the label of CAMERA_WELL."""
-    camera = [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera_well['y4m']}",
-    ]
+    camera = fake_camera_args(camera_well["y4m"])
     args = list(dict.fromkeys([*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS, *camera]))
     return {
         **browser_type_launch_args,

@@ -1,6 +1,5 @@
 """Branch activities on phones: the secretary schedules a 主题党日 and shows the rotating check-in QR; a member checks
 in by scanning it with the in-app scanner (a second Chromium whose fake camera shows the code the server shows now)."""
-import os
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -8,7 +7,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 
 from models import Activity, Attendance, User, db
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, log_in, write_y4m
+from tests.e2e.conftest import PHONE, launch_with_camera, log_in, write_y4m
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -36,11 +35,7 @@ def test_member_checks_in_by_scanning_the_rotating_code(page, playwright, live_s
     # The code on the screen now; it stays good for two more steps (±2 × 30 s), time enough to scan it.
     write_y4m(page.request.get(qr.get_attribute("src")).body(), tmp_path / "activity.y4m")
 
-    phone_browser = playwright.chromium.launch(
-        executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                              f"--use-file-for-fake-video-capture={tmp_path / 'activity.y4m'}"],
-    )
+    phone_browser = launch_with_camera(playwright, tmp_path / "activity.y4m")
     try:
         context = phone_browser.new_context(**playwright.devices[PHONE], base_url=live_server, locale="zh-CN",
                                             timezone_id="Asia/Shanghai", permissions=["camera"])

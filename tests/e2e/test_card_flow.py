@@ -1,11 +1,10 @@
 """三亮 cards on phones: the member's card, a stranger scanning its QR with the fake camera, reissue; commitments."""
-import os
 import re
 
 from playwright.sync_api import expect
 
 from models import Commitment, CommitmentProgress, User, db
-from tests.e2e.conftest import CHROMIUM_ARGS, write_y4m
+from tests.e2e.conftest import launch_with_camera, write_y4m
 from tests.e2e.test_patrol_flow import sync_status
 
 
@@ -32,11 +31,7 @@ def test_stranger_scans_the_card_and_the_reissued_one_is_void(page, playwright, 
     write_y4m(card_qr_png(f"{live_server}/c/{member.card_token}"), tmp_path / "card.y4m")
 
     # A passer-by's phone: another browser whose camera sees the card, not logged in.
-    stranger_browser = playwright.chromium.launch(
-        executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                              f"--use-file-for-fake-video-capture={tmp_path / 'card.y4m'}"],
-    )
+    stranger_browser = launch_with_camera(playwright, tmp_path / "card.y4m")
     try:
         stranger = stranger_browser.new_context(**playwright.devices["Pixel 7"], base_url=live_server, locale="zh-CN",
                                                 permissions=["camera"]).new_page()

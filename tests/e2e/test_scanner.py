@@ -1,6 +1,5 @@
 """The 扫码 camera after a code that leads nowhere: it says why and looks again (it used to stay still until the page
 was opened again). A phone whose camera first sees another unit's QR code, then the well's label."""
-import os
 import re
 from io import BytesIO
 
@@ -8,7 +7,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from models import Well, db
-from tests.e2e.conftest import CAMERA_WELL, CHROMIUM_ARGS, DEMO_PASSWORD, log_in
+from tests.e2e.conftest import CAMERA_WELL, DEMO_PASSWORD, launch_with_camera, log_in
 from webapp.labels import qr_image, well_label_png
 
 WIDTH, HEIGHT, FPS = 480, 360, 10
@@ -38,13 +37,8 @@ def test_a_foreign_code_is_refused_and_the_camera_looks_again(playwright, live_s
     video = tmp_path / "foreign-then-label.y4m"
     with open(video, "wb") as f:  # two seconds of the foreign code, then two of the label (Chromium loops it)
         f.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        for picture in [foreign] * (2 * FPS) + [label] * (2 * FPS):
-            f.write(picture)
-    browser = playwright.chromium.launch(
-        executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                              f"--use-file-for-fake-video-capture={video}"],
-    )
+        f.writelines([foreign] * (2 * FPS) + [label] * (2 * FPS))
+    browser = launch_with_camera(playwright, video)
     try:
         context = browser.new_context(**playwright.devices["Pixel 7"], base_url=live_server, locale="zh-CN",
                                       permissions=["camera"])
