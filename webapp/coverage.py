@@ -40,10 +40,6 @@ def day_number(day: date) -> int:
     return day.toordinal() - EPOCH_DAY
 
 
-def day_of(number: int) -> date:
-    return date.fromordinal(number + EPOCH_DAY)
-
-
 def _seconds(column: str) -> str:
     """Whole seconds since 1970 of a naive-UTC timestamp column, floored: 07:59:59.9999 is not yet 08:00 (SQLite
     keeps text, and its date functions round a fraction to the millisecond: the fraction is cut off first)."""

@@ -206,7 +206,7 @@ def write_batch(write, *author_ids: int):
     it carries, in one order): two of his phones, or a phone and an imported file, carry the same records in any
     order — taking turns they never deadlock. Batches of different authors share no records and run at once. Two
     authors sending the same uuids (a copied outbox, a hostile reuse) can deadlock; the loser, run again at once,
-    could meet the winner again and lose every time (a browser test lost four times in a row) — so a batch run again
+    could meet the winner again and lose every time (tests/test_poison.py lost four times in a row) — so a batch run again
     runs alone: every sync holds SYNC_TURNS shared, a batch run again holds it exclusively, waiting for the batches
     under way to end and holding back the next ones (PostgreSQL queues a new shared request behind it) until it is
     stored. (On SQLite a server's writing requests take turns anyway: webapp/__init__.py.)"""
