@@ -6,7 +6,7 @@ the same clock. Every answer and every row of every table must be the same, ids 
 import copy
 import random
 import uuid as uuid_module
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 import time_machine
@@ -14,7 +14,7 @@ import time_machine
 import models
 from models import ReplacedLabel, SyncReceipt, User, Well, db, utcnow
 from tests.conftest import login, make_app
-from tests.test_sync import record_link
+from tests.test_sync import now_iso, record_link
 from webapp import sync, sync_sets
 from webapp.readings import DEFAULT_SETS, ReadingSet, save_set, set_for
 
@@ -420,7 +420,7 @@ def test_hostile_values_in_a_set_based_run_answer_and_write_nothing(app, good, d
         record = dict(patrol_record(wells[1]), **change)
         hostile[record["uuid"]] = name
         records.append(record)
-    body = json.dumps({"device_id": device, "sent_at": datetime.now(timezone.utc).isoformat(), "records": records},
+    body = json.dumps({"device_id": device, "sent_at": now_iso(), "records": records},
                       ensure_ascii=True)
     response = client.post("/api/v1/sync", data=body, content_type="application/json")
     assert response.status_code == 200, response.data[:300]
