@@ -34,7 +34,7 @@ SHELL_FILES = [
     "js/install.js",
     "js/settings.js",
     "vendor/htmx-2.0.11.min.js",
-    "vendor/jsQR-1.4.0.min.js",
+    "vendor/jsQR-1.4.0-nokanji.min.js",
 ]
 # Scripts of pages that are never kept offline (the 通知 page is no-store): not worth a phone's first download.
 ONLINE_ONLY = ["js/push.js"]

@@ -23,7 +23,7 @@ def test_served_at_the_root_without_caching(client):
 def test_every_cached_url_answers_200(client):
     login(client, "HN1003")
     precache, pages = lists(client.get("/sw.js").get_data(as_text=True))
-    assert "/static/vendor/jsQR-1.4.0.min.js" in precache and "/offline" in precache
+    assert "/static/vendor/jsQR-1.4.0-nokanji.min.js" in precache and "/offline" in precache
     for url in precache + pages:
         with client.get(url) as response:
             assert response.status_code == 200, url
