@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from peewee import (
     BooleanField,
     CharField,
+    CompositeKey,
     DatabaseProxy,
     DateField,
     DateTimeField,
@@ -783,6 +784,56 @@ class WellContract(BaseModel):
     assigned_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 
 
+class ShiftTally(BaseModel):
+    """The patrols of a well in one shift that are not returned — the count 承包井巡检完成率 caps per shift —, kept by
+    the database's own triggers on `patrol` (webapp/tallies.py): a year of a work area is read from these rows
+    instead of grouping its patrols. `day` is the shift's local day (days since 1970-01-01), `slot` its place among the
+    work area's shifts by start time, both as webapp.coverage.shift_of counts them under the work area's TallyBasis."""
+
+    well = ForeignKeyField(Well, backref="+", on_delete="CASCADE")
+    day = IntegerField()
+    slot = SmallIntegerField()
+    patrols = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("well", "day", "slot")
+
+
+class MonthTally(BaseModel):
+    """How many shifts of a well in a month (its local month as year × 12 + month − 1) and slot had exactly `patrols`
+    counted patrols (≥ 1): a whole month's capped coverage is Σ shifts × min(patrols, due) — a few rows a well,
+    whatever its interval. Kept by the same triggers as ShiftTally, from each shift's count before and after."""
+
+    well = ForeignKeyField(Well, backref="+", on_delete="CASCADE")
+    month = IntegerField()
+    slot = SmallIntegerField()
+    patrols = IntegerField()
+    shifts = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("well", "month", "slot", "patrols")
+
+
+class TallyBasis(BaseModel):
+    """The shifts and UTC offset a work area's ShiftTally rows are counted under: the tallies are read only while
+    they are the work area's shifts and its zone's offset (else the patrols are counted, as before)."""
+
+    work_area = ForeignKeyField(WorkArea, primary_key=True, backref="+", on_delete="CASCADE")
+    starts = CharField(max_length=200)  # the shifts' start times, seconds after local midnight, ascending
+    offset_s = IntegerField()
+
+
+class TallySlot(BaseModel):
+    """A shift of a TallyBasis, for the triggers: its slot and its start (seconds after local midnight)."""
+
+    work_area = ForeignKeyField(WorkArea, backref="+", on_delete="CASCADE")
+    slot = SmallIntegerField()
+    start_s = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("work_area", "slot")
+
+
 class FluctuationAlert(BaseModel):
     """重点井波动: a key well's reading far from its recent baseline, open until someone records the action taken."""
 
@@ -1082,7 +1133,8 @@ MODELS = [
     Plant, WorkArea, Station, User, UserRole, Well, ReplacedLabel, NfcTag, Equipment, SyncReceipt, Evidence,
     ChainLink, Discard, Patrol, BulkApproval, WellOperation,
     CheckTemplate, ReadingSet, Photo, EquipmentCheck, Hazard, HazardStep, Procedure,
-    Commitment, CommitmentProgress, Pairing, WellContract, FluctuationAlert, Handover, ProductionPlan,
+    Commitment, CommitmentProgress, Pairing, WellContract, ShiftTally, MonthTally, TallyBasis, TallySlot,
+    FluctuationAlert, Handover, ProductionPlan,
     Activity, ActivityInvitee, Attendance, Suggestion, PioneerProject, Milestone, ModelPost, ScoreRules, Deduction,
     UserSession, LoginAttempt, AuthEvent, PushSubscription,
     SchemaVersion,

@@ -7,6 +7,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user
 
 from models import EQUIPMENT_KINDS, SENSES, CheckTemplate, Photo, Procedure, ReadingSet, Well, WorkArea, db
+from webapp import tallies
 from webapp.access import role_required
 from webapp.checks import parse_template_rows, save_template, template_items
 from webapp.photo_store import store_for
@@ -60,7 +61,9 @@ def shifts():
         except ValueError as exc:
             error = str(exc)
         else:
-            WorkArea.update(shifts=spec).where(WorkArea.id == area.id).execute()
+            with db.atomic():  # the shift tallies are counted afresh under the new shifts (webapp/tallies.py)
+                WorkArea.update(shifts=spec).where(WorkArea.id == area.id).execute()
+                tallies.adopt(area.id, parse_shifts(spec), current_app.config["TIMEZONE"])
             flash(gettext("已保存班次设置；看板和交接班从现在起按新班次计算。"), "success")
             return redirect(url_for("admin.shifts"))
     return render_template("admin/shifts.html", spec=spec, presets=SHIFT_PRESETS, error=error,

@@ -78,7 +78,8 @@ def _today():
 
 
 def _clock() -> Clock:
-    return Clock(current_app.config["TIMEZONE"], parse_shifts(current_user.work_area.shifts), utcnow())
+    return Clock(current_app.config["TIMEZONE"], parse_shifts(current_user.work_area.shifts), utcnow(),
+                 current_user.work_area_id)
 
 
 def may_see_breakdown(user, member: User) -> bool:

@@ -232,6 +232,28 @@ def test_a_quarter_sums_months_each_by_its_own_rules(q1, dbconn):
     assert [line(m, "patrol_coverage").points for m in b_months] == [round(round(100 * 29 / 30, 1) * 0.2, 2), 20, 0]
 
 
+def test_the_shift_tallies_score_the_quarter_as_the_patrols_do(q1, dbconn):
+    """The demo work area's patrols are counted per shift by the database's triggers (webapp/tallies.py): scored from
+    those tallies, every line of every month is what counting the patrols gives — and under other shifts or another
+    zone's offset the tallies are not read."""
+    from dataclasses import replace
+
+    from webapp import tallies
+
+    a, b = q1["a"], q1["b"]
+    area = User.get_by_id(a.id).work_area_id
+    assert tallies.matches(area, CLOCK.shifts, 8 * 3600)
+    assert not tallies.matches(area, parse_shifts("08:00-16:00 16:00-00:00 00:00-08:00"), 8 * 3600)
+    assert not tallies.matches(area, CLOCK.shifts, 9 * 3600)
+    counted = score_members([a, b], Q1, CLOCK)
+    tallied = score_members([a, b], Q1, replace(CLOCK, work_area_id=area))
+    for member in (a, b):
+        for month_counted, month_tallied in zip(counted[member.id].months, tallied[member.id].months, strict=True):
+            assert [(l.rule.source, l.units, l.points) for l in month_counted.lines] == [
+                (l.rule.source, l.units, l.points) for l in month_tallied.lines]
+    assert line(tallied[a.id].months[0], "patrol_coverage").units == round(100 * 31 / 32, 1)
+
+
 def test_the_breakdown_lists_the_source_records(q1, app):
     a = q1["a"]
     with db.connection_context():

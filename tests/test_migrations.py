@@ -5,6 +5,7 @@ from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKey
 import models
 from models import Equipment, Patrol, SchemaVersion, Station, User, UserRole, Well, WorkArea, db, utcnow
 from webapp import migrations
+from webapp.database import is_postgres
 
 
 class WorkAreaV1(Model):
@@ -96,6 +97,7 @@ def test_older_schema_is_upgraded_without_losing_rows(empty_app):
             "升级到版本 18：reading sets per kind of well; readings of pcp, esp and injection wells; patrol.reading_set, .confirmed; well.allocation",
             "升级到版本 19：indexes: duplicates of a composite's lead dropped; two composites end with the id",
             "升级到版本 20：patrol(well_id, clock_time, review_status) replaces patrol(well_id, clock_time)",
+            "升级到版本 21：shift tallies: shift_tally, month_tally, tally_basis, tally_slot and the triggers on patrol that keep them",
         ]
         assert migrations.current_version() == migrations.LATEST
         assert Patrol.select().count() == 0
@@ -112,13 +114,24 @@ def test_upgraded_schema_matches_a_fresh_one(empty_app, tmp_path):
         migrations.upgrade()
         upgraded = {t: columns(t) for t in db.get_tables()}
         upgraded_indexes = {t: sorted(tuple(i.columns) for i in db.get_indexes(t)) for t in db.get_tables()}
+        upgraded_triggers = triggers()
         for model in reversed(models.MODELS):
             model.drop_table(cascade=True) if empty_app.config["BACKEND"] == "postgresql" else model.drop_table()
         migrations.upgrade()
         fresh = {t: columns(t) for t in db.get_tables()}
         fresh_indexes = {t: sorted(tuple(i.columns) for i in db.get_indexes(t)) for t in db.get_tables()}
+        fresh_triggers = triggers()
     assert upgraded == fresh
     assert upgraded_indexes == fresh_indexes
+    assert upgraded_triggers == fresh_triggers == ["patrol_tally_delete", "patrol_tally_insert", "patrol_tally_update"]
+
+
+def triggers() -> list[str]:
+    if is_postgres():
+        sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY 1"
+    return [name for (name,) in db.execute_sql(sql)]
 
 
 def test_no_index_repeats_the_lead_of_another(app):

@@ -9,7 +9,7 @@ branch or the work area costs the same number of queries whatever the number of 
 import json
 import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,8 +48,9 @@ from .reports import (
     parse_month,
     shift_windows,
 )
-from .periods import SETTLED, month_of, month_start, next_month, open_months
+from .periods import SETTLED, month_start, next_month, open_months
 from . import coverage
+from .tallies import matches as tallies_match
 from .database import is_postgres
 from .shifts import Shift, required_patrols, shift_table
 from .text import clean_line, clean_text
@@ -125,6 +126,7 @@ class Clock:
     tz: str
     shifts: list[Shift]
     now: datetime
+    work_area_id: int | None = None  # whose shift tallies coverage may read (webapp.tallies); None: count the patrols
 
 
 # Sources
@@ -194,6 +196,14 @@ class Scope:
     def last_day(self) -> date:
         return date(*next_month(*self.months[-1]), 1) - timedelta(days=1)
 
+    @cached_property
+    def bounds(self) -> tuple[list[datetime], list[datetime], list[str]]:
+        """Each month's start and end (naive UTC) and name, in order: the month a moment is in, by bisection (a year
+        of a work area's records would each be converted to the local zone)."""
+        starts = [month_start(*m, self.clock.tz) for m in self.months]
+        ends = [month_start(*next_month(*m), self.clock.tz) for m in self.months]
+        return starts, ends, [month_text(*m) for m in self.months]
+
     def within(self, column):
         return (column >= self.start) & (column < self.end)
 
@@ -209,11 +219,11 @@ Collected = dict[tuple[int, str], Tally]
 def _gather(scope: Scope, entries) -> Collected:
     """Tallies from (member id, naive-UTC moment, record) triples: one unit per record unless it says otherwise."""
     tallies: Collected = {}
-    keys = scope.keys
+    starts, ends, names = scope.bounds
     for member_id, at, record in entries:
-        month = month_of(at, scope.clock.tz)
-        if month in keys:
-            tally = tallies.setdefault((member_id, month), Tally())
+        index = bisect_right(starts, at) - 1  # the month whose local first midnight is the last before the moment
+        if index >= 0 and at < ends[index]:
+            tally = tallies.setdefault((member_id, names[index]), Tally())
             tally.units += 1 if record.units is None else record.units
             tally.records.append(record)
     return tallies
@@ -235,8 +245,11 @@ def _coverage(scope: Scope) -> Collected:
         return {}
     wells = {c.well.id: c.well for c in contracts}
     offset = coverage.fixed_offset([w.start for w in windows] + [windows[-1].end], scope.clock.tz)
-    counts = (_counted(contracts, windows, scope.clock.shifts, offset) if offset is not None
-              else _replayed(contracts, windows, scope.clock.now))
+    if offset is None:
+        counts = _replayed(contracts, windows, scope.clock.now)
+    else:
+        tallied = tallies_match(scope.clock.work_area_id, scope.clock.shifts, offset)
+        counts = _counted(contracts, windows, scope.clock.shifts, offset, tallied)
     tallies: Collected = {}
     sums: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     for (member_id, month, well_id), (required, done) in sorted(counts.items(),
@@ -259,25 +272,31 @@ def _held(contract: WellContract, day: date) -> bool:
     return contract.start_date <= day and (contract.end_date is None or day < contract.end_date)
 
 
-def _counted(contracts: list[WellContract], windows, shifts: list[Shift], offset: int) -> Counts:
+def _counted(contracts: list[WellContract], windows, shifts: list[Shift], offset: int, tallied: bool = False) -> Counts:
     """The patrols due from the windows (per contract, month and slot: the days it held the well, by bisection), and
-    those done from one query: the patrols of the windows counted per well and shift, each shift's count capped at
-    what was due, summed per contract and month."""
+    those done from one query: the patrols of the windows per well and shift — read from the shift tallies when they
+    were counted under these shifts and offset (`tallied`), else counted from the patrols —, each shift's count capped
+    at what was due, summed per contract and month."""
     slot_of = {s.index: n for n, s in enumerate(coverage.slots(shifts))}
     month_firsts = sorted({date(w.day.year, w.day.month, 1) for w in windows})
     days: dict[tuple[date, int], list[int]] = defaultdict(list)  # (month, slot) → the day numbers of its windows
     for w in windows:
         days[(date(w.day.year, w.day.month, 1), slot_of[w.shift.index])].append(coverage.day_number(w.day))
+    ordered = coverage.slots(shifts)
+    names = {first: month_text(first.year, first.month) for first in month_firsts}
     counts: Counts = {}
     for c in contracts:
         low = coverage.day_number(c.start_date)
         high = coverage.day_number(c.end_date) if c.end_date else math.inf
+        due_in = [required_patrols(c.well.patrol_interval_hours, shift) for shift in ordered]
         for (first, slot), numbers in days.items():
             held = bisect_left(numbers, high) - bisect_left(numbers, low)
             if held:
-                due = held * required_patrols(c.well.patrol_interval_hours, coverage.slots(shifts)[slot])
-                count = counts.setdefault((c.member_id, month_text(first.year, first.month), c.well_id), [0, 0])
-                count[0] += due
+                count = counts.setdefault((c.member_id, names[first], c.well_id), [0, 0])
+                count[0] += held * due_in[slot]
+    if tallied:
+        _done_from_tallies(counts, contracts, windows, ordered, slot_of)
+        return counts
     day, slot = coverage.shift_of("u.s", shifts)
     month = ("(CASE " + "".join(f"WHEN t.d < {coverage.day_number(following)} THEN {n} "
                                 for n, following in enumerate([*month_firsts[1:], _after(month_firsts[-1])])) + "END)")
@@ -286,26 +305,94 @@ def _counted(contracts: list[WellContract], windows, shifts: list[Shift], offset
     start_day = ("(c.start_date - DATE '1970-01-01')" if is_postgres()
                  else "CAST(julianday(c.start_date) - 2440587.5 AS INTEGER)")
     end_day = start_day.replace("start_date", "end_date")
+    wells_in = f"IN ({', '.join([mark] * len(well_ids))})"
+    shifts_of = (f"(SELECT u.well_id AS well_id, {day} AS d, {slot} AS slot, COUNT(*) AS n "
+                 f"FROM (SELECT p.well_id AS well_id, {coverage.local_seconds('p.clock_time', offset)} AS s "
+                 f"FROM patrol p WHERE p.well_id {wells_in} AND p.clock_time >= {mark} AND p.clock_time < {mark} "
+                 f"AND p.review_status <> 'returned'{coverage.kept_apart()}) u GROUP BY 1, 2, 3)")
+    bounds = [windows[0].start, windows[-1].end]
     # Only numbers and names of ours are written into the text; the ids and bounds are parameters.
     sql = (f"SELECT c.member_id, {month}, t.well_id, "
            f"SUM({coverage.least()}(t.n, {coverage.required_sql('w.patrol_interval_hours', shifts, 't.slot')})) "
-           f"FROM (SELECT u.well_id AS well_id, {day} AS d, {slot} AS slot, COUNT(*) AS n "
-           f"FROM (SELECT p.well_id AS well_id, {coverage.local_seconds('p.clock_time', offset)} AS s FROM patrol p "
-           f"WHERE p.well_id IN ({', '.join([mark] * len(well_ids))}) AND p.clock_time >= {mark} "
-           f"AND p.clock_time < {mark} AND p.review_status <> 'returned'{coverage.kept_apart()}) u GROUP BY 1, 2, 3) t "
+           f"FROM {shifts_of} t "
            "JOIN well w ON w.id = t.well_id "
            f"JOIN well_contract c ON c.well_id = t.well_id AND t.d >= {start_day} "
            f"AND (c.end_date IS NULL OR t.d < {end_day}) GROUP BY 1, 2, 3")
-    params = [*well_ids, windows[0].start, windows[-1].end]
+    params = [*well_ids, *bounds]
     # Every contract of the wells is joined (a list of contract ids made SQLite probe each one for every row); the
     # members not asked about are left out here.
     members = {c.member_id for c in contracts}
     for member_id, month_index, well_id, done in db.execute_sql(sql, params):  # nosec B608 — see above
         if member_id not in members:
             continue
-        first = month_firsts[month_index]
-        counts[(member_id, month_text(first.year, first.month), well_id)][1] += int(done)
+        counts[(member_id, names[month_firsts[month_index]], well_id)][1] += int(done)
     return counts
+
+
+def _done_from_tallies(counts: Counts, contracts: list[WellContract], windows, ordered: list[Shift], slot_of) -> None:
+    """Add the patrols done to `counts` from the shift tallies (webapp/tallies.py), in one query: a month a contract
+    held whole, within the windows, from its buckets (shifts × min(patrols, due) — a few rows a well); the rest (the
+    month under way, a contract that begins or ends inside a month, a period that does not start on the 1st) shift
+    by shift, each day given to the contracts that held the well then."""
+    first, last = windows[0], windows[-1]
+    lowest = (coverage.day_number(first.day), slot_of[first.shift.index])
+    highest = (coverage.day_number(last.day), slot_of[last.shift.index])
+    final = len(ordered) - 1
+    months = sorted({(w.day.year, w.day.month) for w in windows})
+    whole_months, partial = set(), defaultdict(set)  # (contract, month); (first day, day after) → well ids
+    for c in contracts:
+        low = coverage.day_number(c.start_date)
+        high = coverage.day_number(c.end_date) if c.end_date else math.inf
+        for year, month in months:
+            begins = coverage.day_number(date(year, month, 1))
+            ends = coverage.day_number(date(*next_month(year, month), 1))
+            start, stop = max(low, begins, lowest[0]), min(high, ends, highest[0] + 1)
+            if start >= stop:
+                continue
+            if (low <= begins and high >= ends and lowest <= (begins, 0) and highest >= (ends - 1, final)):
+                whole_months.add((c.id, year * 12 + month - 1))
+            else:
+                partial[(start, stop)].add(c.well_id)
+    mark = "%s" if is_postgres() else "?"
+    parts, params = [], []
+    whole_wells = sorted({c.well_id for c in contracts if any((c.id, m) in whole_months for m in
+                                                              (y * 12 + mo - 1 for y, mo in months))})
+    if whole_wells:
+        keys = sorted({m for _, m in whole_months})
+        parts.append(f"SELECT 0, well_id, month, slot, patrols, shifts FROM month_tally WHERE well_id IN "
+                     f"({', '.join([mark] * len(whole_wells))}) AND month IN ({', '.join([mark] * len(keys))}) "
+                     "AND shifts > 0")
+        params += [*whole_wells, *keys]
+    for (start, stop), wells in sorted(partial.items()):
+        parts.append(f"SELECT 1, well_id, day, slot, patrols, 1 FROM shift_tally WHERE well_id IN "
+                     f"({', '.join([mark] * len(wells))}) AND day >= {mark} AND day < {mark} AND patrols > 0 "
+                     f"AND (day < {mark} OR (day = {mark} AND slot <= {mark}))")
+        params += [*sorted(wells), start, stop, highest[0], highest[0], highest[1]]
+    if not parts:
+        return
+    held = defaultdict(list)
+    for c in contracts:
+        held[c.well_id].append((c, coverage.day_number(c.start_date),
+                                coverage.day_number(c.end_date) if c.end_date else math.inf,
+                                [required_patrols(c.well.patrol_interval_hours, shift) for shift in ordered]))
+    single = {}  # (well, day, slot) → patrols: a shift two pieces both asked for is counted once
+    # Only numbers and names of ours are written into the text; the ids and bounds are parameters.
+    for kind, well_id, when, slot, patrols, shifts in db.execute_sql(" UNION ALL ".join(parts), params):  # nosec B608
+        if kind == 1:
+            single[(well_id, when, slot)] = patrols
+            continue
+        for c, _, _, due in held[well_id]:
+            if (c.id, when) in whole_months:
+                counts[(c.member_id, month_text(when // 12, when % 12 + 1), well_id)][1] += shifts * min(patrols, due[slot])
+    month_of_day = {}
+    for (well_id, when, slot), patrols in single.items():
+        if when not in month_of_day:
+            day = date.fromordinal(when + coverage.EPOCH_DAY)
+            month_of_day[when] = (day.year * 12 + day.month - 1, month_text(day.year, day.month))
+        month, name = month_of_day[when]
+        for c, low, high, due in held[well_id]:
+            if low <= when < high and (c.id, month) not in whole_months:
+                counts[(c.member_id, name, well_id)][1] += min(patrols, due[slot])
 
 
 def _after(first: date) -> date:

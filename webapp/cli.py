@@ -30,6 +30,16 @@ def db_upgrade():
             click.echo(line)
 
 
+@db_group.command("tallies", help="按各作业区现在的班次和时区重新统计每口井每个班次的巡检数（改过 TIMEZONE 之后运行）。")
+@with_appcontext
+def db_tallies():
+    from . import tallies
+
+    with db.connection_context():
+        count = tallies.adopt_all(current_app.config["TIMEZONE"])
+    click.echo(f"已重新统计 {count} 个作业区的班次巡检数。")
+
+
 @db_group.command("version", help="显示数据库结构版本。")
 @with_appcontext
 def db_version():

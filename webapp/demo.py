@@ -5,6 +5,7 @@ from datetime import date
 
 from werkzeug.security import generate_password_hash
 
+from webapp import tallies
 from webapp.periods import today_in
 
 from models import (
@@ -161,6 +162,7 @@ def seed_demo(password: str, hash_method: str | None = None) -> dict:
         for index, spec in enumerate(STATIONS):
             name, kind, branch = spec[:3]
             stations.append(Station.create(work_area=area, name=name, kind=kind, branch_name=branch, sort_order=index))
+        tallies.adopt_area(area)  # its patrols are counted per shift as they are written
 
         for index, (station, spec) in enumerate(zip(stations, STATIONS, strict=True)):
             rows = _staff_rows(rng, names, index, station.id, area.id, password_hash, spec)

@@ -59,6 +59,7 @@ from models import (
     new_token,
     utcnow,
 )
+from . import tallies
 from .patrols import READINGS
 from .shifts import parse_shifts, shift_at, window
 
@@ -232,6 +233,7 @@ def add_work_areas(count: int, seed: int = 1, wells_per_station: int = WELLS_PER
                 branch = f"{station_name}党支部"
                 stations.append(Station.create(work_area=area, name=station_name, kind=spec[1], branch_name=branch,
                                                sort_order=index))
+            tallies.adopt_area(area)
             for index, (station, spec) in enumerate(zip(stations, STATIONS, strict=True)):
                 rows = _staff_rows(rng, names, index, station.id, area.id, template.password_hash, spec)
                 for row in rows:

@@ -5,6 +5,8 @@ from peewee import BooleanField, CharField, DateTimeField, FloatField, ForeignKe
 import models
 from models import SchemaVersion, db
 
+from . import tallies
+
 # The schema that the first release created; later versions are steps below.
 BASELINE = 1
 
@@ -314,6 +316,18 @@ def _v20_covering_index(migrator):
                    'ON "patrol" ("well_id", "clock_time", "review_status")')
 
 
+def _v21_shift_tallies(migrator):
+    """Patrols counted per well and shift, kept by triggers on patrol (webapp/tallies.py): every work area's counted
+    from its patrols under its shifts and the configured zone (issue 18)."""
+    from flask import current_app, has_app_context
+
+    from models import MonthTally, ShiftTally, TallyBasis, TallySlot
+
+    db.create_tables([ShiftTally, MonthTally, TallyBasis, TallySlot])
+    tallies.install()
+    tallies.adopt_all(current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai")
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -338,6 +352,7 @@ STEPS = [
     (18, "reading sets per kind of well; readings of pcp, esp and injection wells; patrol.reading_set, .confirmed; well.allocation", _v18_reading_sets),
     (19, "indexes: duplicates of a composite's lead dropped; two composites end with the id", _v19_indexes),
     (20, "patrol(well_id, clock_time, review_status) replaces patrol(well_id, clock_time)", _v20_covering_index),
+    (21, "shift tallies: shift_tally, month_tally, tally_basis, tally_slot and the triggers on patrol that keep them", _v21_shift_tallies),
 ]
 
 def _columns(table: str) -> set[str]:
@@ -382,6 +397,7 @@ def upgrade(steps=None, latest=None) -> list[str]:
             raise RuntimeError("数据库已有数据表但没有版本记录：请先备份，再由管理员确认其版本。")
         with db.atomic():
             db.create_tables(models.MODELS)
+            tallies.install()
             seed_reference_data()
             SchemaVersion.create(version=latest, name="created at newest schema")
         return [f"新建数据库，版本 {latest}"]

@@ -9,6 +9,7 @@ from peewee import fn
 
 from models import Plant, Station, User, Well, WorkArea, db
 
+from . import tallies
 from .onboarding import one_time_password
 from .review import overview_totals, station_overview
 from .shifts import parse_shifts, shift_at
@@ -97,6 +98,7 @@ def create_work_area(plant_id: int, form) -> NewWorkArea:
             work_area=area, station=office, employee_no=admin_no, name=admin_name, post="作业区管理员",
             password_hash=generate_password_hash(password), must_change_password=True)
         admin.grant("admin", "worker")
+        tallies.adopt_area(area)
     return NewWorkArea(area, admin, password)
 
 
