@@ -7,8 +7,8 @@ import pytest
 from peewee import fn
 from playhouse.test_utils import count_queries
 
-from webapp.assessment import month_of
 from webapp.generator import PARTY_COUNTS, generate_history, generate_party_history
+from webapp.periods import month_of
 from models import (
     Activity,
     ActivityInvitee,

@@ -212,3 +212,20 @@ def test_every_step_name_fits_the_schema_version_table():
     from models import SchemaVersion
 
     assert all(len(name) <= SchemaVersion.name.max_length for _number, name, _step in migrations.STEPS)
+
+
+def test_cli_counts_the_shift_tallies_afresh(app):
+    """After TIMEZONE changed, `jingzhan db tallies` counts every work area under its shifts and the zone's offset."""
+    from models import ShiftTally, TallyBasis
+    from webapp import tallies
+    from webapp.shifts import parse_shifts
+
+    with db.connection_context():
+        area = WorkArea.get()
+        tallies.adopt(area.id, parse_shifts(area.shifts), "Asia/Tokyo")
+        assert not tallies.matches(area.id, parse_shifts(area.shifts), 8 * 3600)
+        ShiftTally.delete().execute()
+    result = app.test_cli_runner().invoke(args=["db", "tallies"])
+    assert result.exit_code == 0 and "已重新统计 1 个作业区" in result.output
+    with db.connection_context():
+        assert tallies.matches(area.id, parse_shifts(area.shifts), 8 * 3600) and TallyBasis.select().count() == 1

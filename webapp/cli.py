@@ -30,7 +30,7 @@ def db_upgrade():
             click.echo(line)
 
 
-@db_group.command("tallies", help="按各作业区现在的班次和时区重新统计每口井每个班次的巡检数（改过 TIMEZONE 之后运行）。")
+@db_group.command("tallies", help="按各作业区现在的班次和时区重新统计每口井每个班次的巡检数（改过 JINGZHAN_TZ 之后运行）。")
 @with_appcontext
 def db_tallies():
     from . import tallies

@@ -18,10 +18,12 @@ def patrols():
 
 
 def scan(page, camera_well):
-    """Open the 扫码 tab; the fake camera shows the label; the scanner opens the well page."""
+    """Open the 扫码 tab; the fake camera shows the label; the scanner opens the well page — in the same document (the
+    navigation that loaded it was the one to /scan), at the label's address."""
     page.goto("/scan")
     expect(page).to_have_url(re.compile(rf"/w/{camera_well['token']}$"), timeout=15000)
     expect(page.get_by_role("heading", level=1)).to_contain_text(camera_well["code"])
+    assert page.evaluate("performance.getEntriesByType('navigation')[0].name").endswith("/scan")
 
 
 def fill_patrol(page, **overrides):
@@ -81,6 +83,12 @@ def test_online_scan_save_synced_once(page, live_server, sign_in, camera_well):
     assert patrol.author.employee_no == "HN1003"
     assert patrol.current_up_a == 42.5 and patrol.flags == ""  # GPS at the well, scanned, clock right
     assert patrol.distance_m is not None and patrol.distance_m < 50
+    # The well page took the 扫码 page's place: its tab is no longer the current one; Back is the 扫码 page again.
+    expect(page.get_by_role("navigation", name="主导航").get_by_role("link", name="扫码")).not_to_have_attribute(
+        "aria-current", "page")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/scan$"))
+    expect(page.locator("[data-scan-status]")).to_be_visible()
 
 
 def test_out_of_range_value_is_explained_next_to_the_field(page, live_server, sign_in, camera_well):

@@ -152,7 +152,7 @@ async function handleCode(text) {
   if (well) {
     feedback();
     say(_("已识别 %(well)s，正在打开…", { well: well.code }), "ok");
-    location.assign(nextPage(`/w/${token}`, well.id, new URLSearchParams(location.search)));
+    openWell(nextPage(`/w/${token}`, well.id, new URLSearchParams(location.search)));
     return;
   }
   if (url.origin !== location.origin) {
@@ -169,6 +169,62 @@ async function handleCode(text) {
 
 function resume() {
   setTimeout(() => scanner && scanner.resume(), 1500);
+}
+
+let left = false; // a well page took this document's place: the camera and the NFC reader stay off
+
+/** Open the well page a label or a tag leads to. A well page (/w/…, /n/…) opens in this document: the 扫码 page has
+ * loaded the shell's styles and scripts already, and a new document would load and run them again — on a slow phone
+ * most of a scan's time (docs/performance.md). Its <main>, title, tab and own modules take the place of this page's;
+ * the address is the label's or the tag's (the proof the well page reads); Back reloads 扫码. Anything else, or any
+ * surprise on the way (a redirect, another shell), opens the usual way. */
+async function openWell(path) {
+  if (!LABEL_PATH.test(path.split("?")[0]) && !TAG_PATH.test(path.split("?")[0])) {
+    location.assign(path);
+    return;
+  }
+  left = true;
+  if (scanner) scanner.stop();
+  scanner = null;
+  stopNfc(nfcRead);
+  let next;
+  try {
+    const response = await fetch(path, { credentials: "same-origin" });
+    const html = (response.headers.get("Content-Type") || "").startsWith("text/html");
+    if (!response.ok || response.redirected || !html) throw new Error(`${response.status}`);
+    next = new DOMParser().parseFromString(await response.text(), "text/html");
+    // Every stylesheet and classic script of the page is one this document has (it may have more: jsQR).
+    const shell = (doc) => [...doc.head.querySelectorAll("link[rel=stylesheet], script:not([type=module])")]
+      .map((e) => e.getAttribute("href") || e.getAttribute("src"));
+    const have = new Set(shell(document));
+    if (!next.querySelector("main#main") || !shell(next).every((file) => have.has(file))) throw new Error("another shell");
+  } catch (error) {
+    console.warn("openWell", error);
+    location.assign(path);
+    return;
+  }
+  history.pushState(null, "", path);
+  window.addEventListener("popstate", () => location.reload(), { once: true });
+  document.title = next.title;
+  document.body.className = next.body.className;
+  document.querySelector("main#main").replaceWith(document.adoptNode(next.querySelector("main#main")));
+  const tabs = [...document.querySelectorAll(".tabbar a")];
+  const nextTabs = [...next.querySelectorAll(".tabbar a")];
+  tabs.forEach((tab, i) => {
+    const current = nextTabs[i] && nextTabs[i].getAttribute("aria-current");
+    if (current) tab.setAttribute("aria-current", current);
+    else tab.removeAttribute("aria-current");
+  });
+  window.scrollTo(0, 0);
+  if (window.htmx) window.htmx.process(document.querySelector("main#main"));
+  try {
+    for (const script of next.head.querySelectorAll("script[type=module][src]")) {
+      await import(new URL(script.getAttribute("src"), location.href).href);
+    }
+  } catch (error) {
+    console.warn("openWell import", error);
+    location.reload(); // its scripts did not load: the page as a whole, from the address it now has
+  }
 }
 
 async function start(deviceId = null) {
@@ -283,7 +339,7 @@ async function openTag(message, read) {
   if (well) sayNfc(_("已识别 %(well)s，正在打开…", { well: well.code }), "ok");
   // Rebuilt from what was checked: whatever else the tag's URL carried stays behind.
   const page = `/n/${wellId}?${new URLSearchParams({ e: proof.nfc.e, c: proof.nfc.c })}`;
-  location.assign(nextPage(page, wellId, new URLSearchParams(location.search)));
+  openWell(nextPage(page, wellId, new URLSearchParams(location.search)));
 }
 
 /** 贴近 NFC 标签: read tags until one of ours is read or the page is hidden (another tap starts over). */
@@ -327,7 +383,7 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "hidden" && scanner) {
     scanner.stop();
     scanner = null;
-  } else if (document.visibilityState === "visible" && !scanner) {
+  } else if (document.visibilityState === "visible" && !scanner && !left) {
     start(cameraList[cameraIndex] ? cameraList[cameraIndex].deviceId : null);
   }
 });
