@@ -23,6 +23,7 @@ SHELL_FILES = [
     "js/deviation.js",
     "js/patrol.js",
     "js/scanner.js",
+    "js/qr-worker.js",
     "js/scan-page.js",
     "js/records.js",
     "js/photo.js",

@@ -1,11 +1,15 @@
 // scanner.js — live QR scanning from the camera: startScanner(video, onCode). Uses the browser's
-// BarcodeDetector where there is one, else the vendored jsQR (window.jsQR), loaded only then: a phone with a
-// detector never downloads it for the page (the service worker still keeps it, for offline); also decodes a photo.
+// BarcodeDetector where there is one, else the vendored jsQR, loaded only then — in a worker (qr-worker.js), or on
+// the page where workers fail: a phone with a detector never downloads it for the page (the service worker still
+// keeps it, for offline); also decodes a photo.
 import { _ } from "./i18n.js";
 
 const FRAME_MS = 120;
-const MAX_WIDTH = 640;
+// Frames are read at these widths in turn: a label held up to the camera reads at the small one, a quarter of the
+// pixels to go through; a label further away at the large one.
+const WIDTHS = [320, 640];
 const JSQR_URL = "/static/vendor/jsQR-1.4.0-nokanji.min.js";
+const WORKER_URL = "/static/js/qr-worker.js";
 
 function loadJsQR() {
   if (window.jsQR) return Promise.resolve();
@@ -19,7 +23,8 @@ function loadJsQR() {
 
 let decoderPromise = null;
 
-/** The decoder, made once: loading jsQR (47 KB to parse) overlaps the camera's start instead of following it. */
+/** The decoder, made once: loading jsQR (47 KB to parse, in its worker) overlaps the camera's start instead of
+ * following it. */
 function decoder() {
   if (!decoderPromise) decoderPromise = makeDecoder();
   return decoderPromise;
@@ -44,18 +49,59 @@ async function makeDecoder() {
       return codes.length ? codes[0].rawValue : null;
     };
   }
-  await loadJsQR();
+  const read = readerOffThePage() || (await readerOnThePage());
   const canvas = document.createElement("canvas");
   const context = canvas.getContext("2d", { willReadFrequently: true });
-  return async (source) => {
+  return async (source, maxWidth) => {
     const width = source.videoWidth || source.naturalWidth || source.width;
     const height = source.videoHeight || source.naturalHeight || source.height;
     if (!width || !height) return null;
-    const scale = Math.min(1, MAX_WIDTH / width);
+    const scale = Math.min(1, maxWidth / width);
     canvas.width = Math.round(width * scale);
     canvas.height = Math.round(height * scale);
     context.drawImage(source, 0, 0, canvas.width, canvas.height);
-    const image = context.getImageData(0, 0, canvas.width, canvas.height);
+    return read(context.getImageData(0, 0, canvas.width, canvas.height));
+  };
+}
+
+/** jsQR in a worker (qr-worker.js): image → Promise of the text or null; null where workers cannot be made. A
+ * worker that fails later (its script not loaded) hands the reading to the page's own jsQR. */
+function readerOffThePage() {
+  let worker;
+  try {
+    worker = new Worker(WORKER_URL);
+  } catch {
+    return null;
+  }
+  const waiting = new Map();
+  let next = 0;
+  let fallback = null;
+  worker.onmessage = ({ data }) => {
+    const resolve = waiting.get(data.id);
+    waiting.delete(data.id);
+    if (resolve) resolve(data.text);
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    worker.terminate();
+    fallback = readerOnThePage();
+    for (const resolve of waiting.values()) resolve(null);
+    waiting.clear();
+  };
+  return async (image) => {
+    if (fallback) return (await fallback)(image);
+    return new Promise((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      worker.postMessage({ id, pixels: image.data.buffer, width: image.width, height: image.height }, [image.data.buffer]);
+    });
+  };
+}
+
+/** jsQR on the page's thread: loaded once, then image → the text or null. */
+async function readerOnThePage() {
+  await loadJsQR();
+  return async (image) => {
     const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "attemptBoth" });
     return code ? code.data : null;
   };
@@ -69,7 +115,7 @@ export async function decodeFile(file) {
   canvas.width = Math.round(bitmap.width * scale);
   canvas.height = Math.round(bitmap.height * scale);
   canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  return (await decoder())(canvas);
+  return (await decoder())(canvas, canvas.width);
 }
 
 /** Show the back camera in video and call onCode(text) for the first QR code seen. */
@@ -89,6 +135,7 @@ export async function startScanner(video, onCode, { deviceId = null } = {}) {
   let stopped = false; // the camera is off
   let paused = false; // a code was handed to onCode: no more tries until resume()
   let timer = null;
+  let tries = 0;
 
   // The first try as soon as the camera shows a frame (not a whole FRAME_MS after a try on an empty video), then
   // one every FRAME_MS: a phone's CPU is shared with the page.
@@ -100,7 +147,7 @@ export async function startScanner(video, onCode, { deviceId = null } = {}) {
   async function tick() {
     if (stopped) return;
     try {
-      const text = video.readyState >= 2 ? await decode(video) : null;
+      const text = video.readyState >= 2 ? await decode(video, WIDTHS[tries++ % WIDTHS.length]) : null;
       if (text && !stopped) {
         paused = true;
         onCode(text);
