@@ -60,7 +60,7 @@ def test_offline_check_with_photo_and_hazard_sync_once(page, context, live_serve
         const open = indexedDB.open("jingzhan");
         open.onsuccess = () => {
             const r = open.result.transaction("photos").objectStore("photos").getAll();
-            r.onsuccess = () => resolve(r.result.map((p) => p.bytes.byteLength));
+            r.onsuccess = () => { open.result.close(); resolve(r.result.map((p) => p.bytes.byteLength)); };
         };
     })""")
     assert len(size) == 1 and size[0] <= 200 * 1024  # compressed on the phone

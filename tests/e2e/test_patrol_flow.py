@@ -236,6 +236,7 @@ def test_a_discarded_record_reaches_the_leader_as_a_discard(page, live_server, s
         Well.update(station=Station.get(Station.name == "海南二号站")).where(Well.id == well.id).execute()
     fill_patrol(page)
     save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("打卡")  # in the outbox before the page is left
     page.goto("/records")
     item = page.locator("[data-outbox-items] .record")
     item.get_by_role("button", name="放弃这条…").tap()
@@ -266,6 +267,7 @@ def test_records_of_another_user_wait_for_that_user(page, context, live_server, 
     context.set_offline(True)
     fill_patrol(page)
     save(page)
+    expect(page.locator("[data-saved]")).to_contain_text("待同步")  # in the outbox before the page is left
     # The network comes back but the sync endpoint stays out of reach while the worker logs out.
     page.route("**/api/v1/sync", lambda route: route.abort())
     context.set_offline(False)
@@ -280,7 +282,10 @@ def test_records_of_another_user_wait_for_that_user(page, context, live_server, 
     assert patrols() == []  # not sent in the leader's session
     assert page.evaluate("""() => new Promise((resolve) => {
         const open = indexedDB.open("jingzhan");
-        open.onsuccess = () => { const r = open.result.transaction("outbox").objectStore("outbox").count(); r.onsuccess = () => resolve(r.result); };
+        open.onsuccess = () => {
+            const r = open.result.transaction("outbox").objectStore("outbox").count();
+            r.onsuccess = () => { open.result.close(); resolve(r.result); };
+        };
     })""") == 1
 
 
@@ -346,15 +351,20 @@ def test_export_on_the_phone_import_on_the_pc_counts_once(page, context, desk, l
     page.add_init_script("navigator.storage.persist = () => Promise.resolve(false);")
     sign_in("HN1003")
     # Wait until the phone holds the signing key the server issued at login.
-    wait_until(page, """() => new Promise((resolve) => {
-        const open = indexedDB.open("jingzhan");
-        open.onsuccess = () => {
-            const db = open.result;
-            if (!db.objectStoreNames.contains("keys")) return resolve(false);
-            const r = db.transaction("keys").objectStore("keys").count();
-            r.onsuccess = () => resolve(r.result === 1);
-        };
-    })""")
+    # Not before the app made its database (opening it here first would make an empty one the app must upgrade),
+    # and closed after each look (an open connection would block that upgrade: the key would never be stored).
+    wait_until(page, """async () => {
+        if (!(await indexedDB.databases()).some((d) => d.name === "jingzhan")) return false;
+        return new Promise((resolve) => {
+            const open = indexedDB.open("jingzhan");
+            open.onsuccess = () => {
+                const db = open.result;
+                if (!db.objectStoreNames.contains("keys")) { db.close(); return resolve(false); }
+                const r = db.transaction("keys").objectStore("keys").count();
+                r.onsuccess = () => { db.close(); resolve(r.result === 1); };
+            };
+        });
+    }""")
     wait_offline_ready(page, station_well_count(camera_well["code"]))
     page.goto(f"/w/{camera_well['token']}")
     context.set_offline(True)
