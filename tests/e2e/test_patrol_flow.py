@@ -425,3 +425,20 @@ def test_new_version_waits_for_the_user_and_keeps_the_queue(page, context, live_
     page.evaluate("window.dispatchEvent(new Event('online'))")
     expect(sync_status(page)).to_have_text("已全部同步", timeout=15000)
     assert len(patrols()) == 1
+
+
+def test_a_tap_away_while_the_record_is_written_waits_for_it(page, live_server, sign_in, camera_well):
+    """A slow phone: the record's chain hash takes half a second — long enough to tap 记录 before the record is in
+    the outbox. The tap waits for it; leaving at once would have taken the unfinished write with it."""
+    sign_in("HN1003")
+    page.add_init_script("""(() => {
+        const digest = crypto.subtle.digest.bind(crypto.subtle);
+        crypto.subtle.digest = (...args) => new Promise((resolve) => setTimeout(resolve, 500)).then(() => digest(...args));
+    })()""")
+    page.route("**/api/v1/sync", lambda route: route.abort())  # the record stays on the phone
+    page.goto(f"/w/{camera_well['token']}")
+    fill_patrol(page)
+    save(page)
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="记录").tap()
+    expect(page).to_have_url(re.compile(r"/records$"))
+    expect(page.locator("[data-outbox-items] .record")).to_have_count(1)

@@ -2,7 +2,7 @@
 // warming the offline copy of the station's wells, the warning before logging out with records unsent,
 // and the CSRF token on every form post and htmx request.
 import { _ } from "./i18n.js";
-import { counts, currentUserId, hasSigningKey, startOutbox, storeSigningKey } from "./outbox.js";
+import { counts, currentUserId, hasSigningKey, leaving, startOutbox, storeSigningKey } from "./outbox.js";
 
 // The offline copy is refreshed once in a shift of 8 hours (and after every login): each refresh is about 1 MB of
 // well pages, and every 30 minutes it was most of a worker's month of mobile data (bench/client_pages.py).
@@ -278,6 +278,25 @@ function guardLogout() {
   });
 }
 
+/** A tap on a link of this site while a record or photo is being written waits until it is written: leaving the
+ * page then would take the unfinished write with it (a few milliseconds, tens on a slow phone). Back or reload in
+ * that moment asks first. */
+function holdLeavingWhileSaving() {
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    if (link.target || link.hasAttribute("download") || new URL(link.href, location.href).origin !== location.origin) return;
+    const { saving, saved } = leaving();
+    if (!saving) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    saved.then(() => location.assign(link.href));
+  }, true);
+  window.addEventListener("beforeunload", (event) => {
+    if (leaving().saving) event.preventDefault();
+  });
+}
+
 const SIGNING_KEY_RETRIES = 5;
 
 /** Fetch once the key this user's records are signed with when exported to a file. A fetch that fails (the network
@@ -346,6 +365,7 @@ showConnectivity();
 reportFailedActions();
 stampCsrf();
 guardLogout();
+holdLeavingWhileSaving();
 refreshCsrfCookie();
 if (currentUserId()) {
   startOutbox();

@@ -142,8 +142,32 @@ function notify() {
   return counts().then((c) => document.dispatchEvent(new CustomEvent("outbox:change", { detail: c })));
 }
 
+let writing = 0; // records and photos being written to IndexedDB now
+let whenWritten = [];
+
+/** Run a write to the outbox counted as under way, so that leaving the page can wait for it (leaving(), app.js). */
+async function counted(write) {
+  writing += 1;
+  try {
+    return await write();
+  } finally {
+    writing -= 1;
+    if (!writing) whenWritten.splice(0).forEach((resolve) => resolve());
+  }
+}
+
+/** Whether a record or a photo is being written to the phone now; and a promise of the moment none is. A page left
+ * in those few milliseconds would take the unfinished write with it. */
+export function leaving() {
+  return { saving: writing > 0, saved: writing ? new Promise((resolve) => whenWritten.push(resolve)) : Promise.resolve() };
+}
+
 /** Keep a photo (already compressed on the phone) until it is uploaded; returns its uuid. */
-export async function savePhoto(blob) {
+export function savePhoto(blob) {
+  return counted(() => keepPhoto(blob));
+}
+
+async function keepPhoto(blob) {
   const userId = currentUserId();
   if (!userId) throw new Error(_("未登录，照片未保存。"));
   // Bytes as an ArrayBuffer: Safari cannot always keep Blobs in IndexedDB.
@@ -288,7 +312,11 @@ function notSaved(error) {
 }
 
 /** Save a field record for sending; resolves once it is safely in IndexedDB, numbered in its author's chain. */
-export async function saveRecord(type, data, meta = {}) {
+export function saveRecord(type, data, meta = {}) {
+  return counted(() => keepRecord(type, data, meta));
+}
+
+async function keepRecord(type, data, meta) {
   const userId = currentUserId();
   if (!userId) throw new Error(_("未登录，记录未保存。"));
   await noteServerTime(document.body.dataset.serverTime);
