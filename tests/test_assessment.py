@@ -241,7 +241,7 @@ def test_the_shift_tallies_score_the_quarter_as_the_patrols_do(q1, dbconn):
     from webapp import tallies
 
     a, b = q1["a"], q1["b"]
-    area = User.get_by_id(a.id).work_area_id
+    area = a.work_area_id
     assert tallies.matches(area, CLOCK.shifts, 8 * 3600)
     assert not tallies.matches(area, parse_shifts("08:00-16:00 16:00-00:00 00:00-08:00"), 8 * 3600)
     assert not tallies.matches(area, CLOCK.shifts, 9 * 3600)

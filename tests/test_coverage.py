@@ -164,7 +164,7 @@ def test_new_shifts_saved_by_the_admin_are_counted_afresh(app, client):
     """The shifts page recounts the work area's tallies under the shifts saved, in the same transaction."""
     from tests.conftest import login
 
-    worker = User.get_by_id(User.get(User.employee_no == "HN1003").id)
+    worker = User.get(User.employee_no == "HN1003")
     wells = list(Well.select().where(Well.station == worker.station_id).order_by(Well.id).limit(3))
     start = local(date(2026, 3, 1), 0)
     Patrol.insert_many([{"uuid": uuid.uuid4(), "well": wells[n % 3].id, "station": worker.station_id,
@@ -219,3 +219,39 @@ def test_whole_months_are_read_from_their_buckets_and_the_rest_shift_by_shift(db
     assert tallied == _counted(contracts, windows, shifts, 8 * 3600) == _replayed(contracts, windows, now)
     assert "month_tally" in statements[-1] and "shift_tally" in statements[-1]
     assert tallied[(a.id, "2025-02", wells[0].id)][1] > 0 and tallied[(b.id, "2025-02", wells[1].id)][1] > 0
+
+
+def test_a_work_area_made_on_the_plant_page_counts_its_patrols_per_shift(dbconn):
+    from models import WorkArea
+    from webapp.plants import create_work_area
+
+    created = create_work_area(WorkArea.get().plant_id, {"name": "海北作业区", "admin_employee_no": "HB0001",
+                                                        "admin_name": "赵管理", "shifts": "00:00-08:00 08:00-16:00 16:00-00:00"})
+    assert tallies.matches(created.area.id, parse_shifts("00:00-08:00 08:00-16:00 16:00-00:00"), 8 * 3600)
+    assert not tallies.matches(created.area.id, parse_shifts("08:00-20:00 20:00-08:00"), 8 * 3600)
+
+
+def test_the_upgrade_to_schema_21_counts_the_patrols_already_there(app):
+    """A database of schema 20 with patrols: `db upgrade` makes the tables and triggers and counts what is there."""
+    from models import MonthTally, SchemaVersion, TallyBasis, TallySlot, WorkArea
+    from webapp import migrations
+
+    with db.connection_context():
+        worker = User.get(User.employee_no == "HN1003")
+        wells = list(Well.select().where(Well.station == worker.station_id).order_by(Well.id).limit(2))
+        for table, name in tallies.TRIGGERS:  # back to schema 20
+            db.execute_sql(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if coverage.is_postgres() else ""))
+        db.drop_tables([MonthTally, ShiftTally, TallySlot, TallyBasis])
+        SchemaVersion.update(version=20).where(SchemaVersion.version == 21).execute()  # made at 21: now 20
+        start = local(date(2026, 3, 1), 0)
+        Patrol.insert_many([{"uuid": uuid.uuid4(), "well": wells[n % 2].id, "station": worker.station_id,
+                             "author": worker.id, "method": "scan", "device_time": start + timedelta(minutes=97 * n),
+                             "clock_time": start + timedelta(minutes=97 * n),
+                             "review_status": "returned" if n % 5 == 0 else "approved"} for n in range(120)]).execute()
+        with app.app_context():
+            assert migrations.upgrade() == [f"升级到版本 21：{migrations.STEPS[-1][1]}"]
+        shifts = parse_shifts(WorkArea.get().shifts)
+        assert tallies.matches(worker.work_area_id, shifts, 8 * 3600)
+        kept, months = tally_rows(wells)
+        assert kept == [row for row in counted_per_shift(worker.work_area_id, shifts) if row[0] in {w.id for w in wells}]
+        assert sum(n for *_, n in months) == len(kept) > 30

@@ -50,7 +50,10 @@ HSTS = "max-age=31536000; includeSubDomains"  # a year, subdomains too (ASVS 5.0
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """`<int:…>` in every route: ids beyond a 64-bit integer are simply not found (404), never a database error."""
+    """`<int:…>` in every route: ids beyond a 64-bit integer are simply not found (404), never a database error; and
+    only ASCII digits are an id (Werkzeug's `\\d` would read /n/٣ as well 3: one record, many addresses)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -272,6 +273,16 @@ def _held(contract: WellContract, day: date) -> bool:
     return contract.start_date <= day and (contract.end_date is None or day < contract.end_date)
 
 
+class Holding(NamedTuple):
+    """A contract with the day numbers it held its well from and until (exclusive), and what was due in a shift of
+    each slot at that well."""
+
+    contract: WellContract
+    low: int
+    high: float
+    due: list[int]
+
+
 def _counted(contracts: list[WellContract], windows, shifts: list[Shift], offset: int, tallied: bool = False) -> Counts:
     """The patrols due from the windows (per contract, month and slot: the days it held the well, by bisection), and
     those done from one query: the patrols of the windows per well and shift — read from the shift tallies when they
@@ -285,17 +296,16 @@ def _counted(contracts: list[WellContract], windows, shifts: list[Shift], offset
     ordered = coverage.slots(shifts)
     names = {first: month_text(first.year, first.month) for first in month_firsts}
     counts: Counts = {}
-    for c in contracts:
-        low = coverage.day_number(c.start_date)
-        high = coverage.day_number(c.end_date) if c.end_date else math.inf
-        due_in = [required_patrols(c.well.patrol_interval_hours, shift) for shift in ordered]
+    holdings = [Holding(c, coverage.day_number(c.start_date), coverage.day_number(c.end_date) if c.end_date else math.inf,
+                        [required_patrols(c.well.patrol_interval_hours, shift) for shift in ordered]) for c in contracts]
+    for h in holdings:
         for (first, slot), numbers in days.items():
-            held = bisect_left(numbers, high) - bisect_left(numbers, low)
+            held = bisect_left(numbers, h.high) - bisect_left(numbers, h.low)
             if held:
-                count = counts.setdefault((c.member_id, names[first], c.well_id), [0, 0])
-                count[0] += held * due_in[slot]
+                count = counts.setdefault((h.contract.member_id, names[first], h.contract.well_id), [0, 0])
+                count[0] += held * h.due[slot]
     if tallied:
-        _done_from_tallies(counts, contracts, windows, ordered, slot_of)
+        _done_from_tallies(counts, holdings, windows, slot_of)
         return counts
     day, slot = coverage.shift_of("u.s", shifts)
     month = ("(CASE " + "".join(f"WHEN t.d < {coverage.day_number(following)} THEN {n} "
@@ -329,7 +339,7 @@ def _counted(contracts: list[WellContract], windows, shifts: list[Shift], offset
     return counts
 
 
-def _done_from_tallies(counts: Counts, contracts: list[WellContract], windows, ordered: list[Shift], slot_of) -> None:
+def _done_from_tallies(counts: Counts, holdings: list[Holding], windows, slot_of) -> None:
     """Add the patrols done to `counts` from the shift tallies (webapp/tallies.py), in one query: a month a contract
     held whole, within the windows, from its buckets (shifts × min(patrols, due) — a few rows a well); the rest (the
     month under way, a contract that begins or ends inside a month, a period that does not start on the 1st) shift
@@ -337,32 +347,29 @@ def _done_from_tallies(counts: Counts, contracts: list[WellContract], windows, o
     first, last = windows[0], windows[-1]
     lowest = (coverage.day_number(first.day), slot_of[first.shift.index])
     highest = (coverage.day_number(last.day), slot_of[last.shift.index])
-    final = len(ordered) - 1
-    months = sorted({(w.day.year, w.day.month) for w in windows})
-    whole_months, partial = set(), defaultdict(set)  # (contract, month); (first day, day after) → well ids
-    for c in contracts:
-        low = coverage.day_number(c.start_date)
-        high = coverage.day_number(c.end_date) if c.end_date else math.inf
-        for year, month in months:
-            begins = coverage.day_number(date(year, month, 1))
-            ends = coverage.day_number(date(*next_month(year, month), 1))
-            start, stop = max(low, begins, lowest[0]), min(high, ends, highest[0] + 1)
+    final = len(slot_of) - 1
+    whole, whole_wells, partial = set(), set(), defaultdict(set)  # (contract, month); wells; (from, until) → wells
+    for year, month in sorted({(w.day.year, w.day.month) for w in windows}):
+        begins = coverage.day_number(date(year, month, 1))
+        ends = coverage.day_number(date(*next_month(year, month), 1))
+        finished = lowest <= (begins, 0) and highest >= (ends - 1, final)  # every shift of the month in the windows
+        for h in holdings:
+            start, stop = max(h.low, begins, lowest[0]), min(h.high, ends, highest[0] + 1)
             if start >= stop:
                 continue
-            if (low <= begins and high >= ends and lowest <= (begins, 0) and highest >= (ends - 1, final)):
-                whole_months.add((c.id, year * 12 + month - 1))
+            if finished and h.low <= begins and h.high >= ends:
+                whole.add((h.contract.id, year * 12 + month - 1))
+                whole_wells.add(h.contract.well_id)
             else:
-                partial[(start, stop)].add(c.well_id)
+                partial[(start, stop)].add(h.contract.well_id)
     mark = "%s" if is_postgres() else "?"
     parts, params = [], []
-    whole_wells = sorted({c.well_id for c in contracts if any((c.id, m) in whole_months for m in
-                                                              (y * 12 + mo - 1 for y, mo in months))})
-    if whole_wells:
-        keys = sorted({m for _, m in whole_months})
+    if whole:
+        keys = sorted({m for _, m in whole})
         parts.append(f"SELECT 0, well_id, month, slot, patrols, shifts FROM month_tally WHERE well_id IN "
                      f"({', '.join([mark] * len(whole_wells))}) AND month IN ({', '.join([mark] * len(keys))}) "
                      "AND shifts > 0")
-        params += [*whole_wells, *keys]
+        params += [*sorted(whole_wells), *keys]
     for (start, stop), wells in sorted(partial.items()):
         parts.append(f"SELECT 1, well_id, day, slot, patrols, 1 FROM shift_tally WHERE well_id IN "
                      f"({', '.join([mark] * len(wells))}) AND day >= {mark} AND day < {mark} AND patrols > 0 "
@@ -370,29 +377,28 @@ def _done_from_tallies(counts: Counts, contracts: list[WellContract], windows, o
         params += [*sorted(wells), start, stop, highest[0], highest[0], highest[1]]
     if not parts:
         return
-    held = defaultdict(list)
-    for c in contracts:
-        held[c.well_id].append((c, coverage.day_number(c.start_date),
-                                coverage.day_number(c.end_date) if c.end_date else math.inf,
-                                [required_patrols(c.well.patrol_interval_hours, shift) for shift in ordered]))
+    by_well = defaultdict(list)
+    for h in holdings:
+        by_well[h.contract.well_id].append(h)
     single = {}  # (well, day, slot) → patrols: a shift two pieces both asked for is counted once
     # Only numbers and names of ours are written into the text; the ids and bounds are parameters.
     for kind, well_id, when, slot, patrols, shifts in db.execute_sql(" UNION ALL ".join(parts), params):  # nosec B608
         if kind == 1:
             single[(well_id, when, slot)] = patrols
             continue
-        for c, _, _, due in held[well_id]:
-            if (c.id, when) in whole_months:
-                counts[(c.member_id, month_text(when // 12, when % 12 + 1), well_id)][1] += shifts * min(patrols, due[slot])
-    month_of_day = {}
+        for h in by_well[well_id]:
+            if (h.contract.id, when) in whole:
+                name = month_text(when // 12, when % 12 + 1)
+                counts[(h.contract.member_id, name, well_id)][1] += shifts * min(patrols, h.due[slot])
+    months = {}  # day number → (month number, month name)
     for (well_id, when, slot), patrols in single.items():
-        if when not in month_of_day:
+        if when not in months:
             day = date.fromordinal(when + coverage.EPOCH_DAY)
-            month_of_day[when] = (day.year * 12 + day.month - 1, month_text(day.year, day.month))
-        month, name = month_of_day[when]
-        for c, low, high, due in held[well_id]:
-            if low <= when < high and (c.id, month) not in whole_months:
-                counts[(c.member_id, name, well_id)][1] += min(patrols, due[slot])
+            months[when] = (day.year * 12 + day.month - 1, month_text(day.year, day.month))
+        month, name = months[when]
+        for h in by_well[well_id]:
+            if h.low <= when < h.high and (h.contract.id, month) not in whole:
+                counts[(h.contract.member_id, name, well_id)][1] += min(patrols, h.due[slot])
 
 
 def _after(first: date) -> date:

@@ -40,7 +40,12 @@ def day_number(day: date) -> int:
     return day.toordinal() - EPOCH_DAY
 
 
-def _seconds(column: str) -> str:
+def starts(shifts: list[Shift]) -> list[int]:
+    """The shifts' start times in slot order, as seconds after local midnight."""
+    return [s.start.hour * 3600 + s.start.minute * 60 for s in slots(shifts)]
+
+
+def epoch_seconds(column: str) -> str:
     """Whole seconds since 1970 of a naive-UTC timestamp column, floored: 07:59:59.9999 is not yet 08:00 (SQLite
     keeps text, and its date functions round a fraction to the millisecond: the fraction is cut off first)."""
     if is_postgres():
@@ -50,7 +55,7 @@ def _seconds(column: str) -> str:
 
 def local_seconds(column: str, offset: int) -> str:
     """SQL: seconds since 1970 of a naive-UTC timestamp column on the local clock (offset: seconds east of UTC)."""
-    return f"({_seconds(column)} + {int(offset)})"
+    return f"({epoch_seconds(column)} + {int(offset)})"
 
 
 def shift_of(local: str, shifts: list[Shift]) -> tuple[str, str]:
@@ -58,11 +63,11 @@ def shift_of(local: str, shifts: list[Shift]) -> tuple[str, str]:
     a column holding them: computed once per row, as this repeats it), for moments after 1970 (integer division
     truncates toward zero on both databases). Numbers only: the text holds no input."""
     second = f"({local} - {local} / 86400 * 86400)"  # the second of the day (no %: psycopg2's placeholder mark)
-    starts = [s.start.hour * 3600 + s.start.minute * 60 for s in slots(shifts)]
-    early = f"(CASE WHEN {second} < {starts[0]} THEN 1 ELSE 0 END)"
-    last = len(starts) - 1
-    slot = ("(CASE WHEN " + f"{second} < {starts[0]} THEN {last} "
-            + "".join(f"WHEN {second} < {following} THEN {index} " for index, following in enumerate(starts[1:]))
+    begins = starts(shifts)
+    early = f"(CASE WHEN {second} < {begins[0]} THEN 1 ELSE 0 END)"
+    last = len(begins) - 1
+    slot = ("(CASE WHEN " + f"{second} < {begins[0]} THEN {last} "
+            + "".join(f"WHEN {second} < {following} THEN {index} " for index, following in enumerate(begins[1:]))
             + f"ELSE {last} END)")
     return f"({local} / 86400 - {early})", slot
 

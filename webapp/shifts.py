@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext, lazy_gettext as _l
 
 SHIFT_NAMES = {2: (_l("白班"), _l("夜班")), 3: (_l("早班"), _l("中班"), _l("夜班"))}
-SPEC = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+SPEC = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")  # ASCII digits: ٠٨ is no hour
 
 
 @dataclass(frozen=True)

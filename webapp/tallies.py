@@ -14,34 +14,21 @@ basis still is the work area's shifts and its zone's offset over the period read
 the patrols as before. `adopt` sets a work area's basis and counts its tallies afresh: when a work area is made,
 when its shifts change, by `jingzhan db-upgrade` (schema 21) and `jingzhan tallies`.
 """
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, has_app_context
 
 from models import TallyBasis, TallySlot, WorkArea, db, utcnow
 
-from .coverage import slots
+from .coverage import epoch_seconds, fixed_offset, starts
 from .database import is_postgres
 from .shifts import Shift, parse_shifts
 
 
-def starts(shifts: list[Shift]) -> list[int]:
-    """The shifts' start times in slot order, as seconds after local midnight."""
-    return [s.start.hour * 3600 + s.start.minute * 60 for s in slots(shifts)]
-
-
-def offset_now(tz: str, now: datetime | None = None) -> int:
-    """The zone's UTC offset in seconds at a naive-UTC moment (now by default)."""
-    moment = (now or utcnow()).replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz))
-    return round(moment.utcoffset().total_seconds())
-
-
-def _seconds(column: str) -> str:
-    """Whole seconds since 1970 of a naive-UTC timestamp column, floored (as webapp.coverage counts them)."""
-    if is_postgres():
-        return f"CAST(FLOOR(date_part('epoch', {column})) AS BIGINT)"
-    return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
+def _starts_text(shifts: list[Shift]) -> str:
+    return " ".join(map(str, starts(shifts)))
 
 
 def _grouped(source: str) -> str:
@@ -56,16 +43,17 @@ def _grouped(source: str) -> str:
         "SELECT x.well_id, x.s, x.delta, "
         f"(SELECT MAX(t.slot) FROM tally_slot t WHERE t.work_area_id = x.area AND t.start_s <= {second}) AS slot, "
         "(SELECT MAX(t.slot) FROM tally_slot t WHERE t.work_area_id = x.area) AS last FROM ("
-        f"SELECT r.well_id, r.delta, {_seconds('r.clock_time')} + b.offset_s AS s, b.work_area_id AS area "
+        f"SELECT r.well_id, r.delta, {epoch_seconds('r.clock_time')} + b.offset_s AS s, b.work_area_id AS area "
         f"FROM {source} r JOIN well w ON w.id = r.well_id JOIN station st ON st.id = w.station_id "
         "JOIN tally_basis b ON b.work_area_id = st.work_area_id) x) y "
         "GROUP BY 1, 2, 3 HAVING SUM(y.delta) <> 0"
     )
 
 
-def _upsert(source: str) -> str:
-    # SQLite needs a WHERE in an INSERT … SELECT that has an ON CONFLICT (a parsing ambiguity); ordered, so that two
-    # transactions lock the rows they share in the same order.
+def _shifts_kept(source: str) -> str:
+    """SQL: a change of patrols (`source`, as for _grouped) added to shift_tally. SQLite needs a WHERE in an
+    INSERT … SELECT that has an ON CONFLICT (a parsing ambiguity); ordered, so that two transactions lock the rows
+    they share in the same order."""
     return (f"INSERT INTO shift_tally (well_id, day, slot, patrols) SELECT * FROM ({_grouped(source)}) g WHERE 1 = 1 "
             "ORDER BY 1, 2, 3 ON CONFLICT (well_id, day, slot) DO UPDATE SET patrols = shift_tally.patrols + excluded.patrols")
 
@@ -79,76 +67,93 @@ def month_of(day: str) -> str:
             f"+ CAST(strftime('%m', {day} * 86400, 'unixepoch') AS INTEGER) - 1)")
 
 
-def _months(source: str) -> str:
-    """SQL run after _upsert(source): each changed shift leaves the month's bucket of its count before (its count now
-    less the change) and joins the bucket of its count now; buckets are of counts ≥ 1."""
-    changed = (f"FROM ({_grouped(source)}) g JOIN shift_tally s ON s.well_id = g.well_id AND s.day = g.day "
-               "AND s.slot = g.slot")
+def _months_kept(source: str) -> str:
+    """SQL: shifts leaving or joining a month's bucket of their count (`source`: well_id, day, slot, patrols and
+    delta −1 for a shift's row before a change, +1 after), buckets being of counts ≥ 1."""
     return (
-        "INSERT INTO month_tally (well_id, month, slot, patrols, shifts) SELECT h.well_id, h.month, h.slot, h.patrols, "
-        f"SUM(h.shifts) FROM (SELECT g.well_id, {month_of('g.day')} AS month, g.slot, s.patrols - g.change AS patrols, "
-        f"-1 AS shifts {changed} WHERE s.patrols - g.change > 0 UNION ALL SELECT g.well_id, {month_of('g.day')}, "
-        f"g.slot, s.patrols, 1 {changed} WHERE s.patrols > 0) h WHERE 1 = 1 GROUP BY 1, 2, 3, 4 "
-        "HAVING SUM(h.shifts) <> 0 ORDER BY 1, 2, 3, 4 ON CONFLICT (well_id, month, slot, patrols) "
+        f"INSERT INTO month_tally (well_id, month, slot, patrols, shifts) SELECT r.well_id, {month_of('r.day')}, "
+        f"r.slot, r.patrols, SUM(r.delta) FROM {source} r WHERE r.patrols > 0 GROUP BY 1, 2, 3, 4 "
+        "HAVING SUM(r.delta) <> 0 ORDER BY 1, 2, 3, 4 ON CONFLICT (well_id, month, slot, patrols) "
         "DO UPDATE SET shifts = month_tally.shifts + excluded.shifts"
     )
 
 
-def _kept(source: str) -> str:
-    """The statements that count a change of patrols (`source`, as for _grouped) into both tallies."""
-    return f"{_upsert(source)}; {_months(source)};"
-
-
 COUNTED = "review_status <> 'returned'"
-CHANGED = ("((o.review_status = 'returned') <> (n.review_status = 'returned') OR o.well_id <> n.well_id "
-           "OR o.clock_time <> n.clock_time)")
 
 
-def _sqlite_triggers() -> list[str]:
-    def row(who: str, delta: int) -> str:
-        return f"(SELECT {who}.well_id AS well_id, {who}.clock_time AS clock_time, {delta} AS delta WHERE {who}.{COUNTED})"
+@dataclass(frozen=True)
+class Kept:
+    """A table whose rows are counted into a tally by triggers: the columns a change carries, the rows that count,
+    the statement that counts a change (given a relation of those columns and `delta`), the columns whose update is a
+    change and how an updated row's old (o) and new (n) versions are paired."""
 
-    changed = CHANGED.replace("o.", "OLD.").replace("n.", "NEW.")
-    return [
-        (f"CREATE TRIGGER patrol_tally_insert AFTER INSERT ON patrol WHEN NEW.{COUNTED} BEGIN "
-         f"{_kept(row('NEW', 1))} END"),
-        (f"CREATE TRIGGER patrol_tally_update AFTER UPDATE OF review_status, well_id, clock_time ON patrol "
-         f"WHEN {changed} BEGIN {_kept('(' + row('OLD', -1)[1:-1] + ' UNION ALL ' + row('NEW', 1)[1:-1] + ')')} END"),
-        (f"CREATE TRIGGER patrol_tally_delete AFTER DELETE ON patrol WHEN OLD.{COUNTED} BEGIN "
-         f"{_kept(row('OLD', -1))} END"),
-    ]
+    table: str
+    columns: tuple[str, ...]
+    counted: str
+    kept: Callable[[str], str]
+    watched: tuple[str, ...]
+    key: tuple[str, ...]
+
+    def changed(self, old: str = "o", new: str = "n") -> str:
+        """SQL: an update of a row counted before or after that changes what is counted."""
+        counted = f"({old}.{self.counted}) <> ({new}.{self.counted})"
+        return "(" + " OR ".join([counted, *(f"{old}.{c} <> {new}.{c}" for c in self.watched if c not in self.key)]) + ")"
+
+    def row(self, who: str, delta: int) -> str:
+        """SQL (SQLite's row triggers): the row NEW or OLD as a change, if it counts."""
+        return f"SELECT {', '.join(f'{who}.{c} AS {c}' for c in self.columns)}, {delta} AS delta WHERE {who}.{self.counted}"
+
+    def sqlite(self) -> list[str]:
+        """Row triggers; the update trigger only for its columns, and only for a change."""
+        events = {"insert": (f"NEW.{self.counted}", f"({self.row('NEW', 1)})"),
+                  "update": (self.changed("OLD", "NEW"), f"({self.row('OLD', -1)} UNION ALL {self.row('NEW', 1)})"),
+                  "delete": (f"OLD.{self.counted}", f"({self.row('OLD', -1)})")}
+        columns = {"update": f" OF {', '.join(self.watched)}"}
+        return [(f"CREATE TRIGGER {self.table}_tally_{event} AFTER {event.upper()}{columns.get(event, '')} ON {self.table} "
+                 f"WHEN {when} BEGIN {self.kept(source)}; END") for event, (when, source) in events.items()]
+
+    def postgres(self) -> list[str]:
+        """Statement triggers over the statement's transition tables (which cannot go with a column list: the update
+        trigger sees every update and keeps the changes)."""
+        pairs = f"tally_old o JOIN tally_new n ON {' AND '.join(f'n.{c} = o.{c}' for c in self.key)}"
+        names = ", ".join(self.columns)
+        old, new = ", ".join(f"o.{c}" for c in self.columns), ", ".join(f"n.{c}" for c in self.columns)
+        changes = (f"(SELECT {old}, -1 AS delta FROM {pairs} WHERE o.{self.counted} AND {self.changed()} "
+                   f"UNION ALL SELECT {new}, 1 AS delta FROM {pairs} WHERE n.{self.counted} AND {self.changed()})")
+        sources = {"insert": f"(SELECT {names}, 1 AS delta FROM tally_new WHERE {self.counted})",
+                   "update": changes,
+                   "delete": f"(SELECT {names}, -1 AS delta FROM tally_old WHERE {self.counted})"}
+        tables = {"insert": "NEW TABLE AS tally_new", "update": "OLD TABLE AS tally_old NEW TABLE AS tally_new",
+                  "delete": "OLD TABLE AS tally_old"}
+        statements = []
+        for event, source in sources.items():
+            name = f"{self.table}_tally_{event}"
+            statements += [
+                (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $tally$ "
+                 f"BEGIN {self.kept(source)}; RETURN NULL; END $tally$"),
+                (f"CREATE TRIGGER {name} AFTER {event.upper()} ON {self.table} REFERENCING {tables[event]} "
+                 f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"),
+            ]
+        return statements
 
 
-def _postgres_triggers() -> list[str]:
-    def function(name: str, source: str) -> str:
-        return (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $tally$ BEGIN "
-                f"{_kept(source)} RETURN NULL; END $tally$")
-
-    pairs = "tally_old o JOIN tally_new n ON n.id = o.id"
-    changes = (f"(SELECT o.well_id, o.clock_time, -1 AS delta FROM {pairs} WHERE o.{COUNTED} AND {CHANGED} "
-               f"UNION ALL SELECT n.well_id, n.clock_time, 1 AS delta FROM {pairs} WHERE n.{COUNTED} AND {CHANGED})")
-    return [
-        function("patrol_tally_insert", f"(SELECT well_id, clock_time, 1 AS delta FROM tally_new WHERE {COUNTED})"),
-        function("patrol_tally_update", changes),
-        function("patrol_tally_delete", f"(SELECT well_id, clock_time, -1 AS delta FROM tally_old WHERE {COUNTED})"),
-        ("CREATE TRIGGER patrol_tally_insert AFTER INSERT ON patrol REFERENCING NEW TABLE AS tally_new "
-         "FOR EACH STATEMENT EXECUTE FUNCTION patrol_tally_insert()"),
-        ("CREATE TRIGGER patrol_tally_update AFTER UPDATE ON patrol REFERENCING OLD TABLE AS tally_old "
-         "NEW TABLE AS tally_new FOR EACH STATEMENT EXECUTE FUNCTION patrol_tally_update()"),
-        ("CREATE TRIGGER patrol_tally_delete AFTER DELETE ON patrol REFERENCING OLD TABLE AS tally_old "
-         "FOR EACH STATEMENT EXECUTE FUNCTION patrol_tally_delete()"),
-    ]
-
-
-TRIGGERS = ("patrol_tally_insert", "patrol_tally_update", "patrol_tally_delete")
+# A patrol counts into its shift's row; a shift's row counts into its month's bucket — the same kind of trigger one
+# level down, so a change of a shift's count moves it between buckets wherever the change came from.
+KEPT = (
+    Kept("patrol", ("well_id", "clock_time"), COUNTED, _shifts_kept, ("review_status", "well_id", "clock_time"), ("id",)),
+    Kept("shift_tally", ("well_id", "day", "slot", "patrols"), "patrols > 0", _months_kept, ("patrols",),
+         ("well_id", "day", "slot")),
+)
+TRIGGERS = [(k.table, f"{k.table}_tally_{event}") for k in KEPT for event in ("insert", "update", "delete")]
 
 
 def install() -> None:
-    """Create (or create again) the triggers that keep shift_tally; the tables exist already."""
-    for name in TRIGGERS:
-        db.execute_sql(f"DROP TRIGGER IF EXISTS {name}" + (" ON patrol" if is_postgres() else ""))
-    for statement in _postgres_triggers() if is_postgres() else _sqlite_triggers():
-        db.execute_sql(statement)
+    """Create (or create again) the triggers that keep shift_tally and month_tally; the tables exist already."""
+    for table, name in TRIGGERS:
+        db.execute_sql(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if is_postgres() else ""))
+    for kept in KEPT:
+        for statement in kept.postgres() if is_postgres() else kept.sqlite():
+            db.execute_sql(statement)
 
 
 def adopt(work_area_id: int, shifts: list[Shift], tz: str, now: datetime | None = None) -> None:
@@ -157,20 +162,16 @@ def adopt(work_area_id: int, shifts: list[Shift], tz: str, now: datetime | None 
     with db.atomic():
         TallyBasis.delete().where(TallyBasis.work_area == work_area_id).execute()
         TallySlot.delete().where(TallySlot.work_area == work_area_id).execute()
-        TallyBasis.create(work_area=work_area_id, starts=" ".join(map(str, starts(shifts))), offset_s=offset_now(tz, now))
-        TallySlot.insert_many([{"work_area": work_area_id, "slot": n, "start_s": s}
-                               for n, s in enumerate(starts(shifts))]).execute()
+        begins = starts(shifts)
+        TallyBasis.create(work_area=work_area_id, starts=_starts_text(shifts), offset_s=fixed_offset([now or utcnow()], tz))
+        TallySlot.insert_many([{"work_area": work_area_id, "slot": n, "start_s": s} for n, s in enumerate(begins)]).execute()
         mark = "%s" if is_postgres() else "?"
-        wells = ("SELECT w.id FROM well w JOIN station st ON st.id = w.station_id "
-                 f"WHERE st.work_area_id = {mark}")
+        wells = f"SELECT w.id FROM well w JOIN station st ON st.id = w.station_id WHERE st.work_area_id = {mark}"
+        # The shifts first (their trigger empties the month buckets), then the buckets left at zero.
         for table in ("shift_tally", "month_tally"):
             db.execute_sql(f"DELETE FROM {table} WHERE well_id IN ({wells})", [work_area_id])  # nosec B608 — no input
-        source = (f"(SELECT p.well_id, p.clock_time, 1 AS delta FROM patrol p WHERE p.{COUNTED} "
-                  f"AND p.well_id IN ({wells}))")
-        db.execute_sql(_upsert(source), [work_area_id])  # nosec B608 — the text holds no input
-        db.execute_sql(f"INSERT INTO month_tally (well_id, month, slot, patrols, shifts) SELECT well_id, "  # nosec B608
-                       f"{month_of('day')}, slot, patrols, COUNT(*) FROM shift_tally WHERE patrols > 0 "
-                       f"AND well_id IN ({wells}) GROUP BY 1, 2, 3, 4", [work_area_id])
+        source = f"(SELECT p.well_id, p.clock_time, 1 AS delta FROM patrol p WHERE p.{COUNTED} AND p.well_id IN ({wells}))"
+        db.execute_sql(_shifts_kept(source), [work_area_id])  # nosec B608 — the text holds no input
 
 
 def zone(area: WorkArea) -> str:
@@ -197,4 +198,4 @@ def matches(work_area_id: int | None, shifts: list[Shift], offset: int) -> bool:
     if work_area_id is None:
         return False
     basis = TallyBasis.get_or_none(TallyBasis.work_area == work_area_id)
-    return basis is not None and basis.starts == " ".join(map(str, starts(shifts))) and basis.offset_s == offset
+    return basis is not None and basis.starts == _starts_text(shifts) and basis.offset_s == offset

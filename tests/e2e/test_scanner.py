@@ -51,3 +51,25 @@ def test_a_foreign_code_is_refused_and_the_camera_looks_again(playwright, live_s
         expect(page.get_by_role("heading", level=1)).to_contain_text(CAMERA_WELL)
     finally:
         browser.close()
+
+
+def test_a_phone_whose_decoder_worker_fails_reads_the_label_on_the_page(playwright, live_server, tmp_path):
+    """qr-worker.js does not load (an old cache, a broken download): jsQR reads on the page instead."""
+    with db.connection_context():
+        well = Well.get(Well.code == CAMERA_WELL)
+    video = tmp_path / "label.y4m"
+    with open(video, "wb") as f:
+        f.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        f.writelines([frame(well_label_png(well, live_server))] * FPS)
+    browser = launch_with_camera(playwright, video)
+    try:
+        context = browser.new_context(**playwright.devices["Pixel 7"], base_url=live_server, locale="zh-CN",
+                                      permissions=["camera"], service_workers="block")
+        context.route("**/static/js/qr-worker.js", lambda route: route.abort())
+        page = log_in(context.new_page(), "HN1003", DEMO_PASSWORD)
+        page.goto("/scan")
+        expect(page).to_have_url(re.compile(rf"/w/{well.qr_token}"), timeout=15_000)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(CAMERA_WELL)
+        assert page.evaluate("typeof window.jsQR") == "function"  # loaded on the page: the worker never answered
+    finally:
+        browser.close()

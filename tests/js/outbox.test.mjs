@@ -440,19 +440,18 @@ test("a server failing on everything (500) sets nothing aside: every record wait
 test("a record being written says so until it is in the outbox, for a page about to be left (app.js waits)", LIMIT, () =>
   withPhone({}, async (phone) => {
     phone.server.fault = "offline"; // the record stays in the outbox: what is counted is the write alone
-    assert.equal(phone.outbox.leaving().saving, false);
+    assert.equal(phone.outbox.saving(), false);
     const saving = phone.outbox.saveRecord("patrol", patrol(1));
-    const during = phone.outbox.leaving();
-    assert.equal(during.saving, true);
+    assert.equal(phone.outbox.saving(), true);
     let settled = false;
-    const waited = during.saved.then(() => {
+    const waited = phone.outbox.saved().then(() => {
       settled = true;
       return phone.stored().length;
     });
     await saving;
     assert.equal(await waited, 1); // the wait ends only once the record is stored
     assert.equal(settled, true);
-    assert.equal(phone.outbox.leaving().saving, false);
+    assert.equal(phone.outbox.saving(), false);
     await phone.settle();
     phone.server.fault = "ok";
   }));

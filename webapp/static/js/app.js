@@ -2,7 +2,7 @@
 // warming the offline copy of the station's wells, the warning before logging out with records unsent,
 // and the CSRF token on every form post and htmx request.
 import { _ } from "./i18n.js";
-import { counts, currentUserId, hasSigningKey, leaving, startOutbox, storeSigningKey } from "./outbox.js";
+import { counts, currentUserId, hasSigningKey, saved, saving, startOutbox, storeSigningKey } from "./outbox.js";
 
 // The offline copy is refreshed once in a shift of 8 hours (and after every login): each refresh is about 1 MB of
 // well pages, and every 30 minutes it was most of a worker's month of mobile data (bench/client_pages.py).
@@ -286,14 +286,13 @@ function holdLeavingWhileSaving() {
     const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
     if (link.target || link.hasAttribute("download") || new URL(link.href, location.href).origin !== location.origin) return;
-    const { saving, saved } = leaving();
-    if (!saving) return;
+    if (!saving()) return;
     event.preventDefault();
     event.stopImmediatePropagation();
-    saved.then(() => location.assign(link.href));
+    saved().then(() => location.assign(link.href));
   }, true);
   window.addEventListener("beforeunload", (event) => {
-    if (leaving().saving) event.preventDefault();
+    if (saving()) event.preventDefault();
   });
 }
 

@@ -145,7 +145,7 @@ function notify() {
 let writing = 0; // records and photos being written to IndexedDB now
 let whenWritten = [];
 
-/** Run a write to the outbox counted as under way, so that leaving the page can wait for it (leaving(), app.js). */
+/** Run a write to the outbox counted as under way, so that leaving the page can wait for it (saving(), app.js). */
 async function counted(write) {
   writing += 1;
   try {
@@ -156,10 +156,15 @@ async function counted(write) {
   }
 }
 
-/** Whether a record or a photo is being written to the phone now; and a promise of the moment none is. A page left
- * in those few milliseconds would take the unfinished write with it. */
-export function leaving() {
-  return { saving: writing > 0, saved: writing ? new Promise((resolve) => whenWritten.push(resolve)) : Promise.resolve() };
+/** Whether a record or a photo is being written to the phone now: a page left in those few milliseconds would take
+ * the unfinished write with it. */
+export function saving() {
+  return writing > 0;
+}
+
+/** Resolves once no record or photo is being written. */
+export function saved() {
+  return writing ? new Promise((resolve) => whenWritten.push(resolve)) : Promise.resolve();
 }
 
 /** Keep a photo (already compressed on the phone) until it is uploaded; returns its uuid. */

@@ -179,7 +179,8 @@ let left = false; // a well page took this document's place: the camera and the 
  * the address is the label's or the tag's (the proof the well page reads); Back reloads 扫码. Anything else, or any
  * surprise on the way (a redirect, another shell), opens the usual way. */
 async function openWell(path) {
-  if (!LABEL_PATH.test(path.split("?")[0]) && !TAG_PATH.test(path.split("?")[0])) {
+  const address = path.split("?")[0];
+  if (!LABEL_PATH.test(address) && !TAG_PATH.test(address)) {
     location.assign(path);
     return;
   }
