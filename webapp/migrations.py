@@ -328,6 +328,12 @@ def _v21_shift_tallies(migrator):
     tallies.adopt_all(current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai")
 
 
+def _v22_month_buckets_by_shift_triggers(migrator):
+    """The month buckets kept by triggers on shift_tally rather than by the patrol triggers (the triggers made again;
+    what the tables hold is unchanged)."""
+    tallies.install()
+
+
 # (version, name, step). Append only; never edit a step that has shipped. A step that
 # creates tables does so from the models as they are when it runs, so a later step that
 # changes such a table must check what is there first (see _columns).
@@ -353,6 +359,7 @@ STEPS = [
     (19, "indexes: duplicates of a composite's lead dropped; two composites end with the id", _v19_indexes),
     (20, "patrol(well_id, clock_time, review_status) replaces patrol(well_id, clock_time)", _v20_covering_index),
     (21, "shift tallies: shift_tally, month_tally, tally_basis, tally_slot and the triggers on patrol that keep them", _v21_shift_tallies),
+    (22, "month buckets kept by triggers on shift_tally", _v22_month_buckets_by_shift_triggers),
 ]
 
 def _columns(table: str) -> set[str]:
